@@ -1,0 +1,48 @@
+package io.github.jconv.layer;
+
+import io.github.jconv.ConvArgs;
+import io.github.jconv.ConvEngine;
+import io.github.jconv.ConvSpec;
+import io.github.jconv.ConvType;
+import io.github.jconv.DType;
+import io.github.jconv.Pass;
+import io.github.jconv.spi.DeviceBuffer;
+
+/** A convolution layer, 1D/2D/3D, grouped, depthwise or dilated as its spec says. */
+public class ConvLayer extends AbstractConvLayer {
+    public ConvLayer(ConvEngine engine, ConvSpec spec) {
+        this(engine, spec, DType.FP32, 42);
+    }
+
+    public ConvLayer(ConvEngine engine, ConvSpec spec, DType dtype, long seed) {
+        this(engine, spec, ConvType.CONVOLUTION, dtype, seed);
+    }
+
+    ConvLayer(ConvEngine engine, ConvSpec spec, ConvType type, DType dtype, long seed) {
+        super(engine, spec, type, dtype, seed);
+    }
+
+    /** y for input x (kept for backward; do not close x before backward). The caller owns y. */
+    public DeviceBuffer forward(DeviceBuffer x) {
+        checkOpen();
+        ConvSpec s = specFor(x);
+        DeviceBuffer y = engine.forward(s, x, weight(), bias());
+        lastSpec = s;
+        lastInput = x;
+        return y;
+    }
+
+    /** dx for dy; overwrites gradWeight and gradBias. The caller owns dx. */
+    public DeviceBuffer backward(DeviceBuffer dy) {
+        checkForwarded();
+        DeviceBuffer dx = engine.allocate(dtype, lastSpec.inputShape());
+        try {
+            engine.execute(Pass.BACKWARD_DATA, lastSpec, ConvArgs.builder().dy(dy).w(weight()).dx(dx).build());
+            weightAndBiasGradients(ConvArgs.builder(), dy);
+        } catch (RuntimeException e) {
+            dx.close();
+            throw e;
+        }
+        return dx;
+    }
+}
