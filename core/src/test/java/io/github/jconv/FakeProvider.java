@@ -1,0 +1,111 @@
+package io.github.jconv;
+
+import io.github.jconv.spi.AbstractDeviceBuffer;
+import io.github.jconv.spi.BufferTracker;
+import io.github.jconv.spi.ConvBackend;
+import io.github.jconv.spi.ConvBackendProvider;
+import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.spi.DeviceInfo;
+import io.github.jconv.spi.ProbeResult;
+import io.github.jconv.spi.Support;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** A provider for engine tests: it holds buffers but computes nothing, and counts executes. */
+class FakeProvider implements ConvBackendProvider {
+    final String name;
+    final int priority;
+    final boolean available;
+    final AtomicInteger executes = new AtomicInteger();
+
+    FakeProvider(String name, int priority, boolean available) {
+        this.name = name;
+        this.priority = priority;
+        this.available = available;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public int priority() {
+        return priority;
+    }
+
+    @Override
+    public ProbeResult probe() {
+        return available
+                ? ProbeResult.available(name, List.of(new DeviceInfo(0, name + "-device", "test", 0, 1, Map.of())))
+                : ProbeResult.unavailable(name, "no " + name + " here", "install " + name);
+    }
+
+    @Override
+    public ConvBackend open(int deviceIndex) {
+        return new Session();
+    }
+
+    final class Session implements ConvBackend {
+        final BufferTracker tracker = new BufferTracker(name);
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public DeviceInfo device() {
+            return probe().devices().get(0);
+        }
+
+        @Override
+        public DeviceBuffer allocate(DType dtype, Shape shape) {
+            AbstractDeviceBuffer b = new AbstractDeviceBuffer(this, dtype, shape) {
+            };
+            return b;
+        }
+
+        @Override
+        public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
+        }
+
+        @Override
+        public void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
+        }
+
+        @Override
+        public void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
+        }
+
+        @Override
+        public void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
+        }
+
+        @Override
+        public Support supports(ConvSpec spec, Pass pass, DType dtype) {
+            return dtype == DType.FP16 ? Support.no("fake has no FP16") : Support.yes();
+        }
+
+        @Override
+        public void execute(Pass pass, ConvSpec spec, ConvArgs args) {
+            executes.incrementAndGet();
+        }
+
+        @Override
+        public String lastAlgorithm() {
+            return "none";
+        }
+
+        @Override
+        public BufferTracker tracker() {
+            return tracker;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+}
