@@ -199,7 +199,7 @@ public final class ConvEngine implements AutoCloseable {
     private void checkOwned(String name, DeviceBuffer b) {
         if (b == null) throw new IllegalArgumentException(name + " = null: pass a buffer of this engine");
         if (b.isClosed()) throw new IllegalStateException(name + " is closed: allocate a new one");
-        if (b.owner() != backend) {
+        if (!backend.owns(b)) {
             throw new IllegalArgumentException(name + " belongs to backend session " + b.owner().name() + " ("
                     + b.owner().device().name() + "), not to this engine's " + backend.name() + " ("
                     + backend.device().name() + "); copy it through the host first");

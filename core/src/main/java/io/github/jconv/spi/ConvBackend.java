@@ -51,6 +51,11 @@ public interface ConvBackend extends AutoCloseable {
         return Capabilities.derive(this);
     }
 
+    /** Whether {@code buffer} is memory of this session (decorators delegate to what they wrap). */
+    default boolean owns(DeviceBuffer buffer) {
+        return buffer.owner() == this;
+    }
+
     /** False when the engine must give each thread its own session. */
     default boolean threadSafe() {
         return true;
