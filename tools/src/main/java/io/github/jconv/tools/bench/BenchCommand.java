@@ -1,15 +1,219 @@
 package io.github.jconv.tools.bench;
 
+import io.github.jconv.ConvEngine;
+import io.github.jconv.EngineOptions;
+import io.github.jconv.FallbackPolicy;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 
-/** The benchmark command (being written; see issue 4). */
-@Command(name = "bench", description = "Times the benchmark problems P1-P8 and D1 (not written yet).")
+/**
+ * The benchmark of PROBLEMS.md on any backend, optionally side by side with PyTorch: the two sides
+ * alternate round by round and each case's medians are compared.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Times the benchmark problems P1-P8 and D1 (../shared/bench/PROBLEMS.md), forward and forward+backward, FP32:",
+                "warm-ups, then the median of single calls; GFLOP/s by PROBLEMS.md's convention (forward+backward = 3x forward).",
+                "With --peer torch, PyTorch runs the same problems in the same invocation, alternating with jconv for --rounds rounds,",
+                "and the table shows jconv/PyTorch throughput ratios. --csv writes the table, with a PNG bar chart beside it."})
 public final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--backend", paramLabel = "NAME", description = "cpu, opencl or cuda (default: the best available, or jconv.backend / JCONV_BACKEND).")
+    String backend;
+
+    @Option(names = "--threads", paramLabel = "N", description = "CPU backend threads (default: the backend's own, available processors).")
+    Integer threads;
+
+    @Option(names = "--problems", paramLabel = "LIST", description = "Standard names and/or problem lines, comma separated; NAME=LINE names a line (default: ${DEFAULT-VALUE}).",
+            defaultValue = "P1,P2,P3,P4,P5,P6,P7,P8,D1")
+    String problems;
+
+    @Option(names = "--passes", paramLabel = "LIST", description = "fwd, fwd+bwd or both (default: ${DEFAULT-VALUE}).", defaultValue = "fwd,fwd+bwd")
+    String passes;
+
+    @Option(names = "--warmup", paramLabel = "N", description = "Warm-up calls before timing forward; forward+backward gets one fewer (default: ${DEFAULT-VALUE}).", defaultValue = "3")
+    int warmup;
+
+    @Option(names = "--reps", paramLabel = "N", description = "Timed calls for forward; forward+backward gets max(3, N/3), as the peer script does (default: ${DEFAULT-VALUE}).", defaultValue = "10")
+    int reps;
+
+    @Option(names = "--rounds", paramLabel = "N", description = "Rounds, each jconv then the peer; medians over rounds are compared (default: ${DEFAULT-VALUE}).", defaultValue = "1")
+    int rounds;
+
+    @Option(names = "--max-case-seconds", paramLabel = "S", description = "Stop repeating one case after this long, keeping what was timed (default: ${DEFAULT-VALUE}).", defaultValue = "30")
+    double maxCaseSeconds;
+
+    @Option(names = "--timing", paramLabel = "MODE", description = "single (median of single calls) or batched (R calls between two syncs / R); default: single on cpu, batched elsewhere.")
+    String timing;
+
+    @Option(names = "--csv", paramLabel = "FILE", description = "Write the table as CSV here, and a PNG chart beside it.")
+    Path csv;
+
+    @Option(names = "--chart", paramLabel = "FILE", description = "PNG chart path (default: the CSV path with .png).")
+    Path chart;
+
+    @Option(names = "--chart-size", paramLabel = "WxH", description = "Chart size in pixels (default: ${DEFAULT-VALUE}).", defaultValue = "1100x560")
+    String chartSize;
+
+    @Option(names = "--peer", paramLabel = "NAME", description = "none or torch (default: ${DEFAULT-VALUE}).", defaultValue = "none")
+    String peer;
+
+    @Option(names = "--peer-script", paramLabel = "FILE", description = "The peer script (default: ${DEFAULT-VALUE}, relative to the working directory).",
+            defaultValue = "../shared/peers/torch_bench.py")
+    Path peerScript;
+
+    @Option(names = "--python", paramLabel = "EXE", description = "Interpreter for the peer script (default: ${DEFAULT-VALUE}).", defaultValue = "/usr/bin/python3")
+    String python;
+
+    @Option(names = "--peer-device", paramLabel = "DEV", description = "Peer device, cpu or cuda (default: cpu for the cpu backend, else cuda).")
+    String peerDevice;
+
+    @Option(names = "--peer-threads", paramLabel = "N", description = "Peer threads (default: --threads, else available processors).")
+    Integer peerThreads;
+
+    @Option(names = "--peer-timeout", paramLabel = "S", description = "Seconds one peer run may take (default: ${DEFAULT-VALUE}).", defaultValue = "1800")
+    long peerTimeout;
+
+    @Option(names = "--seed", paramLabel = "N", description = "Seed of the random inputs (default: ${DEFAULT-VALUE}).", defaultValue = "42")
+    long seed;
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    public BenchCommand() {
+        this(System.out, System.err);
+    }
+
+    BenchCommand(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
     @Override
-    public Integer call() {
-        System.err.println("bench: not written yet");
-        return 2;
+    public Integer call() throws Exception {
+        List<BenchProblem> list = BenchProblem.parseList(problems);
+        List<BenchPass> passList = parsePasses(passes);
+        if (rounds < 1) throw new IllegalArgumentException("rounds = " + rounds + ": must be >= 1; e.g. --rounds 3");
+        int[] size = parseSize(chartSize);
+        boolean withPeer = switch (peer.strip().toLowerCase(Locale.ROOT)) {
+            case "none", "" -> false;
+            case "torch", "pytorch" -> true;
+            default -> throw new IllegalArgumentException("peer = " + peer + ": must be none or torch; e.g. --peer torch");
+        };
+        try (ConvEngine engine = BackendAccess.open(backend, threads)) {
+            String backendName = engine.backendName();
+            JconvRunner.Timing mode = timingMode(timing, backendName);
+            String threadText = BackendAccess.threadsText(engine, threads);
+            out.println("jconv bench: " + engine.selectionReport());
+            out.println("JVM: " + System.getProperty("java.vm.name") + " " + Runtime.version() + "; Vector API module "
+                    + (BackendAccess.vectorApiPresent() ? "present (jdk.incubator.vector)" : "absent")
+                    + "; threads: " + threadText + "; available processors: " + Runtime.getRuntime().availableProcessors());
+            out.println("date: " + Instant.now().truncatedTo(ChronoUnit.SECONDS) + "; timing: " + mode.name().toLowerCase(Locale.ROOT)
+                    + ", warm-up " + warmup + ", reps " + reps + " (fwd+bwd " + JconvRunner.repsFor(BenchPass.FWD_BWD, reps)
+                    + "), rounds " + rounds);
+
+            PeerRunner peerRunner = null;
+            List<String> peerNames = new ArrayList<>();
+            if (withPeer) {
+                String dev = peerDevice != null ? peerDevice : backendName.equals("cpu") ? "cpu" : "cuda";
+                int pt = peerThreads != null ? peerThreads : threads != null ? threads : Runtime.getRuntime().availableProcessors();
+                peerRunner = new PeerRunner(python, peerScript, dev, pt, reps, peerTimeout);
+                peerRunner.checkScript();
+                for (BenchProblem p : list) if (p.isStandard()) peerNames.add(p.name());
+                out.println("peer: " + String.join(" ", peerRunner.command(peerNames)));
+            }
+
+            BenchResults results = new BenchResults(list, passList);
+            JconvRunner runner = new JconvRunner(engine, warmup, reps, maxCaseSeconds, mode, BackendAccess.scratchMeter(engine));
+            boolean peerOk = peerRunner == null || peerNames.isEmpty();
+            for (int round = 1; round <= rounds; round++) {
+                for (BenchProblem p : list) {
+                    JconvRunner.ProblemRound r = runner.run(p, passList, seed + p.name().hashCode());
+                    results.addJconv(p, r);
+                    for (BenchPass pass : passList) {
+                        JconvRunner.RoundTiming t = r.timings().get(pass);
+                        err.printf(Locale.ROOT, "round %d jconv %s %s: %s%n", round, p.name(), pass.label(),
+                                t != null ? String.format(Locale.ROOT, "%.3f ms (min %.3f, %d calls)", t.medianMs(), t.minMs(), t.samples())
+                                        : r.failures().get(pass));
+                    }
+                }
+                if (peerRunner != null && !peerNames.isEmpty()) {
+                    try {
+                        List<PeerCsv.Row> rows = peerRunner.run(peerNames);
+                        results.addPeer(rows);
+                        for (PeerCsv.Row row : rows) {
+                            err.printf(Locale.ROOT, "round %d %s %s %s: %.3f ms%n", round, row.peer(), row.problem(),
+                                    row.pass().label(), row.medianMs());
+                        }
+                        peerOk |= !rows.isEmpty();
+                    } catch (IOException e) {
+                        err.println("round " + round + " peer failed: " + e.getMessage());
+                        results.notePeerFailure("peer failed: " + e.getMessage());
+                    }
+                }
+            }
+
+            List<BenchResults.Row> rows = results.rows();
+            out.println();
+            out.print(BenchResults.table(rows, withPeer));
+            if (csv != null) {
+                BenchResults.writeCsv(csv, rows, backendName, threadText, rounds);
+                Path png = chart != null ? chart : chartPathFor(csv);
+                String peerLabel = rows.stream().map(BenchResults.Row::peer).filter(s -> !s.isEmpty()).findFirst().orElse("");
+                BenchChart.write(png, rows, size[0], size[1],
+                        "jconv " + backendName + (peerLabel.isEmpty() ? "" : " vs " + peerLabel) + ", GFLOP/s, " + threadText
+                                + " threads, median of " + rounds + " round(s)", peerLabel);
+                out.println("wrote " + csv + " and " + png);
+            }
+            boolean allRan = rows.stream().noneMatch(r -> Double.isNaN(r.jconvMs()));
+            return allRan && peerOk ? 0 : 1;
+        }
+    }
+
+    static Path chartPathFor(Path csv) {
+        String name = csv.getFileName().toString();
+        String base = name.toLowerCase(Locale.ROOT).endsWith(".csv") ? name.substring(0, name.length() - 4) : name;
+        return csv.resolveSibling(base + ".png");
+    }
+
+    static List<BenchPass> parsePasses(String text) {
+        List<BenchPass> out = new ArrayList<>();
+        for (String s : text.split(",")) {
+            BenchPass p = BenchPass.fromLabel(s);
+            if (!out.contains(p)) out.add(p);
+        }
+        return out;
+    }
+
+    static int[] parseSize(String text) {
+        String[] f = text.toLowerCase(Locale.ROOT).split("x");
+        try {
+            if (f.length == 2) return new int[] {Integer.parseInt(f[0].strip()), Integer.parseInt(f[1].strip())};
+        } catch (NumberFormatException e) {
+            // falls through to the message below
+        }
+        throw new IllegalArgumentException("chart-size = " + text + ": must be WIDTHxHEIGHT in pixels; e.g. 1100x560");
+    }
+
+    static JconvRunner.Timing timingMode(String text, String backendName) {
+        if (text == null) return backendName.equals("cpu") ? JconvRunner.Timing.SINGLE : JconvRunner.Timing.BATCHED;
+        return switch (text.strip().toLowerCase(Locale.ROOT)) {
+            case "single" -> JconvRunner.Timing.SINGLE;
+            case "batched" -> JconvRunner.Timing.BATCHED;
+            default -> throw new IllegalArgumentException("timing = " + text + ": must be single or batched; e.g. --timing single");
+        };
+    }
+
+    /** Options for an explicit backend: no silent fallback, the user asked for this one. */
+    static EngineOptions engineOptions(String backend) {
+        return backend == null ? EngineOptions.fromEnvironment() : EngineOptions.backend(backend, FallbackPolicy.FAIL);
     }
 }

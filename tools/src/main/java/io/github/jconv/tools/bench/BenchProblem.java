@@ -1,0 +1,87 @@
+package io.github.jconv.tools.bench;
+
+import io.github.jconv.ConvSpec;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * One named benchmark problem. The standard set is the table of ../shared/bench/PROBLEMS.md written
+ * as problem lines; bias is off because the PyTorch peer times its convolutions without one.
+ */
+record BenchProblem(String name, ConvSpec spec) {
+    /** PROBLEMS.md, row by row; every axis is spelled out so that no family default changes a size. */
+    static final Map<String, String> STANDARD_LINES = standardLines();
+
+    BenchProblem {
+        if (name == null || name.isBlank()) {
+            throw new IllegalArgumentException("problem name = \"" + name + "\": give a name, e.g. P1");
+        }
+        if (spec == null) {
+            throw new IllegalArgumentException("spec = null: give a problem line, e.g. mb8ic64ih56iw56oc64kh3kw3ph1pw1bia0");
+        }
+    }
+
+    private static Map<String, String> standardLines() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("P1", "mb8ic64ih56iw56oc64kh3kw3ph1pw1bia0");
+        m.put("P2", "mb8ic128ih28iw28oc128kh3kw3ph1pw1bia0");
+        m.put("P3", "mb8ic256ih14iw14oc256kh1kw1bia0");
+        m.put("P4", "g256mb8ic256ih28iw28oc256kh3kw3ph1pw1bia0");
+        m.put("P5", "mb8ic64ih56iw56oc64kh3kw3ph2pw2dh2dw2bia0");
+        m.put("P6", "tr1mb8ic64ih28iw28oc32kh4kw4sh2sw2ph1pw1bia0");
+        m.put("P7", "mb2ic32id16ih56iw56oc32kd3kh3kw3pd1ph1pw1bia0");
+        m.put("P8", "g8mb8ic128ih28iw28oc128kh3kw3ph1pw1bia0");
+        m.put("D1", "dg1msk1mb8ic128ih28iw28oc128kh3kw3ph1pw1bia0");
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
+    /** P1-P8 and D1 in PROBLEMS.md's order. */
+    static List<BenchProblem> standard() {
+        List<BenchProblem> out = new ArrayList<>();
+        STANDARD_LINES.forEach((n, line) -> out.add(new BenchProblem(n, ConvSpec.parse(line))));
+        return out;
+    }
+
+    /** True for the problems the PyTorch peer script knows by name. */
+    boolean isStandard() {
+        String line = STANDARD_LINES.get(name);
+        return line != null && ConvSpec.parse(line).equals(spec);
+    }
+
+    /**
+     * Reads a list such as {@code P1,P3}, {@code tiny=mb1ic2ih5oc3kh3ph1} or a bare problem line
+     * (named by itself). Items are separated by commas or whitespace.
+     */
+    static List<BenchProblem> parseList(String text) {
+        if (text == null || text.isBlank()) {
+            throw new IllegalArgumentException("problems = \"" + text + "\": give names or problem lines, e.g. P1,P3 or tiny=mb1ic2ih5oc3kh3ph1");
+        }
+        List<BenchProblem> out = new ArrayList<>();
+        for (String item : text.strip().split("[,\\s]+")) {
+            out.add(parseItem(item));
+        }
+        return out;
+    }
+
+    private static BenchProblem parseItem(String item) {
+        int eq = item.indexOf('=');
+        if (eq >= 0) {
+            String name = item.substring(0, eq).strip();
+            return new BenchProblem(name, ConvSpec.parse(item.substring(eq + 1)));
+        }
+        String upper = item.toUpperCase(Locale.ROOT);
+        String line = STANDARD_LINES.get(upper);
+        if (line != null) return new BenchProblem(upper, ConvSpec.parse(line));
+        try {
+            return new BenchProblem(item, ConvSpec.parse(item));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("problems item = \"" + item + "\": neither a standard name ("
+                    + String.join(", ", STANDARD_LINES.keySet()) + ") nor a problem line (" + e.getMessage()
+                    + "); e.g. P1 or tiny=mb1ic2ih5oc3kh3ph1", e);
+        }
+    }
+}

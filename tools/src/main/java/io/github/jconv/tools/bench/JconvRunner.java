@@ -1,0 +1,215 @@
+package io.github.jconv.tools.bench;
+
+import io.github.jconv.ConvArgs;
+import io.github.jconv.ConvEngine;
+import io.github.jconv.ConvSpec;
+import io.github.jconv.ConvType;
+import io.github.jconv.DType;
+import io.github.jconv.Pass;
+import io.github.jconv.Role;
+import io.github.jconv.Shape;
+import io.github.jconv.spi.ConvBackend;
+import io.github.jconv.spi.DeviceBuffer;
+
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Times problems on one engine: warm-ups, then single calls (median), or for asynchronous devices
+ * R back-to-back calls between two synchronisations divided by R, as PROBLEMS.md asks.
+ */
+final class JconvRunner {
+    /** How calls are timed. */
+    enum Timing { SINGLE, BATCHED }
+
+    /** One round's timing of one case. */
+    record RoundTiming(double medianMs, double minMs, int samples) {
+    }
+
+    /** What one round of one problem gave: timings per pass, or why a pass did not run. */
+    record ProblemRound(Map<BenchPass, RoundTiming> timings, Map<BenchPass, String> failures, String algorithm,
+                        long peakScratchBytes) {
+    }
+
+    /** The backend's scratch high-water mark, where it reports one. */
+    interface ScratchMeter {
+        ScratchMeter NONE = new ScratchMeter() {
+            @Override
+            public void reset() {
+            }
+
+            @Override
+            public long peakBytes() {
+                return -1;
+            }
+        };
+
+        void reset();
+
+        /** Bytes, or -1 when the backend does not report scratch. */
+        long peakBytes();
+    }
+
+    private static final int BATCHES = 3;
+
+    private final ConvEngine engine;
+    private final int warmup;
+    private final int reps;
+    private final double maxCaseSeconds;
+    private final Timing timing;
+    private final ScratchMeter scratch;
+
+    JconvRunner(ConvEngine engine, int warmup, int reps, double maxCaseSeconds, Timing timing, ScratchMeter scratch) {
+        if (warmup < 0) throw new IllegalArgumentException("warmup = " + warmup + ": must be >= 0; e.g. 3");
+        if (reps < 1) throw new IllegalArgumentException("reps = " + reps + ": must be >= 1; e.g. 10");
+        this.engine = engine;
+        this.warmup = warmup;
+        this.reps = reps;
+        this.maxCaseSeconds = maxCaseSeconds;
+        this.timing = timing;
+        this.scratch = scratch;
+    }
+
+    /** Repetitions of a pass; forward+backward uses a third as many, at least 3, like the peer script. */
+    static int repsFor(BenchPass pass, int reps) {
+        return pass == BenchPass.FWD ? reps : Math.max(3, reps / 3);
+    }
+
+    static int warmupFor(BenchPass pass, int warmup) {
+        return pass == BenchPass.FWD ? warmup : Math.max(0, warmup - 1);
+    }
+
+    ProblemRound run(BenchProblem problem, List<BenchPass> passes, long seed) {
+        ConvSpec spec = problem.spec();
+        Map<BenchPass, RoundTiming> timings = new EnumMap<>(BenchPass.class);
+        Map<BenchPass, String> failures = new EnumMap<>(BenchPass.class);
+        String algorithm = "";
+        scratch.reset();
+        try (Buffers b = new Buffers(engine, spec, passes.contains(BenchPass.FWD_BWD), seed)) {
+            for (BenchPass pass : passes) {
+                Runnable call = pass == BenchPass.FWD ? () -> forward(spec, b) : () -> forwardBackward(spec, b);
+                try {
+                    timings.put(pass, time(call, warmupFor(pass, warmup), repsFor(pass, reps)));
+                    if (pass == BenchPass.FWD) {
+                        forward(spec, b);
+                        algorithm = engine.lastAlgorithm();
+                    }
+                } catch (UnsupportedOperationException e) {
+                    failures.put(pass, "unsupported: " + e.getMessage());
+                }
+            }
+        } catch (UnsupportedOperationException | IllegalArgumentException | IllegalStateException | OutOfMemoryError e) {
+            for (BenchPass pass : passes) failures.putIfAbsent(pass, e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
+        return new ProblemRound(timings, failures, algorithm == null ? "" : algorithm, scratch.peakBytes());
+    }
+
+    private void forward(ConvSpec spec, Buffers b) {
+        engine.execute(Pass.FORWARD, spec, b.forward);
+    }
+
+    private void forwardBackward(ConvSpec spec, Buffers b) {
+        engine.execute(Pass.FORWARD, spec, b.forward);
+        engine.execute(Pass.BACKWARD_DATA, spec, b.backwardData);
+        engine.execute(Pass.BACKWARD_WEIGHT, spec, b.backwardWeight);
+        if (b.backwardOffsetMask != null) engine.execute(Pass.BACKWARD_OFFSET_MASK, spec, b.backwardOffsetMask);
+    }
+
+    private RoundTiming time(Runnable call, int warm, int n) {
+        ConvBackend backend = engine.backend();
+        for (int i = 0; i < warm; i++) call.run();
+        backend.synchronize();
+        List<Double> samples = new ArrayList<>();
+        long deadline = System.nanoTime() + (long) (maxCaseSeconds * 1e9);
+        if (timing == Timing.BATCHED) {
+            for (int k = 0; k < BATCHES; k++) {
+                backend.synchronize();
+                long t0 = System.nanoTime();
+                for (int i = 0; i < n; i++) call.run();
+                backend.synchronize();
+                samples.add((System.nanoTime() - t0) / 1e6 / n);
+                if (System.nanoTime() > deadline) break;
+            }
+        } else {
+            for (int i = 0; i < n; i++) {
+                backend.synchronize();
+                long t0 = System.nanoTime();
+                call.run();
+                backend.synchronize();
+                samples.add((System.nanoTime() - t0) / 1e6);
+                // a slow case keeps at least one sample but stops once its time budget is spent
+                if (System.nanoTime() > deadline) break;
+            }
+        }
+        return new RoundTiming(Stats.median(samples), Stats.min(samples), samples.size());
+    }
+
+    /** Every buffer the passes need, filled with seeded random data (D1: offsets N(0, 2²), mask U[0, 1)). */
+    static final class Buffers implements AutoCloseable {
+        private final List<DeviceBuffer> all = new ArrayList<>();
+        final ConvArgs forward;
+        final ConvArgs backwardData;
+        final ConvArgs backwardWeight;
+        final ConvArgs backwardOffsetMask;
+
+        Buffers(ConvEngine engine, ConvSpec spec, boolean backward, long seed) {
+            Random rnd = new Random(seed);
+            try {
+                boolean deform = spec.type() == ConvType.DEFORMABLE;
+                DeviceBuffer x = gaussian(engine, spec.inputShape(), rnd, 1);
+                DeviceBuffer w = gaussian(engine, spec.weightShape(), rnd, 1);
+                DeviceBuffer bias = spec.bias() ? gaussian(engine, spec.biasShape(), rnd, 1) : null;
+                DeviceBuffer offset = deform ? gaussian(engine, spec.offsetShape(), rnd, 2) : null;
+                DeviceBuffer mask = deform && spec.modulated() ? uniform(engine, spec.maskShape(), rnd) : null;
+                DeviceBuffer y = keep(engine.allocate(DType.FP32, spec.outputShape()));
+                forward = ConvArgs.builder().x(x).w(w).b(bias).offset(offset).mask(mask).y(y).build();
+                if (!backward) {
+                    backwardData = backwardWeight = backwardOffsetMask = null;
+                    return;
+                }
+                DeviceBuffer dy = gaussian(engine, spec.outputShape(), rnd, 1);
+                DeviceBuffer dx = keep(engine.allocate(DType.FP32, spec.inputShape()));
+                DeviceBuffer dw = keep(engine.allocate(DType.FP32, spec.weightShape()));
+                backwardData = ConvArgs.builder().dy(dy).w(w).offset(offset).mask(mask).dx(dx).build();
+                backwardWeight = ConvArgs.builder().x(x).dy(dy).offset(offset).mask(mask).dw(dw).build();
+                if (deform) {
+                    DeviceBuffer doff = keep(engine.allocate(DType.FP32, spec.offsetShape()));
+                    DeviceBuffer dmask = spec.modulated() ? keep(engine.allocate(DType.FP32, spec.maskShape())) : null;
+                    backwardOffsetMask = ConvArgs.builder().x(x).w(w).dy(dy).offset(offset).mask(mask)
+                            .put(Role.DOFFSET, doff).put(Role.DMASK, dmask).build();
+                } else {
+                    backwardOffsetMask = null;
+                }
+            } catch (RuntimeException | Error e) {
+                close();
+                throw e;
+            }
+        }
+
+        private DeviceBuffer keep(DeviceBuffer b) {
+            all.add(b);
+            return b;
+        }
+
+        private DeviceBuffer gaussian(ConvEngine engine, Shape shape, Random rnd, double sigma) {
+            float[] v = new float[Math.toIntExact(shape.elementCount())];
+            for (int i = 0; i < v.length; i++) v[i] = (float) (rnd.nextGaussian() * sigma);
+            return keep(engine.upload(v, shape));
+        }
+
+        private DeviceBuffer uniform(ConvEngine engine, Shape shape, Random rnd) {
+            float[] v = new float[Math.toIntExact(shape.elementCount())];
+            for (int i = 0; i < v.length; i++) v[i] = rnd.nextFloat();
+            return keep(engine.upload(v, shape));
+        }
+
+        @Override
+        public void close() {
+            for (DeviceBuffer b : all) b.close();
+            all.clear();
+        }
+    }
+}

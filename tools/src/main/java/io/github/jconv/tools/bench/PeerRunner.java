@@ -1,0 +1,77 @@
+package io.github.jconv.tools.bench;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Runs the peer benchmark script in a child process and reads its CSV from stdout. */
+final class PeerRunner {
+    private final String python;
+    private final Path script;
+    private final String device;
+    private final int threads;
+    private final int reps;
+    private final long timeoutSeconds;
+
+    PeerRunner(String python, Path script, String device, int threads, int reps, long timeoutSeconds) {
+        this.python = python;
+        this.script = script;
+        this.device = device;
+        this.threads = threads;
+        this.reps = reps;
+        this.timeoutSeconds = timeoutSeconds;
+    }
+
+    /** The command line for these problem names. */
+    List<String> command(List<String> problemNames) {
+        List<String> cmd = new ArrayList<>(List.of(python, script.toString(), "--device", device,
+                "--threads", Integer.toString(threads), "--reps", Integer.toString(reps),
+                "--problems", String.join(",", problemNames)));
+        return cmd;
+    }
+
+    /** Fails early, before any timing, when the script is not where it was said to be. */
+    void checkScript() {
+        if (!Files.isRegularFile(script)) {
+            throw new IllegalArgumentException("peer-script = " + script.toAbsolutePath()
+                    + ": no such file; pass --peer-script with the path of torch_bench.py, e.g. ../shared/peers/torch_bench.py");
+        }
+    }
+
+    /** Runs the peer once on these problems; its stderr goes to ours. */
+    List<PeerCsv.Row> run(List<String> problemNames) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(command(problemNames));
+        pb.redirectError(ProcessBuilder.Redirect.INHERIT);
+        Process p = pb.start();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Thread reader = new Thread(() -> copy(p.getInputStream(), out), "peer-stdout");
+        reader.start();
+        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            reader.join(1000);
+            throw new IOException("peer " + String.join(" ", command(problemNames)) + " ran past " + timeoutSeconds
+                    + " s and was stopped; raise --peer-timeout");
+        }
+        reader.join();
+        String text = out.toString(StandardCharsets.UTF_8);
+        if (p.exitValue() != 0) {
+            throw new IOException("peer " + String.join(" ", command(problemNames)) + " exited with " + p.exitValue()
+                    + "; its stdout: " + text.strip());
+        }
+        return PeerCsv.parse(text);
+    }
+
+    private static void copy(InputStream in, ByteArrayOutputStream out) {
+        try (in) {
+            in.transferTo(out);
+        } catch (IOException e) {
+            // the process died; waitFor reports it
+        }
+    }
+}

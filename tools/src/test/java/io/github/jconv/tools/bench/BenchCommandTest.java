@@ -1,0 +1,125 @@
+package io.github.jconv.tools.bench;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** End-to-end runs of {@code bench} on the CPU backend with tiny problems; nothing here asserts a speed. */
+class BenchCommandTest {
+    static {
+        System.setProperty("java.awt.headless", "true");
+    }
+
+    private static final String HEADER = "problem,pass,line,flops,backend,threads,rounds,jconv_ms,jconv_min_ms,"
+            + "jconv_round_lo_ms,jconv_round_hi_ms,jconv_samples,jconv_gflops,peer,peer_ms,peer_round_lo_ms,"
+            + "peer_round_hi_ms,peer_gflops,ratio,peak_scratch_bytes,algorithm,note";
+
+    private record Run(int exit, String out, String err) {
+    }
+
+    private static Run bench(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+        PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8);
+        CommandLine cl = new CommandLine(new BenchCommand(o, e));
+        cl.setOut(new java.io.PrintWriter(o, true));
+        cl.setErr(new java.io.PrintWriter(e, true));
+        int exit = cl.execute(args);
+        return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private static List<String[]> rows(Path csv) throws Exception {
+        List<String[]> out = new ArrayList<>();
+        List<String> lines = Files.readAllLines(csv);
+        for (String l : lines.subList(1, lines.size())) out.add(l.split(",", -1));
+        return out;
+    }
+
+    @Test
+    void tinyProblemsOnTheCpuBackendGiveACsvWithTheBenchColumnsAndAChart(@TempDir Path dir) throws Exception {
+        Path csv = dir.resolve("bench.csv");
+        Run r = bench("--backend", "cpu", "--threads", "1", "--problems",
+                "a=mb1ic2ih6oc3kh3ph1bia0,b=tr1mb1ic2ih4oc2kh4sh2ph1bia0,c=dg1msk1mb1ic2ih5oc2kh3ph1bia0",
+                "--warmup", "1", "--reps", "2", "--csv", csv.toString(), "--chart-size", "400x300");
+        assertEquals(0, r.exit(), r.out() + r.err());
+        List<String> lines = Files.readAllLines(csv);
+        assertEquals(HEADER, lines.get(0));
+        List<String[]> rows = rows(csv);
+        assertEquals(6, rows.size(), "three problems times two passes");
+        for (String[] f : rows) {
+            assertEquals(22, f.length, String.join(",", f));
+            assertEquals("cpu", f[4]);
+            assertEquals("1", f[5]);
+            double ms = Double.parseDouble(f[7]);
+            assertTrue(ms > 0, "jconv_ms " + ms);
+            assertTrue(Double.parseDouble(f[8]) <= ms, "the fastest call is no slower than the median");
+            long flops = Long.parseLong(f[3]);
+            assertEquals(flops / (ms * 1e6), Double.parseDouble(f[12]), 0.01 + 1e-3 * Double.parseDouble(f[12]));
+            assertEquals("", f[14], "no peer asked");
+        }
+        // a: 2*1*3*(6*6)*2*9 forward FLOPs, and three times that for forward+backward
+        assertEquals("3888", rows.get(0)[3]);
+        assertEquals("11664", rows.get(1)[3]);
+        assertTrue(r.out().contains("problem") && r.out().contains("GFLOP/s"), r.out());
+        BufferedImage img = ImageIO.read(dir.resolve("bench.png").toFile());
+        assertNotNull(img);
+        assertEquals(400, img.getWidth());
+        assertEquals(300, img.getHeight());
+    }
+
+    @Test
+    void peerRoundsAlternateWithJconvAndTheirMediansGiveTheRatio(@TempDir Path dir) throws Exception {
+        // a stand-in peer that prints the torch script's CSV with 4, 6, then 100 ms, and records its arguments
+        Path fake = dir.resolve("fake_peer.sh");
+        Files.writeString(fake, String.join("\n",
+                "d=$(dirname \"$0\")",
+                "n=$(cat \"$d/count\" 2>/dev/null || echo 0); n=$((n+1)); echo $n > \"$d/count\"",
+                "echo \"$@\" > \"$d/args\"",
+                "case $n in 1) t=4.0;; 2) t=6.0;; *) t=100.0;; esac",
+                "echo peer,device,mode,problem,pass,median_ms,gflops",
+                "echo \"fake-1,cpu,fp32,P4,fwd,$t,1.0\"",
+                "echo \"fake-1,cpu,fp32,P4,fwd+bwd,$t,1.0\"", ""));
+        Path csv = dir.resolve("peer.csv");
+        Run r = bench("--backend", "cpu", "--threads", "1", "--problems", "P4", "--passes", "fwd", "--warmup", "0",
+                "--reps", "1", "--rounds", "3", "--peer", "torch", "--python", "/bin/sh", "--peer-script", fake.toString(),
+                "--csv", csv.toString());
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertEquals("--device cpu --threads 1 --reps 1 --problems P4", Files.readString(dir.resolve("args")).strip());
+        List<String> order = r.err().lines().filter(l -> l.startsWith("round ")).map(l -> l.split(":")[0]).toList();
+        assertEquals(List.of("round 1 jconv P4 fwd", "round 1 fake-1 P4 fwd", "round 1 fake-1 P4 fwd+bwd",
+                "round 2 jconv P4 fwd", "round 2 fake-1 P4 fwd", "round 2 fake-1 P4 fwd+bwd",
+                "round 3 jconv P4 fwd", "round 3 fake-1 P4 fwd", "round 3 fake-1 P4 fwd+bwd"), order);
+        String[] f = rows(csv).get(0);
+        assertEquals("fake-1", f[13]);
+        assertEquals(6.0, Double.parseDouble(f[14]), "median of 4, 6 and 100");
+        assertEquals(4.0, Double.parseDouble(f[15]));
+        assertEquals(100.0, Double.parseDouble(f[16]));
+        double jconvMs = Double.parseDouble(f[7]);
+        assertEquals(6.0 / jconvMs, Double.parseDouble(f[18]), 1e-3 * (6.0 / jconvMs) + 1e-4);
+        assertTrue(r.out().contains("x "), "ratio column printed: " + r.out());
+    }
+
+    @Test
+    void aMissingPeerScriptIsReportedBeforeAnyTiming(@TempDir Path dir) {
+        Run r = bench("--backend", "cpu", "--problems", "P4", "--peer", "torch", "--peer-script",
+                dir.resolve("nope.py").toString());
+        assertTrue(r.exit() != 0);
+        assertTrue(r.err().contains("peer-script") && r.err().contains("nope.py"), r.err());
+        assertTrue(r.err().lines().noneMatch(l -> l.startsWith("round ")), r.err());
+    }
+}
