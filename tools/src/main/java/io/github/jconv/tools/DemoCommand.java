@@ -1,0 +1,75 @@
+package io.github.jconv.tools;
+
+import io.github.jconv.ConvEngine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** Trains a 3×3 convolution to become a Sobel edge filter with forward, backward and SGD. */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = {"Learns a 3x3 edge filter (Sobel x as the teacher) from random images with forward,",
+                "backward and SGD on the chosen backend; prints the loss falling and the learned kernel."})
+final class DemoCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-b", "--backend"}, description = "cuda, opencl or cpu (default: the best available)")
+    String backend;
+
+    @Option(names = "--steps", defaultValue = "60", description = "SGD steps (default ${DEFAULT-VALUE})")
+    int steps;
+
+    @Option(names = "--batch", defaultValue = "4", description = "images per step (default ${DEFAULT-VALUE})")
+    int batch;
+
+    @Option(names = "--size", defaultValue = "32", description = "image side (default ${DEFAULT-VALUE})")
+    int size;
+
+    @Option(names = "--lr", defaultValue = "1.5", description = "learning rate (default ${DEFAULT-VALUE})")
+    float lr;
+
+    @Option(names = "--seed", defaultValue = "7", description = "seed of the images and the initial weights (default ${DEFAULT-VALUE})")
+    long seed;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        long t0 = System.nanoTime();
+        Demo.Result r;
+        String report;
+        try (ConvEngine engine = Backends.open(backend)) {
+            report = engine.selectionReport();
+            out.println(report);
+            out.printf(Locale.ROOT, "learning a 3x3 kernel from a Sobel teacher: %d steps of %d random %dx%d images, SGD lr %s%n",
+                    steps, batch, size, size, Text.num(lr));
+            out.flush();
+            r = Demo.train(engine, steps, batch, size, lr, seed);
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        int every = Math.max(1, steps / 10);
+        for (Demo.Step s : r.losses()) {
+            if (s.step() == 1 || s.step() % every == 0 || s.step() == steps) out.printf(Locale.ROOT, "step %4d  loss %.3e%n", s.step(), s.loss());
+        }
+        out.println();
+        out.println("learned kernel            teacher (Sobel x)");
+        for (int row = 0; row < 3; row++) {
+            StringBuilder b = new StringBuilder();
+            for (int c = 0; c < 3; c++) b.append(String.format(Locale.ROOT, "%8.4f", r.learned()[row * 3 + c]));
+            b.append("    ");
+            for (int c = 0; c < 3; c++) b.append(String.format(Locale.ROOT, "%5.0f", r.teacher()[row * 3 + c]));
+            out.println(b);
+        }
+        out.println();
+        double orders = Math.log10(r.firstLoss() / Math.max(r.lastLoss(), Double.MIN_NORMAL));
+        out.printf(Locale.ROOT, "loss %.3e -> %.3e (%.1f orders of magnitude); largest kernel error %.2e%n",
+                r.firstLoss(), r.lastLoss(), orders, r.maxKernelError());
+        out.printf(Locale.ROOT, "ran on %s in %.2f s%n", report, seconds);
+        out.flush();
+        return 0;
+    }
+}

@@ -1,0 +1,91 @@
+package io.github.jconv.tools;
+
+import io.github.jconv.ConvEngine;
+import io.github.jconv.analysis.ReceptiveField;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.awt.image.BufferedImage;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** The effective receptive field of a stack, from one backward pass, as a PNG heat map. */
+@Command(name = "erf", mixinStandardHelpOptions = true,
+        description = {"Effective receptive field: backpropagates a one-hot gradient at the centre output pixel",
+                "through a linear stack (no activations; pooling = average) and maps |d input| summed over channels."})
+final class ErfCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "STACK", description = "layers as for rf, e.g. conv3x6 or conv3,conv3,pool2s2,conv3d2; or a file")
+    String stack;
+
+    @Option(names = {"-b", "--backend"}, description = "cuda, opencl or cpu (default: the best available)")
+    String backend;
+
+    @Option(names = "--weights", defaultValue = "random", description = "random (seeded Kaiming uniform) or constant (1/fan-in) (default ${DEFAULT-VALUE})")
+    String weights;
+
+    @Option(names = "--seed", defaultValue = "1", description = "seed of the random weights and input (default ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = {"-c", "--channels"}, defaultValue = "8", description = "channels of every layer (default ${DEFAULT-VALUE})")
+    int channels;
+
+    @Option(names = "--size", description = "input size per axis (default: twice the theoretical RF plus 1, at least 32)")
+    Integer size;
+
+    @Option(names = "--mass", defaultValue = "0.95", description = "fraction of the gradient mass the effective RF holds (default ${DEFAULT-VALUE})")
+    double mass;
+
+    @Option(names = {"-o", "--png"}, defaultValue = "erf.png", description = "PNG to write (default ${DEFAULT-VALUE})")
+    Path png;
+
+    @Option(names = "--scale", description = "pixels per input pixel (default: about 512 px wide)")
+    Integer scale;
+
+    @Override
+    public Integer call() {
+        List<ReceptiveField.Layer> layers = LayerStack.parseSpecOrFile(stack);
+        Erf.Weights w = switch (weights.strip().toLowerCase(Locale.ROOT)) {
+            case "random" -> Erf.Weights.RANDOM;
+            case "constant" -> Erf.Weights.CONSTANT;
+            default -> throw new IllegalArgumentException("--weights = " + weights + ": must be random or constant; e.g. --weights random");
+        };
+        List<ReceptiveField.Row> rows = ReceptiveField.compute(layers);
+        int rf = (int) Math.round(rows.get(rows.size() - 1).receptiveField());
+        int n = size != null ? size : Math.max(32, 2 * rf + 1);
+        PrintWriter out = spec.commandLine().getOut();
+        long t0 = System.nanoTime();
+        Erf.Result r;
+        try (ConvEngine engine = Backends.open(backend)) {
+            out.println(engine.selectionReport());
+            r = Erf.measure(engine, layers, channels, n, w, seed, mass);
+        }
+        double ms = (System.nanoTime() - t0) / 1e6;
+        out.println("stack: " + layers.size() + " layer(s), " + channels + " channels, input " + n + "x" + n + ", "
+                + w.name().toLowerCase(Locale.ROOT) + " weights" + (w == Erf.Weights.RANDOM ? " (seed " + seed + ")" : ""));
+        out.println("theoretical RF:   " + rf + "x" + rf);
+        out.println("gradient support: " + r.supportHeight() + "x" + r.supportWidth() + " (" + r.nonZero() + " non-zero input pixels)");
+        out.println(String.format(Locale.ROOT, "effective RF:     %dx%d holds %.0f%% of the gradient mass", r.effectiveSide(),
+                r.effectiveSide(), 100 * r.massFraction()));
+        out.println(String.format(Locale.ROOT, "ratio effective / theoretical: %.3f", r.ratio()));
+        int sc = scale != null ? scale : HeatMap.scaleFor(n, 512);
+        int lo0 = Erf.lo(r.centreRow(), r.effectiveSide()), lo1 = Erf.lo(r.centreCol(), r.effectiveSide());
+        int t0r = Erf.lo(r.centreRow(), rf), t0c = Erf.lo(r.centreCol(), rf);
+        BufferedImage img = HeatMap.render(r.map(), sc,
+                new HeatMap.Box(t0r, t0c, t0r + rf - 1, t0c + rf - 1, 0x40C0FF),
+                new HeatMap.Box(lo0, lo1, lo0 + r.effectiveSide() - 1, lo1 + r.effectiveSide() - 1, 0xFFFFFF));
+        HeatMap.write(img, png);
+        out.println("wrote " + png + " (" + img.getWidth() + "x" + img.getHeight() + " px; blue box = theoretical RF, white box = effective RF)");
+        out.println(String.format(Locale.ROOT, "backend %s, %.0f ms", r.backend(), ms));
+        out.flush();
+        return 0;
+    }
+}

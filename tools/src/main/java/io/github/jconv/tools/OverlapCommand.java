@@ -1,0 +1,84 @@
+package io.github.jconv.tools;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.awt.image.BufferedImage;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** The overlap-count map of a transposed convolution, which shows checkerboard artifacts. */
+@Command(name = "overlap", mixinStandardHelpOptions = true,
+        description = {"Overlap counts of a transposed convolution (how many input/tap pairs reach each output pixel),",
+                "as a PNG and a verdict: uneven counts give checkerboard artifacts."})
+final class OverlapCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-k", "--kernel"}, required = true, description = "kernel size (square)")
+    int kernel;
+
+    @Option(names = {"-s", "--stride"}, required = true, description = "stride")
+    int stride;
+
+    @Option(names = {"-d", "--dilation"}, defaultValue = "1", description = "dilation (default ${DEFAULT-VALUE})")
+    int dilation;
+
+    @Option(names = "--input", defaultValue = "6", description = "input size per axis (default ${DEFAULT-VALUE})")
+    int input;
+
+    @Option(names = {"-o", "--png"}, defaultValue = "overlap.png", description = "PNG to write (default ${DEFAULT-VALUE})")
+    Path png;
+
+    @Option(names = "--scale", description = "pixels per map cell (default: about 384 px wide)")
+    Integer scale;
+
+    @Override
+    public Integer call() {
+        Overlap o = Overlap.of(kernel, stride, dilation, input);
+        PrintWriter out = spec.commandLine().getOut();
+        out.println("transposed convolution: kernel " + kernel + ", stride " + stride + ", dilation " + dilation
+                + " (effective kernel " + o.effectiveKernel() + "), input " + input + " -> output " + o.counts().length + " per axis");
+        out.println("overlap counts along one axis: " + join(o.counts()));
+        out.println("interior pattern (period " + stride + "): " + join(o.period()));
+        int[] p = o.period();
+        int lo = Arrays.stream(p).min().orElse(0), hi = Arrays.stream(p).max().orElse(0);
+        if (o.even()) {
+            out.println("verdict: EVEN - every interior output pixel receives " + p[0] + " contribution(s) per axis ("
+                    + p[0] * p[0] + " in 2D); no checkerboard from overlap");
+        } else {
+            out.println("verdict: UNEVEN - interior pixels receive " + lo + " to " + hi + " contributions per axis ("
+                    + lo * lo + " to " + hi * hi + " in 2D): expect checkerboard artifacts");
+        }
+        if (o.ruleOfThumbEven() != o.even()) {
+            out.println("note: the rule of thumb (effective kernel a multiple of the stride) says "
+                    + (o.ruleOfThumbEven() ? "even" : "uneven") + " here; with dilation the exact count above decides");
+        }
+        List<Integer> good = Overlap.evenKernels(stride, dilation, Math.max(4 * stride, 8));
+        if (good.isEmpty()) {
+            out.println("no kernel size up to " + Math.max(4 * stride, 8) + " gives even overlap at stride " + stride + " and dilation "
+                    + dilation + ": use a dilation coprime to the stride, or resize then convolve");
+        } else {
+            out.println("kernel sizes with even overlap at stride " + stride + ", dilation " + dilation + ": " + good);
+        }
+        double[][] map = o.map2d();
+        int sc = scale != null ? scale : HeatMap.scaleFor(map.length, 384);
+        BufferedImage img = HeatMap.render(map, sc);
+        HeatMap.write(img, png);
+        out.println("wrote " + png + " (" + img.getWidth() + "x" + img.getHeight() + " px, " + map.length + "x" + map.length
+                + " cells; brighter = more overlap, max " + hi * hi + " interior)");
+        out.flush();
+        return 0;
+    }
+
+    private static String join(int[] v) {
+        StringBuilder b = new StringBuilder();
+        for (int x : v) b.append(b.length() == 0 ? "" : " ").append(x);
+        return b.toString();
+    }
+}
