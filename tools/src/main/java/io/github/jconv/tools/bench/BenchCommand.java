@@ -92,6 +92,11 @@ public final class BenchCommand implements Callable<Integer> {
         this(System.out, System.err);
     }
 
+    /** Runs bench alone, without the tools launcher (e.g. with {@code java -cp} on a dependency classpath). */
+    public static void main(String[] args) {
+        System.exit(new picocli.CommandLine(new BenchCommand()).execute(args));
+    }
+
     BenchCommand(PrintStream out, PrintStream err) {
         this.out = out;
         this.err = err;
@@ -99,6 +104,15 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        try {
+            return run();
+        } catch (IllegalArgumentException | IllegalStateException e) { // bad options or no such backend: say why, no stack
+            err.println("bench: " + e.getMessage());
+            return 2;
+        }
+    }
+
+    private int run() throws Exception {
         List<BenchProblem> list = BenchProblem.parseList(problems);
         List<BenchPass> passList = parsePasses(passes);
         if (rounds < 1) throw new IllegalArgumentException("rounds = " + rounds + ": must be >= 1; e.g. --rounds 3");

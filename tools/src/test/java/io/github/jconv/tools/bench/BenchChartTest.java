@@ -80,7 +80,9 @@ class BenchChartTest {
     @Test
     void axisTopIsARoundNumberAtLeastTheValue() {
         assertEquals(200.0, BenchChart.niceCeiling(184.9), 1e-9);
+        assertEquals(120.0, BenchChart.niceCeiling(103.4), 1e-9);
         assertEquals(25.0, BenchChart.niceCeiling(21), 1e-9);
-        assertEquals(0.5, BenchChart.niceCeiling(0.31), 1e-12);
+        assertEquals(0.4, BenchChart.niceCeiling(0.31), 1e-12);
+        assertEquals(1000.0, BenchChart.niceCeiling(1000), 1e-9);
     }
 }
