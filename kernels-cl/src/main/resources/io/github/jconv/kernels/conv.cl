@@ -1,0 +1,189 @@
+// jconv direct convolution kernels (convolution and, through the adjoint, transposed convolution).
+//
+// Every rank is computed as 3D: a 1D problem has D = H = 1, a 2D problem D = 1 (same for the kernel,
+// stride, padding, dilation), so one kernel serves 1D, 2D and 3D. Layout NC[D]HW, weight
+// [K, C/G, KD, KH, KW]. Gather formulations only: each work-item owns one output value and sums in a
+// fixed order, so there are no atomics and results are bit-reproducible.
+//
+// Build options (defines):
+//   REAL     element type, float or double (default float)
+//   JCONV_FP64  1 when REAL is double (enables cl_khr_fp64)
+//   RED_WG   work-group size of the reduction kernels, a power of two <= the kernel's
+//            CL_KERNEL_WORK_GROUP_SIZE (the host checks and rebuilds smaller if needed)
+//
+// Kernels (argument lists are stable; the host sets them in this order):
+//   conv_forward(x, w, b, has_bias, y, GEOM, total, step)
+//       y[n,k,o] = b[k] + sum_{c<Cg,t} x[n, g*Cg+c, o*s - p + t*d] * w[k, c, t]
+//   conv_backward_data(dy, w, b, has_bias, dx, GEOM, total, step)
+//       dx[n, g*Cg+c, i] = b[..] + sum_{k<Kg,t : i+p-t*d = o*s, 0<=o<O} dy[n, g*Kg+k, o] * w[g*Kg+k, c, t]
+//       (b is the transposed convolution's bias over the C channels; has_bias = 0 for a plain backward)
+//   conv_backward_weight(x, dy, dw, GEOM)    one work-group of RED_WG items per weight element
+//   bias_backward(dy, db, N, K, spatial)     one work-group of RED_WG items per channel
+// GEOM = N, C, K, G, D, H, W, OD, OH, OW, KD, KH, KW, SD, SH, SW, PD, PH, PW, DD, DH, DW (all int):
+// C input channels, K output channels of the convolution, D/H/W input and OD/OH/OW output sizes.
+
+#ifndef REAL
+#define REAL float
+#endif
+#if defined(JCONV_FP64) && JCONV_FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif
+#ifndef RED_WG
+#define RED_WG 64
+#endif
+
+typedef REAL real;
+
+#define GEOM_PARAMS const int N, const int C, const int K, const int G, \
+    const int D, const int H, const int W, const int OD, const int OH, const int OW, \
+    const int KD, const int KH, const int KW, const int SD, const int SH, const int SW, \
+    const int PD, const int PH, const int PW, const int DD, const int DH, const int DW
+
+__kernel void conv_forward(__global const real* x, __global const real* w, __global const real* b,
+                           const int has_bias, __global real* y, GEOM_PARAMS,
+                           const long total, const long step) {
+    const int Cg = C / G;
+    const int Kg = K / G;
+    const long in_sp = (long)D * H * W;
+    const long taps = (long)KD * KH * KW;
+    for (long idx = get_global_id(0); idx < total; idx += step) {
+        long r = idx;
+        const int ox = (int)(r % OW); r /= OW;
+        const int oy = (int)(r % OH); r /= OH;
+        const int oz = (int)(r % OD); r /= OD;
+        const int k = (int)(r % K);
+        const int n = (int)(r / K);
+        const int g = k / Kg;
+        real acc = 0;
+        for (int c = 0; c < Cg; c++) {
+            __global const real* xc = x + ((long)n * C + (long)g * Cg + c) * in_sp;
+            __global const real* wc = w + ((long)k * Cg + c) * taps;
+            for (int tz = 0; tz < KD; tz++) {
+                const int iz = oz * SD - PD + tz * DD;
+                if (iz < 0 || iz >= D) continue;
+                for (int ty = 0; ty < KH; ty++) {
+                    const int iy = oy * SH - PH + ty * DH;
+                    if (iy < 0 || iy >= H) continue;
+                    for (int tx = 0; tx < KW; tx++) {
+                        const int ix = ox * SW - PW + tx * DW;
+                        if (ix < 0 || ix >= W) continue;
+                        acc += xc[((long)iz * H + iy) * W + ix] * wc[((long)tz * KH + ty) * KW + tx];
+                    }
+                }
+            }
+        }
+        if (has_bias) acc += b[k];
+        y[idx] = acc;
+    }
+}
+
+// The output position o that tap t of input position i comes from along one axis, or -1:
+// i + p - t*d must be a non-negative multiple of s below O.
+static inline int source_pos(const int i, const int p, const int t, const int d, const int s, const int O) {
+    const int q = i + p - t * d;
+    if (q < 0 || q % s != 0) return -1;
+    const int o = q / s;
+    return o < O ? o : -1;
+}
+
+__kernel void conv_backward_data(__global const real* dy, __global const real* w, __global const real* b,
+                                 const int has_bias, __global real* dx, GEOM_PARAMS,
+                                 const long total, const long step) {
+    const int Cg = C / G;
+    const int Kg = K / G;
+    const long out_sp = (long)OD * OH * OW;
+    const long taps = (long)KD * KH * KW;
+    for (long idx = get_global_id(0); idx < total; idx += step) {
+        long r = idx;
+        const int ix = (int)(r % W); r /= W;
+        const int iy = (int)(r % H); r /= H;
+        const int iz = (int)(r % D); r /= D;
+        const int ci = (int)(r % C);
+        const int n = (int)(r / C);
+        const int g = ci / Cg;
+        const int c = ci - g * Cg;
+        real acc = 0;
+        for (int k = 0; k < Kg; k++) {
+            const int ko = g * Kg + k;
+            __global const real* dyk = dy + ((long)n * K + ko) * out_sp;
+            __global const real* wk = w + ((long)ko * Cg + c) * taps;
+            for (int tz = 0; tz < KD; tz++) {
+                const int oz = source_pos(iz, PD, tz, DD, SD, OD);
+                if (oz < 0) continue;
+                for (int ty = 0; ty < KH; ty++) {
+                    const int oy = source_pos(iy, PH, ty, DH, SH, OH);
+                    if (oy < 0) continue;
+                    for (int tx = 0; tx < KW; tx++) {
+                        const int ox = source_pos(ix, PW, tx, DW, SW, OW);
+                        if (ox < 0) continue;
+                        acc += dyk[((long)oz * OH + oy) * OW + ox] * wk[((long)tz * KH + ty) * KW + tx];
+                    }
+                }
+            }
+        }
+        if (has_bias) acc += b[ci];
+        dx[idx] = acc;
+    }
+}
+
+// Tree sum of RED_WG partial values in local memory; every item of the group must call it.
+static inline real group_sum(__local real* part, real v) {
+    const int lid = get_local_id(0);
+    part[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int span = RED_WG / 2; span > 0; span >>= 1) {
+        if (lid < span) part[lid] += part[lid + span];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    return part[0];
+}
+
+__kernel void conv_backward_weight(__global const real* x, __global const real* dy, __global real* dw,
+                                   GEOM_PARAMS) {
+    __local real part[RED_WG];
+    const int Cg = C / G;
+    const int Kg = K / G;
+    const long in_sp = (long)D * H * W;
+    const long out_sp = (long)OD * OH * OW;
+    const long widx = get_group_id(0);
+    const int lid = get_local_id(0);
+    long r = widx;
+    const int tx = (int)(r % KW); r /= KW;
+    const int ty = (int)(r % KH); r /= KH;
+    const int tz = (int)(r % KD); r /= KD;
+    const int c = (int)(r % Cg);
+    const int k = (int)(r / Cg);
+    const int g = k / Kg;
+    const long reduce = (long)N * out_sp;
+    real acc = 0;
+    for (long j = lid; j < reduce; j += RED_WG) {
+        long q = j;
+        const int ox = (int)(q % OW); q /= OW;
+        const int oy = (int)(q % OH); q /= OH;
+        const int oz = (int)(q % OD);
+        const int n = (int)(q / OD);
+        const int iz = oz * SD - PD + tz * DD;
+        const int iy = oy * SH - PH + ty * DH;
+        const int ix = ox * SW - PW + tx * DW;
+        if (iz < 0 || iz >= D || iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+        acc += x[((long)n * C + (long)g * Cg + c) * in_sp + ((long)iz * H + iy) * W + ix]
+             * dy[((long)n * K + k) * out_sp + ((long)oz * OH + oy) * OW + ox];
+    }
+    const real s = group_sum(part, acc);
+    if (lid == 0) dw[widx] = s;
+}
+
+__kernel void bias_backward(__global const real* dy, __global real* db, const int N, const int K,
+                            const long spatial) {
+    __local real part[RED_WG];
+    const int k = get_group_id(0);
+    const int lid = get_local_id(0);
+    const long reduce = (long)N * spatial;
+    real acc = 0;
+    for (long j = lid; j < reduce; j += RED_WG) {
+        const long n = j / spatial;
+        acc += dy[(n * K + k) * spatial + (j - n * spatial)];
+    }
+    const real s = group_sum(part, acc);
+    if (lid == 0) db[k] = s;
+}

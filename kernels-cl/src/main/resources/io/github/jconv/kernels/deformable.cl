@@ -1,0 +1,294 @@
+// jconv deformable convolution v1 / v2 (2D, NCHW), forward and every backward pass.
+//
+// One source for OpenCL and CUDA: this file uses only __kernel, __global, __local (as fixed-size
+// arrays declared inside kernels), get_global_id/get_local_id/get_group_id/get_local_size(0),
+// barrier(CLK_LOCAL_MEM_FENCE), floor and plain arithmetic, so a shim header in the style of
+// CLBlast's opencl_to_cuda.h compiles it with nvcc. Helper functions are declared DEVICE_FN (the shim
+// defines it as __device__ __forceinline__). Launch shape: 1D, any work-group size for the
+// grid-stride kernels (step = global size, passed in); exactly RED_WG items per group for the
+// reduction kernels (one group per output value).
+//
+// Defines: REAL (float | double, default float), JCONV_FP64 (1 with double), RED_WG (power of two,
+// <= the kernel's maximum work-group size), DEVICE_FN (default: static inline).
+//
+// Semantics (shared by every jconv backend; the Java CPU backend's names are the same):
+//   offset [N, 2*GOFF*KH*KW, OH, OW]: tap t = ky*KW + kx of offset group go has dy at channel
+//   go*2*KH*KW + 2*t and dx at go*2*KH*KW + 2*t + 1; mask [N, GOFF*KH*KW, OH, OW], channel go*KH*KW + t.
+//   Input channel ci belongs to offset group ci / (C/GOFF) and to weight group ci / (C/G).
+//   Sample point py = oy*SH - PH + ky*DH + dy, px = ox*SW - PW + kx*DW + dx; bilinear value with
+//   zero when py <= -1 || py >= H || px <= -1 || px >= W, and zero for each of the four integer
+//   neighbours outside the image; times mask (v2), times the weight.
+//
+// Kernels and their arguments (stable; the CUDA backend launches the same names):
+//   DGEOM = N, C, K, G, GOFF, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW   (all int)
+//   deform_forward(x, offset, mask, has_mask, w, b, has_bias, y, DGEOM, total, step)
+//       total = N*K*OH*OW; one output value per iteration.
+//   deform_col_grad(dy, w, col, DGEOM, n0, total, step)
+//       col[n-n0, ci, t, oy, ox] = sum_{k<K/G} w[g*Kg+k, ci%Cg, t] * dy[n, g*Kg+k, oy, ox] (no mask);
+//       batches n0 .. n0 + total/(C*KH*KW*OH*OW) - 1.
+//   deform_input_grad(col, offset, mask, has_mask, dx, DGEOM, n0, total, step)
+//       one (n, ci) image plane per iteration (total = batches*C): zeroes dx's plane, then adds
+//       every sample's col*mask to its four bilinear neighbours in a fixed order (no atomics).
+//   deform_offset_mask_grad(x, offset, mask, has_mask, col, doffset, dmask, DGEOM, n0, total, step)
+//       one (n, go, t, oy, ox) per iteration (total = batches*GOFF*KH*KW*OH*OW); writes both offset
+//       coordinates' gradients and, when has_mask, the mask's.
+//   deform_weight_grad(x, offset, mask, has_mask, dy, dw, DGEOM)
+//       one work-group of RED_WG items per weight element [K, C/G, KH, KW], reducing over N*OH*OW.
+//   deform_bias_grad(dy, db, N, K, spatial)
+//       one work-group of RED_WG items per output channel.
+
+#ifndef REAL
+#define REAL float
+#endif
+#if defined(JCONV_FP64) && JCONV_FP64 && defined(__OPENCL_VERSION__)
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif
+#ifndef RED_WG
+#define RED_WG 64
+#endif
+#ifndef DEVICE_FN
+#define DEVICE_FN static inline
+#endif
+
+typedef REAL real;
+
+#define DGEOM_PARAMS const int N, const int C, const int K, const int G, const int GOFF, \
+    const int H, const int W, const int OH, const int OW, const int KH, const int KW, \
+    const int SH, const int SW, const int PH, const int PW, const int DH, const int DW
+
+// Bilinear sample of one H x W plane at (py, px) under the shared boundary rule.
+DEVICE_FN real bilinear_interpolate(__global const real* plane, const int H, const int W,
+                                    const real py, const real px) {
+    if (py <= -1 || py >= H || px <= -1 || px >= W) return 0;
+    const int y0 = (int)floor(py);
+    const int x0 = (int)floor(px);
+    const real ly = py - y0;
+    const real lx = px - x0;
+    const real hy = 1 - ly;
+    const real hx = 1 - lx;
+    real v = 0;
+    if (y0 >= 0 && x0 >= 0) v += hy * hx * plane[(long)y0 * W + x0];
+    if (y0 >= 0 && x0 + 1 < W) v += hy * lx * plane[(long)y0 * W + x0 + 1];
+    if (y0 + 1 < H && x0 >= 0) v += ly * hx * plane[(long)(y0 + 1) * W + x0];
+    if (y0 + 1 < H && x0 + 1 < W) v += ly * lx * plane[(long)(y0 + 1) * W + x0 + 1];
+    return v;
+}
+
+// d bilinear / d py (is_y = 1) or d bilinear / d px (is_y = 0) at (py, px); zero outside.
+DEVICE_FN real coordinate_weight(__global const real* plane, const int H, const int W,
+                                 const real py, const real px, const int is_y) {
+    if (py <= -1 || py >= H || px <= -1 || px >= W) return 0;
+    const int y0 = (int)floor(py);
+    const int x0 = (int)floor(px);
+    const real ly = py - y0;
+    const real lx = px - x0;
+    const real v00 = (y0 >= 0 && x0 >= 0) ? plane[(long)y0 * W + x0] : 0;
+    const real v01 = (y0 >= 0 && x0 + 1 < W) ? plane[(long)y0 * W + x0 + 1] : 0;
+    const real v10 = (y0 + 1 < H && x0 >= 0) ? plane[(long)(y0 + 1) * W + x0] : 0;
+    const real v11 = (y0 + 1 < H && x0 + 1 < W) ? plane[(long)(y0 + 1) * W + x0 + 1] : 0;
+    if (is_y) return (1 - lx) * (v10 - v00) + lx * (v11 - v01);
+    return (1 - ly) * (v01 - v00) + ly * (v11 - v10);
+}
+
+__kernel void deform_forward(__global const real* x, __global const real* offset, __global const real* mask,
+                             const int has_mask, __global const real* w, __global const real* b,
+                             const int has_bias, __global real* y, DGEOM_PARAMS,
+                             const long total, const long step) {
+    const int Cg = C / G;
+    const int Kg = K / G;
+    const int Cpo = C / GOFF;
+    const int T = KH * KW;
+    const long out_sp = (long)OH * OW;
+    for (long idx = get_global_id(0); idx < total; idx += step) {
+        long r = idx;
+        const int ox = (int)(r % OW); r /= OW;
+        const int oy = (int)(r % OH); r /= OH;
+        const int k = (int)(r % K);
+        const int n = (int)(r / K);
+        const int g = k / Kg;
+        const long pos = (long)oy * OW + ox;
+        real acc = 0;
+        for (int c = 0; c < Cg; c++) {
+            const int ci = g * Cg + c;
+            const int go = ci / Cpo;
+            __global const real* plane = x + ((long)n * C + ci) * H * W;
+            __global const real* off = offset + ((long)n * 2 * GOFF * T + (long)go * 2 * T) * out_sp + pos;
+            __global const real* wk = w + ((long)k * Cg + c) * T;
+            for (int ky = 0; ky < KH; ky++) {
+                for (int kx = 0; kx < KW; kx++) {
+                    const int t = ky * KW + kx;
+                    const real py = (real)(oy * SH - PH + ky * DH) + off[(long)(2 * t) * out_sp];
+                    const real px = (real)(ox * SW - PW + kx * DW) + off[(long)(2 * t + 1) * out_sp];
+                    real v = bilinear_interpolate(plane, H, W, py, px);
+                    if (has_mask) v *= mask[((long)n * GOFF * T + (long)go * T + t) * out_sp + pos];
+                    acc += wk[t] * v;
+                }
+            }
+        }
+        if (has_bias) acc += b[k];
+        y[idx] = acc;
+    }
+}
+
+__kernel void deform_col_grad(__global const real* dy, __global const real* w, __global real* col,
+                              DGEOM_PARAMS, const int n0, const long total, const long step) {
+    const int Cg = C / G;
+    const int Kg = K / G;
+    const int T = KH * KW;
+    const long out_sp = (long)OH * OW;
+    for (long idx = get_global_id(0); idx < total; idx += step) {
+        long r = idx;
+        const long pos = r % out_sp; r /= out_sp;
+        const int t = (int)(r % T); r /= T;
+        const int ci = (int)(r % C);
+        const int n = n0 + (int)(r / C);
+        const int g = ci / Cg;
+        const int c = ci - g * Cg;
+        real acc = 0;
+        for (int k = 0; k < Kg; k++) {
+            const int ko = g * Kg + k;
+            acc += w[((long)ko * Cg + c) * T + t] * dy[((long)n * K + ko) * out_sp + pos];
+        }
+        col[idx] = acc;
+    }
+}
+
+__kernel void deform_input_grad(__global const real* col, __global const real* offset, __global const real* mask,
+                                const int has_mask, __global real* dx, DGEOM_PARAMS,
+                                const int n0, const long total, const long step) {
+    const int Cpo = C / GOFF;
+    const int T = KH * KW;
+    const long out_sp = (long)OH * OW;
+    for (long idx = get_global_id(0); idx < total; idx += step) {
+        const int ci = (int)(idx % C);
+        const int n = n0 + (int)(idx / C);
+        const int go = ci / Cpo;
+        __global real* plane = dx + ((long)n * C + ci) * H * W;
+        for (long p = 0; p < (long)H * W; p++) plane[p] = 0;
+        __global const real* colc = col + idx * T * out_sp;
+        __global const real* off = offset + ((long)n * 2 * GOFF * T + (long)go * 2 * T) * out_sp;
+        __global const real* msk = mask + ((long)n * GOFF * T + (long)go * T) * out_sp;
+        for (int t = 0; t < T; t++) {
+            const int ky = t / KW;
+            const int kx = t - ky * KW;
+            for (int oy = 0; oy < OH; oy++) {
+                for (int ox = 0; ox < OW; ox++) {
+                    const long pos = (long)oy * OW + ox;
+                    const real py = (real)(oy * SH - PH + ky * DH) + off[(long)(2 * t) * out_sp + pos];
+                    const real px = (real)(ox * SW - PW + kx * DW) + off[(long)(2 * t + 1) * out_sp + pos];
+                    if (py <= -1 || py >= H || px <= -1 || px >= W) continue;
+                    real v = colc[(long)t * out_sp + pos];
+                    if (has_mask) v *= msk[(long)t * out_sp + pos];
+                    const int y0 = (int)floor(py);
+                    const int x0 = (int)floor(px);
+                    const real ly = py - y0;
+                    const real lx = px - x0;
+                    const real hy = 1 - ly;
+                    const real hx = 1 - lx;
+                    if (y0 >= 0 && x0 >= 0) plane[(long)y0 * W + x0] += hy * hx * v;
+                    if (y0 >= 0 && x0 + 1 < W) plane[(long)y0 * W + x0 + 1] += hy * lx * v;
+                    if (y0 + 1 < H && x0 >= 0) plane[(long)(y0 + 1) * W + x0] += ly * hx * v;
+                    if (y0 + 1 < H && x0 + 1 < W) plane[(long)(y0 + 1) * W + x0 + 1] += ly * lx * v;
+                }
+            }
+        }
+    }
+}
+
+__kernel void deform_offset_mask_grad(__global const real* x, __global const real* offset,
+                                      __global const real* mask, const int has_mask, __global const real* col,
+                                      __global real* doffset, __global real* dmask, DGEOM_PARAMS,
+                                      const int n0, const long total, const long step) {
+    const int Cpo = C / GOFF;
+    const int T = KH * KW;
+    const long out_sp = (long)OH * OW;
+    for (long idx = get_global_id(0); idx < total; idx += step) {
+        long r = idx;
+        const long pos = r % out_sp; r /= out_sp;
+        const int t = (int)(r % T); r /= T;
+        const int go = (int)(r % GOFF);
+        const int n = n0 + (int)(r / GOFF);
+        const int oy = (int)(pos / OW);
+        const int ox = (int)(pos - (long)oy * OW);
+        const int ky = t / KW;
+        const int kx = t - ky * KW;
+        const long off_y = ((long)n * 2 * GOFF * T + (long)go * 2 * T + 2 * t) * out_sp + pos;
+        const long off_x = off_y + out_sp;
+        const long mi = ((long)n * GOFF * T + (long)go * T + t) * out_sp + pos;
+        const real py = (real)(oy * SH - PH + ky * DH) + offset[off_y];
+        const real px = (real)(ox * SW - PW + kx * DW) + offset[off_x];
+        const real m = has_mask ? mask[mi] : (real)1;
+        real gy = 0;
+        real gx = 0;
+        real gm = 0;
+        for (int ci = go * Cpo; ci < (go + 1) * Cpo; ci++) {
+            __global const real* plane = x + ((long)n * C + ci) * H * W;
+            const real v = col[(((long)(n - n0) * C + ci) * T + t) * out_sp + pos];
+            gy += v * coordinate_weight(plane, H, W, py, px, 1);
+            gx += v * coordinate_weight(plane, H, W, py, px, 0);
+            if (has_mask) gm += v * bilinear_interpolate(plane, H, W, py, px);
+        }
+        doffset[off_y] = gy * m;
+        doffset[off_x] = gx * m;
+        if (has_mask) dmask[mi] = gm;
+    }
+}
+
+__kernel void deform_weight_grad(__global const real* x, __global const real* offset, __global const real* mask,
+                                 const int has_mask, __global const real* dy, __global real* dw, DGEOM_PARAMS) {
+    __local real part[RED_WG];
+    const int Cg = C / G;
+    const int Kg = K / G;
+    const int Cpo = C / GOFF;
+    const int T = KH * KW;
+    const long out_sp = (long)OH * OW;
+    const long widx = get_group_id(0);
+    const int lid = get_local_id(0);
+    long r = widx;
+    const int t = (int)(r % T); r /= T;
+    const int c = (int)(r % Cg);
+    const int k = (int)(r / Cg);
+    const int ky = t / KW;
+    const int kx = t - ky * KW;
+    const int ci = (k / Kg) * Cg + c;
+    const int go = ci / Cpo;
+    real acc = 0;
+    for (long j = lid; j < (long)N * out_sp; j += RED_WG) {
+        const int n = (int)(j / out_sp);
+        const long pos = j - (long)n * out_sp;
+        const int oy = (int)(pos / OW);
+        const int ox = (int)(pos - (long)oy * OW);
+        const long off_y = ((long)n * 2 * GOFF * T + (long)go * 2 * T + 2 * t) * out_sp + pos;
+        const real py = (real)(oy * SH - PH + ky * DH) + offset[off_y];
+        const real px = (real)(ox * SW - PW + kx * DW) + offset[off_y + out_sp];
+        real v = bilinear_interpolate(x + ((long)n * C + ci) * H * W, H, W, py, px);
+        if (has_mask) v *= mask[((long)n * GOFF * T + (long)go * T + t) * out_sp + pos];
+        acc += v * dy[((long)n * K + k) * out_sp + pos];
+    }
+    part[lid] = acc;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int span = RED_WG / 2; span > 0; span >>= 1) {
+        if (lid < span) part[lid] += part[lid + span];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) dw[widx] = part[0];
+}
+
+__kernel void deform_bias_grad(__global const real* dy, __global real* db, const int N, const int K,
+                               const long spatial) {
+    __local real part[RED_WG];
+    const int k = get_group_id(0);
+    const int lid = get_local_id(0);
+    real acc = 0;
+    for (long j = lid; j < (long)N * spatial; j += RED_WG) {
+        const long n = j / spatial;
+        acc += dy[(n * K + k) * spatial + (j - n * spatial)];
+    }
+    part[lid] = acc;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int span = RED_WG / 2; span > 0; span >>= 1) {
+        if (lid < span) part[lid] += part[lid + span];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) db[k] = part[0];
+}
