@@ -1,0 +1,19 @@
+package io.github.jconv.conformance;
+
+import io.github.jconv.DType;
+
+/**
+ * One case of a conformance run: a backend, a problem, a dtype and a check (a pass, or the
+ * zero-offset identity), with its verdict and, unless it passed, the reason.
+ */
+public record CaseResult(Status status, String backend, Problem problem, DType dtype, String check, String message) {
+    /** The case's name: "FP32 FORWARD", "FP64 BACKWARD_DATA", "FP32 zero offsets equal plain conv". */
+    public String caseName() {
+        return dtype + " " + check;
+    }
+
+    @Override
+    public String toString() {
+        return status + " " + backend + " " + caseName() + " " + problem.label() + (message.isEmpty() ? "" : ": " + message);
+    }
+}
