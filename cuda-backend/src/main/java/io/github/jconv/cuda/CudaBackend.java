@@ -1,0 +1,341 @@
+package io.github.jconv.cuda;
+
+import io.github.jconv.ConvArgs;
+import io.github.jconv.ConvSpec;
+import io.github.jconv.ConvType;
+import io.github.jconv.DType;
+import io.github.jconv.Pass;
+import io.github.jconv.Role;
+import io.github.jconv.Shape;
+import io.github.jconv.spi.BufferTracker;
+import io.github.jconv.spi.ConvBackend;
+import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.spi.DeviceInfo;
+import io.github.jconv.spi.Support;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * A CUDA session on one device: JCuda driver API for memory, streams and jconv's kernels; cuDNN 9
+ * for convolution and transposed convolution; jconv's kernels for deformable convolution. Calls are
+ * serialized (one stream, one cuDNN handle), so the session is safe to share between threads.
+ * A sticky CUDA error poisons the session: every later call fails fast with that cause.
+ */
+final class CudaBackend implements ConvBackend {
+    private final DeviceInfo info;
+    private final CudaDriver.Device device;
+    private final CudaOptions options;
+    private final BufferTracker tracker = new BufferTracker("cuda");
+    private final AlgoSelection.Cache algoCache = new AlgoSelection.Cache();
+    private final ThreadLocal<String> last = ThreadLocal.withInitial(() -> "none");
+    private final DeviceContext ctx;
+    private final CudnnRunner cudnn;
+    private final DeformableRunner deformable;
+    private volatile CudaException poison;
+    private volatile boolean closed;
+
+    CudaBackend(DeviceInfo info, CudaDriver.Device device, CudaOptions options) {
+        this.info = info;
+        this.device = device;
+        this.options = options;
+        this.ctx = new DeviceContext(device.index());
+        try {
+            this.cudnn = new CudnnRunner(this);
+        } catch (RuntimeException e) {
+            ctx.close();
+            throw e;
+        }
+        this.deformable = new DeformableRunner(this);
+    }
+
+    DeviceContext context() {
+        return ctx;
+    }
+
+    CudaOptions options() {
+        return options;
+    }
+
+    AlgoSelection.Cache algoCache() {
+        return algoCache;
+    }
+
+    int multiprocessors() {
+        return device.sms();
+    }
+
+    /** Names the device in algorithm-cache keys: index, model and compute capability. */
+    String deviceKey() {
+        return device.index() + ":" + device.name() + ":sm" + device.ccMajor() + device.ccMinor();
+    }
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public DeviceInfo device() {
+        return info;
+    }
+
+    @Override
+    public BufferTracker tracker() {
+        return tracker;
+    }
+
+    @Override
+    public String lastAlgorithm() {
+        return last.get();
+    }
+
+    // ---- guard ----
+
+    private void checkUsable() {
+        if (closed) throw new IllegalStateException("cuda session on " + info.name() + " is closed: open a new engine");
+        CudaException p = poison;
+        if (p != null) {
+            throw new IllegalStateException("cuda session on " + info.name() + " is poisoned by an earlier failure ("
+                    + p.status() + " in " + p.call() + (p.problem().isEmpty() ? "" : " on " + p.problem())
+                    + "): the CUDA context is unusable; close this engine and open a new one", p);
+        }
+    }
+
+    private synchronized <T> T guarded(Supplier<T> body) {
+        checkUsable();
+        try {
+            ctx.makeCurrent();
+            return body.get();
+        } catch (CudaException e) {
+            if (e.sticky()) poison = e;
+            throw e;
+        }
+    }
+
+    private void guardedRun(Runnable body) {
+        guarded(() -> {
+            body.run();
+            return null;
+        });
+    }
+
+    /** The poisoning cause, or null. */
+    CudaException poison() {
+        return poison;
+    }
+
+    // ---- buffers ----
+
+    @Override
+    public DeviceBuffer allocate(DType dtype, Shape shape) {
+        if (dtype == null) throw new IllegalArgumentException("dtype = null: choose one, e.g. DType.FP32");
+        if (shape == null) throw new IllegalArgumentException("shape = null: give one, e.g. Shape.of(1, 3, 32, 32)");
+        return guarded(() -> {
+            long bytes = shape.elementCount() * dtype.bytes();
+            CUdeviceptr p = ctx.alloc(bytes, "allocate " + dtype + shape);
+            try {
+                return new CudaBuffer(this, dtype, shape, p, device.index());
+            } catch (RuntimeException e) {
+                ctx.free(p);
+                throw e;
+            }
+        });
+    }
+
+    private CudaBuffer own(String name, DeviceBuffer b) {
+        if (!(b instanceof CudaBuffer c) || b.owner() != this) {
+            throw new IllegalArgumentException(name + " = " + b + ": not a buffer of this cuda session; allocate it with this engine");
+        }
+        c.checkOpen();
+        if (c.device != device.index()) {
+            throw new IllegalArgumentException(name + " lives on device " + c.device + ", this session on device " + device.index()
+                    + ": one call uses one device; copy it through the host");
+        }
+        return c;
+    }
+
+    private static void range(String what, long offset, int length, long size, int arrayOffset, int arrayLength) {
+        if (offset < 0 || length < 0 || offset + length > size || arrayOffset < 0 || arrayOffset + (long) length > arrayLength) {
+            throw new IllegalArgumentException(what + ": offset " + offset + ", length " + length + " and array offset " + arrayOffset
+                    + " must lie inside the buffer (" + size + " elements) and the array (" + arrayLength + "); e.g. offset 0, length "
+                    + Math.min(size, arrayLength));
+        }
+    }
+
+    @Override
+    public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
+        CudaBuffer d = own("dst", dst);
+        range("upload", dstOffset, length, d.elementCount(), srcOffset, src.length);
+        guardedRun(() -> {
+            long at = dstOffset * d.dtype().bytes();
+            switch (d.dtype()) {
+                case FP32 -> ctx.copyIn(d.ptr, at, Pointer.to(src).withByteOffset(4L * srcOffset), 4L * length);
+                case FP64 -> {
+                    double[] h = new double[length];
+                    for (int i = 0; i < length; i++) h[i] = src[srcOffset + i];
+                    ctx.copyIn(d.ptr, at, Pointer.to(h), 8L * length);
+                }
+                case FP16, BF16 -> {
+                    short[] h = new short[length];
+                    boolean half = d.dtype() == DType.FP16;
+                    for (int i = 0; i < length; i++) h[i] = half ? HalfFloats.toHalf(src[srcOffset + i]) : HalfFloats.toBf16(src[srcOffset + i]);
+                    ctx.copyIn(d.ptr, at, Pointer.to(h), 2L * length);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
+        CudaBuffer d = own("dst", dst);
+        range("upload", dstOffset, length, d.elementCount(), srcOffset, src.length);
+        if (d.dtype() != DType.FP64) {
+            float[] f = new float[length];
+            for (int i = 0; i < length; i++) f[i] = (float) src[srcOffset + i];
+            upload(dst, dstOffset, f, 0, length);
+            return;
+        }
+        guardedRun(() -> ctx.copyIn(d.ptr, dstOffset * 8, Pointer.to(src).withByteOffset(8L * srcOffset), 8L * length));
+    }
+
+    @Override
+    public void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
+        CudaBuffer s = own("src", src);
+        range("download", srcOffset, length, s.elementCount(), dstOffset, dst.length);
+        guardedRun(() -> {
+            long at = srcOffset * s.dtype().bytes();
+            switch (s.dtype()) {
+                case FP32 -> ctx.copyOut(Pointer.to(dst).withByteOffset(4L * dstOffset), s.ptr, at, 4L * length);
+                case FP64 -> {
+                    double[] h = new double[length];
+                    ctx.copyOut(Pointer.to(h), s.ptr, at, 8L * length);
+                    for (int i = 0; i < length; i++) dst[dstOffset + i] = (float) h[i];
+                }
+                case FP16, BF16 -> {
+                    short[] h = new short[length];
+                    ctx.copyOut(Pointer.to(h), s.ptr, at, 2L * length);
+                    boolean half = s.dtype() == DType.FP16;
+                    for (int i = 0; i < length; i++) dst[dstOffset + i] = half ? HalfFloats.fromHalf(h[i]) : HalfFloats.fromBf16(h[i]);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
+        CudaBuffer s = own("src", src);
+        range("download", srcOffset, length, s.elementCount(), dstOffset, dst.length);
+        if (s.dtype() != DType.FP64) {
+            float[] f = new float[length];
+            download(src, srcOffset, f, 0, length);
+            for (int i = 0; i < length; i++) dst[dstOffset + i] = f[i];
+            return;
+        }
+        guardedRun(() -> ctx.copyOut(Pointer.to(dst).withByteOffset(8L * dstOffset), s.ptr, srcOffset * 8, 8L * length));
+    }
+
+    // ---- operations ----
+
+    @Override
+    public Support supports(ConvSpec spec, Pass pass, DType dtype) {
+        return supports(spec, pass, dtype, device.ccMajor() * 10 + device.ccMinor());
+    }
+
+    /**
+     * The support rule of this backend, beside the code it describes; pure in the spec, pass, dtype
+     * and compute capability (cc 90 = 9.0), so it is tested without a GPU.
+     */
+    static Support supports(ConvSpec spec, Pass pass, DType dtype, int cc) {
+        if (pass == Pass.BACKWARD_OFFSET_MASK && spec.type() != ConvType.DEFORMABLE) {
+            return Support.no(pass + " exists only for deformable convolution");
+        }
+        if (dtype == DType.BF16 && cc < 80) {
+            return Support.no("BF16 needs compute capability 8.0 or newer; this device has " + cc / 10 + "." + cc % 10 + "; use FP16 or FP32");
+        }
+        if (spec.type() == ConvType.DEFORMABLE) {
+            if (!DeformableRunner.hasKernels(dtype)) {
+                return Support.no("deformable convolution has FP32 and FP64 kernels only; " + dtype + " is not built (use FP32)");
+            }
+            if (cc < 75) return Support.no("jconv's kernels are PTX for compute_75 and up; this device is " + cc / 10 + "." + cc % 10);
+            return Support.yes();
+        }
+        Support s = CudnnPlan.supports(spec);
+        if (!s.supported()) return s;
+        if (pass != Pass.BACKWARD_BIAS && CudnnPlan.of(spec, pass).staged() && cc < 75) {
+            return Support.no("asymmetric padding (or output_padding >= stride) is staged through a jconv kernel, PTX for compute_75 and up; "
+                    + "this device is " + cc / 10 + "." + cc % 10 + "; use symmetric padding");
+        }
+        return Support.yes();
+    }
+
+    @Override
+    public void execute(Pass pass, ConvSpec spec, ConvArgs args) {
+        DType dtype = null;
+        for (Map.Entry<Role, DeviceBuffer> e : args.asMap().entrySet()) {
+            CudaBuffer b = own(e.getKey().label(), e.getValue());
+            dtype = b.dtype();
+        }
+        DType dt = dtype;
+        String ran = guarded(() -> spec.type() == ConvType.DEFORMABLE
+                ? deformable.run(pass, spec, dt, args)
+                : cudnn.run(pass, spec, dt, args));
+        last.set(ran);
+    }
+
+    /** Copies a window between two NCDHW tensors through jconv's window kernel (see window.cu). */
+    void windowCopy(CUdeviceptr src, int[] srcDims, CUdeviceptr dst, int[] dstDims, int[] offset, DType dtype, String problem) {
+        int[] s = spatial3(srcDims);
+        int[] d = spatial3(dstDims);
+        int[] o = offset3(offset);
+        long planes = (long) dstDims[0] * dstDims[1];
+        long total = planes * d[0] * d[1] * d[2];
+        long[] grid = DeformableRunner.gridFor(total, device.sms());
+        String kernel = switch (dtype.bytes()) {
+            case 2 -> "window_copy_b16";
+            case 4 -> "window_copy_b32";
+            default -> "window_copy_b64";
+        };
+        ctx.launch(ctx.function("window.ptx", kernel), kernel, grid[0], DeformableRunner.THREADS,
+                Pointer.to(Pointer.to(src), Pointer.to(dst), Pointer.to(new long[]{planes}),
+                        Pointer.to(new int[]{s[0]}), Pointer.to(new int[]{s[1]}), Pointer.to(new int[]{s[2]}),
+                        Pointer.to(new int[]{d[0]}), Pointer.to(new int[]{d[1]}), Pointer.to(new int[]{d[2]}),
+                        Pointer.to(new int[]{o[0]}), Pointer.to(new int[]{o[1]}), Pointer.to(new int[]{o[2]})),
+                problem);
+    }
+
+    /** Spatial sizes of [N, C, H, W] or [N, C, D, H, W] as (D, H, W). */
+    static int[] spatial3(int[] dims) {
+        return dims.length == 5 ? new int[]{dims[2], dims[3], dims[4]} : new int[]{1, dims[2], dims[3]};
+    }
+
+    /** Spatial offsets (2 or 3 of them) as (D, H, W). */
+    static int[] offset3(int[] off) {
+        return off.length == 3 ? off.clone() : new int[]{0, off[0], off[1]};
+    }
+
+    @Override
+    public void synchronize() {
+        guardedRun(() -> ctx.synchronize(""));
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        try {
+            ctx.makeCurrent();
+            cudnn.close();
+        } catch (RuntimeException ignored) { // a poisoned context may refuse; the context release below still runs
+        } finally {
+            ctx.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "cuda session on " + info.name() + " (device " + device.index() + ", " + options + ")";
+    }
+}

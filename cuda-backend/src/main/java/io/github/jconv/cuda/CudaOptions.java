@@ -1,0 +1,98 @@
+package io.github.jconv.cuda;
+
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * The CUDA session's knobs, read when a session opens: system property, else environment, else default.
+ * <ul>
+ * <li>{@code jconv.cuda.math} / {@code JCONV_CUDA_MATH}: fp32 (exact, default) or tf32</li>
+ * <li>{@code jconv.cuda.deterministic} / {@code JCONV_CUDA_DETERMINISTIC}: true keeps only algorithms
+ *     whose result does not depend on scheduling (default false)</li>
+ * <li>{@code jconv.cuda.algo} / {@code JCONV_CUDA_ALGO}: heuristic (default) or benchmark</li>
+ * <li>{@code jconv.cuda.workspaceLimit} / {@code JCONV_CUDA_WORKSPACE_LIMIT}: most bytes of scratch one
+ *     call may use, with an optional k/m/g suffix (default 1g)</li>
+ * </ul>
+ * Core's EngineOptions has no such fields yet; when it grows them, this record reads them from there.
+ */
+public record CudaOptions(MathMode math, boolean deterministic, AlgoMode algo, long workspaceLimit) {
+    /** How algorithms are chosen. */
+    public enum AlgoMode {
+        /** cuDNN's heuristics rank the algorithms; nothing runs to choose. */
+        HEURISTIC,
+        /** Every candidate runs once on scratch buffers; the fastest wins. */
+        BENCHMARK
+    }
+
+    public static final long DEFAULT_WORKSPACE_LIMIT = 1L << 30;
+
+    public CudaOptions {
+        if (math == null) throw new IllegalArgumentException("math = null: choose MathMode.FP32 (exact) or MathMode.TF32");
+        if (algo == null) throw new IllegalArgumentException("algo = null: choose AlgoMode.HEURISTIC or AlgoMode.BENCHMARK");
+        if (workspaceLimit < 0) {
+            throw new IllegalArgumentException("workspaceLimit = " + workspaceLimit + ": must be >= 0 bytes; e.g. " + DEFAULT_WORKSPACE_LIMIT);
+        }
+    }
+
+    public static CudaOptions defaults() {
+        return new CudaOptions(MathMode.FP32, false, AlgoMode.HEURISTIC, DEFAULT_WORKSPACE_LIMIT);
+    }
+
+    public static CudaOptions fromEnvironment() {
+        return from(System.getProperties(), System.getenv());
+    }
+
+    static CudaOptions from(Properties props, Map<String, String> env) {
+        String math = first(props.getProperty("jconv.cuda.math"), env.get("JCONV_CUDA_MATH"));
+        String det = first(props.getProperty("jconv.cuda.deterministic"), env.get("JCONV_CUDA_DETERMINISTIC"));
+        String algo = first(props.getProperty("jconv.cuda.algo"), env.get("JCONV_CUDA_ALGO"));
+        String ws = first(props.getProperty("jconv.cuda.workspaceLimit"), env.get("JCONV_CUDA_WORKSPACE_LIMIT"));
+        MathMode m = math == null ? MathMode.FP32 : MathMode.parse(math);
+        boolean d = false;
+        if (det != null) {
+            String v = det.strip().toLowerCase(Locale.ROOT);
+            if (!v.equals("true") && !v.equals("false")) {
+                throw new IllegalArgumentException("jconv.cuda.deterministic = " + det + ": must be true or false; e.g. true");
+            }
+            d = v.equals("true");
+        }
+        AlgoMode a = AlgoMode.HEURISTIC;
+        if (algo != null) {
+            try {
+                a = AlgoMode.valueOf(algo.strip().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("jconv.cuda.algo = " + algo + ": must be heuristic or benchmark; e.g. heuristic");
+            }
+        }
+        long w = ws == null ? DEFAULT_WORKSPACE_LIMIT : parseBytes("jconv.cuda.workspaceLimit", ws);
+        return new CudaOptions(m, d, a, w);
+    }
+
+    /** "512m", "1g", "65536": bytes. */
+    static long parseBytes(String name, String s) {
+        String v = s.strip().toLowerCase(Locale.ROOT);
+        long mul = 1;
+        if (!v.isEmpty()) {
+            char c = v.charAt(v.length() - 1);
+            int shift = c == 'k' ? 10 : c == 'm' ? 20 : c == 'g' ? 30 : 0;
+            if (shift > 0) {
+                mul = 1L << shift;
+                v = v.substring(0, v.length() - 1);
+            }
+        }
+        try {
+            long n = Long.parseLong(v);
+            if (n < 0) throw new NumberFormatException();
+            return Math.multiplyExact(n, mul);
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new IllegalArgumentException(name + " = " + s + ": must be a non-negative byte count with an optional k, m or g suffix; e.g. 512m");
+        }
+    }
+
+    private static String first(String a, String b) {
+        if (a != null && !a.isBlank()) return a;
+        if (b != null && !b.isBlank()) return b;
+        return null;
+    }
+}

@@ -1,0 +1,233 @@
+package io.github.jconv.cuda;
+
+import io.github.jconv.ConvSpec;
+import io.github.jconv.ConvType;
+import io.github.jconv.Pass;
+import io.github.jconv.Role;
+import io.github.jconv.spi.Support;
+
+import java.util.Arrays;
+
+/**
+ * How one pass of a convolution or transposed convolution maps onto cuDNN's legacy convolution API:
+ * a pure function of the spec and the pass, unit-tested without cuDNN.
+ *
+ * <p>cuDNN speaks of one forward convolution (xc ⋆ w = yc, xc the larger tensor) and its three
+ * adjoints. A plain convolution is that problem with xc = x, yc = y. A transposed convolution is
+ * its adjoint: xc = y, yc = x, with the weight [C_in, C_out/g, k…] read as cuDNN's [K, C/g, k…];
+ * so transposed forward runs cuDNN backward-data, and transposed backward-data runs cuDNN forward.
+ *
+ * <p>cuDNN pads symmetrically and derives yc's size from xc's. Where jconv's problem does not fit
+ * (asymmetric padding; a transposed output_padding of at least the stride), the plan works in a
+ * "big" xc domain with zero padding: our xc tensor sits at offset p_lo inside it (big[q] = ours[q − p_lo]),
+ * embedded into it before cuDNN reads it, or cropped out of it after cuDNN writes it.
+ * 1D runs as 2D with a height of 1; cuDNN wants at least 4 dimensions.
+ */
+record CudnnPlan(Op op, Role xc, Role w, Role yc, int[] xcDims, int[] wDims, int[] ycDims,
+                 int[] pad, int[] stride, int[] dilation, int groups, boolean addBias,
+                 int[] ourXcDims, int[] offset) {
+
+    /** The cuDNN call family. */
+    enum Op {
+        FORWARD("cudnnConvolutionForward"),
+        BACKWARD_DATA("cudnnConvolutionBackwardData"),
+        BACKWARD_FILTER("cudnnConvolutionBackwardFilter"),
+        BACKWARD_BIAS("cudnnConvolutionBackwardBias");
+
+        final String call;
+
+        Op(String call) {
+            this.call = call;
+        }
+
+        /** Whether the op reads the xc tensor (and so needs it embedded in the big domain). */
+        boolean readsXc() {
+            return this == FORWARD || this == BACKWARD_FILTER;
+        }
+
+        /** Whether the op writes the xc tensor (and so needs it cropped out of the big domain). */
+        boolean writesXc() {
+            return this == BACKWARD_DATA;
+        }
+    }
+
+    /** True when xc is staged through a zero-padded big tensor (see the class comment). */
+    boolean staged() {
+        return offset != null;
+    }
+
+    /** Elements of the staged big xc tensor; 0 when not staged. */
+    long stagedElements() {
+        if (!staged()) return 0;
+        long n = 1;
+        for (int d : xcDims) n *= d;
+        return n;
+    }
+
+    /** cuDNN's legacy API indexes with int: every tensor must stay below 2^31 elements. */
+    static final long CUDNN_MAX_ELEMENTS = Integer.MAX_VALUE;
+
+    /** Why cuDNN cannot run this spec at all, or yes. Types other than convolution and transposed are not cuDNN's. */
+    static Support supports(ConvSpec spec) {
+        if (spec.type() == ConvType.DEFORMABLE) return Support.no("deformable convolution runs on jconv's own kernels, not cuDNN");
+        long biggest = Math.max(spec.inputShape().elementCount(), Math.max(spec.outputShape().elementCount(),
+                spec.weightShape().elementCount()));
+        CudnnPlan p = of(spec, Pass.FORWARD);
+        if (p.staged()) biggest = Math.max(biggest, p.stagedElements());
+        if (biggest > CUDNN_MAX_ELEMENTS) {
+            return Support.no("a tensor of " + biggest + " elements exceeds cuDNN's limit of " + CUDNN_MAX_ELEMENTS
+                    + " (int indexing); split the batch, e.g. batch " + Math.max(1, spec.batch() / 2));
+        }
+        return Support.yes();
+    }
+
+    /** The plan of {@code pass} (not BACKWARD_OFFSET_MASK) for a convolution or transposed convolution. */
+    static CudnnPlan of(ConvSpec spec, Pass pass) {
+        if (spec.type() == ConvType.DEFORMABLE) {
+            throw new IllegalArgumentException("spec = " + spec + ": cuDNN plans cover convolution and transposed convolution; "
+                    + "deformable runs on jconv's own kernels");
+        }
+        if (pass == Pass.BACKWARD_OFFSET_MASK) {
+            throw new IllegalArgumentException("pass = " + pass + ": only deformable convolution has it; use FORWARD..BACKWARD_BIAS");
+        }
+        boolean transposed = spec.type() == ConvType.TRANSPOSED;
+        int rank = spec.rank();
+        // the cuDNN xc side is the larger tensor: x for convolution, y for transposed
+        int xcChannels = transposed ? spec.outChannels() : spec.inChannels();
+        int ycChannels = transposed ? spec.inChannels() : spec.outChannels();
+        int[] xcSpatial = transposed ? spec.output() : spec.input();
+        int[] ycSpatial = transposed ? spec.input() : spec.output();
+
+        boolean symmetric = true;
+        for (int a = 0; a < rank; a++) {
+            if (spec.paddingLo(a) != spec.paddingHi(a)) symmetric = false;
+            // cuDNN derives yc = (xc + 2p - k')/s + 1; an output_padding >= stride breaks that equation
+            if (transposed && spec.outputPadding(a) >= spec.stride(a)) symmetric = false;
+        }
+        int[] bigSpatial = xcSpatial.clone();
+        int[] pad = new int[rank];
+        int[] offset = null;
+        if (symmetric) {
+            for (int a = 0; a < rank; a++) pad[a] = spec.paddingLo(a);
+        } else {
+            offset = new int[rank];
+            for (int a = 0; a < rank; a++) {
+                offset[a] = spec.paddingLo(a);
+                bigSpatial[a] = transposed
+                        ? Math.toIntExact((long) spec.stride(a) * (spec.input(a) - 1) + spec.effectiveKernel(a))
+                        : Math.toIntExact((long) spec.input(a) + spec.paddingLo(a) + spec.paddingHi(a));
+            }
+        }
+
+        Op op;
+        Role xc;
+        Role w;
+        Role yc;
+        boolean addBias = false;
+        switch (pass) {
+            case FORWARD -> {
+                op = transposed ? Op.BACKWARD_DATA : Op.FORWARD;
+                xc = transposed ? Role.Y : Role.X;
+                yc = transposed ? Role.X : Role.Y;
+                w = Role.W;
+                addBias = spec.bias();
+            }
+            case BACKWARD_DATA -> {
+                op = transposed ? Op.FORWARD : Op.BACKWARD_DATA;
+                xc = transposed ? Role.DY : Role.DX;
+                yc = transposed ? Role.DX : Role.DY;
+                w = Role.W;
+            }
+            case BACKWARD_WEIGHT -> {
+                op = Op.BACKWARD_FILTER;
+                xc = transposed ? Role.DY : Role.X;
+                yc = transposed ? Role.X : Role.DY;
+                w = Role.DW;
+            }
+            case BACKWARD_BIAS -> {
+                op = Op.BACKWARD_BIAS;
+                xc = null;
+                yc = Role.DY;
+                w = null;
+            }
+            default -> throw new AssertionError(pass);
+        }
+        int[] k = spec.kernel();
+        int[] wDims = concat(ycChannels, xcChannels / spec.groups(), k);
+        if (pass == Pass.BACKWARD_BIAS) {
+            // the bias gradient sums our dy (transposed too) and needs no convolution descriptor
+            return new CudnnPlan(op, null, null, Role.DY, null, null, lift(spec.outputShape().dims()), null, null, null,
+                    spec.groups(), false, null, null);
+        }
+        return new CudnnPlan(op, xc, w, yc,
+                lift(concat(spec.batch(), xcChannels, bigSpatial)), lift(wDims), lift(concat(spec.batch(), ycChannels, ycSpatial)),
+                liftParam(pad, 0), liftParam(spec.stride(), 1), liftParam(spec.dilation(), 1), spec.groups(), addBias,
+                offset == null ? null : lift(concat(spec.batch(), xcChannels, xcSpatial)),
+                offset == null ? null : liftParam(offset, 0));
+    }
+
+    /** Packed NCHW / NCDHW strides of {@code dims}. */
+    static int[] packedStrides(int[] dims) {
+        int[] s = new int[dims.length];
+        long acc = 1;
+        for (int i = dims.length - 1; i >= 0; i--) {
+            s[i] = Math.toIntExact(acc);
+            acc *= dims[i];
+        }
+        return s;
+    }
+
+    /** The bias tensor as cuDNN broadcasts it: [1, C, 1, 1(, 1)] with the rank of {@code like}. */
+    static int[] biasDims(int channels, int[] like) {
+        int[] d = new int[like.length];
+        Arrays.fill(d, 1);
+        d[1] = channels;
+        return d;
+    }
+
+    /** The spatial rank cuDNN sees: 1D problems run as 2D. */
+    int cudnnSpatialRank() {
+        return ycDims.length - 2;
+    }
+
+    /** 1D tensors [N, C, W] become [N, C, 1, W]; 2D and 3D stay. */
+    static int[] lift(int[] dims) {
+        if (dims.length != 3) return dims;
+        return new int[]{dims[0], dims[1], 1, dims[2]};
+    }
+
+    /** 1D parameters [p] become [neutral, p]. */
+    static int[] liftParam(int[] v, int neutral) {
+        if (v.length != 1) return v.clone();
+        return new int[]{neutral, v[0]};
+    }
+
+    private static int[] concat(int a, int b, int[] rest) {
+        int[] r = new int[rest.length + 2];
+        r[0] = a;
+        r[1] = b;
+        System.arraycopy(rest, 0, r, 2, rest.length);
+        return r;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof CudnnPlan p && op == p.op && xc == p.xc && w == p.w && yc == p.yc && groups == p.groups
+                && addBias == p.addBias && Arrays.equals(xcDims, p.xcDims) && Arrays.equals(wDims, p.wDims)
+                && Arrays.equals(ycDims, p.ycDims) && Arrays.equals(pad, p.pad) && Arrays.equals(stride, p.stride)
+                && Arrays.equals(dilation, p.dilation) && Arrays.equals(ourXcDims, p.ourXcDims) && Arrays.equals(offset, p.offset);
+    }
+
+    @Override
+    public int hashCode() {
+        return java.util.Objects.hash(op, xc, yc, Arrays.hashCode(xcDims), Arrays.hashCode(ycDims), Arrays.hashCode(offset));
+    }
+
+    @Override
+    public String toString() {
+        return op.call + " xc=" + xc + Arrays.toString(xcDims) + " w=" + w + Arrays.toString(wDims) + " yc=" + yc
+                + Arrays.toString(ycDims) + " pad=" + Arrays.toString(pad) + " stride=" + Arrays.toString(stride)
+                + " dilation=" + Arrays.toString(dilation) + " groups=" + groups + (addBias ? " +bias" : "")
+                + (staged() ? " staged ours=" + Arrays.toString(ourXcDims) + " at " + Arrays.toString(offset) : "");
+    }
+}

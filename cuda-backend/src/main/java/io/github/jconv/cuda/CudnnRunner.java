@@ -1,0 +1,305 @@
+package io.github.jconv.cuda;
+
+import io.github.jconv.ConvArgs;
+import io.github.jconv.ConvSpec;
+import io.github.jconv.DType;
+import io.github.jconv.Pass;
+import io.github.jconv.Role;
+import jcuda.driver.CUdeviceptr;
+import org.bytedeco.cuda.cudart.CUstream_st;
+import org.bytedeco.cuda.cudnn.cudnnContext;
+import org.bytedeco.cuda.cudnn.cudnnConvolutionBwdDataAlgoPerf_t;
+import org.bytedeco.cuda.cudnn.cudnnConvolutionBwdFilterAlgoPerf_t;
+import org.bytedeco.cuda.cudnn.cudnnConvolutionFwdAlgoPerf_t;
+import org.bytedeco.cuda.cudnn.cudnnConvolutionStruct;
+import org.bytedeco.cuda.cudnn.cudnnFilterStruct;
+import org.bytedeco.cuda.cudnn.cudnnTensorStruct;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.Pointer;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.bytedeco.cuda.global.cudnn.*;
+
+/**
+ * Runs a {@link CudnnPlan} on one session's cuDNN handle: descriptors from the plan, the
+ * algorithm from {@link AlgoSelection} (cached), workspace allocated per call and freed after it,
+ * staging through the window kernel where the plan says so.
+ */
+final class CudnnRunner implements AutoCloseable {
+    private final CudaBackend session;
+    private final cudnnContext handle = new cudnnContext();
+    private final FloatPointer oneF = new FloatPointer(1f);
+    private final FloatPointer zeroF = new FloatPointer(0f);
+    private final DoublePointer oneD = new DoublePointer(1d);
+    private final DoublePointer zeroD = new DoublePointer(0d);
+
+    CudnnRunner(CudaBackend session) {
+        this.session = session;
+        CudaErrors.checkCudnn(cudnnCreate(handle), "cudnnCreate", "");
+        CudaErrors.checkCudnn(cudnnSetStream(handle, new CUstream_st(DeviceAddress.javacpp(session.context().streamAddress()))),
+                "cudnnSetStream", "");
+    }
+
+    /** Runs one pass; returns the algorithm's name. */
+    String run(Pass pass, ConvSpec spec, DType dtype, ConvArgs args) {
+        CudnnPlan plan = CudnnPlan.of(spec, pass);
+        String problem = spec.toString();
+        int dt = CudnnTypes.dataType(dtype);
+        Pointer one = dtype == DType.FP64 ? oneD : oneF;
+        Pointer zero = dtype == DType.FP64 ? zeroD : zeroF;
+        if (plan.op() == CudnnPlan.Op.BACKWARD_BIAS) {
+            cudnnTensorStruct dyD = tensor(plan.ycDims(), dt, problem);
+            cudnnTensorStruct dbD = tensor(CudnnPlan.biasDims(spec.outChannels(), plan.ycDims()), dt, problem);
+            try {
+                CudaErrors.checkCudnn(cudnnConvolutionBackwardBias(handle, one, dyD, buf(args, Role.DY).javacpp(), zero, dbD,
+                        buf(args, Role.DB).javacpp()), "cudnnConvolutionBackwardBias", problem);
+            } finally {
+                cudnnDestroyTensorDescriptor(dyD);
+                cudnnDestroyTensorDescriptor(dbD);
+            }
+            return "cudnn bwd-bias";
+        }
+        CudaOptions o = session.options();
+        cudnnTensorStruct xD = tensor(plan.xcDims(), dt, problem);
+        cudnnTensorStruct yD = tensor(plan.ycDims(), dt, problem);
+        cudnnFilterStruct wD = filter(plan.wDims(), dt, problem);
+        cudnnConvolutionStruct cD = conv(plan, dtype, o, problem);
+        CUdeviceptr staged = null;
+        try {
+            Operands ops = new Operands(
+                    plan.staged() ? null : buf(args, plan.xc()).javacpp(),
+                    buf(args, plan.w()).javacpp(), buf(args, plan.yc()).javacpp());
+            if (plan.staged()) {
+                long bytes = plan.stagedElements() * dtype.bytes();
+                staged = session.context().alloc(bytes, problem);
+                ops = new Operands(DeviceAddress.javacpp(DeviceAddress.of(staged)), ops.w, ops.y);
+                if (plan.op().readsXc()) {
+                    session.windowCopy(buf(args, plan.xc()).ptr, plan.ourXcDims(), staged, plan.xcDims(), plan.offset(), dtype, problem);
+                }
+            }
+            AlgoSelection.Key key = AlgoSelection.Key.of(spec, pass, dtype, o, session.deviceKey());
+            List<AlgoSelection.Choice> choices = session.algoCache().get(key);
+            if (choices == null) {
+                List<AlgoSelection.Result> results = o.algo() == CudaOptions.AlgoMode.BENCHMARK
+                        ? measure(plan.op(), xD, wD, cD, yD, ops, o, problem)
+                        : heuristics(plan.op(), xD, wD, cD, yD, problem);
+                choices = AlgoSelection.rank(plan.op(), results, dtype, o);
+                if (choices.isEmpty()) {
+                    throw new UnsupportedOperationException("cuDNN has no algorithm for " + pass + " " + dtype + " of " + problem
+                            + " under " + o + ": " + AlgoSelection.whyNone(results, dtype, o));
+                }
+                session.algoCache().put(key, choices);
+            }
+            String ran = execute(plan.op(), choices, key, xD, wD, cD, yD, ops, one, zero, problem);
+            if (plan.staged() && plan.op().writesXc()) {
+                int[] back = plan.offset().clone();
+                for (int i = 0; i < back.length; i++) back[i] = -back[i];
+                session.windowCopy(staged, plan.xcDims(), buf(args, plan.xc()).ptr, plan.ourXcDims(), back, dtype, problem);
+            }
+            if (plan.addBias()) {
+                int[] yDims = CudnnPlan.lift(spec.outputShape().dims());
+                cudnnTensorStruct bD = tensor(CudnnPlan.biasDims(spec.outChannels(), yDims), dt, problem);
+                cudnnTensorStruct outD = tensor(yDims, dt, problem);
+                try {
+                    CudaErrors.checkCudnn(cudnnAddTensor(handle, one, bD, buf(args, Role.B).javacpp(), one, outD,
+                            buf(args, Role.Y).javacpp()), "cudnnAddTensor", problem);
+                } finally {
+                    cudnnDestroyTensorDescriptor(bD);
+                    cudnnDestroyTensorDescriptor(outD);
+                }
+                ran += " + bias";
+            }
+            return plan.staged() ? ran + " (staged: asymmetric padding or large output_padding)" : ran;
+        } finally {
+            if (staged != null) session.context().free(staged);
+            cudnnDestroyTensorDescriptor(xD);
+            cudnnDestroyTensorDescriptor(yD);
+            cudnnDestroyFilterDescriptor(wD);
+            cudnnDestroyConvolutionDescriptor(cD);
+        }
+    }
+
+    /** The device pointers of cuDNN's xc, w and yc. */
+    private record Operands(Pointer x, Pointer w, Pointer y) {
+    }
+
+    private String execute(CudnnPlan.Op op, List<AlgoSelection.Choice> choices, AlgoSelection.Key key,
+                           cudnnTensorStruct xD, cudnnFilterStruct wD, cudnnConvolutionStruct cD, cudnnTensorStruct yD,
+                           Operands ops, Pointer one, Pointer zero, String problem) {
+        CudaOutOfMemoryException lastOom = null;
+        for (AlgoSelection.Choice c : choices) {
+            CUdeviceptr ws = null;
+            try {
+                if (c.workspace() > 0) ws = session.context().alloc(c.workspace(), problem);
+            } catch (CudaOutOfMemoryException e) { // this algorithm's workspace does not fit: try the next
+                lastOom = e;
+                session.algoCache().demote(key, c);
+                continue;
+            }
+            try {
+                Pointer w = ws == null ? null : DeviceAddress.javacpp(DeviceAddress.of(ws));
+                int rc = switch (op) {
+                    case FORWARD -> cudnnConvolutionForward(handle, one, xD, ops.x, wD, ops.w, cD, c.algo(), w, c.workspace(),
+                            zero, yD, ops.y);
+                    case BACKWARD_DATA -> cudnnConvolutionBackwardData(handle, one, wD, ops.w, yD, ops.y, cD, c.algo(), w,
+                            c.workspace(), zero, xD, ops.x);
+                    case BACKWARD_FILTER -> cudnnConvolutionBackwardFilter(handle, one, xD, ops.x, yD, ops.y, cD, c.algo(), w,
+                            c.workspace(), zero, wD, ops.w);
+                    case BACKWARD_BIAS -> throw new AssertionError(op);
+                };
+                CudaStatus.Entry e = CudaStatus.lookup(CudaStatus.Library.CUDNN, rc);
+                if (rc != 0 && e.kind() == CudaStatus.Kind.OUT_OF_MEMORY) {
+                    lastOom = (CudaOutOfMemoryException) CudaErrors.map(CudaStatus.Library.CUDNN, rc, op.call, problem,
+                            c.workspace(), () -> session.context().memInfo()[0]);
+                    session.algoCache().demote(key, c);
+                    continue;
+                }
+                CudaErrors.checkCudnn(rc, op.call + "(" + AlgoSelection.algoName(op, c.algo()) + ")", problem);
+                return c.name();
+            } finally {
+                if (ws != null) session.context().free(ws);
+            }
+        }
+        throw lastOom != null ? lastOom : new IllegalStateException("no cuDNN algorithm ran for " + problem);
+    }
+
+    private List<AlgoSelection.Result> heuristics(CudnnPlan.Op op, cudnnTensorStruct xD, cudnnFilterStruct wD,
+                                                  cudnnConvolutionStruct cD, cudnnTensorStruct yD, String problem) {
+        int n = AlgoSelection.algoCount(op) * 2; // each algorithm may come once per math type
+        IntPointer count = new IntPointer(1);
+        List<AlgoSelection.Result> out = new ArrayList<>();
+        switch (op) {
+            case FORWARD -> {
+                cudnnConvolutionFwdAlgoPerf_t p = new cudnnConvolutionFwdAlgoPerf_t(n);
+                CudaErrors.checkCudnn(cudnnGetConvolutionForwardAlgorithm_v7(handle, xD, wD, cD, yD, n, count, p),
+                        "cudnnGetConvolutionForwardAlgorithm_v7", problem);
+                for (int i = 0; i < count.get(); i++) {
+                    cudnnConvolutionFwdAlgoPerf_t r = p.getPointer(i);
+                    out.add(new AlgoSelection.Result(r.algo(), r.status(), -1, r.memory(), r.determinism() == 1, r.mathType()));
+                }
+            }
+            case BACKWARD_DATA -> {
+                cudnnConvolutionBwdDataAlgoPerf_t p = new cudnnConvolutionBwdDataAlgoPerf_t(n);
+                CudaErrors.checkCudnn(cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, wD, yD, cD, xD, n, count, p),
+                        "cudnnGetConvolutionBackwardDataAlgorithm_v7", problem);
+                for (int i = 0; i < count.get(); i++) {
+                    cudnnConvolutionBwdDataAlgoPerf_t r = p.getPointer(i);
+                    out.add(new AlgoSelection.Result(r.algo(), r.status(), -1, r.memory(), r.determinism() == 1, r.mathType()));
+                }
+            }
+            case BACKWARD_FILTER -> {
+                cudnnConvolutionBwdFilterAlgoPerf_t p = new cudnnConvolutionBwdFilterAlgoPerf_t(n);
+                CudaErrors.checkCudnn(cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, xD, yD, cD, wD, n, count, p),
+                        "cudnnGetConvolutionBackwardFilterAlgorithm_v7", problem);
+                for (int i = 0; i < count.get(); i++) {
+                    cudnnConvolutionBwdFilterAlgoPerf_t r = p.getPointer(i);
+                    out.add(new AlgoSelection.Result(r.algo(), r.status(), -1, r.memory(), r.determinism() == 1, r.mathType()));
+                }
+            }
+            default -> throw new AssertionError(op);
+        }
+        return out;
+    }
+
+    /**
+     * Benchmark mode: cuDNN times every algorithm on the call's own buffers (outputs are
+     * overwritten by the real run right after) with a workspace we allocate, as large as the limit
+     * and free memory allow.
+     */
+    private List<AlgoSelection.Result> measure(CudnnPlan.Op op, cudnnTensorStruct xD, cudnnFilterStruct wD,
+                                               cudnnConvolutionStruct cD, cudnnTensorStruct yD, Operands ops,
+                                               CudaOptions o, String problem) {
+        long wsBytes = Math.min(o.workspaceLimit(), (long) (session.context().memInfo()[0] * 0.8));
+        CUdeviceptr ws = null;
+        while (wsBytes > 0 && ws == null) {
+            try {
+                ws = session.context().alloc(wsBytes, problem);
+            } catch (CudaOutOfMemoryException e) {
+                wsBytes /= 2;
+            }
+        }
+        try {
+            Pointer w = ws == null ? null : DeviceAddress.javacpp(DeviceAddress.of(ws));
+            int n = AlgoSelection.algoCount(op) * 2;
+            IntPointer count = new IntPointer(1);
+            List<AlgoSelection.Result> out = new ArrayList<>();
+            switch (op) {
+                case FORWARD -> {
+                    cudnnConvolutionFwdAlgoPerf_t p = new cudnnConvolutionFwdAlgoPerf_t(n);
+                    CudaErrors.checkCudnn(cudnnFindConvolutionForwardAlgorithmEx(handle, xD, ops.x, wD, ops.w, cD, yD, ops.y, n,
+                            count, p, w, wsBytes), "cudnnFindConvolutionForwardAlgorithmEx", problem);
+                    for (int i = 0; i < count.get(); i++) {
+                        cudnnConvolutionFwdAlgoPerf_t r = p.getPointer(i);
+                        out.add(new AlgoSelection.Result(r.algo(), r.status(), r.time(), r.memory(), r.determinism() == 1, r.mathType()));
+                    }
+                }
+                case BACKWARD_DATA -> {
+                    cudnnConvolutionBwdDataAlgoPerf_t p = new cudnnConvolutionBwdDataAlgoPerf_t(n);
+                    CudaErrors.checkCudnn(cudnnFindConvolutionBackwardDataAlgorithmEx(handle, wD, ops.w, yD, ops.y, cD, xD, ops.x, n,
+                            count, p, w, wsBytes), "cudnnFindConvolutionBackwardDataAlgorithmEx", problem);
+                    for (int i = 0; i < count.get(); i++) {
+                        cudnnConvolutionBwdDataAlgoPerf_t r = p.getPointer(i);
+                        out.add(new AlgoSelection.Result(r.algo(), r.status(), r.time(), r.memory(), r.determinism() == 1, r.mathType()));
+                    }
+                }
+                case BACKWARD_FILTER -> {
+                    cudnnConvolutionBwdFilterAlgoPerf_t p = new cudnnConvolutionBwdFilterAlgoPerf_t(n);
+                    CudaErrors.checkCudnn(cudnnFindConvolutionBackwardFilterAlgorithmEx(handle, xD, ops.x, yD, ops.y, cD, wD, ops.w, n,
+                            count, p, w, wsBytes), "cudnnFindConvolutionBackwardFilterAlgorithmEx", problem);
+                    for (int i = 0; i < count.get(); i++) {
+                        cudnnConvolutionBwdFilterAlgoPerf_t r = p.getPointer(i);
+                        out.add(new AlgoSelection.Result(r.algo(), r.status(), r.time(), r.memory(), r.determinism() == 1, r.mathType()));
+                    }
+                }
+                default -> throw new AssertionError(op);
+            }
+            return out;
+        } finally {
+            if (ws != null) session.context().free(ws);
+        }
+    }
+
+    private cudnnTensorStruct tensor(int[] dims, int dt, String problem) {
+        cudnnTensorStruct d = new cudnnTensorStruct();
+        CudaErrors.checkCudnn(cudnnCreateTensorDescriptor(d), "cudnnCreateTensorDescriptor", problem);
+        CudaErrors.checkCudnn(cudnnSetTensorNdDescriptor(d, dt, dims.length, dims, CudnnPlan.packedStrides(dims)),
+                "cudnnSetTensorNdDescriptor" + java.util.Arrays.toString(dims), problem);
+        return d;
+    }
+
+    private cudnnFilterStruct filter(int[] dims, int dt, String problem) {
+        cudnnFilterStruct d = new cudnnFilterStruct();
+        CudaErrors.checkCudnn(cudnnCreateFilterDescriptor(d), "cudnnCreateFilterDescriptor", problem);
+        CudaErrors.checkCudnn(cudnnSetFilterNdDescriptor(d, dt, CudnnTypes.TENSOR_NCHW, dims.length, dims),
+                "cudnnSetFilterNdDescriptor" + java.util.Arrays.toString(dims), problem);
+        return d;
+    }
+
+    private cudnnConvolutionStruct conv(CudnnPlan plan, DType dtype, CudaOptions o, String problem) {
+        cudnnConvolutionStruct d = new cudnnConvolutionStruct();
+        CudaErrors.checkCudnn(cudnnCreateConvolutionDescriptor(d), "cudnnCreateConvolutionDescriptor", problem);
+        CudaErrors.checkCudnn(cudnnSetConvolutionNdDescriptor(d, plan.pad().length, plan.pad(), plan.stride(), plan.dilation(),
+                CudnnTypes.CROSS_CORRELATION, CudnnTypes.computeType(dtype)), "cudnnSetConvolutionNdDescriptor", problem);
+        CudaErrors.checkCudnn(cudnnSetConvolutionGroupCount(d, plan.groups()), "cudnnSetConvolutionGroupCount", problem);
+        CudaErrors.checkCudnn(cudnnSetConvolutionMathType(d, CudnnTypes.mathType(dtype, o.math())),
+                "cudnnSetConvolutionMathType", problem);
+        return d;
+    }
+
+    private static CudaBuffer buf(ConvArgs args, Role r) {
+        return (CudaBuffer) args.get(r);
+    }
+
+    @Override
+    public void close() {
+        cudnnDestroy(handle);
+        oneF.close();
+        zeroF.close();
+        oneD.close();
+        zeroD.close();
+    }
+}

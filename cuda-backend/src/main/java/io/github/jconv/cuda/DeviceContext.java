@@ -1,0 +1,159 @@
+package io.github.jconv.cuda;
+
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUmodule;
+import jcuda.driver.CUstream;
+import jcuda.driver.JCudaDriver;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * One session's view of a device on the driver API: its primary context, one stream, memory,
+ * events, modules loaded from the PTX resources, and kernel launches. Every call maps its status
+ * through {@link CudaErrors} with the problem it serves.
+ */
+final class DeviceContext implements AutoCloseable {
+    final PrimaryContext primary;
+    final CUstream stream;
+    private final Map<String, CUmodule> modules = new HashMap<>();
+
+    DeviceContext(int ordinal) {
+        this.primary = PrimaryContext.acquire(ordinal);
+        try {
+            primary.makeCurrent();
+            stream = new CUstream();
+            // a blocking stream: it orders itself with the legacy default stream the synchronous copies use
+            CudaErrors.checkDriver(JCudaDriver.cuStreamCreate(stream, 0), "cuStreamCreate", "");
+        } catch (RuntimeException e) {
+            primary.release();
+            throw e;
+        }
+    }
+
+    int ordinal() {
+        return primary.ordinal;
+    }
+
+    void makeCurrent() {
+        primary.makeCurrent();
+    }
+
+    /** The stream's handle as a raw address, for cudnnSetStream. */
+    long streamAddress() {
+        return DeviceAddress.of(stream);
+    }
+
+    /** Free and total device memory in bytes. */
+    long[] memInfo() {
+        long[] free = new long[1];
+        long[] total = new long[1];
+        CudaErrors.checkDriver(JCudaDriver.cuMemGetInfo(free, total), "cuMemGetInfo", "");
+        return new long[]{free[0], total[0]};
+    }
+
+    /** Device memory; out of memory reports the request and what is free, and leaves the session usable. */
+    CUdeviceptr alloc(long bytes, String problem) {
+        CUdeviceptr p = new CUdeviceptr();
+        int rc = JCudaDriver.cuMemAlloc(p, Math.max(bytes, 1));
+        if (rc != 0) {
+            throw CudaErrors.map(CudaStatus.Library.DRIVER, rc, "cuMemAlloc(" + bytes + ")", problem, bytes, () -> memInfo()[0]);
+        }
+        return p;
+    }
+
+    void free(CUdeviceptr p) {
+        JCudaDriver.cuMemFree(p);
+    }
+
+    void copyIn(CUdeviceptr dst, long dstByte, Pointer src, long bytes) {
+        CudaErrors.checkDriver(JCudaDriver.cuMemcpyHtoD(dst.withByteOffset(dstByte), src, bytes), "cuMemcpyHtoD", "");
+    }
+
+    void copyOut(Pointer dst, CUdeviceptr src, long srcByte, long bytes) {
+        synchronize("");
+        CudaErrors.checkDriver(JCudaDriver.cuMemcpyDtoH(dst, src.withByteOffset(srcByte), bytes), "cuMemcpyDtoH", "");
+    }
+
+    void zero(CUdeviceptr p, long bytes, String problem) {
+        CudaErrors.checkDriver(JCudaDriver.cuMemsetD8Async(p, (byte) 0, bytes, stream), "cuMemsetD8Async", problem);
+    }
+
+    void synchronize(String problem) {
+        CudaErrors.checkDriver(JCudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize", problem);
+    }
+
+    /** A kernel of a PTX resource under io/github/jconv/cuda/ptx/, loaded once per session. */
+    CUfunction function(String ptxResource, String kernel) {
+        CUmodule m = modules.get(ptxResource);
+        if (m == null) {
+            byte[] ptx = readResource("ptx/" + ptxResource);
+            byte[] z = java.util.Arrays.copyOf(ptx, ptx.length + 1); // the driver wants a NUL-terminated image
+            m = new CUmodule();
+            CudaErrors.checkDriver(JCudaDriver.cuModuleLoadData(m, z), "cuModuleLoadData(" + ptxResource + ")", "");
+            modules.put(ptxResource, m);
+        }
+        CUfunction f = new CUfunction();
+        CudaErrors.checkDriver(JCudaDriver.cuModuleGetFunction(f, m, kernel), "cuModuleGetFunction(" + kernel + ")", "");
+        return f;
+    }
+
+    /** A 1D launch on the session's stream. */
+    void launch(CUfunction f, String kernel, long blocks, int threads, Pointer params, String problem) {
+        if (blocks > Integer.MAX_VALUE) {
+            throw new IllegalStateException(kernel + ": " + blocks + " blocks exceed the grid limit; this problem is too large for one launch");
+        }
+        int rc = JCudaDriver.cuLaunchKernel(f, (int) Math.max(blocks, 1), 1, 1, threads, 1, 1, 0, stream, params, null);
+        CudaErrors.checkDriver(rc, "cuLaunchKernel(" + kernel + ")", problem);
+    }
+
+    /** Milliseconds the stream spends on {@code work} (benchmark mode). */
+    float time(Runnable work, String problem) {
+        CUevent a = new CUevent();
+        CUevent b = new CUevent();
+        CudaErrors.checkDriver(JCudaDriver.cuEventCreate(a, 0), "cuEventCreate", problem);
+        CudaErrors.checkDriver(JCudaDriver.cuEventCreate(b, 0), "cuEventCreate", problem);
+        try {
+            CudaErrors.checkDriver(JCudaDriver.cuEventRecord(a, stream), "cuEventRecord", problem);
+            work.run();
+            CudaErrors.checkDriver(JCudaDriver.cuEventRecord(b, stream), "cuEventRecord", problem);
+            CudaErrors.checkDriver(JCudaDriver.cuEventSynchronize(b), "cuEventSynchronize", problem);
+            float[] ms = new float[1];
+            CudaErrors.checkDriver(JCudaDriver.cuEventElapsedTime(ms, a, b), "cuEventElapsedTime", problem);
+            return ms[0];
+        } finally {
+            JCudaDriver.cuEventDestroy(a);
+            JCudaDriver.cuEventDestroy(b);
+        }
+    }
+
+    static byte[] readResource(String name) {
+        try (InputStream in = DeviceContext.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IllegalStateException("resource io/github/jconv/cuda/" + name
+                        + " is missing from the jconv-cuda jar; rebuild it (cuda-backend/src/main/cuda/build-ptx.sh)");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read resource " + name + ": " + e, e);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            primary.makeCurrent();
+            JCudaDriver.cuStreamSynchronize(stream);
+            for (CUmodule m : modules.values()) JCudaDriver.cuModuleUnload(m);
+            modules.clear();
+            JCudaDriver.cuStreamDestroy(stream);
+        } finally {
+            primary.release();
+        }
+    }
+}
