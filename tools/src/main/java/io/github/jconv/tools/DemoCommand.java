@@ -59,7 +59,11 @@ final class DemoCommand implements Callable<Integer> {
         out.println("learned kernel            teacher (Sobel x)");
         for (int row = 0; row < 3; row++) {
             StringBuilder b = new StringBuilder();
-            for (int c = 0; c < 3; c++) b.append(String.format(Locale.ROOT, "%8.4f", r.learned()[row * 3 + c]));
+            for (int c = 0; c < 3; c++) {
+                float v = r.learned()[row * 3 + c];
+                // a tap that rounds to zero prints as 0.0000, not -0.0000
+                b.append(String.format(Locale.ROOT, "%8.4f", Math.abs(v) < 5e-5f ? 0f : v));
+            }
             b.append("    ");
             for (int c = 0; c < 3; c++) b.append(String.format(Locale.ROOT, "%5.0f", r.teacher()[row * 3 + c]));
             out.println(b);

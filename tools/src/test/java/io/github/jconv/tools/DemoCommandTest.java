@@ -1,0 +1,41 @@
+package io.github.jconv.tools;
+
+import io.github.jconv.ConvEngine;
+import io.github.jconv.EngineOptions;
+import io.github.jconv.FallbackPolicy;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class DemoCommandTest {
+    @Test
+    void trainingOnTheCpuLearnsTheSobelKernelAndTheLossFallsByOrdersOfMagnitude() {
+        try (ConvEngine e = ConvEngine.open(EngineOptions.backend("cpu", FallbackPolicy.FAIL))) {
+            Demo.Result r = Demo.train(e, 60, 4, 32, 1.5f, 7);
+            assertTrue(r.lastLoss() < 1e-8, "final loss " + r.lastLoss());
+            assertTrue(r.firstLoss() > 1e4 * r.lastLoss(), "from " + r.firstLoss() + " to " + r.lastLoss());
+            float[] sobel = {-1, 0, 1, -2, 0, 2, -1, 0, 1};
+            for (int i = 0; i < 9; i++) assertEquals(sobel[i], r.learned()[i], 1e-3, "tap " + i);
+        }
+    }
+
+    @Test
+    void theCommandPrintsTheFallingLossTheKernelsTheBackendAndTheTime() {
+        ToolRun r = ToolRun.of("demo", "--backend", "cpu", "--steps", "40");
+        assertEquals(0, r.exit(), r::toString);
+        double first = Double.parseDouble(r.find("^step\\s+1\\s+loss (\\S+)"));
+        double last = Double.parseDouble(r.find("^step\\s+40\\s+loss (\\S+)"));
+        assertTrue(last < first * 1e-4, r::toString);
+        assertTrue(r.out().contains("learned kernel            teacher (Sobel x)"), r::toString);
+        r.find("^(\\s+-?1\\.0000\\s+-?0\\.0000\\s+1\\.0000\\s+-1\\s+0\\s+1)$");
+        r.find("^(ran on backend cpu chosen explicitly.* in \\d+\\.\\d+ s)$");
+    }
+
+    @Test
+    void tooFewStepsAreRefusedByName() {
+        ToolRun r = ToolRun.of("demo", "--backend", "cpu", "--steps", "0");
+        assertEquals(2, r.exit(), r::toString);
+        assertTrue(r.err().contains("steps = 0"), r::toString);
+    }
+}
