@@ -1,0 +1,166 @@
+package io.github.jconv.opencl;
+
+import io.github.jconv.ConvArgs;
+import io.github.jconv.ConvSpec;
+import io.github.jconv.ConvType;
+import io.github.jconv.DType;
+import io.github.jconv.Pass;
+import io.github.jconv.Shape;
+import io.github.jconv.spi.Capabilities;
+import io.github.jconv.spi.ConvBackend;
+import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.spi.Support;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static io.github.jconv.opencl.OpenClTestSupport.*;
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Buffers, transfers, support statements, threads and the lifecycle of one session. */
+class SessionTest {
+    private static ConvBackend session;
+
+    @BeforeAll
+    static void open() {
+        session = openOrSkip();
+    }
+
+    @AfterAll
+    static void close() {
+        if (session != null) session.close();
+    }
+
+    @Test
+    void uploadAndDownloadHonourBothOffsets() {
+        try (DeviceBuffer b = session.allocate(DType.FP32, Shape.of(2, 5))) {
+            session.upload(b, 0, new float[10], 0, 10);
+            session.upload(b, 3, new float[] {9, 1, 2, 3, 9}, 1, 3);
+            float[] out = new float[6];
+            session.download(b, 2, out, 1, 4);
+            assertArrayEquals(new float[] {0, 0, 1, 2, 3, 0}, out);
+        }
+        try (DeviceBuffer d = session.allocate(DType.FP64, Shape.of(4))) {
+            session.upload(d, 1, new double[] {0.1, 0.2, 0.3}, 0, 3);
+            double[] out = new double[3];
+            session.download(d, 1, out, 0, 3);
+            assertArrayEquals(new double[] {0.1, 0.2, 0.3}, out);
+        }
+    }
+
+    @Test
+    void aTransferOutsideTheBufferOrOfTheWrongTypeIsRefusedWithTheRule() {
+        try (DeviceBuffer b = session.allocate(DType.FP32, Shape.of(4))) {
+            IllegalArgumentException range = assertThrows(IllegalArgumentException.class, () -> session.upload(b, 2, new float[4], 0, 4));
+            assertTrue(range.getMessage().contains("buffer range [2, 6)"), range.getMessage());
+            IllegalArgumentException type = assertThrows(IllegalArgumentException.class, () -> session.upload(b, 0, new double[4], 0, 4));
+            assertTrue(type.getMessage().contains("float[] overload"), type.getMessage());
+        }
+    }
+
+    @Test
+    void buffersAreCountedAndAClosedOneCannotBeUsed() {
+        long before = session.tracker().liveBuffers();
+        DeviceBuffer b = session.allocate(DType.FP32, Shape.of(3, 7));
+        assertEquals(before + 1, session.tracker().liveBuffers());
+        b.close();
+        b.close();
+        assertEquals(before, session.tracker().liveBuffers());
+        assertTrue(b.isClosed());
+        assertThrows(IllegalStateException.class, () -> session.upload(b, 0, new float[1], 0, 1));
+    }
+
+    @Test
+    void anAllocationLargerThanTheDeviceAllowsNamesTheLimit() {
+        long max = Long.parseLong(session.device().properties().get("maxAllocBytes"));
+        int side = (int) Math.min(Integer.MAX_VALUE, max / 4 / 1024 + 1);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> session.allocate(DType.FP32, Shape.of(1024, side)));
+        assertTrue(e.getMessage().contains("CL_DEVICE_MAX_MEM_ALLOC_SIZE = " + max), e.getMessage());
+    }
+
+    @Test
+    void halfPrecisionIsRefusedWithAReasonAndFp64FollowsTheDevice() {
+        ConvSpec s = Capabilities.representative(ConvType.CONVOLUTION, 2);
+        Support half = session.supports(s, Pass.FORWARD, DType.FP16);
+        assertFalse(half.supported());
+        assertTrue(half.reason().contains("cuda"), half.reason());
+        boolean fp64 = Boolean.parseBoolean(session.device().properties().get("fp64"));
+        assertEquals(fp64, session.supports(s, Pass.FORWARD, DType.FP64).supported());
+        Support offsets = session.supports(s, Pass.BACKWARD_OFFSET_MASK, DType.FP32);
+        assertFalse(offsets.supported());
+        assertTrue(offsets.reason().contains("deformable"), offsets.reason());
+    }
+
+    @Test
+    void theCapabilityMatrixHasEveryFamilyAndRankInFp32() {
+        Capabilities caps = session.capabilities();
+        for (ConvType t : ConvType.values()) {
+            for (int rank = 1; rank <= 3; rank++) {
+                if (t == ConvType.DEFORMABLE && rank != 2) continue;
+                assertTrue(caps.lookup(t, rank, DType.FP32).supported(), t + " " + rank + "D");
+            }
+        }
+    }
+
+    @Test
+    void theSessionReportsTheAlgorithmItRan() {
+        ConvSpec s = ConvSpec.transposed().channels(2, 2).input(3, 3).kernel(2).stride(2).bias(false).build();
+        try (DeviceBuffer x = session.allocate(DType.FP32, s.inputShape()); DeviceBuffer w = session.allocate(DType.FP32, s.weightShape());
+             DeviceBuffer y = session.allocate(DType.FP32, s.outputShape())) {
+            session.execute(Pass.FORWARD, s, ConvArgs.builder().x(x).w(w).y(y).build());
+            assertEquals(Algorithms.choose(s, Pass.FORWARD).label(), session.lastAlgorithm());
+            assertTrue(session.lastAlgorithm().contains("adjoint"), session.lastAlgorithm());
+        }
+    }
+
+    @Test
+    void severalThreadsSharingTheSessionGetTheSameBitsAsOne() throws Exception {
+        ConvSpec s = ConvSpec.convolution().batch(2).channels(4, 8).groups(2).input(9, 9).kernel(3).padding(1).build();
+        Random rnd = new Random(7);
+        double[] x = random(rnd, s.inputShape().elementCount(), -1, 1);
+        double[] w = random(rnd, s.weightShape().elementCount(), -1, 1);
+        double[] b = random(rnd, s.outChannels(), -1, 1);
+        double[] dy = random(rnd, s.outputShape().elementCount(), -1, 1);
+        double[][] alone = runAll(s, x, w, b, dy);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<double[][]>> fs = new ArrayList<>();
+            for (int i = 0; i < 16; i++) fs.add(pool.submit(() -> runAll(s, x, w, b, dy)));
+            for (Future<double[][]> f : fs) {
+                double[][] got = f.get();
+                for (int k = 0; k < alone.length; k++) assertArrayEquals(alone[k], got[k]);
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    /** Forward, data and weight gradients of one problem on fresh buffers. */
+    private static double[][] runAll(ConvSpec s, double[] x, double[] w, double[] b, double[] dy) {
+        try (DeviceBuffer xb = put(session, DType.FP32, s.inputShape(), x); DeviceBuffer wb = put(session, DType.FP32, s.weightShape(), w);
+             DeviceBuffer bb = put(session, DType.FP32, s.biasShape(), b); DeviceBuffer dyb = put(session, DType.FP32, s.outputShape(), dy);
+             DeviceBuffer y = session.allocate(DType.FP32, s.outputShape()); DeviceBuffer dx = session.allocate(DType.FP32, s.inputShape());
+             DeviceBuffer dw = session.allocate(DType.FP32, s.weightShape())) {
+            session.execute(Pass.FORWARD, s, ConvArgs.builder().x(xb).w(wb).b(bb).y(y).build());
+            session.execute(Pass.BACKWARD_DATA, s, ConvArgs.builder().dy(dyb).w(wb).dx(dx).build());
+            session.execute(Pass.BACKWARD_WEIGHT, s, ConvArgs.builder().x(xb).dy(dyb).dw(dw).build());
+            return new double[][] {get(session, y), get(session, dx), get(session, dw)};
+        }
+    }
+
+    @Test
+    void aClosedSessionRefusesWork() {
+        ConvBackend other = new OpenClBackendProvider().open(0);
+        other.close();
+        other.close();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> other.allocate(DType.FP32, Shape.of(1)));
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+    }
+}
