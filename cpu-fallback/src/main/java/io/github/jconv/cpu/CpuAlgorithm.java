@@ -1,0 +1,28 @@
+package io.github.jconv.cpu;
+
+/** The ways the CPU backend computes a pass; {@link CpuAlgorithms#choose} picks one per spec and pass. */
+public enum CpuAlgorithm {
+    /** One channel per group: loops over the kernel taps, no column matrix. */
+    DIRECT_DEPTHWISE("direct-depthwise"),
+    /** 1×1, unit stride, unpadded: the input is the column matrix, one GEMM. */
+    POINTWISE_GEMM("pointwise-gemm"),
+    /** im2col/vol2col into a bounded column tile, then GEMM (backward data: GEMM, then col2im). */
+    IM2COL_GEMM("im2col+gemm"),
+    /** Transposed forward: GEMM into columns, then col2im scatters them onto the output. */
+    GEMM_COL2IM("gemm+col2im"),
+    /** Deformable: bilinear sampling into columns (and back), then GEMM. */
+    DEFORMABLE_IM2COL_GEMM("deformable-im2col+gemm"),
+    /** Bias gradient: a sum over batch and space per channel. */
+    CHANNEL_SUM("channel-sum");
+
+    private final String label;
+
+    CpuAlgorithm(String label) {
+        this.label = label;
+    }
+
+    /** The name reported by {@code lastAlgorithm()}. */
+    public String label() {
+        return label;
+    }
+}

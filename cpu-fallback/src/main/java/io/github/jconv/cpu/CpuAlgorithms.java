@@ -1,0 +1,23 @@
+package io.github.jconv.cpu;
+
+import io.github.jconv.ConvSpec;
+import io.github.jconv.ConvType;
+import io.github.jconv.Pass;
+
+/** Algorithm selection, a pure function of the spec and the pass; execution lives elsewhere. */
+public final class CpuAlgorithms {
+    private CpuAlgorithms() {
+    }
+
+    public static CpuAlgorithm choose(ConvSpec spec, Pass pass) {
+        if (pass == Pass.BACKWARD_BIAS) return CpuAlgorithm.CHANNEL_SUM;
+        if (spec.type() == ConvType.DEFORMABLE) return CpuAlgorithm.DEFORMABLE_IM2COL_GEMM;
+        Geometry geo = Geometry.of(spec);
+        if (geo.depthwise()) return CpuAlgorithm.DIRECT_DEPTHWISE;
+        if (geo.pointwise()) return CpuAlgorithm.POINTWISE_GEMM;
+        // Convolution's backward data and transposed forward scatter columns back onto an image.
+        boolean transposed = spec.type() == ConvType.TRANSPOSED;
+        boolean scatter = transposed ? pass == Pass.FORWARD : pass == Pass.BACKWARD_DATA;
+        return scatter ? CpuAlgorithm.GEMM_COL2IM : CpuAlgorithm.IM2COL_GEMM;
+    }
+}

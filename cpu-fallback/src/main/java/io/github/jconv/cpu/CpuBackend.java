@@ -1,0 +1,189 @@
+package io.github.jconv.cpu;
+
+import io.github.jconv.ConvArgs;
+import io.github.jconv.ConvSpec;
+import io.github.jconv.DType;
+import io.github.jconv.Pass;
+import io.github.jconv.Role;
+import io.github.jconv.Shape;
+import io.github.jconv.spi.BufferTracker;
+import io.github.jconv.spi.ConvBackend;
+import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.spi.DeviceInfo;
+import io.github.jconv.spi.Support;
+
+/**
+ * A CPU session: buffers are Java arrays, passes run on a fixed pool of worker threads. Calls from
+ * several threads are safe; they run one at a time because the workers' scratch is shared.
+ */
+public final class CpuBackend implements ConvBackend {
+    /** The largest array the JVM reliably allocates. */
+    static final int MAX_ELEMENTS = Integer.MAX_VALUE - 8;
+    private static final ThreadLocal<String> LAST = ThreadLocal.withInitial(() -> "none");
+
+    private final DeviceInfo device;
+    private final WorkerPool pool;
+    private final BufferTracker tracker = new BufferTracker("cpu");
+    private final Object lock = new Object();
+    private volatile boolean closed;
+
+    CpuBackend(DeviceInfo device, int threads) {
+        this.device = device;
+        this.pool = new WorkerPool(threads);
+    }
+
+    /** Worker threads of this session (calling thread included). */
+    public int threads() {
+        return pool.threads();
+    }
+
+    /** Most scratch bytes held at once since open or {@link #resetPeakScratch()}. */
+    public long peakScratchBytes() {
+        return pool.peakScratchBytes();
+    }
+
+    /** Frees the cached scratch and starts a new peak measurement. */
+    public void resetPeakScratch() {
+        synchronized (lock) {
+            pool.resetPeakScratch();
+        }
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public DeviceInfo device() {
+        return device;
+    }
+
+    @Override
+    public DeviceBuffer allocate(DType dtype, Shape shape) {
+        checkSession();
+        if (dtype != DType.FP32 && dtype != DType.FP64) {
+            throw new IllegalArgumentException("dtype = " + dtype + ": the CPU backend computes in FP32 and FP64 only; use DType.FP32");
+        }
+        long n = shape.elementCount();
+        if (n > MAX_ELEMENTS) {
+            throw new IllegalArgumentException("shape = " + shape + ": " + n + " elements exceed the Java array limit of "
+                    + MAX_ELEMENTS + " that the CPU backend stores a buffer in; split the batch, e.g. batch "
+                    + Math.max(1, shape.dim(0) * (double) MAX_ELEMENTS / n));
+        }
+        return new CpuBuffer(this, dtype, shape, (int) n, tracker);
+    }
+
+    @Override
+    public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
+        CpuBuffer b = own(dst, dstOffset, length);
+        if (b.floats != null) {
+            System.arraycopy(src, srcOffset, b.floats, (int) dstOffset, length);
+        } else {
+            for (int i = 0; i < length; i++) b.doubles[(int) dstOffset + i] = src[srcOffset + i];
+        }
+    }
+
+    @Override
+    public void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
+        CpuBuffer b = own(dst, dstOffset, length);
+        if (b.doubles != null) {
+            System.arraycopy(src, srcOffset, b.doubles, (int) dstOffset, length);
+        } else {
+            for (int i = 0; i < length; i++) b.floats[(int) dstOffset + i] = (float) src[srcOffset + i];
+        }
+    }
+
+    @Override
+    public void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
+        CpuBuffer b = own(src, srcOffset, length);
+        if (b.floats != null) {
+            System.arraycopy(b.floats, (int) srcOffset, dst, dstOffset, length);
+        } else {
+            for (int i = 0; i < length; i++) dst[dstOffset + i] = (float) b.doubles[(int) srcOffset + i];
+        }
+    }
+
+    @Override
+    public void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
+        CpuBuffer b = own(src, srcOffset, length);
+        if (b.doubles != null) {
+            System.arraycopy(b.doubles, (int) srcOffset, dst, dstOffset, length);
+        } else {
+            for (int i = 0; i < length; i++) dst[dstOffset + i] = b.floats[(int) srcOffset + i];
+        }
+    }
+
+    private CpuBuffer own(DeviceBuffer buffer, long offset, int length) {
+        checkSession();
+        if (!(buffer instanceof CpuBuffer b) || buffer.owner() != this) {
+            throw new IllegalArgumentException("buffer = " + buffer + ": it belongs to another session; use a buffer allocated by this CPU session");
+        }
+        b.checkOpen();
+        if (offset < 0 || length < 0 || offset + length > b.elementCount()) {
+            throw new IllegalArgumentException("offset = " + offset + ", length = " + length + ": the range must lie within the buffer's "
+                    + b.elementCount() + " elements; e.g. offset = 0, length = " + b.elementCount());
+        }
+        return b;
+    }
+
+    @Override
+    public Support supports(ConvSpec spec, Pass pass, DType dtype) {
+        if (dtype != DType.FP32 && dtype != DType.FP64) {
+            return Support.no("the CPU backend computes in FP32 and FP64 only; use DType.FP32");
+        }
+        if (pass == Pass.BACKWARD_OFFSET_MASK && spec.type() != io.github.jconv.ConvType.DEFORMABLE) {
+            return Support.no("BACKWARD_OFFSET_MASK applies to deformable convolution only");
+        }
+        for (Role r : Role.values()) {
+            if ((r == Role.OFFSET || r == Role.MASK || r == Role.DOFFSET || r == Role.DMASK)
+                    && spec.type() != io.github.jconv.ConvType.DEFORMABLE) continue;
+            long n = r.shapeFor(spec).elementCount();
+            if (n > MAX_ELEMENTS) {
+                return Support.no(r.label() + " has " + n + " elements, over the Java array limit of " + MAX_ELEMENTS
+                        + " the CPU backend stores a buffer in; split the batch");
+            }
+        }
+        return Support.yes();
+    }
+
+    @Override
+    public void execute(Pass pass, ConvSpec spec, ConvArgs args) {
+        checkSession();
+        CpuAlgorithm alg = CpuAlgorithms.choose(spec, pass);
+        DType dtype = ((CpuBuffer) args.get(pass.outputs(spec).iterator().next())).dtype();
+        synchronized (lock) {
+            if (dtype == DType.FP32) {
+                FloatPasses.execute(pass, spec, alg, args, pool);
+            } else {
+                DoublePasses.execute(pass, spec, alg, args, pool);
+            }
+        }
+        LAST.set(alg.label());
+    }
+
+    @Override
+    public String lastAlgorithm() {
+        return LAST.get();
+    }
+
+    @Override
+    public BufferTracker tracker() {
+        return tracker;
+    }
+
+    private void checkSession() {
+        if (closed) throw new IllegalStateException("this CPU session is closed: open a new one");
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        pool.close();
+    }
+
+    @Override
+    public String toString() {
+        return "cpu[" + device.name() + ", " + threads() + " threads]";
+    }
+}

@@ -1,0 +1,104 @@
+package io.github.jconv.cpu;
+
+import io.github.jconv.spi.ConvBackend;
+import io.github.jconv.spi.ConvBackendProvider;
+import io.github.jconv.spi.DeviceInfo;
+import io.github.jconv.spi.ProbeResult;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/** The pure-Java backend: always available, one device (this machine's CPU). */
+public final class CpuBackendProvider implements ConvBackendProvider {
+    /** System property that sets the worker count, read when a session opens. */
+    public static final String THREADS_PROPERTY = "jconv.cpu.threads";
+
+    private final int threads;
+
+    /** Threads from {@code -Djconv.cpu.threads}, else the available processors. */
+    public CpuBackendProvider() {
+        this(0);
+    }
+
+    /** {@code threads} workers (0: the available processors); {@code -Djconv.cpu.threads} still wins. */
+    public CpuBackendProvider(int threads) {
+        if (threads < 0) {
+            throw new IllegalArgumentException("threads = " + threads + ": must be at least 1, or 0 for the available processors; e.g. threads = "
+                    + Runtime.getRuntime().availableProcessors());
+        }
+        this.threads = threads;
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public int priority() {
+        return 100;
+    }
+
+    @Override
+    public ProbeResult probe() {
+        try {
+            return ProbeResult.available(name(), List.of(device()));
+        } catch (RuntimeException e) {
+            return ProbeResult.unavailable(name(), "the CPU could not be described: " + e, "report this as a bug");
+        }
+    }
+
+    @Override
+    public ConvBackend open(int deviceIndex) {
+        if (deviceIndex != 0) {
+            throw new IllegalArgumentException("deviceIndex = " + deviceIndex + ": the CPU backend has one device; use 0");
+        }
+        return new CpuBackend(device(), resolveThreads());
+    }
+
+    int resolveThreads() {
+        String prop = System.getProperty(THREADS_PROPERTY);
+        if (prop != null && !prop.isBlank()) {
+            int n;
+            try {
+                n = Integer.parseInt(prop.strip());
+            } catch (NumberFormatException e) {
+                n = -1;
+            }
+            if (n < 1) {
+                throw new IllegalArgumentException(THREADS_PROPERTY + " = " + prop + ": must be a whole number of at least 1; e.g. -D"
+                        + THREADS_PROPERTY + "=" + Runtime.getRuntime().availableProcessors());
+            }
+            return n;
+        }
+        return threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+    }
+
+    static DeviceInfo device() {
+        Runtime rt = Runtime.getRuntime();
+        return new DeviceInfo(0, cpuName(), "CPU", rt.maxMemory(), rt.availableProcessors(),
+                Map.of("java.version", System.getProperty("java.version", "?"),
+                        "os.arch", System.getProperty("os.arch", "?"),
+                        "vector.api", Boolean.toString(VectorSupport.available())));
+    }
+
+    private static String cpuName() {
+        try {
+            Path p = Path.of("/proc/cpuinfo");
+            if (Files.isReadable(p)) {
+                for (String line : Files.readAllLines(p, StandardCharsets.UTF_8)) {
+                    if (line.startsWith("model name")) {
+                        int i = line.indexOf(':');
+                        if (i >= 0) return line.substring(i + 1).strip();
+                    }
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // Fall through to the generic name: the description is cosmetic.
+        }
+        return System.getProperty("os.arch", "cpu") + " CPU";
+    }
+}

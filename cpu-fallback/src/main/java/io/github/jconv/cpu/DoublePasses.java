@@ -1,0 +1,480 @@
+// Generated from the Float twin by DoubleSourcesTest (retype float -> double); edit the Float file.
+package io.github.jconv.cpu;
+
+import io.github.jconv.ConvArgs;
+import io.github.jconv.ConvSpec;
+import io.github.jconv.Pass;
+import io.github.jconv.Role;
+
+/**
+ * The passes in FP64 on a {@link Geometry}: tasks are cut from the spec alone (never from the
+ * thread count), each task writes its own part of the output in a fixed order, and scratch is a
+ * column tile bounded by {@link #COL_BUDGET} elements per worker, so results are bit-identical for
+ * any thread count and memory does not grow with the batch.
+ */
+final class DoublePasses {
+    /** Elements of one worker's column tile (1 MiB in FP64): the tile stays in L2. */
+    static final int COL_BUDGET = 1 << 18;
+    /** Most partial weight-gradient copies kept for a batch split (a fixed number, not one per sample). */
+    static final int MAX_BATCH_CHUNKS = 8;
+    /** Most elements all partial weight-gradient copies may take together. */
+    static final int PARTIAL_BUDGET = 1 << 22;
+    /** Enough tasks to keep eight workers busy. */
+    static final int TASK_TARGET = 16;
+
+    private DoublePasses() {
+    }
+
+    /** Runs {@code pass} of {@code spec}; a transposed pass runs as its adjoint convolution's pass. */
+    static void execute(Pass pass, ConvSpec spec, CpuAlgorithm alg, ConvArgs a, WorkerPool pool) {
+        Geometry g = Geometry.of(spec);
+        if (pass == Pass.BACKWARD_BIAS) {
+            channelSum(spec.batch(), spec.outChannels(), (int) spec.outputSpatial(), doubles(a, Role.DY), doubles(a, Role.DB), pool);
+            return;
+        }
+        switch (spec.type()) {
+            case CONVOLUTION -> {
+                switch (pass) {
+                    case FORWARD -> forward(g, alg, doubles(a, Role.X), doubles(a, Role.W), doubles(a, Role.B), doubles(a, Role.Y), pool);
+                    case BACKWARD_DATA -> backwardData(g, alg, doubles(a, Role.DY), doubles(a, Role.W), null, doubles(a, Role.DX), pool);
+                    case BACKWARD_WEIGHT -> backwardWeight(g, alg, doubles(a, Role.X), doubles(a, Role.DY), doubles(a, Role.DW), pool);
+                    default -> throw unsupported(pass, spec);
+                }
+            }
+            case TRANSPOSED -> {
+                switch (pass) {
+                    case FORWARD -> backwardData(g, alg, doubles(a, Role.X), doubles(a, Role.W), doubles(a, Role.B), doubles(a, Role.Y), pool);
+                    case BACKWARD_DATA -> forward(g, alg, doubles(a, Role.DY), doubles(a, Role.W), null, doubles(a, Role.DX), pool);
+                    case BACKWARD_WEIGHT -> backwardWeight(g, alg, doubles(a, Role.DY), doubles(a, Role.X), doubles(a, Role.DW), pool);
+                    default -> throw unsupported(pass, spec);
+                }
+            }
+            case DEFORMABLE -> {
+                double[] off = doubles(a, Role.OFFSET), mask = spec.modulated() ? doubles(a, Role.MASK) : null;
+                switch (pass) {
+                    case FORWARD -> deformableForward(g, doubles(a, Role.X), off, mask, doubles(a, Role.W), doubles(a, Role.B), doubles(a, Role.Y), pool);
+                    case BACKWARD_DATA -> deformableBackwardData(g, doubles(a, Role.DY), off, mask, doubles(a, Role.W), doubles(a, Role.DX), pool);
+                    case BACKWARD_WEIGHT -> deformableBackwardWeight(g, doubles(a, Role.X), off, mask, doubles(a, Role.DY), doubles(a, Role.DW), pool);
+                    case BACKWARD_OFFSET_MASK -> deformableBackwardOffsetMask(g, doubles(a, Role.X), off, mask, doubles(a, Role.W),
+                            doubles(a, Role.DY), doubles(a, Role.DOFFSET), spec.modulated() ? doubles(a, Role.DMASK) : null, pool);
+                    default -> throw unsupported(pass, spec);
+                }
+            }
+        }
+    }
+
+    private static UnsupportedOperationException unsupported(Pass pass, ConvSpec spec) {
+        return new UnsupportedOperationException(pass + " does not apply to " + spec.type() + " (" + spec + ")");
+    }
+
+    /** The array behind {@code role}, or null when the call has no such buffer (no bias). */
+    private static double[] doubles(ConvArgs a, Role role) {
+        CpuBuffer b = (CpuBuffer) a.get(role);
+        if (b == null) return null;
+        b.checkOpen();
+        return b.doubles;
+    }
+
+    /** Positions per column tile for {@code rows} rows: whole output when it fits, else a multiple of 16. */
+    static int tile(int rows, int os) {
+        int t = COL_BUDGET / Math.max(1, rows);
+        if (t >= os) return os;
+        return Math.min(os, Math.max(16, t & ~15));
+    }
+
+    // ---- forward (gather) ----
+
+    static void forward(Geometry g, CpuAlgorithm alg, double[] x, double[] w, double[] b, double[] y, WorkerPool pool) {
+        if (alg == CpuAlgorithm.DIRECT_DEPTHWISE) {
+            pool.forEach(g.batch * g.c, (i, s) -> depthwiseForward(g, i / g.c, i % g.c, x, w, b, y));
+            return;
+        }
+        boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;
+        int t = pw ? Math.min(g.os, 4096) : tile(g.rows, g.os);
+        int tiles = (g.os + t - 1) / t;
+        pool.forEach(g.batch * g.g * tiles, (i, s) -> {
+            int tl = i % tiles, rest = i / tiles, grp = rest % g.g, n = rest / g.g;
+            int p0 = tl * t, p1 = Math.min(g.os, p0 + t), len = p1 - p0;
+            int xBase = (n * g.c + grp * g.cg) * g.is;
+            int yOff = (n * g.k + grp * g.kg) * g.os + p0;
+            if (pw) {
+                DoubleGemm.gemm(g.kg, len, g.rows, w, grp * g.kg * g.rows, g.rows, 1,
+                        x, xBase + p0, g.is, 1, y, yOff, g.os, false, s);
+            } else {
+                double[] col = s.doubles(3, g.rows * len);
+                DoubleColumns.im2col(g, x, xBase, 0, g.rows, p0, p1, col, 0);
+                DoubleGemm.gemm(g.kg, len, g.rows, w, grp * g.kg * g.rows, g.rows, 1,
+                        col, 0, len, 1, y, yOff, g.os, false, s);
+            }
+            if (b != null) addBias(b, grp * g.kg, g.kg, y, yOff, g.os, len);
+        });
+    }
+
+    private static void addBias(double[] b, int k0, int count, double[] y, int off, int ld, int len) {
+        for (int i = 0; i < count; i++) {
+            double bv = b[k0 + i];
+            int o = off + i * ld;
+            for (int j = 0; j < len; j++) y[o + j] += bv;
+        }
+    }
+
+    private static void depthwiseForward(Geometry g, int n, int c, double[] x, double[] w, double[] b, double[] y) {
+        int xb = (n * g.c + c) * g.is, yb = (n * g.k + c) * g.os, wb = c * g.kv;
+        double bias = b == null ? 0 : b[c];
+        for (int oz = 0; oz < g.od; oz++) {
+            for (int oy = 0; oy < g.oh; oy++) {
+                int yr = yb + (oz * g.oh + oy) * g.ow;
+                java.util.Arrays.fill(y, yr, yr + g.ow, bias);
+                for (int tz = 0; tz < g.kd; tz++) {
+                    int iz = oz * g.sd - g.pd + tz * g.dd;
+                    if (iz < 0 || iz >= g.id) continue;
+                    for (int ty = 0; ty < g.kh; ty++) {
+                        int iy = oy * g.sh - g.ph + ty * g.dh;
+                        if (iy < 0 || iy >= g.ih) continue;
+                        int xr = xb + (iz * g.ih + iy) * g.iw;
+                        for (int tx = 0; tx < g.kw; tx++) {
+                            double wv = w[wb + (tz * g.kh + ty) * g.kw + tx];
+                            int ix0 = tx * g.dw - g.pw;
+                            int jLo = ix0 >= 0 ? 0 : Math.min(g.ow, (-ix0 + g.sw - 1) / g.sw);
+                            int jHi = ix0 >= g.iw ? 0 : Math.min(g.ow, (g.iw - 1 - ix0) / g.sw + 1);
+                            if (g.sw == 1) {
+                                int xs = xr + ix0;
+                                for (int j = jLo; j < jHi; j++) y[yr + j] = Math.fma(wv, x[xs + j], y[yr + j]);
+                            } else {
+                                for (int j = jLo; j < jHi; j++) y[yr + j] = Math.fma(wv, x[xr + ix0 + j * g.sw], y[yr + j]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- backward data (scatter); with bias, the forward pass of a transposed convolution ----
+
+    static void backwardData(Geometry g, CpuAlgorithm alg, double[] dy, double[] w, double[] bias, double[] dx, WorkerPool pool) {
+        if (alg == CpuAlgorithm.DIRECT_DEPTHWISE) {
+            pool.forEach(g.batch * g.c, (i, s) -> depthwiseBackwardData(g, i / g.c, i % g.c, dy, w, bias, dx));
+            return;
+        }
+        boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;
+        int[] blocks = channelBlocks(g, splitFor(g.batch * g.g), 1);
+        int nb = blocks.length - 1;
+        pool.forEach(g.batch * nb, (i, s) -> {
+            int n = i / nb, bi = i % nb, c0 = blocks[bi], c1 = blocks[bi + 1];
+            int grp = c0 / g.cg;
+            int r0 = (c0 - grp * g.cg) * g.kv, r1 = (c1 - grp * g.cg) * g.kv;
+            int t = pw ? Math.min(g.os, 4096) : tile(r1 - r0, g.os);
+            int dxBase = (n * g.c + c0) * g.is;
+            if (!pw) java.util.Arrays.fill(dx, dxBase, (n * g.c + c1) * g.is, 0);
+            for (int p0 = 0; p0 < g.os; p0 += t) {
+                int p1 = Math.min(g.os, p0 + t), len = p1 - p0;
+                int dyOff = (n * g.k + grp * g.kg) * g.os + p0;
+                int aOff = grp * g.kg * g.rows + r0;
+                if (pw) {
+                    DoubleGemm.gemm(r1 - r0, len, g.kg, w, aOff, 1, g.rows, dy, dyOff, g.os, 1,
+                            dx, dxBase + p0, g.is, false, s);
+                } else {
+                    double[] col = s.doubles(3, (r1 - r0) * len);
+                    DoubleGemm.gemm(r1 - r0, len, g.kg, w, aOff, 1, g.rows, dy, dyOff, g.os, 1, col, 0, len, false, s);
+                    DoubleColumns.col2im(g, col, 0, 0, r1 - r0, p0, p1, dx, dxBase);
+                }
+            }
+            if (bias != null) addBias(bias, c0, c1 - c0, dx, dxBase, g.is, g.is);
+        });
+    }
+
+    private static void depthwiseBackwardData(Geometry g, int n, int c, double[] dy, double[] w, double[] bias, double[] dx) {
+        int xb = (n * g.c + c) * g.is, yb = (n * g.k + c) * g.os, wb = c * g.kv;
+        java.util.Arrays.fill(dx, xb, xb + g.is, bias == null ? 0 : bias[c]);
+        for (int oz = 0; oz < g.od; oz++) {
+            for (int oy = 0; oy < g.oh; oy++) {
+                int yr = yb + (oz * g.oh + oy) * g.ow;
+                for (int tz = 0; tz < g.kd; tz++) {
+                    int iz = oz * g.sd - g.pd + tz * g.dd;
+                    if (iz < 0 || iz >= g.id) continue;
+                    for (int ty = 0; ty < g.kh; ty++) {
+                        int iy = oy * g.sh - g.ph + ty * g.dh;
+                        if (iy < 0 || iy >= g.ih) continue;
+                        int xr = xb + (iz * g.ih + iy) * g.iw;
+                        for (int tx = 0; tx < g.kw; tx++) {
+                            double wv = w[wb + (tz * g.kh + ty) * g.kw + tx];
+                            int ix0 = tx * g.dw - g.pw;
+                            int jLo = ix0 >= 0 ? 0 : Math.min(g.ow, (-ix0 + g.sw - 1) / g.sw);
+                            int jHi = ix0 >= g.iw ? 0 : Math.min(g.ow, (g.iw - 1 - ix0) / g.sw + 1);
+                            if (g.sw == 1) {
+                                int xs = xr + ix0;
+                                for (int j = jLo; j < jHi; j++) dx[xs + j] = Math.fma(wv, dy[yr + j], dx[xs + j]);
+                            } else {
+                                for (int j = jLo; j < jHi; j++) {
+                                    int q = xr + ix0 + j * g.sw;
+                                    dx[q] = Math.fma(wv, dy[yr + j], dx[q]);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Splits per group so that {@code units} × splits reaches the task target. */
+    private static int splitFor(int units) {
+        return Math.max(1, (TASK_TARGET + units - 1) / units);
+    }
+
+    /**
+     * Channel block starts over [0, c]: each group cut into about {@code split} blocks of at least
+     * {@code minRowsHint} rows, never crossing a group or an offset-group boundary.
+     */
+    static int[] channelBlocks(Geometry g, int split, int minChannels) {
+        int perOg = g.c / g.offsetGroups;
+        int cb = Math.max(minChannels, (g.cg + split - 1) / split);
+        java.util.ArrayList<Integer> starts = new java.util.ArrayList<>();
+        int c = 0;
+        while (c < g.c) {
+            starts.add(c);
+            int groupEnd = (c / g.cg + 1) * g.cg;
+            int ogEnd = (c / perOg + 1) * perOg;
+            c = Math.min(Math.min(groupEnd, ogEnd), c + cb);
+        }
+        starts.add(g.c);
+        int[] out = new int[starts.size()];
+        for (int i = 0; i < out.length; i++) out[i] = starts.get(i);
+        return out;
+    }
+
+    // ---- backward weight (reduction over batch and space) ----
+
+    /** How many fixed batch chunks a weight gradient is split into (partials summed in chunk order). */
+    static int batchChunks(Geometry g, int tasksPerChunk) {
+        long weights = (long) g.k * g.rows;
+        int byTasks = Math.max(1, TASK_TARGET / Math.max(1, tasksPerChunk));
+        int byMemory = (int) Math.max(1, PARTIAL_BUDGET / Math.max(1, weights));
+        return Math.max(1, Math.min(Math.min(g.batch, MAX_BATCH_CHUNKS), Math.min(byTasks, byMemory)));
+    }
+
+    static void backwardWeight(Geometry g, CpuAlgorithm alg, double[] x, double[] dy, double[] dw, WorkerPool pool) {
+        if (alg == CpuAlgorithm.DIRECT_DEPTHWISE) {
+            int chunks = batchChunks(g, g.c);
+            double[] target = chunks == 1 ? dw : pool.shared().doubles(0, chunks * dw.length);
+            pool.forEach(chunks * g.c, (i, s) -> {
+                int ch = i / g.c, c = i % g.c;
+                depthwiseBackwardWeight(g, c, chunkStart(g.batch, chunks, ch), chunkStart(g.batch, chunks, ch + 1),
+                        x, dy, target, ch * dw.length);
+            });
+            if (chunks > 1) sumChunks(target, chunks, dw, pool);
+            return;
+        }
+        boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;
+        int[] blocks = channelBlocks(g, Math.max(1, (g.rows + 511) / 512), 1);
+        int nb = blocks.length - 1;
+        int kb = g.kg <= 64 ? g.kg : 64;
+        int nk = (g.kg + kb - 1) / kb;
+        int chunks = batchChunks(g, nb * nk);
+        double[] target = chunks == 1 ? dw : pool.shared().doubles(0, chunks * dw.length);
+        pool.forEach(chunks * nb * nk, (i, s) -> {
+            int ki = i % nk, rest = i / nk, bi = rest % nb, ch = rest / nb;
+            int c0 = blocks[bi], c1 = blocks[bi + 1], grp = c0 / g.cg;
+            int r0 = (c0 - grp * g.cg) * g.kv, rb = (c1 - c0) * g.kv;
+            int k0 = ki * kb, kn = Math.min(kb, g.kg - k0);
+            int cOff = ch * dw.length + (grp * g.kg + k0) * g.rows + r0;
+            for (int q = 0; q < kn; q++) java.util.Arrays.fill(target, cOff + q * g.rows, cOff + q * g.rows + rb, 0);
+            int t = pw ? Math.min(g.os, 4096) : tile(rb, g.os);
+            for (int n = chunkStart(g.batch, chunks, ch), nEnd = chunkStart(g.batch, chunks, ch + 1); n < nEnd; n++) {
+                int xBase = (n * g.c + grp * g.cg) * g.is;
+                for (int p0 = 0; p0 < g.os; p0 += t) {
+                    int p1 = Math.min(g.os, p0 + t), len = p1 - p0;
+                    int aOff = (n * g.k + grp * g.kg + k0) * g.os + p0;
+                    if (pw) {
+                        DoubleGemm.gemm(kn, rb, len, dy, aOff, g.os, 1, x, xBase + r0 * g.is + p0, 1, g.is,
+                                target, cOff, g.rows, true, s);
+                    } else {
+                        double[] col = s.doubles(3, rb * len);
+                        DoubleColumns.im2col(g, x, xBase, r0, r0 + rb, p0, p1, col, 0);
+                        DoubleGemm.gemm(kn, rb, len, dy, aOff, g.os, 1, col, 0, 1, len, target, cOff, g.rows, true, s);
+                    }
+                }
+            }
+        });
+        if (chunks > 1) sumChunks(target, chunks, dw, pool);
+    }
+
+    static int chunkStart(int batch, int chunks, int ch) {
+        return (int) ((long) batch * ch / chunks);
+    }
+
+    /** dw = sum of the chunk partials, in chunk order. */
+    static void sumChunks(double[] partial, int chunks, double[] dw, WorkerPool pool) {
+        int len = dw.length;
+        int step = 4096;
+        pool.forEach((len + step - 1) / step, (i, s) -> {
+            int a = i * step, e = Math.min(len, a + step);
+            System.arraycopy(partial, a, dw, a, e - a);
+            for (int ch = 1; ch < chunks; ch++) {
+                int o = ch * len;
+                for (int j = a; j < e; j++) dw[j] += partial[o + j];
+            }
+        });
+    }
+
+    private static void depthwiseBackwardWeight(Geometry g, int c, int n0, int n1, double[] x, double[] dy, double[] dw, int dwOff) {
+        double[] acc = new double[g.kv];
+        for (int n = n0; n < n1; n++) {
+            int xb = (n * g.c + c) * g.is, yb = (n * g.k + c) * g.os;
+            for (int oz = 0; oz < g.od; oz++) {
+                for (int oy = 0; oy < g.oh; oy++) {
+                    int yr = yb + (oz * g.oh + oy) * g.ow;
+                    for (int tz = 0; tz < g.kd; tz++) {
+                        int iz = oz * g.sd - g.pd + tz * g.dd;
+                        if (iz < 0 || iz >= g.id) continue;
+                        for (int ty = 0; ty < g.kh; ty++) {
+                            int iy = oy * g.sh - g.ph + ty * g.dh;
+                            if (iy < 0 || iy >= g.ih) continue;
+                            int xr = xb + (iz * g.ih + iy) * g.iw;
+                            for (int tx = 0; tx < g.kw; tx++) {
+                                int ix0 = tx * g.dw - g.pw;
+                                int jLo = ix0 >= 0 ? 0 : Math.min(g.ow, (-ix0 + g.sw - 1) / g.sw);
+                                int jHi = ix0 >= g.iw ? 0 : Math.min(g.ow, (g.iw - 1 - ix0) / g.sw + 1);
+                                double sum = 0;
+                                for (int j = jLo; j < jHi; j++) sum = Math.fma(dy[yr + j], x[xr + ix0 + j * g.sw], sum);
+                                acc[(tz * g.kh + ty) * g.kw + tx] += sum;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (int t = 0; t < g.kv; t++) dw[dwOff + c * g.kv + t] = (double) acc[t];
+    }
+
+    // ---- bias gradient ----
+
+    /** db[c] = sum over batch and space of dy[n, c, ·]; one task per block of channels. */
+    static void channelSum(int batch, int channels, int spatial, double[] dy, double[] db, WorkerPool pool) {
+        int cb = 8;
+        pool.forEach((channels + cb - 1) / cb, (i, s) -> {
+            for (int c = i * cb, e = Math.min(channels, c + cb); c < e; c++) {
+                double acc = 0;
+                for (int n = 0; n < batch; n++) {
+                    int o = (n * channels + c) * spatial;
+                    double part = 0;
+                    for (int p = 0; p < spatial; p++) part += dy[o + p];
+                    acc += part;
+                }
+                db[c] = (double) acc;
+            }
+        });
+    }
+
+    // ---- deformable ----
+
+    private static int offBase(Geometry g, int n, int og) {
+        return (n * 2 * g.offsetGroups * g.kv + og * 2 * g.kv) * g.os;
+    }
+
+    private static int maskBase(Geometry g, int n, int og) {
+        return (n * g.offsetGroups * g.kv + og * g.kv) * g.os;
+    }
+
+    static void deformableForward(Geometry g, double[] x, double[] off, double[] mask, double[] w, double[] b, double[] y, WorkerPool pool) {
+        int t = tile(g.rows, g.os);
+        int tiles = (g.os + t - 1) / t;
+        int perOg = g.c / g.offsetGroups;
+        pool.forEach(g.batch * g.g * tiles, (i, s) -> {
+            int tl = i % tiles, rest = i / tiles, grp = rest % g.g, n = rest / g.g;
+            int p0 = tl * t, p1 = Math.min(g.os, p0 + t), len = p1 - p0;
+            double[] col = s.doubles(3, g.rows * len);
+            int[] idx = s.ints(0, 4 * g.kv * len);
+            double[] wt = s.doubles(2, 4 * g.kv * len);
+            int cEnd = (grp + 1) * g.cg;
+            for (int c = grp * g.cg; c < cEnd; ) {
+                int og = c / perOg;
+                int e = Math.min(cEnd, (og + 1) * perOg);
+                DoubleColumns.sample(g, off, offBase(g, n, og), mask, maskBase(g, n, og), p0, p1, idx, wt);
+                DoubleColumns.gather(g, x, n * g.c * g.is, c, e, len, idx, wt, col, (c - grp * g.cg) * g.kv * len);
+                c = e;
+            }
+            int yOff = (n * g.k + grp * g.kg) * g.os + p0;
+            DoubleGemm.gemm(g.kg, len, g.rows, w, grp * g.kg * g.rows, g.rows, 1, col, 0, len, 1, y, yOff, g.os, false, s);
+            if (b != null) addBias(b, grp * g.kg, g.kg, y, yOff, g.os, len);
+        });
+    }
+
+    static void deformableBackwardData(Geometry g, double[] dy, double[] off, double[] mask, double[] w, double[] dx, WorkerPool pool) {
+        int[] blocks = channelBlocks(g, splitFor(g.batch * g.g), 1);
+        int nb = blocks.length - 1;
+        int perOg = g.c / g.offsetGroups;
+        pool.forEach(g.batch * nb, (i, s) -> {
+            int n = i / nb, bi = i % nb, c0 = blocks[bi], c1 = blocks[bi + 1];
+            int grp = c0 / g.cg, og = c0 / perOg;
+            int r0 = (c0 - grp * g.cg) * g.kv, r1 = (c1 - grp * g.cg) * g.kv;
+            int t = tile(r1 - r0, g.os);
+            java.util.Arrays.fill(dx, (n * g.c + c0) * g.is, (n * g.c + c1) * g.is, 0);
+            for (int p0 = 0; p0 < g.os; p0 += t) {
+                int p1 = Math.min(g.os, p0 + t), len = p1 - p0;
+                double[] col = s.doubles(3, (r1 - r0) * len);
+                int[] idx = s.ints(0, 4 * g.kv * len);
+                double[] wt = s.doubles(2, 4 * g.kv * len);
+                DoubleGemm.gemm(r1 - r0, len, g.kg, w, grp * g.kg * g.rows + r0, 1, g.rows,
+                        dy, (n * g.k + grp * g.kg) * g.os + p0, g.os, 1, col, 0, len, false, s);
+                DoubleColumns.sample(g, off, offBase(g, n, og), mask, maskBase(g, n, og), p0, p1, idx, wt);
+                DoubleColumns.scatter(g, col, 0, c0, c1, len, idx, wt, dx, n * g.c * g.is);
+            }
+        });
+    }
+
+    static void deformableBackwardWeight(Geometry g, double[] x, double[] off, double[] mask, double[] dy, double[] dw, WorkerPool pool) {
+        int[] blocks = channelBlocks(g, Math.max(1, (g.rows + 511) / 512), 1);
+        int nb = blocks.length - 1;
+        int kb = g.kg <= 64 ? g.kg : 64;
+        int nk = (g.kg + kb - 1) / kb;
+        int chunks = batchChunks(g, nb * nk);
+        int perOg = g.c / g.offsetGroups;
+        double[] target = chunks == 1 ? dw : pool.shared().doubles(0, chunks * dw.length);
+        pool.forEach(chunks * nb * nk, (i, s) -> {
+            int ki = i % nk, rest = i / nk, bi = rest % nb, ch = rest / nb;
+            int c0 = blocks[bi], c1 = blocks[bi + 1], grp = c0 / g.cg, og = c0 / perOg;
+            int r0 = (c0 - grp * g.cg) * g.kv, rb = (c1 - c0) * g.kv;
+            int k0 = ki * kb, kn = Math.min(kb, g.kg - k0);
+            int cOff = ch * dw.length + (grp * g.kg + k0) * g.rows + r0;
+            for (int q = 0; q < kn; q++) java.util.Arrays.fill(target, cOff + q * g.rows, cOff + q * g.rows + rb, 0);
+            int t = tile(rb, g.os);
+            for (int n = chunkStart(g.batch, chunks, ch), nEnd = chunkStart(g.batch, chunks, ch + 1); n < nEnd; n++) {
+                for (int p0 = 0; p0 < g.os; p0 += t) {
+                    int p1 = Math.min(g.os, p0 + t), len = p1 - p0;
+                    double[] col = s.doubles(3, rb * len);
+                    int[] idx = s.ints(0, 4 * g.kv * len);
+                    double[] wt = s.doubles(2, 4 * g.kv * len);
+                    DoubleColumns.sample(g, off, offBase(g, n, og), mask, maskBase(g, n, og), p0, p1, idx, wt);
+                    DoubleColumns.gather(g, x, n * g.c * g.is, c0, c1, len, idx, wt, col, 0);
+                    DoubleGemm.gemm(kn, rb, len, dy, (n * g.k + grp * g.kg + k0) * g.os + p0, g.os, 1,
+                            col, 0, 1, len, target, cOff, g.rows, true, s);
+                }
+            }
+        });
+        if (chunks > 1) sumChunks(target, chunks, dw, pool);
+    }
+
+    static void deformableBackwardOffsetMask(Geometry g, double[] x, double[] off, double[] mask, double[] w, double[] dy,
+                                             double[] dOff, double[] dMask, WorkerPool pool) {
+        int perOg = g.c / g.offsetGroups;
+        int t = tile(perOg * g.kv, g.os);
+        int tiles = (g.os + t - 1) / t;
+        pool.forEach(g.batch * g.offsetGroups * tiles, (i, s) -> {
+            int tl = i % tiles, rest = i / tiles, og = rest % g.offsetGroups, n = rest / g.offsetGroups;
+            int p0 = tl * t, p1 = Math.min(g.os, p0 + t), len = p1 - p0;
+            int c0 = og * perOg, c1 = c0 + perOg;
+            double[] colGrad = s.doubles(3, perOg * g.kv * len);
+            for (int a = c0; a < c1; ) {
+                int grp = a / g.cg;
+                int e = Math.min(c1, (grp + 1) * g.cg);
+                DoubleGemm.gemm((e - a) * g.kv, len, g.kg, w, grp * g.kg * g.rows + (a - grp * g.cg) * g.kv, 1, g.rows,
+                        dy, (n * g.k + grp * g.kg) * g.os + p0, g.os, 1, colGrad, (a - c0) * g.kv * len, len, false, s);
+                a = e;
+            }
+            DoubleColumns.coordinateGrads(g, x, n * g.c * g.is, c0, c1, colGrad, len,
+                    off, offBase(g, n, og), mask, maskBase(g, n, og), dOff, dMask, p0, p1);
+        });
+    }
+}

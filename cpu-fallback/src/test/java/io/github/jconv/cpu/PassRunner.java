@@ -1,0 +1,117 @@
+package io.github.jconv.cpu;
+
+import io.github.jconv.ConvArgs;
+import io.github.jconv.ConvEngine;
+import io.github.jconv.ConvSpec;
+import io.github.jconv.ConvType;
+import io.github.jconv.DType;
+import io.github.jconv.Pass;
+import io.github.jconv.Role;
+import io.github.jconv.Shape;
+import io.github.jconv.spi.DeviceBuffer;
+
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/** Random inputs for a spec, and every pass of it run through an engine, results as FP64. */
+final class PassRunner {
+    final ConvSpec spec;
+    final Map<Role, double[]> inputs = new EnumMap<>(Role.class);
+
+    PassRunner(ConvSpec spec, long seed, double offsetScale) {
+        this.spec = spec;
+        SplittableRandom r = new SplittableRandom(seed);
+        for (Role role : new Role[]{Role.X, Role.W, Role.B, Role.DY}) inputs.put(role, uniform(r, role.shapeFor(spec), -1, 1));
+        if (spec.type() == ConvType.DEFORMABLE) {
+            double[] off = new double[(int) spec.offsetShape().elementCount()];
+            for (int i = 0; i < off.length; i++) {
+                // Mostly moderate offsets, some far beyond the border, none on integer points by accident.
+                off[i] = (r.nextInt(10) == 0 ? 20 : offsetScale) * (r.nextDouble() * 2 - 1) + 1e-3;
+            }
+            inputs.put(Role.OFFSET, off);
+            inputs.put(Role.MASK, uniform(r, spec.maskShape(), 0, 1));
+        }
+    }
+
+    private static double[] uniform(SplittableRandom r, Shape s, double lo, double hi) {
+        double[] a = new double[(int) s.elementCount()];
+        for (int i = 0; i < a.length; i++) a[i] = lo + (hi - lo) * r.nextDouble();
+        return a;
+    }
+
+    List<Pass> passes() {
+        List<Pass> out = new ArrayList<>(List.of(Pass.FORWARD, Pass.BACKWARD_DATA, Pass.BACKWARD_WEIGHT));
+        if (spec.bias()) out.add(Pass.BACKWARD_BIAS);
+        if (spec.type() == ConvType.DEFORMABLE) out.add(Pass.BACKWARD_OFFSET_MASK);
+        return out;
+    }
+
+    /** Runs {@code pass} in {@code dtype}; outputs by role, widened to FP64. Output buffers start filled with garbage. */
+    Map<Role, double[]> run(ConvEngine engine, Pass pass, DType dtype) {
+        List<DeviceBuffer> open = new ArrayList<>();
+        try {
+            ConvArgs.Builder b = ConvArgs.builder();
+            for (Role role : pass.inputs(spec)) {
+                DeviceBuffer buf = dtype == DType.FP64 ? engine.upload(inputs.get(role), role.shapeFor(spec))
+                        : engine.upload(DType.FP32, toFloat(inputs.get(role)), role.shapeFor(spec));
+                open.add(buf);
+                b.put(role, buf);
+            }
+            Map<Role, DeviceBuffer> outs = new EnumMap<>(Role.class);
+            for (Role role : pass.outputs(spec)) {
+                Shape sh = role.shapeFor(spec);
+                double[] junk = new double[(int) sh.elementCount()];
+                java.util.Arrays.fill(junk, Double.NaN);
+                DeviceBuffer buf = dtype == DType.FP64 ? engine.upload(junk, sh) : engine.upload(DType.FP32, toFloat(junk), sh);
+                open.add(buf);
+                outs.put(role, buf);
+                b.put(role, buf);
+            }
+            engine.execute(pass, spec, b.build());
+            Map<Role, double[]> result = new EnumMap<>(Role.class);
+            for (Map.Entry<Role, DeviceBuffer> e : outs.entrySet()) {
+                result.put(e.getKey(), dtype == DType.FP64 ? engine.downloadDoubles(e.getValue()) : toDouble(engine.downloadFloats(e.getValue())));
+            }
+            return result;
+        } finally {
+            open.forEach(DeviceBuffer::close);
+        }
+    }
+
+    /** The oracle's outputs of {@code pass}. */
+    Map<Role, double[]> oracle(Pass pass) {
+        double[] x = in(Role.X), w = in(Role.W), b = in(Role.B), dy = in(Role.DY), off = in(Role.OFFSET), m = in(Role.MASK);
+        Map<Role, double[]> r = new EnumMap<>(Role.class);
+        switch (pass) {
+            case FORWARD -> r.put(Role.Y, NaiveOracle.forward(spec, x, w, b, off, m));
+            case BACKWARD_DATA -> r.put(Role.DX, NaiveOracle.backwardData(spec, dy, w, off, m));
+            case BACKWARD_WEIGHT -> r.put(Role.DW, NaiveOracle.backwardWeight(spec, x, dy, off, m));
+            case BACKWARD_BIAS -> r.put(Role.DB, NaiveOracle.backwardBias(spec, dy));
+            case BACKWARD_OFFSET_MASK -> {
+                double[][] om = NaiveOracle.backwardOffsetMask(spec, x, w, dy, off, m);
+                r.put(Role.DOFFSET, om[0]);
+                if (spec.modulated()) r.put(Role.DMASK, om[1]);
+            }
+        }
+        return r;
+    }
+
+    private double[] in(Role r) {
+        return inputs.get(r);
+    }
+
+    static float[] toFloat(double[] a) {
+        float[] f = new float[a.length];
+        for (int i = 0; i < a.length; i++) f[i] = (float) a[i];
+        return f;
+    }
+
+    static double[] toDouble(float[] a) {
+        double[] d = new double[a.length];
+        for (int i = 0; i < a.length; i++) d[i] = a[i];
+        return d;
+    }
+}
