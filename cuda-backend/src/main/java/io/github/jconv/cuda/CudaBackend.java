@@ -287,23 +287,30 @@ final class CudaBackend implements ConvBackend {
 
     /** Copies a window between two NCDHW tensors through jconv's window kernel (see window.cu). */
     void windowCopy(CUdeviceptr src, int[] srcDims, CUdeviceptr dst, int[] dstDims, int[] offset, DType dtype, String problem) {
-        int[] s = spatial3(srcDims);
-        int[] d = spatial3(dstDims);
-        int[] o = offset3(offset);
-        long planes = (long) dstDims[0] * dstDims[1];
-        long total = planes * d[0] * d[1] * d[2];
-        long[] grid = DeformableRunner.gridFor(total, device.sms());
-        String kernel = switch (dtype.bytes()) {
+        long[] grid = DeformableRunner.gridFor(windowTotal(dstDims), device.sms());
+        String kernel = windowKernel(dtype);
+        ctx.launch(ctx.function("window.ptx", kernel), kernel, grid[0], DeformableRunner.THREADS,
+                DeformableRunner.args(windowArgs(src, srcDims, dst, dstDims, offset)), problem);
+    }
+
+    static String windowKernel(DType dtype) {
+        return switch (dtype.bytes()) {
             case 2 -> "window_copy_b16";
             case 4 -> "window_copy_b32";
             default -> "window_copy_b64";
         };
-        ctx.launch(ctx.function("window.ptx", kernel), kernel, grid[0], DeformableRunner.THREADS,
-                Pointer.to(Pointer.to(src), Pointer.to(dst), Pointer.to(new long[]{planes}),
-                        Pointer.to(new int[]{s[0]}), Pointer.to(new int[]{s[1]}), Pointer.to(new int[]{s[2]}),
-                        Pointer.to(new int[]{d[0]}), Pointer.to(new int[]{d[1]}), Pointer.to(new int[]{d[2]}),
-                        Pointer.to(new int[]{o[0]}), Pointer.to(new int[]{o[1]}), Pointer.to(new int[]{o[2]})),
-                problem);
+    }
+
+    static long windowTotal(int[] dstDims) {
+        long n = 1;
+        for (int d : dstDims) n *= d;
+        return n;
+    }
+
+    /** window_copy_*(src, dst, planes, sd, sh, sw, dd, dh, dw, oz, oy, ox), as window.cu declares it. */
+    static Object[] windowArgs(Object src, int[] srcDims, Object dst, int[] dstDims, int[] offset) {
+        long planes = (long) dstDims[0] * dstDims[1];
+        return DeformableRunner.flat(src, dst, planes, spatial3(srcDims), spatial3(dstDims), offset3(offset));
     }
 
     /** Spatial sizes of [N, C, H, W] or [N, C, D, H, W] as (D, H, W). */

@@ -49,13 +49,28 @@ final class CudaDriver {
         }
     }
 
-    /** "no libcuda.so.1" when that is what the loader says (or cannot say any more), else the error itself. */
+    /**
+     * "no libcuda.so.1" and the loader's own line about it when that is the cause (JCuda's message
+     * nests whole stack traces: only the line that names the missing library is kept), else the
+     * error's first line.
+     */
     static String describe(LinkageError e) {
         String msg = String.valueOf(e.getMessage());
-        if (msg.contains("libcuda") || e instanceof NoClassDefFoundError) {
-            return "no libcuda.so.1 (JCuda's driver binding did not load: " + e + ")";
+        for (String line : msg.split("\\R")) {
+            int at = line.indexOf("libcuda.so");
+            if (at < 0) continue;
+            String s = line.strip();
+            int colon = s.indexOf("Error: ");
+            if (colon >= 0) s = s.substring(colon + 7);
+            int slash = s.lastIndexOf('/', s.indexOf("libcuda.so"));
+            if (slash >= 0) s = s.substring(slash + 1);
+            return "no libcuda.so.1 (" + e.getClass().getSimpleName() + ": " + s + ")";
         }
-        return "JCuda's driver binding did not load: " + e;
+        String first = msg.lines().findFirst().orElse("").strip();
+        if (e instanceof NoClassDefFoundError) {
+            return "no libcuda.so.1 (JCuda's driver binding failed to load earlier in this JVM: " + first + ")";
+        }
+        return "JCuda's driver binding did not load (" + e.getClass().getSimpleName() + ": " + first + ")";
     }
 
     /** One GPU as the driver describes it. */

@@ -60,74 +60,104 @@ final class DeformableRunner {
         return new long[]{blocks, blocks * THREADS};
     }
 
-    String run(Pass pass, ConvSpec spec, DType dtype, ConvArgs args) {
-        String problem = spec.toString();
-        DeviceContext ctx = session.context();
-        String module = ptx(dtype);
+    /** One kernel launch: the kernel, its 1D grid and its arguments in declaration order. */
+    record Launch(String kernel, long blocks, int threads, Object[] args) {
+    }
+
+    /**
+     * The launches of one pass (for BACKWARD_DATA and BACKWARD_OFFSET_MASK, of one chunk of batches
+     * starting at n0): pure, so the argument lists can be checked against the PTX without a GPU.
+     * {@code buf} gives the device pointer (or, in tests, any stand-in) of each role; {@code col}
+     * is the column scratch buffer.
+     */
+    static List<Launch> launches(Pass pass, ConvSpec spec, int sms, java.util.function.Function<Role, Object> buf, Object col,
+                                 int n0, int nb) {
         int[] g = geometry(spec);
-        CUdeviceptr x = ptr(args, Role.X);
-        CUdeviceptr off = ptr(args, Role.OFFSET);
-        CUdeviceptr mask = spec.modulated() ? ptr(args, Role.MASK) : off; // never read when has_mask = 0
+        Object x = buf.apply(Role.X);
+        Object off = buf.apply(Role.OFFSET);
+        Object mask = spec.modulated() ? buf.apply(Role.MASK) : off; // never read when has_mask = 0
         int hasMask = spec.modulated() ? 1 : 0;
-        int sms = session.multiprocessors();
+        List<Launch> out = new ArrayList<>();
         switch (pass) {
             case FORWARD -> {
                 long total = (long) spec.batch() * spec.outChannels() * spec.outputSpatial();
                 long[] grid = gridFor(total, sms);
-                CUdeviceptr b = spec.bias() ? ptr(args, Role.B) : x;
-                launch(ctx, module, "deform_forward", grid[0], THREADS, problem,
-                        args(x, off, mask, hasMask, ptr(args, Role.W), b, spec.bias() ? 1 : 0, ptr(args, Role.Y), g, total, grid[1]));
-                return "deformable forward (jconv kernel)";
+                Object b = spec.bias() ? buf.apply(Role.B) : x;
+                out.add(new Launch("deform_forward", grid[0], THREADS, flat(x, off, mask, hasMask, buf.apply(Role.W), b,
+                        spec.bias() ? 1 : 0, buf.apply(Role.Y), g, total, grid[1])));
             }
             case BACKWARD_DATA, BACKWARD_OFFSET_MASK -> {
-                int chunk = chunkBatches(spec, dtype, session.options().workspaceLimit());
-                long perBatchCol = (long) spec.inChannels() * spec.kernelVolume() * spec.outputSpatial();
-                CUdeviceptr col = ctx.alloc(perBatchCol * chunk * dtype.bytes(), problem);
-                try {
-                    for (int n0 = 0; n0 < spec.batch(); n0 += chunk) {
-                        int nb = Math.min(chunk, spec.batch() - n0);
-                        long colTotal = perBatchCol * nb;
-                        long[] cg = gridFor(colTotal, sms);
-                        launch(ctx, module, "deform_col_grad", cg[0], THREADS, problem,
-                                args(ptr(args, Role.DY), ptr(args, Role.W), col, g, n0, colTotal, cg[1]));
-                        if (pass == Pass.BACKWARD_DATA) {
-                            long total = (long) nb * spec.inChannels();
-                            long[] ig = gridFor(total, sms);
-                            launch(ctx, module, "deform_input_grad", ig[0], THREADS, problem,
-                                    args(col, off, mask, hasMask, ptr(args, Role.DX), g, n0, total, ig[1]));
-                        } else {
-                            long total = (long) nb * spec.offsetGroups() * spec.kernelVolume() * spec.outputSpatial();
-                            long[] og = gridFor(total, sms);
-                            CUdeviceptr dmask = spec.modulated() ? ptr(args, Role.DMASK) : ptr(args, Role.DOFFSET);
-                            launch(ctx, module, "deform_offset_mask_grad", og[0], THREADS, problem,
-                                    args(x, off, mask, hasMask, col, ptr(args, Role.DOFFSET), dmask, g, n0, total, og[1]));
-                        }
-                    }
-                    ctx.synchronize(problem); // the column buffer is freed next
-                } finally {
-                    ctx.free(col);
+                long colTotal = (long) spec.inChannels() * spec.kernelVolume() * spec.outputSpatial() * nb;
+                long[] cg = gridFor(colTotal, sms);
+                out.add(new Launch("deform_col_grad", cg[0], THREADS, flat(buf.apply(Role.DY), buf.apply(Role.W), col, g, n0,
+                        colTotal, cg[1])));
+                if (pass == Pass.BACKWARD_DATA) {
+                    long total = (long) nb * spec.inChannels();
+                    long[] ig = gridFor(total, sms);
+                    out.add(new Launch("deform_input_grad", ig[0], THREADS, flat(col, off, mask, hasMask, buf.apply(Role.DX), g, n0,
+                            total, ig[1])));
+                } else {
+                    long total = (long) nb * spec.offsetGroups() * spec.kernelVolume() * spec.outputSpatial();
+                    long[] og = gridFor(total, sms);
+                    Object dmask = spec.modulated() ? buf.apply(Role.DMASK) : buf.apply(Role.DOFFSET);
+                    out.add(new Launch("deform_offset_mask_grad", og[0], THREADS, flat(x, off, mask, hasMask, col,
+                            buf.apply(Role.DOFFSET), dmask, g, n0, total, og[1])));
                 }
-                return pass == Pass.BACKWARD_DATA ? "deformable input gradient (jconv kernels, " + chunk + " batch(es) per chunk)"
-                        : "deformable offset" + (spec.modulated() ? "+mask" : "") + " gradient (jconv kernels, " + chunk + " batch(es) per chunk)";
             }
-            case BACKWARD_WEIGHT -> {
-                long groups = spec.weightShape().elementCount();
-                launch(ctx, module, "deform_weight_grad", groups, RED_WG, problem,
-                        args(x, off, mask, hasMask, ptr(args, Role.DY), ptr(args, Role.DW), g));
-                return "deformable weight gradient (jconv kernel, tree reduction)";
-            }
-            case BACKWARD_BIAS -> {
-                launch(ctx, module, "deform_bias_grad", spec.outChannels(), RED_WG, problem,
-                        args(ptr(args, Role.DY), ptr(args, Role.DB), spec.batch(), spec.outChannels(), spec.outputSpatial()));
-                return "deformable bias gradient (jconv kernel, tree reduction)";
-            }
-            default -> throw new AssertionError(pass);
+            case BACKWARD_WEIGHT -> out.add(new Launch("deform_weight_grad", spec.weightShape().elementCount(), RED_WG,
+                    flat(x, off, mask, hasMask, buf.apply(Role.DY), buf.apply(Role.DW), g)));
+            case BACKWARD_BIAS -> out.add(new Launch("deform_bias_grad", spec.outChannels(), RED_WG,
+                    flat(buf.apply(Role.DY), buf.apply(Role.DB), spec.batch(), spec.outChannels(), spec.outputSpatial())));
         }
+        return out;
     }
 
-    private static void launch(DeviceContext ctx, String module, String kernel, long blocks, int threads, String problem, Pointer params) {
-        CUfunction f = ctx.function(module, kernel);
-        ctx.launch(f, kernel, blocks, threads, params, problem);
+    /** Arguments with int[] spread into Integers (the geometry). */
+    static Object[] flat(Object... values) {
+        List<Object> out = new ArrayList<>();
+        for (Object v : values) {
+            if (v instanceof int[] a) {
+                for (int i : a) out.add(i);
+            } else {
+                out.add(v);
+            }
+        }
+        return out.toArray();
+    }
+
+    String run(Pass pass, ConvSpec spec, DType dtype, ConvArgs args) {
+        String problem = spec.toString();
+        DeviceContext ctx = session.context();
+        String module = ptx(dtype);
+        int sms = session.multiprocessors();
+        java.util.function.Function<Role, Object> buf = r -> args.get(r) == null ? null : ((CudaBuffer) args.get(r)).ptr;
+        if (pass != Pass.BACKWARD_DATA && pass != Pass.BACKWARD_OFFSET_MASK) {
+            for (Launch l : launches(pass, spec, sms, buf, null, 0, spec.batch())) launch(ctx, module, l, problem);
+            return switch (pass) {
+                case FORWARD -> "deformable forward (jconv kernel)";
+                case BACKWARD_WEIGHT -> "deformable weight gradient (jconv kernel, tree reduction)";
+                default -> "deformable bias gradient (jconv kernel, tree reduction)";
+            };
+        }
+        int chunk = chunkBatches(spec, dtype, session.options().workspaceLimit());
+        long perBatchCol = (long) spec.inChannels() * spec.kernelVolume() * spec.outputSpatial();
+        CUdeviceptr col = ctx.alloc(perBatchCol * chunk * dtype.bytes(), problem);
+        try {
+            for (int n0 = 0; n0 < spec.batch(); n0 += chunk) {
+                int nb = Math.min(chunk, spec.batch() - n0);
+                for (Launch l : launches(pass, spec, sms, buf, col, n0, nb)) launch(ctx, module, l, problem);
+            }
+            ctx.synchronize(problem); // the column buffer is freed next
+        } finally {
+            ctx.free(col);
+        }
+        return (pass == Pass.BACKWARD_DATA ? "deformable input gradient" : "deformable offset" + (spec.modulated() ? "+mask" : "")
+                + " gradient") + " (jconv kernels, " + chunk + " batch(es) per chunk)";
+    }
+
+    private static void launch(DeviceContext ctx, String module, Launch l, String problem) {
+        CUfunction f = ctx.function(module, l.kernel());
+        ctx.launch(f, l.kernel(), l.blocks(), l.threads(), args(l.args()), problem);
     }
 
     /**
@@ -146,7 +176,4 @@ final class DeformableRunner {
         return Pointer.to(ps.toArray(new Pointer[0]));
     }
 
-    private static CUdeviceptr ptr(ConvArgs args, Role r) {
-        return ((CudaBuffer) args.get(r)).ptr;
-    }
 }
