@@ -12,8 +12,9 @@ import java.util.concurrent.Callable;
 
 /** Trains a 3×3 convolution to become a Sobel edge filter with forward, backward and SGD. */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Learns a 3x3 edge filter (Sobel x as the teacher) from random images with forward,",
-                "backward and SGD on the chosen backend; prints the loss falling and the learned kernel."})
+        description = {"Trains a 3x3 convolution into a Sobel edge filter: forward, backward, SGD.",
+                "Learns from random images with Sobel x as the teacher on the chosen backend (default: the best",
+                "available) and prints the loss falling, the learned kernel beside the teacher, the backend and the time."})
 final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -17,8 +17,9 @@ import java.util.concurrent.Callable;
 
 /** The effective receptive field of a stack, from one backward pass, as a PNG heat map. */
 @Command(name = "erf", mixinStandardHelpOptions = true,
-        description = {"Effective receptive field: backpropagates a one-hot gradient at the centre output pixel",
-                "through a linear stack (no activations; pooling = average) and maps |d input| summed over channels."})
+        description = {"Effective receptive field of a stack as a PNG heat map, from one backward pass.",
+                "Backpropagates a one-hot gradient at the centre output pixel through a linear stack (no activations;",
+                "pooling = average) on the chosen backend and maps |d input| summed over channels."})
 final class ErfCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

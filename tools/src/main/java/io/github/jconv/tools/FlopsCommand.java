@@ -20,7 +20,8 @@ import java.util.regex.Pattern;
 
 /** Parameters and FLOPs per layer of a stack, with the savings of grouped and depthwise layers. */
 @Command(name = "flops", mixinStandardHelpOptions = true,
-        description = {"Parameters and FLOPs per layer of a stack (a multiply-add counts as two FLOPs).",
+        description = {"Parameters and FLOPs per layer of a stack, with grouped and depthwise savings.",
+                "A multiply-add counts as two FLOPs.",
                 "Layers: conv<Cin>-><Cout>k<k>[s<stride>][p<pad>][d<dil>][g<groups>|dw][nb], tconv... likewise;",
                 "dw = depthwise (groups = Cin), nb = no bias; or a problem line such as mb1ic64ih56oc64kh3ph1.",
                 "Each layer takes the previous layer's output size; the first takes --input."})

@@ -14,8 +14,9 @@ import java.util.concurrent.Callable;
 
 /** The overlap-count map of a transposed convolution, which shows checkerboard artifacts. */
 @Command(name = "overlap", mixinStandardHelpOptions = true,
-        description = {"Overlap counts of a transposed convolution (how many input/tap pairs reach each output pixel),",
-                "as a PNG and a verdict: uneven counts give checkerboard artifacts."})
+        description = {"Overlap map of a transposed convolution, the cause of checkerboard artifacts.",
+                "Counts how many (input, tap) pairs reach each output pixel, writes the map as a PNG and says whether",
+                "the interior is even, with the kernel sizes that make it so."})
 final class OverlapCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

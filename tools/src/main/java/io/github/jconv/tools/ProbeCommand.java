@@ -31,8 +31,9 @@ import java.util.concurrent.TimeUnit;
 
 /** Every provider, its devices, and a capability matrix established by known-answer runs. */
 @Command(name = "probe", mixinStandardHelpOptions = true,
-        description = {"Lists every backend provider (available or not, why, and the fix), each device, and the",
-                "operation x dims x dtype matrix established by running a tiny known-answer case of each cell."})
+        description = {"Every backend provider, its devices and a capability matrix proven by known answers.",
+                "Lists each provider (available or not, why, and the fix), each device, and the operation x dims x dtype",
+                "matrix established by running a tiny known-answer case of each cell on that device."})
 final class ProbeCommand implements java.util.concurrent.Callable<Integer> {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -64,9 +65,11 @@ final class ProbeCommand implements java.util.concurrent.Callable<Integer> {
             for (ConvBackendProvider p : all) names.add(p.name());
             throw new IllegalArgumentException("--provider = " + provider + ": no such provider on the classpath; known: " + names);
         }
+        chosen.sort(java.util.Comparator.comparingInt(ConvBackendProvider::priority).reversed());
         List<ProbeReport.ProviderReport> reports = new ArrayList<>();
         for (ConvBackendProvider p : chosen) reports.add(isolate ? inChild(p) : probe(p));
-        ProbeReport report = summarise(reports, selection(all));
+        // isolated: no native probe in this JVM, so the selection is worked out from the children's reports
+        ProbeReport report = summarise(reports, isolate ? selection(chosen, reports) : selection(all));
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             try {
@@ -86,6 +89,25 @@ final class ProbeCommand implements java.util.concurrent.Callable<Integer> {
         try {
             List<BackendSelection.Candidate> cs = new ArrayList<>();
             for (ConvBackendProvider p : all) cs.add(new BackendSelection.Candidate(p, safeProbe(p)));
+            return BackendSelection.choose(cs, EngineOptions.fromEnvironment()).report();
+        } catch (RuntimeException e) {
+            return "no backend would open: " + e.getMessage();
+        }
+    }
+
+    /** The selection the engine would make, given probe results already taken (one report per provider). */
+    private static String selection(List<ConvBackendProvider> providers, List<ProbeReport.ProviderReport> reports) {
+        try {
+            List<BackendSelection.Candidate> cs = new ArrayList<>();
+            for (int i = 0; i < providers.size(); i++) {
+                ProbeReport.ProviderReport r = reports.get(i);
+                List<DeviceInfo> devices = new ArrayList<>();
+                for (ProbeReport.DeviceReport d : r.devices()) {
+                    devices.add(new DeviceInfo(d.index(), d.name(), d.type(), d.memoryBytes(), d.computeUnits(), d.properties()));
+                }
+                ProbeResult pr = r.available() ? ProbeResult.available(r.name(), devices) : ProbeResult.unavailable(r.name(), r.reason(), r.fix());
+                cs.add(new BackendSelection.Candidate(providers.get(i), pr));
+            }
             return BackendSelection.choose(cs, EngineOptions.fromEnvironment()).report();
         } catch (RuntimeException e) {
             return "no backend would open: " + e.getMessage();

@@ -12,8 +12,9 @@ import java.util.concurrent.Callable;
 
 /** Receptive field, jump and start of every layer of a stack. */
 @Command(name = "rf", mixinStandardHelpOptions = true,
-        description = {"Receptive field (RF), jump and start of every layer of a stack, along one axis, in input pixels.",
-                "start is the centre of the first output's RF (the first input pixel spans 0..1)."})
+        description = {"Receptive field, jump and start of every layer of a stack.",
+                "Along one axis, in input pixels; start is the centre of the first output's receptive field",
+                "(the first input pixel spans 0..1)."})
 final class RfCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
