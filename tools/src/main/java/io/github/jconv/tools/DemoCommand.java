@@ -22,7 +22,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = {"-b", "--backend"}, description = "cuda, opencl or cpu (default: the best available)")
     String backend;
 
-    @Option(names = "--steps", defaultValue = "60", description = "SGD steps (default ${DEFAULT-VALUE})")
+    @Option(names = "--steps", defaultValue = "30", description = "SGD steps (default ${DEFAULT-VALUE})")
     int steps;
 
     @Option(names = "--batch", defaultValue = "4", description = "images per step (default ${DEFAULT-VALUE})")
