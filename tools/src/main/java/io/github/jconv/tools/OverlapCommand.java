@@ -1,5 +1,8 @@
 package io.github.jconv.tools;
 
+import io.github.jconv.ConvEngine;
+import io.github.jconv.ConvSpec;
+import io.github.jconv.spi.DeviceBuffer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -39,6 +42,10 @@ final class OverlapCommand implements Callable<Integer> {
     @Option(names = "--scale", description = "pixels per map cell (default: about 384 px wide)")
     Integer scale;
 
+    @Option(names = {"-b", "--backend"}, description = "also run the transposed convolution of ones with ones on this backend"
+            + " (cuda, opencl, cpu or auto) and compare its output with the counted map")
+    String backend;
+
     @Override
     public Integer call() {
         Overlap o = Overlap.of(kernel, stride, dilation, input);
@@ -73,8 +80,41 @@ final class OverlapCommand implements Callable<Integer> {
         HeatMap.write(img, png);
         out.println("wrote " + png + " (" + img.getWidth() + "x" + img.getHeight() + " px, " + map.length + "x" + map.length
                 + " cells; brighter = more overlap, max " + hi * hi + " interior)");
+        int exit = 0;
+        if (backend != null) exit = compareWithBackend(o, map, out);
         out.flush();
-        return 0;
+        return exit;
+    }
+
+    /** The map is what the operation itself computes from an all-ones input and kernel: run it and compare. */
+    private int compareWithBackend(Overlap o, double[][] map, PrintWriter out) {
+        ConvSpec s = ConvSpec.transposed().channels(1, 1).input(input, input).kernel(kernel).stride(stride).dilation(dilation)
+                .bias(false).build();
+        try (ConvEngine engine = Backends.open(backend)) {
+            float[] ones = new float[input * input];
+            Arrays.fill(ones, 1f);
+            float[] k = new float[kernel * kernel];
+            Arrays.fill(k, 1f);
+            float[] y;
+            try (DeviceBuffer x = engine.upload(ones, s.inputShape());
+                 DeviceBuffer w = engine.upload(k, s.weightShape());
+                 DeviceBuffer yb = engine.forward(s, x, w, null)) {
+                y = engine.downloadFloats(yb);
+            }
+            int n = map.length;
+            for (int r = 0; r < n; r++) {
+                for (int c = 0; c < n; c++) {
+                    if (y[r * n + c] != map[r][c]) {
+                        out.println("backend " + engine.backendName() + ": the transposed convolution of ones gives " + y[r * n + c]
+                                + " at (" + r + ", " + c + "), the count is " + Text.num(map[r][c]) + " (" + s + ")");
+                        return 1;
+                    }
+                }
+            }
+            out.println("backend " + engine.backendName() + ": the transposed convolution of ones with ones (" + s
+                    + ") gives this map exactly");
+            return 0;
+        }
     }
 
     private static String join(int[] v) {

@@ -34,6 +34,16 @@ class OverlapCommandTest {
         assertEquals(verdict, r.find("^verdict: (\\w+)"));
     }
 
+    @ParameterizedTest(name = "kernel {0} stride {1} dilation {2}")
+    @CsvSource({"3, 2, 1", "4, 2, 1", "5, 3, 1", "3, 2, 2", "2, 3, 2"})
+    void theCpuBackendsTransposedConvolutionOfOnesGivesTheCountedMap(int k, int s, int d, @TempDir Path dir) {
+        ToolRun r = ToolRun.of("overlap", "-k", "" + k, "-s", "" + s, "-d", "" + d, "--backend", "cpu",
+                "-o", dir.resolve("o.png").toString());
+        assertEquals(0, r.exit(), r::toString);
+        assertTrue(r.out().contains("backend cpu: the transposed convolution of ones with ones"), r::toString);
+        assertTrue(r.out().contains("gives this map exactly"), r::toString);
+    }
+
     @Test
     void kernelThreeStrideTwoCountsOneTwoAlternatingWithOnesAtTheBorders(@TempDir Path dir) {
         // input 6: output 2·5 + 3 = 13; o = 2i + t for t < 3: borders see one pair, even interior positions two
