@@ -1,0 +1,187 @@
+package io.github.jconv.cuda;
+
+import io.github.jconv.ConvSpec;
+import io.github.jconv.DType;
+import io.github.jconv.Pass;
+import io.github.jconv.Role;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The committed PTX: built from the current kernel sources (checked everywhere by their hashes,
+ * and where nvcc exists by building again and comparing), and launched with argument lists that
+ * match the kernels' PTX signatures (checked without a GPU).
+ */
+class PtxBuildTest {
+    static final Path MODULE = Path.of("").toAbsolutePath();
+    static final Path CUDA_SRC = MODULE.resolve("src/main/cuda");
+    static final Path CL_SRC = MODULE.resolve("../kernels-cl/src/main/resources/io/github/jconv/kernels/deformable.cl").normalize();
+    static final Path COMMITTED = MODULE.resolve("src/main/resources/io/github/jconv/cuda/ptx");
+    static final Path NVCC = Path.of(System.getenv().getOrDefault("NVCC", "/usr/local/cuda/bin/nvcc"));
+    static final String FIX = "; run cuda-backend/src/main/cuda/build-ptx.sh and commit cuda-backend/src/main/resources/io/github/jconv/cuda/ptx";
+
+    static Properties manifest() throws IOException {
+        Properties p = new Properties();
+        try (InputStream in = Files.newInputStream(COMMITTED.resolve("manifest.properties"))) {
+            p.load(in);
+        }
+        return p;
+    }
+
+    static String sha256(Path f) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(f)));
+    }
+
+    @Test
+    void committedPtxWasBuiltFromTheCurrentSources() throws Exception {
+        assumeTrue(Files.exists(CL_SRC), "kernels-cl sources are not beside this module (" + CL_SRC + ")");
+        Properties m = manifest();
+        assertEquals(m.getProperty("deformable.cl"), sha256(CL_SRC), "deformable.cl changed since the PTX was built" + FIX);
+        assertEquals(m.getProperty("opencl_to_cuda.h"), sha256(CUDA_SRC.resolve("opencl_to_cuda.h")), "opencl_to_cuda.h changed" + FIX);
+        assertEquals(m.getProperty("window.cu"), sha256(CUDA_SRC.resolve("window.cu")), "window.cu changed" + FIX);
+        assertEquals(Integer.toString(DeformableRunner.RED_WG), m.getProperty("red_wg"), "the runner launches RED_WG items per group");
+    }
+
+    @Test
+    void nvccBuildsExactlyTheCommittedPtx() throws Exception {
+        assumeTrue(Files.isExecutable(NVCC), "no nvcc at " + NVCC + ": the committed PTX is used as it is");
+        assumeTrue(Files.exists(CL_SRC), "kernels-cl sources are not beside this module");
+        String version = run(NVCC.toString(), "--version").lines().reduce((a, b) -> b).orElse("");
+        assumeTrue(version.equals(manifest().getProperty("nvcc")),
+                "nvcc here is '" + version + "', the PTX was built by '" + manifest().getProperty("nvcc") + "': outputs may differ legitimately");
+        Path out = MODULE.resolve("target/ptx-check");
+        if (!Files.exists(out.resolve("manifest.properties"))) { // the nvcc profile builds it in generate-test-resources
+            run("bash", CUDA_SRC.resolve("build-ptx.sh").toString(), out.toString());
+        }
+        for (String f : List.of("deformable_f32.ptx", "deformable_f64.ptx", "window.ptx", "manifest.properties")) {
+            assertArrayEquals(Files.readAllBytes(COMMITTED.resolve(f)), Files.readAllBytes(out.resolve(f)), f + " differs from a fresh build" + FIX);
+        }
+    }
+
+    private static String run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), String.join(" ", cmd) + " timed out");
+        assertEquals(0, p.exitValue(), String.join(" ", cmd) + " failed:\n" + text);
+        return text.strip();
+    }
+
+    // ---- launches against the PTX signatures ----
+
+    /** The parameter types of one kernel entry: u64 (pointer or long) or u32 (int). */
+    static List<String> signature(String ptxResource, String kernel) throws IOException {
+        String ptx = new String(DeviceContext.readResource("ptx/" + ptxResource), StandardCharsets.US_ASCII);
+        Matcher m = Pattern.compile("\\.visible \\.entry " + Pattern.quote(kernel) + "\\(([^)]*)\\)").matcher(ptx);
+        assertTrue(m.find(), kernel + " is not an entry of " + ptxResource);
+        List<String> types = new ArrayList<>();
+        Matcher p = Pattern.compile("\\.param \\.(\\w+) ").matcher(m.group(1));
+        while (p.find()) types.add(p.group(1));
+        return types;
+    }
+
+    static List<String> types(Object[] args) {
+        List<String> t = new ArrayList<>();
+        for (Object a : args) t.add(a instanceof Integer ? "u32" : "u64"); // Long and device pointers are 64-bit
+        return t;
+    }
+
+    static List<ConvSpec> deformables() {
+        return List.of(
+                ConvSpec.deformable().batch(2).channels(4, 6).groups(2).input(7, 6).kernel(3).padding(1).offsetGroups(2).mask(true).build(),
+                ConvSpec.deformable().batch(1).channels(3, 2).input(5, 5).kernel(3, 2).stride(2).dilation(1, 2).bias(false).build());
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everyDeformableLaunchMatchesItsKernelsPtxSignature() {
+        List<DynamicTest> out = new ArrayList<>();
+        for (ConvSpec s : deformables()) {
+            for (Pass p : Pass.values()) {
+                for (DType dt : List.of(DType.FP32, DType.FP64)) {
+                    out.add(DynamicTest.dynamicTest(p + " " + dt + " " + s, () -> {
+                        List<DeformableRunner.Launch> ls = DeformableRunner.launches(p, s, 132, r -> r, "col", 0, s.batch());
+                        assertTrue(!ls.isEmpty());
+                        for (DeformableRunner.Launch l : ls) {
+                            assertEquals(signature(DeformableRunner.ptx(dt), l.kernel()), types(l.args()), l.kernel());
+                            for (Object a : l.args()) assertNotNull(a, l.kernel() + " gets a null argument");
+                        }
+                    }));
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    @Test
+    void deformableLaunchesBindTheRolesTheirPassNeeds() {
+        ConvSpec s = deformables().get(0);
+        DeformableRunner.Launch f = DeformableRunner.launches(Pass.FORWARD, s, 132, r -> r, "col", 0, 2).get(0);
+        assertEquals(List.of(Role.X, Role.OFFSET, Role.MASK, 1, Role.W, Role.B, 1, Role.Y), List.of(f.args()).subList(0, 8));
+        assertEquals(List.of(2, 4, 6, 2, 2, 7, 6, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1), List.of(f.args()).subList(8, 25));
+        assertEquals(2L * 6 * 7 * 6, f.args()[25]);
+        DeformableRunner.Launch om = DeformableRunner.launches(Pass.BACKWARD_OFFSET_MASK, s, 132, r -> r, "col", 0, 2).get(1);
+        assertEquals(List.of(Role.X, Role.OFFSET, Role.MASK, 1, "col", Role.DOFFSET, Role.DMASK), List.of(om.args()).subList(0, 7));
+        ConvSpec v1 = deformables().get(1);
+        DeformableRunner.Launch f1 = DeformableRunner.launches(Pass.FORWARD, v1, 132, r -> r, "col", 0, 1).get(0);
+        assertEquals(0, f1.args()[3], "v1: has_mask = 0");
+        assertEquals(0, f1.args()[6], "no bias: has_bias = 0");
+    }
+
+    @Test
+    void reductionKernelsWereCompiledForTheWorkGroupSizeTheRunnerLaunches() throws IOException {
+        for (DType dt : List.of(DType.FP32, DType.FP64)) {
+            String ptx = new String(DeviceContext.readResource("ptx/" + DeformableRunner.ptx(dt)), StandardCharsets.US_ASCII);
+            Matcher m = Pattern.compile("\\.shared \\.align \\d+ \\.b8 \\w*deform_weight_grad\\w*part\\[(\\d+)]").matcher(ptx);
+            assertTrue(m.find(), "deform_weight_grad's local array");
+            assertEquals(DeformableRunner.RED_WG * dt.bytes(), Integer.parseInt(m.group(1)));
+        }
+    }
+
+    @Test
+    void windowCopyArgumentsMatchTheWindowKernels() throws IOException {
+        Object[] a = CudaBackend.windowArgs("src", new int[]{2, 3, 1, 9}, "dst", new int[]{2, 3, 1, 12}, new int[]{0, 2});
+        for (DType dt : DType.values()) assertEquals(signature("window.ptx", CudaBackend.windowKernel(dt)), types(a), dt.name());
+        assertEquals(List.of("src", "dst", 6L, 1, 1, 9, 1, 1, 12, 0, 0, 2), List.of(a));
+        Object[] b = CudaBackend.windowArgs("s", new int[]{1, 2, 4, 5, 6}, "d", new int[]{1, 2, 3, 5, 4}, new int[]{-1, 0, -2});
+        assertEquals(List.of("s", "d", 2L, 4, 5, 6, 3, 5, 4, -1, 0, -2), List.of(b));
+    }
+
+    @Test
+    void gridStrideLaunchesCoverTheWorkWithABoundedGrid() {
+        long[] small = DeformableRunner.gridFor(1000, 132);
+        assertEquals(4, small[0]);
+        assertEquals(1024, small[1]);
+        long[] big = DeformableRunner.gridFor(1L << 40, 132);
+        assertEquals(132 * 32, big[0]);
+        assertEquals(132L * 32 * DeformableRunner.THREADS, big[1]);
+    }
+
+    @Test
+    void columnChunksFitTheWorkspaceLimitButNeverDropBelowOneBatch() {
+        ConvSpec s = deformables().get(0); // per batch: 4 channels * 9 taps * 42 positions * 4 bytes = 6048 bytes
+        assertEquals(2, DeformableRunner.chunkBatches(s, DType.FP32, 1 << 20));
+        assertEquals(1, DeformableRunner.chunkBatches(s, DType.FP32, 6048));
+        assertEquals(1, DeformableRunner.chunkBatches(s, DType.FP32, 0));
+    }
+}
