@@ -39,6 +39,8 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (!(lr > 0 && Float.isFinite(lr))) throw new IllegalArgumentException("--lr = " + lr + ": must be a positive number; e.g. --lr 1.5");
+        if (steps < 1) throw new IllegalArgumentException("--steps = " + steps + ": must be at least 1; e.g. --steps 30");
         PrintWriter out = spec.commandLine().getOut();
         long t0 = System.nanoTime();
         Demo.Result r;

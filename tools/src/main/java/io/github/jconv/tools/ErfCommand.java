@@ -53,6 +53,10 @@ final class ErfCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (scale != null && scale < 1) throw new IllegalArgumentException("--scale = " + scale + ": must be at least 1; e.g. --scale 8");
+        if (size != null && size < 1) throw new IllegalArgumentException("--size = " + size + ": must be positive; e.g. --size 64");
+        if (channels < 1) throw new IllegalArgumentException("--channels = " + channels + ": must be positive; e.g. --channels 8");
+        if (!(mass > 0 && mass <= 1)) throw new IllegalArgumentException("--mass = " + mass + ": must be in (0, 1]; e.g. --mass 0.95");
         List<ReceptiveField.Layer> layers = LayerStack.parseSpecOrFile(stack);
         Erf.Weights w = switch (weights.strip().toLowerCase(Locale.ROOT)) {
             case "random" -> Erf.Weights.RANDOM;

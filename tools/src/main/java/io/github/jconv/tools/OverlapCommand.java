@@ -48,6 +48,7 @@ final class OverlapCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (scale != null && scale < 1) throw new IllegalArgumentException("--scale = " + scale + ": must be at least 1; e.g. --scale 20");
         Overlap o = Overlap.of(kernel, stride, dilation, input);
         PrintWriter out = spec.commandLine().getOut();
         out.println("transposed convolution: kernel " + kernel + ", stride " + stride + ", dilation " + dilation

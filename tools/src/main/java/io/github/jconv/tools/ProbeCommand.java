@@ -57,6 +57,7 @@ final class ProbeCommand implements java.util.concurrent.Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (timeout < 1) throw new IllegalArgumentException("--timeout = " + timeout + ": must be at least 1 second; e.g. --timeout 300");
         List<ConvBackendProvider> all = ConvEngine.providers();
         List<ConvBackendProvider> chosen = new ArrayList<>();
         for (ConvBackendProvider p : all) if (provider == null || p.name().equalsIgnoreCase(provider.strip())) chosen.add(p);
@@ -134,6 +135,7 @@ final class ProbeCommand implements java.util.concurrent.Callable<Integer> {
     private static ProbeReport.DeviceReport device(ConvBackendProvider p, DeviceInfo d) {
         Map<String, String> props = new TreeMap<>(d.properties());
         List<ProbeReport.CellReport> cells = new ArrayList<>();
+        long t0 = System.nanoTime();
         try (ConvEngine engine = ConvEngine.open(p, d.index())) {
             Capabilities caps = engine.backend().capabilities();
             for (Capabilities.Cell c : caps.cells()) {
@@ -154,7 +156,8 @@ final class ProbeCommand implements java.util.concurrent.Callable<Integer> {
         long unsupported = cells.size() - pass - bad;
         boolean ok = bad == 0 && pass > 0;
         String verdict = (ok ? "PASS: " : "FAIL: ") + pass + " of " + (pass + bad) + " supported cells gave the known answers"
-                + (bad > 0 ? ", " + bad + " did not" : "") + "; " + unsupported + " declared unsupported";
+                + (bad > 0 ? ", " + bad + " did not" : "") + "; " + unsupported + " declared unsupported"
+                + String.format(Locale.ROOT, " (%.2f s)", (System.nanoTime() - t0) / 1e9);
         return new ProbeReport.DeviceReport(d.index(), d.name(), d.type(), d.memoryBytes(), d.computeUnits(), props, null,
                 cells, ok, verdict);
     }

@@ -4,8 +4,11 @@ import io.github.jconv.ConvEngine;
 import io.github.jconv.EngineOptions;
 import io.github.jconv.FallbackPolicy;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class DemoCommandTest {
@@ -32,10 +35,12 @@ class DemoCommandTest {
         r.find("^(ran on backend cpu chosen explicitly.* in \\d+\\.\\d+ s)$");
     }
 
-    @Test
-    void tooFewStepsAreRefusedByName() {
-        ToolRun r = ToolRun.of("demo", "--backend", "cpu", "--steps", "0");
+    @ParameterizedTest(name = "{0} {1} is refused")
+    @CsvSource({"--steps, 0", "--lr, -1", "--lr, 0", "--batch, 0", "--size, 2"})
+    void aBadOptionIsRefusedByNameBeforeTraining(String option, String value) {
+        ToolRun r = ToolRun.of("demo", "--backend", "cpu", option, value);
         assertEquals(2, r.exit(), r::toString);
-        assertTrue(r.err().contains("steps = 0"), r::toString);
+        assertTrue(r.err().contains(option.substring(2) + " = " + value), r::toString);
+        assertFalse(r.out().contains("step    1"), r::toString);
     }
 }

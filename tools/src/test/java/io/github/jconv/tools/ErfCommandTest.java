@@ -71,6 +71,15 @@ class ErfCommandTest {
         assertTrue(r.out().contains("backend cpu"), r::toString);
     }
 
+    @ParameterizedTest(name = "{0} {1} is refused")
+    @CsvSource(delimiter = ';', value = {"--scale; 0; scale = 0", "--mass; 1.5; mass = 1.5", "--channels; 0; channels = 0",
+            "--weights; gaussian; weights = gaussian", "--size; 5; larger --size"})
+    void aBadOptionIsRefusedByName(String option, String value, String message, @TempDir Path dir) {
+        ToolRun r = ToolRun.of("erf", "conv7", "--backend", "cpu", option, value, "-o", dir.resolve("erf.png").toString());
+        assertEquals(2, r.exit(), r::toString);
+        assertTrue(r.err().contains(message), r::toString);
+    }
+
     @Test
     void anUnknownBackendIsRefusedByName(@TempDir Path dir) {
         ToolRun r = ToolRun.of("erf", "conv3", "--backend", "tpu", "-o", dir.resolve("erf.png").toString());
