@@ -11,15 +11,18 @@ import io.github.jconv.spi.DeviceBuffer;
 import io.github.jconv.spi.DeviceInfo;
 import io.github.jconv.spi.Support;
 
-import java.util.function.BiConsumer;
-
 /** A real backend with a planted fault run after each pass (to show the probe's checks can fail). */
 final class Decorated implements ConvBackend {
+    /** What happens after the real pass ran on {@code inner}. */
+    interface Fault {
+        void after(ConvBackend inner, ConvSpec spec, ConvArgs args);
+    }
+
     private final ConvBackend inner;
-    private final BiConsumer<ConvBackend, ConvArgs> afterExecute;
+    private final Fault afterExecute;
     private final Pass target;
 
-    Decorated(ConvBackend inner, Pass target, BiConsumer<ConvBackend, ConvArgs> afterExecute) {
+    Decorated(ConvBackend inner, Pass target, Fault afterExecute) {
         this.inner = inner;
         this.target = target;
         this.afterExecute = afterExecute;
@@ -27,9 +30,9 @@ final class Decorated implements ConvBackend {
 
     /** Adds 1 to the first element of every output of {@code target}. */
     static Decorated offByOne(ConvBackend inner, Pass target) {
-        return new Decorated(inner, target, (b, args) -> {
+        return new Decorated(inner, target, (b, spec, args) -> {
             for (var e : args.asMap().entrySet()) {
-                if (!target.outputs(SPEC.get()).contains(e.getKey())) continue;
+                if (!target.outputs(spec).contains(e.getKey())) continue;
                 float[] v = new float[1];
                 b.download(e.getValue(), 0, v, 0, 1);
                 v[0] += 1;
@@ -39,12 +42,10 @@ final class Decorated implements ConvBackend {
     }
 
     static Decorated throwing(ConvBackend inner, Pass target) {
-        return new Decorated(inner, target, (b, args) -> {
+        return new Decorated(inner, target, (b, spec, args) -> {
             throw new IllegalStateException("planted failure");
         });
     }
-
-    private static final ThreadLocal<ConvSpec> SPEC = new ThreadLocal<>();
 
     @Override public String name() { return inner.name(); }
     @Override public DeviceInfo device() { return inner.device(); }
@@ -62,9 +63,6 @@ final class Decorated implements ConvBackend {
     @Override
     public void execute(Pass pass, ConvSpec spec, ConvArgs args) {
         inner.execute(pass, spec, args);
-        if (pass == target) {
-            SPEC.set(spec);
-            afterExecute.accept(inner, args);
-        }
+        if (pass == target) afterExecute.after(inner, spec, args);
     }
 }
