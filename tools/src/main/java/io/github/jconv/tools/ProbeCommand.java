@@ -169,6 +169,8 @@ final class ProbeCommand implements java.util.concurrent.Callable<Integer> {
         for (String key : System.getProperties().stringPropertyNames()) {
             if (key.startsWith("jconv.")) cmd.add("-D" + key + "=" + System.getProperty(key));
         }
+        // JNI backends load native libraries: without this, Java 22+ warns on every child's stderr
+        if (Runtime.version().feature() >= 22) cmd.add("--enable-native-access=ALL-UNNAMED");
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), childMain, "probe", "--json", "--provider", p.name()));
         String reason;
         try {
