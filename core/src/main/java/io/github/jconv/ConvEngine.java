@@ -59,7 +59,7 @@ public final class ConvEngine implements AutoCloseable {
         if (providers == null) throw new IllegalArgumentException("providers = null: pass ConvEngine.providers()");
         if (options == null) throw new IllegalArgumentException("options = null: pass EngineOptions.defaults()");
         List<BackendSelection.Candidate> cs = new ArrayList<>();
-        for (ConvBackendProvider p : providers) cs.add(new BackendSelection.Candidate(p, safeProbe(p)));
+        for (ConvBackendProvider p : providers) cs.add(new BackendSelection.Candidate(p, probe(p)));
         BackendSelection.Decision d = BackendSelection.choose(cs, options);
         if (d.fellBack() && options.fallback() == FallbackPolicy.WARN) {
             LOG.log(System.Logger.Level.WARNING, d.report());
@@ -77,7 +77,7 @@ public final class ConvEngine implements AutoCloseable {
     /** Opens exactly this provider's device, with no selection (conformance runs, probes). */
     public static ConvEngine open(ConvBackendProvider provider, int device) {
         if (provider == null) throw new IllegalArgumentException("provider = null: pass a ConvBackendProvider");
-        ProbeResult probe = safeProbe(provider);
+        ProbeResult probe = probe(provider);
         if (!probe.available()) {
             throw new IllegalStateException("backend " + provider.name() + " is unavailable: " + probe.reason()
                     + (probe.fix().isEmpty() ? "" : " (fix: " + probe.fix() + ")"));
@@ -96,7 +96,8 @@ public final class ConvEngine implements AutoCloseable {
         return new ConvEngine(backend, "backend " + backend.name() + " given directly");
     }
 
-    static ProbeResult safeProbe(ConvBackendProvider p) {
+    /** A provider's probe that cannot throw: a broken probe becomes an unavailable result naming what it threw. */
+    public static ProbeResult probe(ConvBackendProvider p) {
         try {
             ProbeResult r = p.probe();
             return r != null ? r : ProbeResult.unavailable(p.name(), "probe returned null", "report this as a bug of the provider");

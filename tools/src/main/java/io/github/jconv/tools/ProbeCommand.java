@@ -89,7 +89,7 @@ final class ProbeCommand implements java.util.concurrent.Callable<Integer> {
     private static String selection(List<ConvBackendProvider> all) {
         try {
             List<BackendSelection.Candidate> cs = new ArrayList<>();
-            for (ConvBackendProvider p : all) cs.add(new BackendSelection.Candidate(p, safeProbe(p)));
+            for (ConvBackendProvider p : all) cs.add(new BackendSelection.Candidate(p, ConvEngine.probe(p)));
             return BackendSelection.choose(cs, EngineOptions.fromEnvironment()).report();
         } catch (RuntimeException e) {
             return "no backend would open: " + e.getMessage();
@@ -115,18 +115,9 @@ final class ProbeCommand implements java.util.concurrent.Callable<Integer> {
         }
     }
 
-    static ProbeResult safeProbe(ConvBackendProvider p) {
-        try {
-            ProbeResult r = p.probe();
-            return r != null ? r : ProbeResult.unavailable(p.name(), "probe returned null", "report this as a bug of the provider");
-        } catch (Throwable t) { // a provider that breaks its promise is reported, not fatal
-            return ProbeResult.unavailable(p.name(), "probe threw " + t, "report this as a bug of the provider");
-        }
-    }
-
     /** Probes one provider in this JVM: devices, then the known-answer matrix of each device. */
     static ProbeReport.ProviderReport probe(ConvBackendProvider p) {
-        ProbeResult r = safeProbe(p);
+        ProbeResult r = ConvEngine.probe(p);
         List<ProbeReport.DeviceReport> devices = new ArrayList<>();
         if (r.available()) for (DeviceInfo d : r.devices()) devices.add(device(p, d));
         return new ProbeReport.ProviderReport(p.name(), p.priority(), r.available(), r.reason(), r.fix(), false, devices);
