@@ -57,6 +57,12 @@ public final class CudaBackendProvider implements ConvBackendProvider {
 
     @Override
     public ConvBackend open(int deviceIndex) {
+        return open(deviceIndex, CudaOptions.fromEnvironment());
+    }
+
+    /** A session with explicit options (tests, and callers that do not use system properties). */
+    public ConvBackend open(int deviceIndex, CudaOptions options) {
+        if (options == null) throw new IllegalArgumentException("options = null: pass CudaOptions.defaults()");
         Found f = probeDevices();
         if (!f.probe.available()) {
             throw new IllegalStateException("backend cuda is unavailable: " + f.probe.reason() + " (fix: " + f.probe.fix() + ")");
@@ -65,6 +71,6 @@ public final class CudaBackendProvider implements ConvBackendProvider {
             throw new IllegalArgumentException("deviceIndex = " + deviceIndex + ": backend cuda has " + f.devices.size()
                     + " device(s); use 0.." + (f.devices.size() - 1));
         }
-        return new CudaBackend(f.probe.devices().get(deviceIndex), f.devices.get(deviceIndex), CudaOptions.fromEnvironment());
+        return new CudaBackend(f.probe.devices().get(deviceIndex), f.devices.get(deviceIndex), options);
     }
 }

@@ -1,0 +1,310 @@
+package io.github.jconv.cuda;
+
+import io.github.jconv.ConvArgs;
+import io.github.jconv.ConvEngine;
+import io.github.jconv.ConvSpec;
+import io.github.jconv.DType;
+import io.github.jconv.Pass;
+import io.github.jconv.Role;
+import io.github.jconv.Shape;
+import io.github.jconv.spi.ConvBackend;
+import io.github.jconv.spi.ConvBackendProvider;
+import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.spi.ProbeResult;
+import jcuda.Pointer;
+import jcuda.driver.CUpointer_attribute;
+import jcuda.driver.JCudaDriver;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * On a GPU: the session against jconv's definitions (FP64 direct loops of CudnnPlanTest.Reference
+ * for convolution and transposed; the CPU backend for deformable), the address bridge against the
+ * driver, out-of-memory recovery, determinism and the algorithm modes. Skips where the probe finds
+ * no usable CUDA, with the probe's reason.
+ */
+class CudaGpuTest {
+    private static ProbeResult probe;
+    private static ConvBackend session;
+
+    @BeforeAll
+    static void open() {
+        probe = new CudaBackendProvider().probe();
+        if (probe.available()) session = new CudaBackendProvider().open(0, CudaOptions.defaults());
+    }
+
+    @BeforeEach
+    void needsAGpu() {
+        assumeTrue(probe.available(), "CUDA backend unavailable: " + probe.reason());
+    }
+
+    @AfterAll
+    static void close() {
+        if (session != null) session.close();
+        if (session != null) assertEquals(0, session.tracker().liveBuffers(), "every buffer of the tests was closed");
+    }
+
+    static DeviceBuffer upload(ConvBackend s, DType dt, double[] v, Shape shape) {
+        DeviceBuffer b = s.allocate(dt, shape);
+        s.upload(b, 0, v, 0, v.length);
+        return b;
+    }
+
+    static double[] download(ConvBackend s, DeviceBuffer b) {
+        double[] out = new double[(int) b.elementCount()];
+        s.download(b, 0, out, 0, out.length);
+        return out;
+    }
+
+    static double[] abs(double[] a) {
+        double[] r = a.clone();
+        for (int i = 0; i < r.length; i++) r[i] = Math.abs(r[i]);
+        return r;
+    }
+
+    /** Runs one pass on {@code s} with host inputs; returns the output. */
+    static double[] run(ConvBackend s, ConvSpec spec, Pass pass, DType dt, Map<Role, double[]> in) {
+        List<DeviceBuffer> bufs = new ArrayList<>();
+        try {
+            ConvArgs.Builder a = ConvArgs.builder();
+            for (Map.Entry<Role, double[]> e : in.entrySet()) {
+                DeviceBuffer b = upload(s, dt, e.getValue(), e.getKey().shapeFor(spec));
+                bufs.add(b);
+                a.put(e.getKey(), b);
+            }
+            Role outRole = pass.outputs(spec).iterator().next();
+            DeviceBuffer out = s.allocate(dt, outRole.shapeFor(spec));
+            bufs.add(out);
+            a.put(outRole, out);
+            for (Role r : pass.outputs(spec)) {
+                if (r != outRole) {
+                    DeviceBuffer extra = s.allocate(dt, r.shapeFor(spec));
+                    bufs.add(extra);
+                    a.put(r, extra);
+                }
+            }
+            ConvEngine.wrap(s).execute(pass, spec, a.build());
+            return download(s, out);
+        } finally {
+            bufs.forEach(DeviceBuffer::close);
+        }
+    }
+
+    @Test
+    void theAddressBridgeAgreesWithTheDriversOwnPointerAttribute() {
+        try (DeviceBuffer b = session.allocate(DType.FP32, Shape.of(1024))) {
+            CudaBuffer c = (CudaBuffer) b;
+            long[] viaDriver = new long[1];
+            assertEquals(0, JCudaDriver.cuPointerGetAttribute(Pointer.to(viaDriver),
+                    CUpointer_attribute.CU_POINTER_ATTRIBUTE_DEVICE_POINTER, c.ptr));
+            assertEquals(viaDriver[0], c.address);
+            assertTrue(c.address != 0);
+        }
+    }
+
+    @Test
+    void everyDtypeSurvivesAnUploadAndDownload() {
+        double[] v = {0, 1, -2.5, 0.1, 65504, 1e-3, -7.75};
+        for (DType dt : DType.values()) {
+            if (dt == DType.BF16 && !probe.devices().get(0).properties().get("compute capability").matches("([89]|\\d\\d)\\..*")) continue;
+            try (DeviceBuffer b = upload(session, dt, v, Shape.of(v.length))) {
+                double[] back = download(session, b);
+                for (int i = 0; i < v.length; i++) {
+                    double want = switch (dt) {
+                        case FP64 -> v[i];
+                        case FP32 -> (float) v[i];
+                        case FP16 -> HalfFloats.fromHalf(HalfFloats.toHalf((float) v[i]));
+                        case BF16 -> HalfFloats.fromBf16(HalfFloats.toBf16((float) v[i]));
+                    };
+                    assertEquals(want, back[i], 0.0, dt + " [" + i + "]");
+                }
+            }
+        }
+    }
+
+    @TestFactory
+    Stream<DynamicTest> cudnnPassesMatchJconvsDefinition() {
+        List<DynamicTest> out = new ArrayList<>();
+        for (ConvSpec spec : CudnnPlanTest.specs()) {
+            for (Pass pass : CudnnPlanTest.PASSES) {
+                for (DType dt : List.of(DType.FP64, DType.FP32, DType.FP16)) {
+                    out.add(DynamicTest.dynamicTest(pass + " " + dt + " " + spec, () -> {
+                        Map<Role, double[]> in = CudnnPlanTest.randomInputs(spec, pass, new Random(spec.hashCode() + pass.ordinal()));
+                        if (dt == DType.FP16) in.replaceAll((r, a) -> roundHalf(a));
+                        double[] want = CudnnPlanTest.Reference.run(spec, pass, in);
+                        Map<Role, double[]> absIn = new EnumMap<>(Role.class);
+                        in.forEach((r, a) -> absIn.put(r, abs(a)));
+                        double[] scale = CudnnPlanTest.Reference.run(spec, pass, absIn);
+                        double[] got = run(session, spec, pass, dt, in);
+                        double rel = dt == DType.FP64 ? 1e-12 : dt == DType.FP32 ? 1e-5 : 2e-3; // FP16 output rounding 2^-11 plus accumulation
+                        for (int i = 0; i < want.length; i++) {
+                            assertEquals(want[i], got[i], rel * scale[i] + 1e-9, "[" + i + "] ran " + session.lastAlgorithm());
+                        }
+                    }));
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    static double[] roundHalf(double[] a) {
+        double[] r = new double[a.length];
+        for (int i = 0; i < a.length; i++) r[i] = HalfFloats.fromHalf(HalfFloats.toHalf((float) a[i]));
+        return r;
+    }
+
+    @TestFactory
+    Stream<DynamicTest> deformablePassesMatchTheCpuBackend() {
+        ConvBackendProvider cpu = ConvEngine.providers().stream().filter(p -> p.name().equals("cpu")).findFirst().orElse(null);
+        assumeTrue(cpu != null, "jconv-cpu is not on the test classpath");
+        List<DynamicTest> out = new ArrayList<>();
+        for (ConvSpec spec : PtxBuildTest.deformables()) {
+            for (Pass pass : Pass.values()) {
+                for (DType dt : List.of(DType.FP64, DType.FP32)) {
+                    out.add(DynamicTest.dynamicTest(pass + " " + dt + " " + spec, () -> {
+                        Map<Role, double[]> in = CudnnPlanTest.randomInputs(spec, pass, new Random(spec.hashCode() ^ pass.ordinal()));
+                        if (in.containsKey(Role.OFFSET)) in.replaceAll((r, a) -> r == Role.OFFSET ? scaled(a, 0.25) : a);
+                        try (ConvBackend c = cpu.open(0)) {
+                            for (Role outRole : pass.outputs(spec)) {
+                                double[] want = runOutput(c, spec, pass, dt, in, outRole);
+                                double[] got = runOutput(session, spec, pass, dt, in, outRole);
+                                double tol = dt == DType.FP64 ? 1e-10 : 1e-3;
+                                for (int i = 0; i < want.length; i++) {
+                                    assertEquals(want[i], got[i], tol * (1 + Math.abs(want[i])), outRole.label() + "[" + i + "]");
+                                }
+                            }
+                        }
+                        assertTrue(session.lastAlgorithm().contains("jconv kernel"), session.lastAlgorithm());
+                    }));
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    static double[] scaled(double[] a, double f) {
+        double[] r = a.clone();
+        for (int i = 0; i < r.length; i++) r[i] *= f;
+        return r;
+    }
+
+    /** Like {@link #run} but returns the output of {@code want} (BACKWARD_OFFSET_MASK has two). */
+    static double[] runOutput(ConvBackend s, ConvSpec spec, Pass pass, DType dt, Map<Role, double[]> in, Role want) {
+        List<DeviceBuffer> bufs = new ArrayList<>();
+        try {
+            ConvArgs.Builder a = ConvArgs.builder();
+            for (Map.Entry<Role, double[]> e : in.entrySet()) {
+                DeviceBuffer b = upload(s, dt, e.getValue(), e.getKey().shapeFor(spec));
+                bufs.add(b);
+                a.put(e.getKey(), b);
+            }
+            DeviceBuffer target = null;
+            for (Role r : pass.outputs(spec)) {
+                DeviceBuffer b = s.allocate(dt, r.shapeFor(spec));
+                bufs.add(b);
+                a.put(r, b);
+                if (r == want) target = b;
+            }
+            ConvEngine.wrap(s).execute(pass, spec, a.build());
+            return download(s, target);
+        } finally {
+            bufs.forEach(DeviceBuffer::close);
+        }
+    }
+
+    @Test
+    void outOfMemoryReportsTheRequestAndLeavesTheSessionUsable() {
+        CudaOutOfMemoryException e = assertThrows(CudaOutOfMemoryException.class,
+                () -> session.allocate(DType.FP32, Shape.of(1 << 30, 1 << 12)));
+        assertEquals(4L << 40, e.requestedBytes());
+        assertTrue(e.freeBytes() > 0, e.getMessage());
+        ConvSpec spec = CudnnPlanTest.specs().get(2);
+        Map<Role, double[]> in = CudnnPlanTest.randomInputs(spec, Pass.FORWARD, new Random(1));
+        assertArrayEquals(CudnnPlanTest.Reference.run(spec, Pass.FORWARD, in), run(session, spec, Pass.FORWARD, DType.FP64, in), 1e-9);
+    }
+
+    @Test
+    void deterministicModeGivesBitwiseEqualWeightGradients() {
+        try (ConvBackend det = new CudaBackendProvider().open(0, new CudaOptions(MathMode.FP32, true, CudaOptions.AlgoMode.HEURISTIC, 1L << 30))) {
+            ConvSpec spec = ConvSpec.convolution().batch(16).channels(32, 32).input(28, 28).kernel(3).padding(1).build();
+            Map<Role, double[]> in = CudnnPlanTest.randomInputs(spec, Pass.BACKWARD_WEIGHT, new Random(2));
+            double[] a = run(det, spec, Pass.BACKWARD_WEIGHT, DType.FP32, in);
+            double[] b = run(det, spec, Pass.BACKWARD_WEIGHT, DType.FP32, in);
+            assertArrayEquals(a, b, 0.0, "ran " + det.lastAlgorithm());
+        }
+    }
+
+    @Test
+    void benchmarkModeTimesCandidatesOnceAndCachesTheChoice() {
+        try (ConvBackend bench = new CudaBackendProvider().open(0, new CudaOptions(MathMode.FP32, false, CudaOptions.AlgoMode.BENCHMARK, 256L << 20))) {
+            ConvSpec spec = ConvSpec.convolution().batch(8).channels(16, 32).input(32, 32).kernel(3).padding(1).build();
+            Map<Role, double[]> in = CudnnPlanTest.randomInputs(spec, Pass.FORWARD, new Random(3));
+            double[] want = CudnnPlanTest.Reference.run(spec, Pass.FORWARD, in);
+            for (int i = 0; i < 2; i++) {
+                double[] got = run(bench, spec, Pass.FORWARD, DType.FP32, in);
+                for (int j = 0; j < want.length; j++) assertEquals(want[j], got[j], 1e-3 * (1 + Math.abs(want[j])));
+            }
+            assertEquals(1, ((CudaBackend) bench).algoCache().size());
+            assertTrue(bench.lastAlgorithm().startsWith("cudnn fwd "), bench.lastAlgorithm());
+        }
+    }
+
+    @Test
+    void tf32IsUsedOnlyWhenAskedAndStaysWithinTf32Accuracy() {
+        ConvSpec spec = ConvSpec.convolution().batch(4).channels(64, 64).input(16, 16).kernel(3).padding(1).build();
+        Map<Role, double[]> in = CudnnPlanTest.randomInputs(spec, Pass.FORWARD, new Random(4));
+        double[] want = CudnnPlanTest.Reference.run(spec, Pass.FORWARD, in);
+        run(session, spec, Pass.FORWARD, DType.FP32, in);
+        assertTrue(session.lastAlgorithm().contains("(fma,"), "FP32 exact ran " + session.lastAlgorithm());
+        try (ConvBackend tf = new CudaBackendProvider().open(0, new CudaOptions(MathMode.TF32, false, CudaOptions.AlgoMode.HEURISTIC, 1L << 30))) {
+            double[] got = run(tf, spec, Pass.FORWARD, DType.FP32, in);
+            for (int j = 0; j < want.length; j++) assertEquals(want[j], got[j], 2e-3 * (1 + Math.abs(want[j])), "ran " + tf.lastAlgorithm());
+        }
+    }
+
+    @Test
+    void aBufferOfAnotherSessionIsRefusedByTheBackendItself() {
+        try (ConvBackend other = new CudaBackendProvider().open(0, CudaOptions.defaults())) {
+            ConvSpec spec = CudnnPlanTest.specs().get(2);
+            try (DeviceBuffer x = other.allocate(DType.FP32, spec.inputShape());
+                 DeviceBuffer w = session.allocate(DType.FP32, spec.weightShape());
+                 DeviceBuffer b = session.allocate(DType.FP32, spec.biasShape());
+                 DeviceBuffer y = session.allocate(DType.FP32, spec.outputShape())) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> session.execute(Pass.FORWARD, spec, ConvArgs.builder().x(x).w(w).b(b).y(y).build()));
+                assertTrue(e.getMessage().startsWith("x = "), e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void closedBuffersAreFreedAndCounted() {
+        long before = session.tracker().liveBuffers();
+        long bytesBefore = session.tracker().liveBytes();
+        DeviceBuffer b = session.allocate(DType.FP16, Shape.of(3, 5));
+        assertEquals(before + 1, session.tracker().liveBuffers());
+        assertEquals(bytesBefore + 30, session.tracker().liveBytes(), "15 FP16 values");
+        b.close();
+        assertEquals(before, session.tracker().liveBuffers());
+        assertEquals(bytesBefore, session.tracker().liveBytes());
+        assertInstanceOf(IllegalStateException.class, assertThrows(RuntimeException.class, () -> session.download(b, 0, new float[1], 0, 1)));
+    }
+}
