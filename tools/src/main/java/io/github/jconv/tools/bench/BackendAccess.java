@@ -1,6 +1,7 @@
 package io.github.jconv.tools.bench;
 
 import io.github.jconv.ConvEngine;
+import io.github.jconv.cpu.CpuBackend;
 
 /** Opening the engine for a benchmark, and what the backend can tell about itself (threads, scratch). */
 final class BackendAccess {
@@ -11,21 +12,39 @@ final class BackendAccess {
     }
 
     static ConvEngine open(String backend, Integer threads) {
-        if (threads != null) {
-            if (threads < 1) throw new IllegalArgumentException("threads = " + threads + ": must be >= 1; e.g. --threads 2");
-            System.setProperty(THREADS_PROPERTY, Integer.toString(threads));
+        if (threads == null) return ConvEngine.open(BenchCommand.engineOptions(backend));
+        if (threads < 1) throw new IllegalArgumentException("threads = " + threads + ": must be >= 1; e.g. --threads 2");
+        // the property is read when the session opens; put back the caller's value so nothing else in this JVM sees ours
+        String before = System.getProperty(THREADS_PROPERTY);
+        System.setProperty(THREADS_PROPERTY, Integer.toString(threads));
+        try {
+            return ConvEngine.open(BenchCommand.engineOptions(backend));
+        } finally {
+            if (before == null) System.clearProperty(THREADS_PROPERTY);
+            else System.setProperty(THREADS_PROPERTY, before);
         }
-        return ConvEngine.open(BenchCommand.engineOptions(backend));
     }
 
     static String threadsText(ConvEngine engine, Integer threads) {
+        if (engine.backend() instanceof CpuBackend cpu) return Integer.toString(cpu.threads());
         if (threads != null) return threads.toString();
         String p = System.getProperty(THREADS_PROPERTY);
         return p != null ? p : engine.backendName().equals("cpu") ? Integer.toString(Runtime.getRuntime().availableProcessors()) : "-";
     }
 
     static JconvRunner.ScratchMeter scratchMeter(ConvEngine engine) {
-        return JconvRunner.ScratchMeter.NONE;
+        if (!(engine.backend() instanceof CpuBackend cpu)) return JconvRunner.ScratchMeter.NONE;
+        return new JconvRunner.ScratchMeter() {
+            @Override
+            public void reset() {
+                cpu.resetPeakScratch();
+            }
+
+            @Override
+            public long peakBytes() {
+                return cpu.peakScratchBytes();
+            }
+        };
     }
 
     static boolean vectorApiPresent() {

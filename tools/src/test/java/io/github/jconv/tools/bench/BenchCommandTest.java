@@ -71,6 +71,7 @@ class BenchCommandTest {
             long flops = Long.parseLong(f[3]);
             assertEquals(flops / (ms * 1e6), Double.parseDouble(f[12]), 0.01 + 1e-3 * Double.parseDouble(f[12]));
             assertEquals("", f[14], "no peer asked");
+            assertTrue(Long.parseLong(f[19]) >= 0, "the CPU backend reports its peak scratch: " + f[19]);
         }
         // a: 2*1*3*(6*6)*2*9 forward FLOPs, and three times that for forward+backward
         assertEquals("3888", rows.get(0)[3]);
