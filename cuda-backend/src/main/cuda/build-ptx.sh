@@ -8,7 +8,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 module=$(cd "$here/../../.." && pwd)
 out=${1:-$module/src/main/resources/io/github/jconv/cuda/ptx}
 nvcc=${NVCC:-/usr/local/cuda/bin/nvcc}
-cl="$module/../kernels-cl/src/main/resources/io/github/jconv/kernels/deformable.cl"
+# CL overrides the source, e.g. a copy of the committed version while kernels-cl has local edits
+cl=${CL:-"$module/../kernels-cl/src/main/resources/io/github/jconv/kernels/deformable.cl"}
 # compute_75 is the oldest target nvcc 13 accepts; the driver JIT-compiles PTX for newer GPUs
 arch=compute_75
 red_wg=128

@@ -24,7 +24,7 @@ final class AlgoSelection {
     record Result(int algo, int status, float timeMs, long memory, boolean deterministic, int mathType) {
     }
 
-    /** One candidate to run, in order. */
+    /** One candidate to run, in order, with the math type it runs with. */
     record Choice(CudnnPlan.Op op, int algo, long workspace, int mathType) {
         /** e.g. "cudnn fwd IMPLICIT_PRECOMP_GEMM (fma, 0 B)". */
         String name() {
@@ -59,14 +59,14 @@ final class AlgoSelection {
             if (r.memory() > o.workspaceLimit()) continue;
             if (o.deterministic() && !r.deterministic()) continue;
             if (!CudnnTypes.mathAllowed(dtype, o.math(), r.mathType())) continue;
-            if (!seen.add(((long) r.algo() << 32) | r.mathType())) continue;
+            if (!seen.add(((long) r.algo() << 32) | CudnnTypes.runMath(dtype, o.math(), r.mathType()))) continue;
             keep.add(r);
         }
         if (o.algo() == CudaOptions.AlgoMode.BENCHMARK) {
             keep.sort(Comparator.comparingDouble(r -> r.timeMs() < 0 ? Double.MAX_VALUE : r.timeMs()));
         }
         List<Choice> out = new ArrayList<>(keep.size());
-        for (Result r : keep) out.add(new Choice(op, r.algo(), r.memory(), r.mathType()));
+        for (Result r : keep) out.add(new Choice(op, r.algo(), r.memory(), CudnnTypes.runMath(dtype, o.math(), r.mathType())));
         return out;
     }
 

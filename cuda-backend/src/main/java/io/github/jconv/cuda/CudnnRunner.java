@@ -75,7 +75,7 @@ final class CudnnRunner implements AutoCloseable {
                     buf(args, plan.w()).javacpp(), buf(args, plan.yc()).javacpp());
             if (plan.staged()) {
                 long bytes = plan.stagedElements() * dtype.bytes();
-                staged = session.context().alloc(bytes, problem);
+                staged = session.context().scratch("staging", bytes, problem);
                 ops = new Operands(DeviceAddress.javacpp(DeviceAddress.of(staged)), ops.w, ops.y);
                 if (plan.op().readsXc()) {
                     session.windowCopy(buf(args, plan.xc()).ptr, plan.ourXcDims(), staged, plan.xcDims(), plan.offset(), dtype, problem);
@@ -115,7 +115,6 @@ final class CudnnRunner implements AutoCloseable {
             }
             return plan.staged() ? ran + " (staged: asymmetric padding or large output_padding)" : ran;
         } finally {
-            if (staged != null) session.context().free(staged);
             cudnnDestroyTensorDescriptor(xD);
             cudnnDestroyTensorDescriptor(yD);
             cudnnDestroyFilterDescriptor(wD);
@@ -134,35 +133,32 @@ final class CudnnRunner implements AutoCloseable {
         for (AlgoSelection.Choice c : choices) {
             CUdeviceptr ws = null;
             try {
-                if (c.workspace() > 0) ws = session.context().alloc(c.workspace(), problem);
+                if (c.workspace() > 0) ws = session.context().scratch("workspace", c.workspace(), problem);
             } catch (CudaOutOfMemoryException e) { // this algorithm's workspace does not fit: try the next
                 lastOom = e;
                 session.algoCache().demote(key, c);
                 continue;
             }
-            try {
-                Pointer w = ws == null ? null : DeviceAddress.javacpp(DeviceAddress.of(ws));
-                int rc = switch (op) {
-                    case FORWARD -> cudnnConvolutionForward(handle, one, xD, ops.x, wD, ops.w, cD, c.algo(), w, c.workspace(),
-                            zero, yD, ops.y);
-                    case BACKWARD_DATA -> cudnnConvolutionBackwardData(handle, one, wD, ops.w, yD, ops.y, cD, c.algo(), w,
-                            c.workspace(), zero, xD, ops.x);
-                    case BACKWARD_FILTER -> cudnnConvolutionBackwardFilter(handle, one, xD, ops.x, yD, ops.y, cD, c.algo(), w,
-                            c.workspace(), zero, wD, ops.w);
-                    case BACKWARD_BIAS -> throw new AssertionError(op);
-                };
-                CudaStatus.Entry e = CudaStatus.lookup(CudaStatus.Library.CUDNN, rc);
-                if (rc != 0 && e.kind() == CudaStatus.Kind.OUT_OF_MEMORY) {
-                    lastOom = (CudaOutOfMemoryException) CudaErrors.map(CudaStatus.Library.CUDNN, rc, op.call, problem,
-                            c.workspace(), () -> session.context().memInfo()[0]);
-                    session.algoCache().demote(key, c);
-                    continue;
-                }
-                CudaErrors.checkCudnn(rc, op.call + "(" + AlgoSelection.algoName(op, c.algo()) + ")", problem);
-                return c.name();
-            } finally {
-                if (ws != null) session.context().free(ws);
+            CudaErrors.checkCudnn(cudnnSetConvolutionMathType(cD, c.mathType()), "cudnnSetConvolutionMathType", problem);
+            Pointer w = ws == null ? null : DeviceAddress.javacpp(DeviceAddress.of(ws));
+            int rc = switch (op) {
+                case FORWARD -> cudnnConvolutionForward(handle, one, xD, ops.x, wD, ops.w, cD, c.algo(), w, c.workspace(),
+                        zero, yD, ops.y);
+                case BACKWARD_DATA -> cudnnConvolutionBackwardData(handle, one, wD, ops.w, yD, ops.y, cD, c.algo(), w,
+                        c.workspace(), zero, xD, ops.x);
+                case BACKWARD_FILTER -> cudnnConvolutionBackwardFilter(handle, one, xD, ops.x, yD, ops.y, cD, c.algo(), w,
+                        c.workspace(), zero, wD, ops.w);
+                case BACKWARD_BIAS -> throw new AssertionError(op);
+            };
+            CudaStatus.Entry e = CudaStatus.lookup(CudaStatus.Library.CUDNN, rc);
+            if (rc != 0 && e.kind() == CudaStatus.Kind.OUT_OF_MEMORY) {
+                lastOom = (CudaOutOfMemoryException) CudaErrors.map(CudaStatus.Library.CUDNN, rc, op.call, problem,
+                        c.workspace(), () -> session.context().memInfo()[0]);
+                session.algoCache().demote(key, c);
+                continue;
             }
+            CudaErrors.checkCudnn(rc, op.call + "(" + AlgoSelection.algoName(op, c.algo()) + ")", problem);
+            return c.name();
         }
         throw lastOom != null ? lastOom : new IllegalStateException("no cuDNN algorithm ran for " + problem);
     }
@@ -217,50 +213,46 @@ final class CudnnRunner implements AutoCloseable {
         CUdeviceptr ws = null;
         while (wsBytes > 0 && ws == null) {
             try {
-                ws = session.context().alloc(wsBytes, problem);
+                ws = session.context().scratch("workspace", wsBytes, problem);
             } catch (CudaOutOfMemoryException e) {
                 wsBytes /= 2;
             }
         }
-        try {
-            Pointer w = ws == null ? null : DeviceAddress.javacpp(DeviceAddress.of(ws));
-            int n = AlgoSelection.algoCount(op) * 2;
-            IntPointer count = new IntPointer(1);
-            List<AlgoSelection.Result> out = new ArrayList<>();
-            switch (op) {
-                case FORWARD -> {
-                    cudnnConvolutionFwdAlgoPerf_t p = new cudnnConvolutionFwdAlgoPerf_t(n);
-                    CudaErrors.checkCudnn(cudnnFindConvolutionForwardAlgorithmEx(handle, xD, ops.x, wD, ops.w, cD, yD, ops.y, n,
-                            count, p, w, wsBytes), "cudnnFindConvolutionForwardAlgorithmEx", problem);
-                    for (int i = 0; i < count.get(); i++) {
-                        cudnnConvolutionFwdAlgoPerf_t r = p.getPointer(i);
-                        out.add(new AlgoSelection.Result(r.algo(), r.status(), r.time(), r.memory(), r.determinism() == 1, r.mathType()));
-                    }
+        Pointer w = ws == null ? null : DeviceAddress.javacpp(DeviceAddress.of(ws));
+        int n = AlgoSelection.algoCount(op) * 2;
+        IntPointer count = new IntPointer(1);
+        List<AlgoSelection.Result> out = new ArrayList<>();
+        switch (op) {
+            case FORWARD -> {
+                cudnnConvolutionFwdAlgoPerf_t p = new cudnnConvolutionFwdAlgoPerf_t(n);
+                CudaErrors.checkCudnn(cudnnFindConvolutionForwardAlgorithmEx(handle, xD, ops.x, wD, ops.w, cD, yD, ops.y, n,
+                        count, p, w, wsBytes), "cudnnFindConvolutionForwardAlgorithmEx", problem);
+                for (int i = 0; i < count.get(); i++) {
+                    cudnnConvolutionFwdAlgoPerf_t r = p.getPointer(i);
+                    out.add(new AlgoSelection.Result(r.algo(), r.status(), r.time(), r.memory(), r.determinism() == 1, r.mathType()));
                 }
-                case BACKWARD_DATA -> {
-                    cudnnConvolutionBwdDataAlgoPerf_t p = new cudnnConvolutionBwdDataAlgoPerf_t(n);
-                    CudaErrors.checkCudnn(cudnnFindConvolutionBackwardDataAlgorithmEx(handle, wD, ops.w, yD, ops.y, cD, xD, ops.x, n,
-                            count, p, w, wsBytes), "cudnnFindConvolutionBackwardDataAlgorithmEx", problem);
-                    for (int i = 0; i < count.get(); i++) {
-                        cudnnConvolutionBwdDataAlgoPerf_t r = p.getPointer(i);
-                        out.add(new AlgoSelection.Result(r.algo(), r.status(), r.time(), r.memory(), r.determinism() == 1, r.mathType()));
-                    }
-                }
-                case BACKWARD_FILTER -> {
-                    cudnnConvolutionBwdFilterAlgoPerf_t p = new cudnnConvolutionBwdFilterAlgoPerf_t(n);
-                    CudaErrors.checkCudnn(cudnnFindConvolutionBackwardFilterAlgorithmEx(handle, xD, ops.x, yD, ops.y, cD, wD, ops.w, n,
-                            count, p, w, wsBytes), "cudnnFindConvolutionBackwardFilterAlgorithmEx", problem);
-                    for (int i = 0; i < count.get(); i++) {
-                        cudnnConvolutionBwdFilterAlgoPerf_t r = p.getPointer(i);
-                        out.add(new AlgoSelection.Result(r.algo(), r.status(), r.time(), r.memory(), r.determinism() == 1, r.mathType()));
-                    }
-                }
-                default -> throw new AssertionError(op);
             }
-            return out;
-        } finally {
-            if (ws != null) session.context().free(ws);
+            case BACKWARD_DATA -> {
+                cudnnConvolutionBwdDataAlgoPerf_t p = new cudnnConvolutionBwdDataAlgoPerf_t(n);
+                CudaErrors.checkCudnn(cudnnFindConvolutionBackwardDataAlgorithmEx(handle, wD, ops.w, yD, ops.y, cD, xD, ops.x, n,
+                        count, p, w, wsBytes), "cudnnFindConvolutionBackwardDataAlgorithmEx", problem);
+                for (int i = 0; i < count.get(); i++) {
+                    cudnnConvolutionBwdDataAlgoPerf_t r = p.getPointer(i);
+                    out.add(new AlgoSelection.Result(r.algo(), r.status(), r.time(), r.memory(), r.determinism() == 1, r.mathType()));
+                }
+            }
+            case BACKWARD_FILTER -> {
+                cudnnConvolutionBwdFilterAlgoPerf_t p = new cudnnConvolutionBwdFilterAlgoPerf_t(n);
+                CudaErrors.checkCudnn(cudnnFindConvolutionBackwardFilterAlgorithmEx(handle, xD, ops.x, yD, ops.y, cD, wD, ops.w, n,
+                        count, p, w, wsBytes), "cudnnFindConvolutionBackwardFilterAlgorithmEx", problem);
+                for (int i = 0; i < count.get(); i++) {
+                    cudnnConvolutionBwdFilterAlgoPerf_t r = p.getPointer(i);
+                    out.add(new AlgoSelection.Result(r.algo(), r.status(), r.time(), r.memory(), r.determinism() == 1, r.mathType()));
+                }
+            }
+            default -> throw new AssertionError(op);
         }
+        return out;
     }
 
     private cudnnTensorStruct tensor(int[] dims, int dt, String problem) {

@@ -49,10 +49,22 @@ final class CudnnTypes {
         };
     }
 
-    /** Whether an algorithm result with {@code resultMath} honours the requested math type. */
+    /**
+     * Whether an algorithm result with {@code resultMath} honours the requested math type: FP32
+     * exact refuses tensor-op results (TF32); cuDNN may report FMA or default math for the others.
+     */
     static boolean mathAllowed(DType dtype, MathMode mode, int resultMath) {
-        if (dtype == DType.FP32 && mode == MathMode.FP32) return resultMath == FMA_MATH;
+        if (dtype == DType.FP32 && mode == MathMode.FP32) return resultMath == FMA_MATH || resultMath == DEFAULT_MATH;
         return true;
+    }
+
+    /**
+     * The math type to run a chosen algorithm with: FP32 exact always runs FMA (so default math can
+     * never turn into TF32); other modes run what cuDNN reported for the algorithm, as PyTorch does.
+     */
+    static int runMath(DType dtype, MathMode mode, int resultMath) {
+        if (dtype == DType.FP32 && mode == MathMode.FP32) return FMA_MATH;
+        return resultMath;
     }
 
     static String mathName(int math) {

@@ -141,15 +141,10 @@ final class DeformableRunner {
         }
         int chunk = chunkBatches(spec, dtype, session.options().workspaceLimit());
         long perBatchCol = (long) spec.inChannels() * spec.kernelVolume() * spec.outputSpatial();
-        CUdeviceptr col = ctx.alloc(perBatchCol * chunk * dtype.bytes(), problem);
-        try {
-            for (int n0 = 0; n0 < spec.batch(); n0 += chunk) {
-                int nb = Math.min(chunk, spec.batch() - n0);
-                for (Launch l : launches(pass, spec, sms, buf, col, n0, nb)) launch(ctx, module, l, problem);
-            }
-            ctx.synchronize(problem); // the column buffer is freed next
-        } finally {
-            ctx.free(col);
+        CUdeviceptr col = ctx.scratch("column", perBatchCol * chunk * dtype.bytes(), problem);
+        for (int n0 = 0; n0 < spec.batch(); n0 += chunk) {
+            int nb = Math.min(chunk, spec.batch() - n0);
+            for (Launch l : launches(pass, spec, sms, buf, col, n0, nb)) launch(ctx, module, l, problem);
         }
         return (pass == Pass.BACKWARD_DATA ? "deformable input gradient" : "deformable offset" + (spec.modulated() ? "+mask" : "")
                 + " gradient") + " (jconv kernels, " + chunk + " batch(es) per chunk)";

@@ -22,6 +22,8 @@ final class DeviceContext implements AutoCloseable {
     final PrimaryContext primary;
     final CUstream stream;
     private final Map<String, CUmodule> modules = new HashMap<>();
+    private final Map<String, CUdeviceptr> scratch = new HashMap<>();
+    private final Map<String, Long> scratchBytes = new HashMap<>();
 
     DeviceContext(int ordinal) {
         this.primary = PrimaryContext.acquire(ordinal);
@@ -65,6 +67,31 @@ final class DeviceContext implements AutoCloseable {
             throw CudaErrors.map(CudaStatus.Library.DRIVER, rc, "cuMemAlloc(" + bytes + ")", problem, bytes, () -> memInfo()[0]);
         }
         return p;
+    }
+
+    /**
+     * Session-owned scratch memory by purpose ("workspace", "staging", "column"), grown on demand
+     * and kept: cuMemFree synchronizes the device, so freeing per call would serialize everything.
+     * Calls are serialized and share one stream, so reuse across calls is ordered.
+     */
+    CUdeviceptr scratch(String slot, long bytes, String problem) {
+        Long have = scratchBytes.get(slot);
+        if (have != null && have >= bytes) return scratch.get(slot);
+        if (have != null) {
+            free(scratch.remove(slot));
+            scratchBytes.remove(slot);
+        }
+        CUdeviceptr p = alloc(bytes, problem);
+        scratch.put(slot, p);
+        scratchBytes.put(slot, bytes);
+        return p;
+    }
+
+    /** Bytes of scratch held now (tests and reports). */
+    long scratchBytes() {
+        long n = 0;
+        for (long b : scratchBytes.values()) n += b;
+        return n;
     }
 
     void free(CUdeviceptr p) {
@@ -149,6 +176,9 @@ final class DeviceContext implements AutoCloseable {
         try {
             primary.makeCurrent();
             JCudaDriver.cuStreamSynchronize(stream);
+            for (CUdeviceptr p : scratch.values()) JCudaDriver.cuMemFree(p);
+            scratch.clear();
+            scratchBytes.clear();
             for (CUmodule m : modules.values()) JCudaDriver.cuModuleUnload(m);
             modules.clear();
             JCudaDriver.cuStreamDestroy(stream);

@@ -65,6 +65,15 @@ class AlgoSelectionTest {
     }
 
     @Test
+    void fp32ExactRunsDefaultMathResultsWithFmaMathAndMergesThemWithTheFmaOnes() {
+        List<AlgoSelection.Result> rs = List.of(r(1, 0, -1, 0, true, CudnnTypes.DEFAULT_MATH), r(1, 0, -1, 0, true, FMA),
+                r(0, 0, -1, 0, true, FMA));
+        List<AlgoSelection.Choice> cs = AlgoSelection.rank(FWD, rs, DType.FP32, CudaOptions.defaults());
+        assertEquals(List.of(1, 0), algos(cs));
+        assertEquals(List.of(FMA, FMA), cs.stream().map(AlgoSelection.Choice::mathType).toList());
+    }
+
+    @Test
     void benchmarkModeOrdersByMeasuredTime() {
         List<AlgoSelection.Result> rs = List.of(r(0, 0, 0.30f, 0, true, FMA), r(1, 0, 0.10f, 0, true, FMA), r(7, 0, 0.20f, 0, true, FMA));
         assertEquals(List.of(1, 7, 0), algos(AlgoSelection.rank(FWD, rs, DType.FP32,

@@ -36,7 +36,11 @@ class CudnnTypesTest {
         assertEquals(cudnn.CUDNN_TENSOR_OP_MATH, CudnnTypes.mathType(DType.BF16, MathMode.FP32));
         assertEquals(cudnn.CUDNN_DEFAULT_MATH, CudnnTypes.mathType(DType.FP64, MathMode.TF32));
         assertFalse(CudnnTypes.mathAllowed(DType.FP32, MathMode.FP32, cudnn.CUDNN_TENSOR_OP_MATH));
-        assertFalse(CudnnTypes.mathAllowed(DType.FP32, MathMode.FP32, cudnn.CUDNN_DEFAULT_MATH), "default math may run TF32 on Ampere+");
+        // cuDNN may report default math for an FMA request; such an algorithm still runs with FMA math
+        assertTrue(CudnnTypes.mathAllowed(DType.FP32, MathMode.FP32, cudnn.CUDNN_DEFAULT_MATH));
+        assertEquals(cudnn.CUDNN_FMA_MATH, CudnnTypes.runMath(DType.FP32, MathMode.FP32, cudnn.CUDNN_DEFAULT_MATH));
+        assertEquals(cudnn.CUDNN_TENSOR_OP_MATH, CudnnTypes.runMath(DType.FP32, MathMode.TF32, cudnn.CUDNN_TENSOR_OP_MATH));
+        assertEquals(cudnn.CUDNN_DEFAULT_MATH, CudnnTypes.runMath(DType.BF16, MathMode.FP32, cudnn.CUDNN_DEFAULT_MATH));
         assertTrue(CudnnTypes.mathAllowed(DType.FP32, MathMode.FP32, cudnn.CUDNN_FMA_MATH));
         assertTrue(CudnnTypes.mathAllowed(DType.FP32, MathMode.TF32, cudnn.CUDNN_TENSOR_OP_MATH));
     }
