@@ -22,6 +22,7 @@ final class DeviceContext implements AutoCloseable {
     final PrimaryContext primary;
     final CUstream stream;
     private final Map<String, CUmodule> modules = new HashMap<>();
+    private final Map<String, CUfunction> functions = new HashMap<>();
     private final Map<String, CUdeviceptr> scratch = new HashMap<>();
     private final Map<String, Long> scratchBytes = new HashMap<>();
 
@@ -117,6 +118,8 @@ final class DeviceContext implements AutoCloseable {
 
     /** A kernel of a PTX resource under io/github/jconv/cuda/ptx/, loaded once per session. */
     CUfunction function(String ptxResource, String kernel) {
+        CUfunction known = functions.get(ptxResource + "#" + kernel);
+        if (known != null) return known;
         CUmodule m = modules.get(ptxResource);
         if (m == null) {
             byte[] ptx = readResource("ptx/" + ptxResource);
@@ -127,6 +130,7 @@ final class DeviceContext implements AutoCloseable {
         }
         CUfunction f = new CUfunction();
         CudaErrors.checkDriver(JCudaDriver.cuModuleGetFunction(f, m, kernel), "cuModuleGetFunction(" + kernel + ")", "");
+        functions.put(ptxResource + "#" + kernel, f);
         return f;
     }
 
@@ -179,6 +183,7 @@ final class DeviceContext implements AutoCloseable {
             for (CUdeviceptr p : scratch.values()) JCudaDriver.cuMemFree(p);
             scratch.clear();
             scratchBytes.clear();
+            functions.clear();
             for (CUmodule m : modules.values()) JCudaDriver.cuModuleUnload(m);
             modules.clear();
             JCudaDriver.cuStreamDestroy(stream);

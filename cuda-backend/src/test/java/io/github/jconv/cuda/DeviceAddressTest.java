@@ -30,4 +30,15 @@ class DeviceAddressTest {
         assertEquals(seen[0] + seen[1], DeviceAddress.of(at));
         assertEquals(fromToString(base)[0], DeviceAddress.of(base));
     }
+
+    @Test
+    void aRawAddressBecomesAJavacppPointerAtThatAddressThatOwnsNothing() {
+        long tracked = org.bytedeco.javacpp.Pointer.totalBytes();
+        org.bytedeco.javacpp.Pointer p = DeviceAddress.javacpp(0x7f0012345600L);
+        assertEquals(0x7f0012345600L, p.address());
+        assertEquals(0, p.position());
+        assertEquals(tracked, org.bytedeco.javacpp.Pointer.totalBytes(), "JavaCPP tracks no allocation for it");
+        p.close(); // no deallocator: closing frees nothing, so the device memory it names is untouched
+        assertEquals(tracked, org.bytedeco.javacpp.Pointer.totalBytes());
+    }
 }
