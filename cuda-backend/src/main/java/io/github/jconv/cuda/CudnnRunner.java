@@ -36,6 +36,10 @@ final class CudnnRunner implements AutoCloseable {
     private final FloatPointer zeroF = new FloatPointer(0f);
     private final DoublePointer oneD = new DoublePointer(1d);
     private final DoublePointer zeroD = new DoublePointer(0d);
+    // descriptors are made once per shape and kept for the session: creating them costs microseconds per call
+    private final java.util.Map<String, cudnnTensorStruct> tensors = new java.util.HashMap<>();
+    private final java.util.Map<String, cudnnFilterStruct> filters = new java.util.HashMap<>();
+    private final java.util.Map<String, cudnnConvolutionStruct> convs = new java.util.HashMap<>();
 
     CudnnRunner(CudaBackend session) {
         this.session = session;
@@ -54,13 +58,8 @@ final class CudnnRunner implements AutoCloseable {
         if (plan.op() == CudnnPlan.Op.BACKWARD_BIAS) {
             cudnnTensorStruct dyD = tensor(plan.ycDims(), dt, problem);
             cudnnTensorStruct dbD = tensor(CudnnPlan.biasDims(spec.outChannels(), plan.ycDims()), dt, problem);
-            try {
-                CudaErrors.checkCudnn(cudnnConvolutionBackwardBias(handle, one, dyD, buf(args, Role.DY).javacpp(), zero, dbD,
-                        buf(args, Role.DB).javacpp()), "cudnnConvolutionBackwardBias", problem);
-            } finally {
-                cudnnDestroyTensorDescriptor(dyD);
-                cudnnDestroyTensorDescriptor(dbD);
-            }
+            CudaErrors.checkCudnn(cudnnConvolutionBackwardBias(handle, one, dyD, buf(args, Role.DY).javacpp(), zero, dbD,
+                    buf(args, Role.DB).javacpp()), "cudnnConvolutionBackwardBias", problem);
             return "cudnn bwd-bias";
         }
         CudaOptions o = session.options();
@@ -69,57 +68,45 @@ final class CudnnRunner implements AutoCloseable {
         cudnnFilterStruct wD = filter(plan.wDims(), dt, problem);
         cudnnConvolutionStruct cD = conv(plan, dtype, o, problem);
         CUdeviceptr staged = null;
-        try {
-            Operands ops = new Operands(
-                    plan.staged() ? null : buf(args, plan.xc()).javacpp(),
-                    buf(args, plan.w()).javacpp(), buf(args, plan.yc()).javacpp());
-            if (plan.staged()) {
-                long bytes = plan.stagedElements() * dtype.bytes();
-                staged = session.context().scratch("staging", bytes, problem);
-                ops = new Operands(DeviceAddress.javacpp(DeviceAddress.of(staged)), ops.w, ops.y);
-                if (plan.op().readsXc()) {
-                    session.windowCopy(buf(args, plan.xc()).ptr, plan.ourXcDims(), staged, plan.xcDims(), plan.offset(), dtype, problem);
-                }
+        Operands ops = new Operands(
+                plan.staged() ? null : buf(args, plan.xc()).javacpp(),
+                buf(args, plan.w()).javacpp(), buf(args, plan.yc()).javacpp());
+        if (plan.staged()) {
+            long bytes = plan.stagedElements() * dtype.bytes();
+            staged = session.context().scratch("staging", bytes, problem);
+            ops = new Operands(DeviceAddress.javacpp(DeviceAddress.of(staged)), ops.w, ops.y);
+            if (plan.op().readsXc()) {
+                session.windowCopy(buf(args, plan.xc()).ptr, plan.ourXcDims(), staged, plan.xcDims(), plan.offset(), dtype, problem);
             }
-            AlgoSelection.Key key = AlgoSelection.Key.of(spec, pass, dtype, o, session.deviceKey());
-            List<AlgoSelection.Choice> choices = session.algoCache().get(key);
-            if (choices == null) {
-                List<AlgoSelection.Result> results = o.algo() == CudaOptions.AlgoMode.BENCHMARK
-                        ? measure(plan.op(), xD, wD, cD, yD, ops, o, problem)
-                        : heuristics(plan.op(), xD, wD, cD, yD, problem);
-                choices = AlgoSelection.rank(plan.op(), results, dtype, o);
-                if (choices.isEmpty()) {
-                    throw new UnsupportedOperationException("cuDNN has no algorithm for " + pass + " " + dtype + " of " + problem
-                            + " under " + o + ": " + AlgoSelection.whyNone(results, dtype, o));
-                }
-                session.algoCache().put(key, choices);
-            }
-            String ran = execute(plan.op(), choices, key, xD, wD, cD, yD, ops, one, zero, problem);
-            if (plan.staged() && plan.op().writesXc()) {
-                int[] back = plan.offset().clone();
-                for (int i = 0; i < back.length; i++) back[i] = -back[i];
-                session.windowCopy(staged, plan.xcDims(), buf(args, plan.xc()).ptr, plan.ourXcDims(), back, dtype, problem);
-            }
-            if (plan.addBias()) {
-                int[] yDims = CudnnPlan.lift(spec.outputShape().dims());
-                cudnnTensorStruct bD = tensor(CudnnPlan.biasDims(spec.outChannels(), yDims), dt, problem);
-                cudnnTensorStruct outD = tensor(yDims, dt, problem);
-                try {
-                    CudaErrors.checkCudnn(cudnnAddTensor(handle, one, bD, buf(args, Role.B).javacpp(), one, outD,
-                            buf(args, Role.Y).javacpp()), "cudnnAddTensor", problem);
-                } finally {
-                    cudnnDestroyTensorDescriptor(bD);
-                    cudnnDestroyTensorDescriptor(outD);
-                }
-                ran += " + bias";
-            }
-            return plan.staged() ? ran + " (staged: asymmetric padding or large output_padding)" : ran;
-        } finally {
-            cudnnDestroyTensorDescriptor(xD);
-            cudnnDestroyTensorDescriptor(yD);
-            cudnnDestroyFilterDescriptor(wD);
-            cudnnDestroyConvolutionDescriptor(cD);
         }
+        AlgoSelection.Key key = AlgoSelection.Key.of(spec, pass, dtype, o, session.deviceKey());
+        List<AlgoSelection.Choice> choices = session.algoCache().get(key);
+        if (choices == null) {
+            List<AlgoSelection.Result> results = o.algo() == CudaOptions.AlgoMode.BENCHMARK
+                    ? measure(plan.op(), xD, wD, cD, yD, ops, o, problem)
+                    : heuristics(plan.op(), xD, wD, cD, yD, problem);
+            choices = AlgoSelection.rank(plan.op(), results, dtype, o);
+            if (choices.isEmpty()) {
+                throw new UnsupportedOperationException("cuDNN has no algorithm for " + pass + " " + dtype + " of " + problem
+                        + " under " + o + ": " + AlgoSelection.whyNone(results, dtype, o));
+            }
+            session.algoCache().put(key, choices);
+        }
+        String ran = execute(plan.op(), choices, key, xD, wD, cD, yD, ops, one, zero, problem);
+        if (plan.staged() && plan.op().writesXc()) {
+            int[] back = plan.offset().clone();
+            for (int i = 0; i < back.length; i++) back[i] = -back[i];
+            session.windowCopy(staged, plan.xcDims(), buf(args, plan.xc()).ptr, plan.ourXcDims(), back, dtype, problem);
+        }
+        if (plan.addBias()) {
+            int[] yDims = CudnnPlan.lift(spec.outputShape().dims());
+            cudnnTensorStruct bD = tensor(CudnnPlan.biasDims(spec.outChannels(), yDims), dt, problem);
+            cudnnTensorStruct outD = tensor(yDims, dt, problem);
+            CudaErrors.checkCudnn(cudnnAddTensor(handle, one, bD, buf(args, Role.B).javacpp(), one, outD,
+                    buf(args, Role.Y).javacpp()), "cudnnAddTensor", problem);
+            ran += " + bias";
+        }
+        return plan.staged() ? ran + " (staged: asymmetric padding or large output_padding)" : ran;
     }
 
     /** The device pointers of cuDNN's xc, w and yc. */
@@ -213,11 +200,20 @@ final class CudnnRunner implements AutoCloseable {
         CUdeviceptr ws = null;
         while (wsBytes > 0 && ws == null) {
             try {
-                ws = session.context().scratch("workspace", wsBytes, problem);
+                ws = session.context().alloc(wsBytes, problem); // once per problem: not kept as scratch
             } catch (CudaOutOfMemoryException e) {
                 wsBytes /= 2;
             }
         }
+        try {
+            return find(op, xD, wD, cD, yD, ops, ws, wsBytes, problem);
+        } finally {
+            if (ws != null) session.context().free(ws);
+        }
+    }
+
+    private List<AlgoSelection.Result> find(CudnnPlan.Op op, cudnnTensorStruct xD, cudnnFilterStruct wD, cudnnConvolutionStruct cD,
+                                            cudnnTensorStruct yD, Operands ops, CUdeviceptr ws, long wsBytes, String problem) {
         Pointer w = ws == null ? null : DeviceAddress.javacpp(DeviceAddress.of(ws));
         int n = AlgoSelection.algoCount(op) * 2;
         IntPointer count = new IntPointer(1);
@@ -256,22 +252,39 @@ final class CudnnRunner implements AutoCloseable {
     }
 
     private cudnnTensorStruct tensor(int[] dims, int dt, String problem) {
+        String key = java.util.Arrays.toString(dims) + dt;
+        cudnnTensorStruct known = tensors.get(key);
+        if (known != null) return known;
         cudnnTensorStruct d = new cudnnTensorStruct();
         CudaErrors.checkCudnn(cudnnCreateTensorDescriptor(d), "cudnnCreateTensorDescriptor", problem);
         CudaErrors.checkCudnn(cudnnSetTensorNdDescriptor(d, dt, dims.length, dims, CudnnPlan.packedStrides(dims)),
                 "cudnnSetTensorNdDescriptor" + java.util.Arrays.toString(dims), problem);
+        tensors.put(key, d);
         return d;
     }
 
     private cudnnFilterStruct filter(int[] dims, int dt, String problem) {
+        String key = java.util.Arrays.toString(dims) + dt;
+        cudnnFilterStruct known = filters.get(key);
+        if (known != null) return known;
         cudnnFilterStruct d = new cudnnFilterStruct();
         CudaErrors.checkCudnn(cudnnCreateFilterDescriptor(d), "cudnnCreateFilterDescriptor", problem);
         CudaErrors.checkCudnn(cudnnSetFilterNdDescriptor(d, dt, CudnnTypes.TENSOR_NCHW, dims.length, dims),
                 "cudnnSetFilterNdDescriptor" + java.util.Arrays.toString(dims), problem);
+        filters.put(key, d);
         return d;
     }
 
     private cudnnConvolutionStruct conv(CudnnPlan plan, DType dtype, CudaOptions o, String problem) {
+        String key = java.util.Arrays.toString(plan.pad()) + java.util.Arrays.toString(plan.stride())
+                + java.util.Arrays.toString(plan.dilation()) + "g" + plan.groups() + dtype;
+        cudnnConvolutionStruct known = convs.get(key);
+        if (known != null) {
+            // the math type is per run (runMath), so a kept descriptor starts each call from the mode's own
+            CudaErrors.checkCudnn(cudnnSetConvolutionMathType(known, CudnnTypes.mathType(dtype, o.math())),
+                    "cudnnSetConvolutionMathType", problem);
+            return known;
+        }
         cudnnConvolutionStruct d = new cudnnConvolutionStruct();
         CudaErrors.checkCudnn(cudnnCreateConvolutionDescriptor(d), "cudnnCreateConvolutionDescriptor", problem);
         CudaErrors.checkCudnn(cudnnSetConvolutionNdDescriptor(d, plan.pad().length, plan.pad(), plan.stride(), plan.dilation(),
@@ -279,6 +292,7 @@ final class CudnnRunner implements AutoCloseable {
         CudaErrors.checkCudnn(cudnnSetConvolutionGroupCount(d, plan.groups()), "cudnnSetConvolutionGroupCount", problem);
         CudaErrors.checkCudnn(cudnnSetConvolutionMathType(d, CudnnTypes.mathType(dtype, o.math())),
                 "cudnnSetConvolutionMathType", problem);
+        convs.put(key, d);
         return d;
     }
 
@@ -288,6 +302,12 @@ final class CudnnRunner implements AutoCloseable {
 
     @Override
     public void close() {
+        tensors.values().forEach(org.bytedeco.cuda.global.cudnn::cudnnDestroyTensorDescriptor);
+        filters.values().forEach(org.bytedeco.cuda.global.cudnn::cudnnDestroyFilterDescriptor);
+        convs.values().forEach(org.bytedeco.cuda.global.cudnn::cudnnDestroyConvolutionDescriptor);
+        tensors.clear();
+        filters.clear();
+        convs.clear();
         cudnnDestroy(handle);
         oneF.close();
         zeroF.close();
