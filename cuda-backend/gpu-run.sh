@@ -8,6 +8,9 @@ say() { echo "$*" | tee -a "$out/summary.txt"; }
 { date -u; nvidia-smi -L; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
   ls -l /usr/lib/x86_64-linux-gnu/libcudnn.so.9* /usr/local/cuda/lib64/libcudart.so.13* 2>&1; du -sh .gpu; } > "$out/device.txt" 2>&1
 t0=$(date +%s)
+# 0. what jconv sees (every backend's probe, with reasons)
+timeout 60 bash .gpu/run.sh main io.github.jconv.tools.Main probe > "$out/probe.log" 2>&1
+say "probe rc=$? after $(( $(date +%s) - t0 )) s"
 # 1. conformance + equivalence (tests module) and this module's own GPU tests, every backend required
 JCONV_REQUIRE_BACKENDS=cpu,opencl,cuda timeout ${JUNIT_TIMEOUT:-300} bash .gpu/run.sh junit --select-package io.github.jconv \
   --exclude-classname '.*PoisonGpuTest' > "$out/gpu-tests.log" 2>&1
