@@ -15,8 +15,11 @@ import java.util.regex.Pattern;
  * as {@code #define}s through the build options, never as edited copies of a source.
  */
 public final class KernelSources {
-    /** The families this jar ships: direct convolution (and transposed, its adjoint), deformable. */
-    public static final List<String> FAMILIES = List.of("conv", "deformable");
+    /**
+     * The families this jar ships: direct convolution (and transposed, its adjoint), im2col/col2im,
+     * a tiled GEMM, and deformable convolution.
+     */
+    public static final List<String> FAMILIES = List.of("conv", "im2col", "gemm", "deformable");
 
     private static final Pattern KERNEL = Pattern.compile("__kernel\\s+void\\s+(\\w+)\\s*\\(");
     private static final ConcurrentHashMap<String, String> CACHE = new ConcurrentHashMap<>();

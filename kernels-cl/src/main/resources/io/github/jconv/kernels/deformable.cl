@@ -59,6 +59,7 @@ typedef REAL real;
 // Bilinear sample of one H x W plane at (py, px) under the shared boundary rule.
 DEVICE_FN real bilinear_interpolate(__global const real* plane, const int H, const int W,
                                     const real py, const real px) {
+    if (py != py || px != px) return py + px; // a NaN offset reads as NaN, and is never used as an index
     if (py <= -1 || py >= H || px <= -1 || px >= W) return 0;
     const int y0 = (int)floor(py);
     const int x0 = (int)floor(px);
@@ -77,6 +78,7 @@ DEVICE_FN real bilinear_interpolate(__global const real* plane, const int H, con
 // d bilinear / d py (is_y = 1) or d bilinear / d px (is_y = 0) at (py, px); zero outside.
 DEVICE_FN real coordinate_weight(__global const real* plane, const int H, const int W,
                                  const real py, const real px, const int is_y) {
+    if (py != py || px != px) return py + px; // a NaN offset reads as NaN, and is never used as an index
     if (py <= -1 || py >= H || px <= -1 || px >= W) return 0;
     const int y0 = (int)floor(py);
     const int x0 = (int)floor(px);
@@ -176,7 +178,8 @@ __kernel void deform_input_grad(__global const real* col, __global const real* o
                     const long pos = (long)oy * OW + ox;
                     const real py = (real)(oy * SH - PH + ky * DH) + off[(long)(2 * t) * out_sp + pos];
                     const real px = (real)(ox * SW - PW + kx * DW) + off[(long)(2 * t + 1) * out_sp + pos];
-                    if (py <= -1 || py >= H || px <= -1 || px >= W) continue;
+                    // written so that a NaN position is skipped too: it must never become an index
+                    if (!(py > -1 && py < H && px > -1 && px < W)) continue;
                     real v = colc[(long)t * out_sp + pos];
                     if (has_mask) v *= msk[(long)t * out_sp + pos];
                     const int y0 = (int)floor(py);

@@ -19,7 +19,7 @@ class KernelSourcesTest {
     @MethodSource("families")
     void everyFamilyLoadsFromTheJarAndDefinesKernels(String family) {
         assertTrue(KernelSources.source(family).contains("typedef REAL real;"), family + " takes its element type as a define");
-        assertTrue(KernelSources.kernelNames(family).size() >= 3, family + " defines its kernels");
+        assertTrue(!KernelSources.kernelNames(family).isEmpty(), family + " defines its kernels");
     }
 
     @Test

@@ -5,42 +5,89 @@ import io.github.jconv.ConvType;
 import io.github.jconv.Pass;
 
 /**
- * Which kernel runs a pass: a pure function of the spec and pass (STYLE.md: selection apart from
- * execution). Transposed convolution is the adjoint of convolution, so its forward runs the
- * convolution's data-gradient kernel and its data gradient runs the convolution's forward kernel.
+ * Which kernels run a pass: a pure function of the spec, the pass and the mode (STYLE.md: selection
+ * apart from execution). Transposed convolution is the adjoint of convolution, so its forward runs
+ * the convolution's data-gradient path and its data gradient the convolution's forward path, on the
+ * "convolution view" of {@link #convGeometry}.
  */
 final class Algorithms {
-    /** A kernel of a family, and the name {@code lastAlgorithm()} reports. */
-    record Choice(String family, String kernel, String label) {
+    /** How convolution passes are computed: chosen by size, or forced (tests, tuning). */
+    enum Mode {
+        AUTO, DIRECT, GEMM;
+
+        /** From -Djconv.opencl.algorithm=auto|direct|gemm (default auto). */
+        static Mode fromProperty() {
+            String v = System.getProperty(MODE_PROPERTY, "auto").trim().toUpperCase(java.util.Locale.ROOT);
+            for (Mode m : values()) if (m.name().equals(v)) return m;
+            throw new IllegalArgumentException(MODE_PROPERTY + " = " + System.getProperty(MODE_PROPERTY)
+                    + ": must be auto, direct or gemm; e.g. -D" + MODE_PROPERTY + "=auto");
+        }
+    }
+
+    static final String MODE_PROPERTY = "jconv.opencl.algorithm";
+    /** Below this many multiply-adds a pass runs the direct kernels: im2col and GEMM launches cost more than they save. */
+    static final long GEMM_MIN_MACS = 1L << 20;
+
+    /** The kernel path of a pass and the name {@code lastAlgorithm()} reports. */
+    enum Path {
+        /** conv.cl conv_forward on the convolution view. */
+        VIEW_FORWARD_DIRECT("direct"),
+        /** im2col + GEMM (a 1x1 stride-1 unpadded view skips im2col). */
+        VIEW_FORWARD_GEMM("im2col+gemm"),
+        VIEW_BACKWARD_DATA_DIRECT("direct-gather"),
+        /** GEMM into columns, then a col2im gather. */
+        VIEW_BACKWARD_DATA_GEMM("gemm+col2im"),
+        VIEW_BACKWARD_WEIGHT_DIRECT("workgroup-reduce"),
+        VIEW_BACKWARD_WEIGHT_GEMM("im2col+gemm"),
+        BIAS_REDUCE("workgroup-reduce"),
+        DEFORM_FORWARD("deformable-direct"),
+        DEFORM_DATA("deformable-colgrad+plane-scatter"),
+        DEFORM_WEIGHT("deformable-workgroup-reduce"),
+        DEFORM_BIAS("workgroup-reduce"),
+        DEFORM_OFFSET_MASK("deformable-colgrad+gather");
+
+        final String label;
+
+        Path(String label) {
+            this.label = label;
+        }
+    }
+
+    /** A path and the label reported for it (transposed passes say which convolution pass they are the adjoint of). */
+    record Choice(Path path, String label) {
     }
 
     private Algorithms() {
     }
 
-    static Choice choose(ConvSpec spec, Pass pass) {
+    static Choice choose(ConvSpec spec, Pass pass, Mode mode) {
         ConvType t = spec.type();
         if (t == ConvType.DEFORMABLE) {
-            return switch (pass) {
-                case FORWARD -> new Choice("deformable", "deform_forward", "deformable-direct");
-                case BACKWARD_DATA -> new Choice("deformable", "deform_input_grad", "deformable-colgrad+plane-scatter");
-                case BACKWARD_WEIGHT -> new Choice("deformable", "deform_weight_grad", "deformable-workgroup-reduce");
-                case BACKWARD_BIAS -> new Choice("deformable", "deform_bias_grad", "workgroup-reduce");
-                case BACKWARD_OFFSET_MASK -> new Choice("deformable", "deform_offset_mask_grad", "deformable-colgrad+gather");
+            Path p = switch (pass) {
+                case FORWARD -> Path.DEFORM_FORWARD;
+                case BACKWARD_DATA -> Path.DEFORM_DATA;
+                case BACKWARD_WEIGHT -> Path.DEFORM_WEIGHT;
+                case BACKWARD_BIAS -> Path.DEFORM_BIAS;
+                case BACKWARD_OFFSET_MASK -> Path.DEFORM_OFFSET_MASK;
             };
+            return new Choice(p, p.label);
         }
-        boolean transposed = t == ConvType.TRANSPOSED;
-        return switch (pass) {
-            case FORWARD -> transposed
-                    ? new Choice("conv", "conv_backward_data", "direct-gather (adjoint of convolution)")
-                    : new Choice("conv", "conv_forward", "direct");
-            case BACKWARD_DATA -> transposed
-                    ? new Choice("conv", "conv_forward", "direct (adjoint of convolution)")
-                    : new Choice("conv", "conv_backward_data", "direct-gather");
-            case BACKWARD_WEIGHT -> new Choice("conv", "conv_backward_weight", "workgroup-reduce");
-            case BACKWARD_BIAS -> new Choice("conv", "bias_backward", "workgroup-reduce");
-            case BACKWARD_OFFSET_MASK -> throw new IllegalArgumentException("pass = BACKWARD_OFFSET_MASK: only deformable "
-                    + "convolution has offsets; this spec is " + t + ", use Pass.BACKWARD_DATA / BACKWARD_WEIGHT / BACKWARD_BIAS");
+        if (pass == Pass.BACKWARD_BIAS) return new Choice(Path.BIAS_REDUCE, Path.BIAS_REDUCE.label);
+        if (pass == Pass.BACKWARD_OFFSET_MASK) {
+            throw new IllegalArgumentException("pass = BACKWARD_OFFSET_MASK: only deformable convolution has offsets; this spec is "
+                    + t + ", use Pass.BACKWARD_DATA / BACKWARD_WEIGHT / BACKWARD_BIAS");
+        }
+        boolean gemm = mode == Mode.GEMM || (mode == Mode.AUTO && spec.forwardFlops() / 2 >= GEMM_MIN_MACS);
+        boolean tr = t == ConvType.TRANSPOSED;
+        // Transposed convolution is the adjoint: its forward is the convolution's data gradient and vice versa.
+        Path p = switch (pass) {
+            case FORWARD -> tr ? (gemm ? Path.VIEW_BACKWARD_DATA_GEMM : Path.VIEW_BACKWARD_DATA_DIRECT)
+                    : (gemm ? Path.VIEW_FORWARD_GEMM : Path.VIEW_FORWARD_DIRECT);
+            case BACKWARD_DATA -> tr ? (gemm ? Path.VIEW_FORWARD_GEMM : Path.VIEW_FORWARD_DIRECT)
+                    : (gemm ? Path.VIEW_BACKWARD_DATA_GEMM : Path.VIEW_BACKWARD_DATA_DIRECT);
+            default -> gemm ? Path.VIEW_BACKWARD_WEIGHT_GEMM : Path.VIEW_BACKWARD_WEIGHT_DIRECT;
         };
+        return new Choice(p, tr && pass != Pass.BACKWARD_WEIGHT ? p.label + " (adjoint of convolution)" : p.label);
     }
 
     /**

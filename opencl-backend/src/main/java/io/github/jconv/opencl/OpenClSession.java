@@ -52,10 +52,14 @@ final class OpenClSession implements ConvBackend {
     private final Map<DType, Map<String, Family>> families = new EnumMap<>(DType.class);
     private final cl_mem dummy;
     private final ThreadLocal<String> last = ThreadLocal.withInitial(() -> "none");
+    private final Algorithms.Mode mode = Algorithms.Mode.fromProperty();
+    private cl_mem scratch;
+    private long scratchBytes;
     private volatile boolean closed;
 
     /** The kernels of one built program, with the reduction work-group size it was built for. */
-    private record Family(cl_program program, Map<String, cl_kernel> kernels, Map<String, Long> groupSizes, int redWg) {
+    private record Family(cl_program program, Map<String, cl_kernel> kernels, Map<String, Long> groupSizes, int redWg,
+                          int[] gemmTiles) {
     }
 
     OpenClSession(ClDevices.Found dev, DeviceInfo info) {
@@ -124,51 +128,76 @@ final class OpenClSession implements ConvBackend {
 
     @Override
     public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
-        ClBuffer b = transfer(dst, DType.FP32, dstOffset, src.length, srcOffset, length, "upload");
+        ClBuffer b = transfer(dst, dstOffset, src.length, srcOffset, length);
         if (length == 0) return;
-        synchronized (lock) {
-            clEnqueueWriteBuffer(queue, b.mem, CL_TRUE, dstOffset * Sizeof.cl_float, (long) length * Sizeof.cl_float,
-                    Pointer.to(src).withByteOffset((long) srcOffset * Sizeof.cl_float), 0, null, null);
+        if (b.dtype() == DType.FP64) {
+            // The buffer's dtype decides; values convert on the host.
+            double[] d = new double[length];
+            for (int i = 0; i < length; i++) d[i] = src[srcOffset + i];
+            write(b, dstOffset, Pointer.to(d), length);
+        } else {
+            write(b, dstOffset, Pointer.to(src).withByteOffset((long) srcOffset * Sizeof.cl_float), length);
         }
     }
 
     @Override
     public void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
-        ClBuffer b = transfer(dst, DType.FP64, dstOffset, src.length, srcOffset, length, "upload");
+        ClBuffer b = transfer(dst, dstOffset, src.length, srcOffset, length);
         if (length == 0) return;
-        synchronized (lock) {
-            clEnqueueWriteBuffer(queue, b.mem, CL_TRUE, dstOffset * Sizeof.cl_double, (long) length * Sizeof.cl_double,
-                    Pointer.to(src).withByteOffset((long) srcOffset * Sizeof.cl_double), 0, null, null);
+        if (b.dtype() == DType.FP32) {
+            float[] f = new float[length];
+            for (int i = 0; i < length; i++) f[i] = (float) src[srcOffset + i];
+            write(b, dstOffset, Pointer.to(f), length);
+        } else {
+            write(b, dstOffset, Pointer.to(src).withByteOffset((long) srcOffset * Sizeof.cl_double), length);
         }
     }
 
     @Override
     public void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
-        ClBuffer b = transfer(src, DType.FP32, srcOffset, dst.length, dstOffset, length, "download");
+        ClBuffer b = transfer(src, srcOffset, dst.length, dstOffset, length);
         if (length == 0) return;
-        synchronized (lock) {
-            clEnqueueReadBuffer(queue, b.mem, CL_TRUE, srcOffset * Sizeof.cl_float, (long) length * Sizeof.cl_float,
-                    Pointer.to(dst).withByteOffset((long) dstOffset * Sizeof.cl_float), 0, null, null);
+        if (b.dtype() == DType.FP64) {
+            double[] d = new double[length];
+            read(b, srcOffset, Pointer.to(d), length);
+            for (int i = 0; i < length; i++) dst[dstOffset + i] = (float) d[i];
+        } else {
+            read(b, srcOffset, Pointer.to(dst).withByteOffset((long) dstOffset * Sizeof.cl_float), length);
         }
     }
 
     @Override
     public void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
-        ClBuffer b = transfer(src, DType.FP64, srcOffset, dst.length, dstOffset, length, "download");
+        ClBuffer b = transfer(src, srcOffset, dst.length, dstOffset, length);
         if (length == 0) return;
-        synchronized (lock) {
-            clEnqueueReadBuffer(queue, b.mem, CL_TRUE, srcOffset * Sizeof.cl_double, (long) length * Sizeof.cl_double,
-                    Pointer.to(dst).withByteOffset((long) dstOffset * Sizeof.cl_double), 0, null, null);
+        if (b.dtype() == DType.FP32) {
+            float[] f = new float[length];
+            read(b, srcOffset, Pointer.to(f), length);
+            for (int i = 0; i < length; i++) dst[dstOffset + i] = f[i];
+        } else {
+            read(b, srcOffset, Pointer.to(dst).withByteOffset((long) dstOffset * Sizeof.cl_double), length);
         }
     }
 
-    private ClBuffer transfer(DeviceBuffer buf, DType want, long devOffset, int arrayLength, int arrayOffset, int length, String what) {
+    private void write(ClBuffer b, long offset, Pointer host, int length) {
+        int size = b.dtype().bytes();
+        synchronized (lock) {
+            checkOpen();
+            clEnqueueWriteBuffer(queue, b.mem, CL_TRUE, offset * size, (long) length * size, host, 0, null, null);
+        }
+    }
+
+    private void read(ClBuffer b, long offset, Pointer host, int length) {
+        int size = b.dtype().bytes();
+        synchronized (lock) {
+            checkOpen();
+            clEnqueueReadBuffer(queue, b.mem, CL_TRUE, offset * size, (long) length * size, host, 0, null, null);
+        }
+    }
+
+    private ClBuffer transfer(DeviceBuffer buf, long devOffset, int arrayLength, int arrayOffset, int length) {
         checkOpen();
         ClBuffer b = own(buf, "buffer");
-        if (b.dtype() != want) {
-            throw new IllegalArgumentException("buffer dtype = " + b.dtype() + ": " + what + " of a " + (want == DType.FP32 ? "float[]" : "double[]")
-                    + " needs a " + want + " buffer; use the " + (b.dtype() == DType.FP32 ? "float[]" : "double[]") + " overload");
-        }
         if (length < 0 || arrayOffset < 0 || (long) arrayOffset + length > arrayLength) {
             throw new IllegalArgumentException("array range [" + arrayOffset + ", " + ((long) arrayOffset + length) + ") of length "
                     + arrayLength + ": must lie inside the array; e.g. offset 0, length " + arrayLength);
@@ -225,44 +254,150 @@ final class OpenClSession implements ConvBackend {
     @Override
     public void execute(Pass pass, ConvSpec spec, ConvArgs args) {
         checkOpen();
-        Algorithms.Choice choice = Algorithms.choose(spec, pass);
+        Algorithms.Choice choice = Algorithms.choose(spec, pass, mode);
         DType dt = null;
         for (Role r : pass.outputs(spec)) dt = own(args.get(r), r.label()).dtype();
         synchronized (lock) {
             checkOpen();
-            Family f = family(dt, choice.family());
             if (spec.type() == ConvType.DEFORMABLE) {
-                runDeformable(f, pass, spec, args, dt);
+                runDeformable(family(dt, "deformable"), pass, spec, args, dt);
             } else {
-                runConv(f, choice, pass, spec, args);
+                runConv(choice.path(), spec, args, dt);
             }
         }
         last.set(choice.label());
     }
 
-    private void runConv(Family f, Algorithms.Choice choice, Pass pass, ConvSpec spec, ConvArgs a) {
-        int[] g = Algorithms.convGeometry(spec);
+    private void runConv(Algorithms.Path path, ConvSpec spec, ConvArgs a, DType dt) {
+        View v = new View(Algorithms.convGeometry(spec));
         boolean tr = spec.type() == ConvType.TRANSPOSED;
-        switch (pass) {
-            case FORWARD -> {
-                Object bias = spec.bias() ? mem(a, Role.B) : dummy;
-                int hasBias = spec.bias() ? 1 : 0;
-                long total = spec.outputShape().elementCount();
-                // For a transposed spec this kernel is the convolution's data gradient: y plays that convolution's dx.
-                grid(f, choice.kernel(), total, join(mem(a, Role.X), mem(a, Role.W), bias, hasBias, mem(a, Role.Y), g));
-            }
-            case BACKWARD_DATA -> grid(f, choice.kernel(), spec.inputShape().elementCount(),
-                    join(mem(a, Role.DY), mem(a, Role.W), dummy, 0, mem(a, Role.DX), g));
-            case BACKWARD_WEIGHT -> {
-                // The convolution's input is the transposed op's output, so x and dy trade places.
-                cl_mem convX = tr ? mem(a, Role.DY) : mem(a, Role.X);
-                cl_mem convDy = tr ? mem(a, Role.X) : mem(a, Role.DY);
-                groups(f, choice.kernel(), spec.weightShape().elementCount(), join(convX, convDy, mem(a, Role.DW), g));
-            }
-            case BACKWARD_BIAS -> groups(f, choice.kernel(), spec.outChannels(),
+        Object bias = spec.bias() && a.has(Role.B) ? mem(a, Role.B) : null;
+        switch (path) {
+            // Convolution forward is view-forward; transposed backward-data is view-forward from dy to dx.
+            case VIEW_FORWARD_DIRECT -> grid(family(dt, "conv"), "conv_forward", v.n * v.k * v.o,
+                    join(tr ? mem(a, Role.DY) : mem(a, Role.X), mem(a, Role.W), orDummy(bias), bias != null ? 1 : 0,
+                            tr ? mem(a, Role.DX) : mem(a, Role.Y), v.g));
+            case VIEW_FORWARD_GEMM -> viewForwardGemm(v, tr ? mem(a, Role.DY) : mem(a, Role.X), mem(a, Role.W), bias,
+                    tr ? mem(a, Role.DX) : mem(a, Role.Y), dt);
+            // Convolution backward-data is view-backward-data; transposed forward is view-backward-data from x to y.
+            case VIEW_BACKWARD_DATA_DIRECT -> grid(family(dt, "conv"), "conv_backward_data", v.n * v.c * v.i,
+                    join(tr ? mem(a, Role.X) : mem(a, Role.DY), mem(a, Role.W), orDummy(bias), bias != null ? 1 : 0,
+                            tr ? mem(a, Role.Y) : mem(a, Role.DX), v.g));
+            case VIEW_BACKWARD_DATA_GEMM -> viewBackwardDataGemm(v, tr ? mem(a, Role.X) : mem(a, Role.DY), mem(a, Role.W), bias,
+                    tr ? mem(a, Role.Y) : mem(a, Role.DX), dt);
+            // The view's input is the transposed op's output, so for transposed x and dy trade places.
+            case VIEW_BACKWARD_WEIGHT_DIRECT -> groups(family(dt, "conv"), "conv_backward_weight", spec.weightShape().elementCount(),
+                    join(tr ? mem(a, Role.DY) : mem(a, Role.X), tr ? mem(a, Role.X) : mem(a, Role.DY), mem(a, Role.DW), v.g));
+            case VIEW_BACKWARD_WEIGHT_GEMM -> viewBackwardWeightGemm(v, tr ? mem(a, Role.DY) : mem(a, Role.X),
+                    tr ? mem(a, Role.X) : mem(a, Role.DY), mem(a, Role.DW), dt);
+            case BIAS_REDUCE -> groups(family(dt, "conv"), "bias_backward", spec.outChannels(),
                     join(mem(a, Role.DY), mem(a, Role.DB), spec.batch(), spec.outChannels(), spec.outputSpatial()));
-            case BACKWARD_OFFSET_MASK -> throw new IllegalArgumentException("pass = " + pass + ": deformable only");
+            default -> throw new IllegalStateException("path " + path + " is not a convolution path");
         }
+    }
+
+    /** Sizes of the convolution view: batch, channels in/out, groups, spatial in/out, taps. */
+    private static final class View {
+        final int[] g;
+        final long n, c, k, groups, i, o, t, cg, kg;
+        /** 1x1, stride 1, no padding, same size: the column matrix is the input itself. */
+        final boolean identityColumns;
+
+        View(int[] g) {
+            this.g = g;
+            n = g[0];
+            c = g[1];
+            k = g[2];
+            groups = g[3];
+            i = (long) g[4] * g[5] * g[6];
+            o = (long) g[7] * g[8] * g[9];
+            t = (long) g[10] * g[11] * g[12];
+            cg = c / groups;
+            kg = k / groups;
+            boolean id = t == 1;
+            for (int a = 0; a < 3; a++) id &= g[4 + a] == g[7 + a] && g[13 + a] == 1 && g[16 + a] == 0;
+            identityColumns = id;
+        }
+    }
+
+    private void viewForwardGemm(View v, cl_mem x, cl_mem w, Object bias, cl_mem y, DType dt) {
+        Family gemm = family(dt, "gemm");
+        cl_mem col = v.identityColumns ? null : scratch(v.c * v.t * v.o * dt.bytes());
+        for (int n = 0; n < v.n; n++) {
+            if (col != null) grid(family(dt, "im2col"), "im2col", v.c * v.t * v.o, join(x, col, n, v.g));
+            long cgt = v.cg * v.t;
+            gemm(gemm, v.groups, v.kg, v.o, cgt,
+                    w, 0, cgt, 1, v.kg * cgt,
+                    col != null ? col : x, col != null ? 0 : n * v.c * v.i, v.o, 1, cgt * v.o,
+                    y, n * v.k * v.o, v.o, 1, v.kg * v.o, bias, false);
+        }
+    }
+
+    private void viewBackwardDataGemm(View v, cl_mem dy, cl_mem w, Object bias, cl_mem dx, DType dt) {
+        Family gemm = family(dt, "gemm");
+        long cgt = v.cg * v.t;
+        cl_mem col = v.identityColumns ? null : scratch(v.c * v.t * v.o * dt.bytes());
+        for (int n = 0; n < v.n; n++) {
+            // columns = W^T dy: the weight read with its two strides swapped.
+            gemm(gemm, v.groups, cgt, v.o, v.kg,
+                    w, 0, 1, cgt, v.kg * cgt,
+                    dy, n * v.k * v.o, v.o, 1, v.kg * v.o,
+                    col != null ? col : dx, col != null ? 0 : n * v.c * v.i, v.o, 1, cgt * v.o,
+                    col != null ? null : bias, false);
+            if (col != null) {
+                grid(family(dt, "im2col"), "col2im", v.c * v.i, join(col, orDummy(bias), bias != null ? 1 : 0, dx, n, v.g));
+            }
+        }
+    }
+
+    private void viewBackwardWeightGemm(View v, cl_mem x, cl_mem dy, cl_mem dw, DType dt) {
+        Family gemm = family(dt, "gemm");
+        long cgt = v.cg * v.t;
+        cl_mem col = v.identityColumns ? null : scratch(v.c * v.t * v.o * dt.bytes());
+        for (int n = 0; n < v.n; n++) {
+            if (col != null) grid(family(dt, "im2col"), "im2col", v.c * v.t * v.o, join(x, col, n, v.g));
+            // dW (+)= dy_n * columns^T, batch items summed in order: deterministic, no atomics.
+            gemm(gemm, v.groups, v.kg, cgt, v.o,
+                    dy, n * v.k * v.o, v.o, 1, v.kg * v.o,
+                    col != null ? col : x, col != null ? 0 : n * v.c * v.i, 1, v.o, cgt * v.o,
+                    dw, 0, cgt, 1, v.kg * cgt, null, n > 0);
+        }
+    }
+
+    private void gemm(Family f, long batches, long m, long nCols, long kDepth,
+                      cl_mem a, long offA, long sAm, long sAk, long sAg,
+                      cl_mem b, long offB, long sBk, long sBn, long sBg,
+                      cl_mem c, long offC, long sCm, long sCn, long sCg, Object bias, boolean accumulate) {
+        cl_kernel k = f.kernels().get("gemm");
+        int[] cfg = f.gemmTiles();
+        setArgs(k, join((int) m, (int) nCols, (int) kDepth, a, offA, sAm, sAk, sAg, b, offB, sBk, sBn, sBg,
+                c, offC, sCm, sCn, sCg, orDummy(bias), bias != null ? 1 : 0, accumulate ? 1 : 0));
+        long lm = cfg[0] / cfg[3];
+        long ln = cfg[1] / cfg[4];
+        long gm = (m + cfg[0] - 1) / cfg[0];
+        long gn = (nCols + cfg[1] - 1) / cfg[1];
+        clEnqueueNDRangeKernel(queue, k, 3, null, new long[] {gm * lm, gn * ln, batches}, new long[] {lm, ln, 1}, 0, null, null);
+    }
+
+    private Object orDummy(Object bufferOrNull) {
+        return bufferOrNull == null ? dummy : bufferOrNull;
+    }
+
+    /** The session's scratch buffer, grown to at least {@code bytes}; only used under the lock, on the in-order queue. */
+    private cl_mem scratch(long bytes) {
+        if (scratch == null || scratchBytes < bytes) {
+            if (bytes > dev.maxAllocBytes()) {
+                throw new UnsupportedOperationException("the column matrix of one batch item needs " + bytes
+                        + " bytes, more than CL_DEVICE_MAX_MEM_ALLOC_SIZE = " + dev.maxAllocBytes() + "; use -D"
+                        + Algorithms.MODE_PROPERTY + "=direct or a smaller problem");
+            }
+            // Released after the queued kernels that use it finish (OpenCL defers the free).
+            if (scratch != null) clReleaseMemObject(scratch);
+            scratch = null;
+            scratch = clCreateBuffer(context, CL_MEM_READ_WRITE, bytes, null, null);
+            scratchBytes = bytes;
+        }
+        return scratch;
     }
 
     private void runDeformable(Family f, Pass pass, ConvSpec spec, ConvArgs a, DType dt) {
@@ -282,23 +417,18 @@ final class OpenClSession implements ConvBackend {
                 long perBatch = (long) spec.inChannels() * spec.kernelVolume() * spec.outputSpatial();
                 long budget = Math.min(dev.maxAllocBytes(), COL_BUDGET) / dt.bytes();
                 int chunk = (int) Math.max(1, Math.min(spec.batch(), budget / perBatch));
-                cl_mem col = clCreateBuffer(context, CL_MEM_READ_WRITE, perBatch * chunk * dt.bytes(), null, null);
-                try {
-                    for (int n0 = 0; n0 < spec.batch(); n0 += chunk) {
-                        int nb = Math.min(chunk, spec.batch() - n0);
-                        grid(f, "deform_col_grad", perBatch * nb, join(mem(a, Role.DY), mem(a, Role.W), col, g, n0));
-                        if (pass == Pass.BACKWARD_DATA) {
-                            grid(f, "deform_input_grad", (long) nb * spec.inChannels(),
-                                    join(col, mem(a, Role.OFFSET), mask, hasMask, mem(a, Role.DX), g, n0));
-                        } else {
-                            long total = (long) nb * spec.offsetGroups() * spec.kernelVolume() * spec.outputSpatial();
-                            grid(f, "deform_offset_mask_grad", total, join(mem(a, Role.X), mem(a, Role.OFFSET), mask, hasMask,
-                                    col, mem(a, Role.DOFFSET), m ? mem(a, Role.DMASK) : dummy, g, n0));
-                        }
+                cl_mem col = scratch(perBatch * chunk * dt.bytes());
+                for (int n0 = 0; n0 < spec.batch(); n0 += chunk) {
+                    int nb = Math.min(chunk, spec.batch() - n0);
+                    grid(f, "deform_col_grad", perBatch * nb, join(mem(a, Role.DY), mem(a, Role.W), col, g, n0));
+                    if (pass == Pass.BACKWARD_DATA) {
+                        grid(f, "deform_input_grad", (long) nb * spec.inChannels(),
+                                join(col, mem(a, Role.OFFSET), mask, hasMask, mem(a, Role.DX), g, n0));
+                    } else {
+                        long total = (long) nb * spec.offsetGroups() * spec.kernelVolume() * spec.outputSpatial();
+                        grid(f, "deform_offset_mask_grad", total, join(mem(a, Role.X), mem(a, Role.OFFSET), mask, hasMask,
+                                col, mem(a, Role.DOFFSET), m ? mem(a, Role.DMASK) : dummy, g, n0));
                     }
-                } finally {
-                    // Released after the queued kernels that use it finish (OpenCL defers the free).
-                    clReleaseMemObject(col);
                 }
             }
         }
@@ -358,29 +488,60 @@ final class OpenClSession implements ConvBackend {
 
     // ---- programs ----
 
+    /**
+     * GEMM tilings {TSM, TSN, TSK, WPTM, WPTN}, largest first; the first whose work-group
+     * (TSM/WPTM x TSN/WPTN) and local memory fit the device and the built kernel is used.
+     */
+    static final int[][] GEMM_TILES = {{64, 64, 16, 4, 4}, {32, 32, 16, 4, 4}, {16, 16, 8, 2, 2}, {4, 4, 4, 1, 1}};
+
     private Family family(DType dt, String name) {
         Map<String, Family> byName = families.computeIfAbsent(dt, d -> new HashMap<>());
         Family f = byName.get(name);
-        if (f == null) {
-            int redWg = (int) Long.highestOneBit(Math.min(PREFERRED_GROUP, Math.min(dev.maxWorkGroupSize(), dev.maxItemSize0())));
-            while (true) {
-                f = build(dt, name, redWg);
-                long smallest = Long.MAX_VALUE;
-                for (Map.Entry<String, cl_kernel> e : f.kernels().entrySet()) {
-                    smallest = Math.min(smallest, kernelLong(e.getValue(), CL_KERNEL_WORK_GROUP_SIZE));
+        if (f != null) return f;
+        String real = dt == DType.FP64 ? "-DREAL=double -DJCONV_FP64=1" : "-DREAL=float -DJCONV_FP64=0";
+        switch (name) {
+            case "gemm" -> {
+                for (int[] t : GEMM_TILES) {
+                    long threads = (long) (t[0] / t[3]) * (t[1] / t[4]);
+                    long localBytes = (long) t[2] * (t[0] + t[1]) * dt.bytes();
+                    if (threads > dev.maxWorkGroupSize() || t[0] / t[3] > dev.maxItemSize0() || localBytes > dev.localMemBytes()) {
+                        continue;
+                    }
+                    f = build(dt, name, real + " -DTSM=" + t[0] + " -DTSN=" + t[1] + " -DTSK=" + t[2] + " -DWPTM=" + t[3]
+                            + " -DWPTN=" + t[4], 0, t);
+                    if (smallestGroup(f) >= threads) break;
+                    release(f);
+                    f = null;
                 }
-                if (smallest >= redWg || redWg == 1) break;
-                // A kernel allows fewer items than RED_WG: rebuild with the largest power of two it allows.
-                release(f);
-                redWg = (int) Long.highestOneBit(Math.max(1, smallest));
+                if (f == null) {
+                    throw new UnsupportedOperationException("no GEMM tiling fits device " + info.name() + "; use -D"
+                            + Algorithms.MODE_PROPERTY + "=direct");
+                }
             }
-            byName.put(name, f);
+            case "im2col" -> f = build(dt, name, real, 0, null);
+            default -> {
+                int redWg = (int) Long.highestOneBit(Math.min(PREFERRED_GROUP, Math.min(dev.maxWorkGroupSize(), dev.maxItemSize0())));
+                while (true) {
+                    f = build(dt, name, real + " -DRED_WG=" + redWg, redWg, null);
+                    long smallest = smallestGroup(f);
+                    if (smallest >= redWg || redWg == 1) break;
+                    // A kernel allows fewer items than RED_WG: rebuild with the largest power of two it allows.
+                    release(f);
+                    redWg = (int) Long.highestOneBit(Math.max(1, smallest));
+                }
+            }
         }
+        byName.put(name, f);
         return f;
     }
 
-    private Family build(DType dt, String name, int redWg) {
-        String options = (dt == DType.FP64 ? "-DREAL=double -DJCONV_FP64=1" : "-DREAL=float -DJCONV_FP64=0") + " -DRED_WG=" + redWg;
+    private long smallestGroup(Family f) {
+        long smallest = Long.MAX_VALUE;
+        for (cl_kernel k : f.kernels().values()) smallest = Math.min(smallest, kernelLong(k, CL_KERNEL_WORK_GROUP_SIZE));
+        return smallest;
+    }
+
+    private Family build(DType dt, String name, String options, int redWg, int[] gemmTiles) {
         cl_program p = programs.get(name + ".cl", KernelSources.source(name), options);
         Map<String, cl_kernel> ks = new HashMap<>();
         Map<String, Long> sizes = new HashMap<>();
@@ -392,7 +553,7 @@ final class OpenClSession implements ConvBackend {
             long local = multiple > 0 && max >= multiple ? max / multiple * multiple : max;
             sizes.put(kn, Math.max(1, local));
         }
-        return new Family(p, ks, sizes, redWg);
+        return new Family(p, ks, sizes, redWg, gemmTiles);
     }
 
     private long kernelLong(cl_kernel k, int param) {
@@ -439,6 +600,7 @@ final class OpenClSession implements ConvBackend {
             families.clear();
             programs.close();
             clReleaseMemObject(dummy);
+            if (scratch != null) clReleaseMemObject(scratch);
             clReleaseCommandQueue(queue);
             clReleaseContext(context);
         }

@@ -26,24 +26,42 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Every pass of every operation family on the OpenCL device against the FP64 loop oracle. */
 class OpenClPassesTest {
-    private static ConvBackend session;
+    private static final Map<Algorithms.Mode, ConvBackend> SESSIONS = new EnumMap<>(Algorithms.Mode.class);
 
-    /** One problem, its dtype and how far its deformable offsets reach (in pixels). */
-    record Case(ConvSpec spec, DType dtype, int offsetReach) {
+    /** One problem, its dtype, how far its deformable offsets reach (in pixels) and the forced kernel path. */
+    record Case(ConvSpec spec, DType dtype, int offsetReach, Algorithms.Mode mode) {
+        Case(ConvSpec spec, DType dtype, int offsetReach) {
+            this(spec, dtype, offsetReach, Algorithms.Mode.DIRECT);
+        }
+
+        Case with(Algorithms.Mode m) {
+            return new Case(spec, dtype, offsetReach, m);
+        }
+
         @Override
         public String toString() {
-            return dtype + " " + spec;
+            return mode.name().toLowerCase(java.util.Locale.ROOT) + " " + dtype + " " + spec;
         }
     }
 
     @BeforeAll
     static void open() {
-        session = openOrSkip();
+        for (Algorithms.Mode m : List.of(Algorithms.Mode.DIRECT, Algorithms.Mode.GEMM)) {
+            String saved = System.getProperty(Algorithms.MODE_PROPERTY);
+            System.setProperty(Algorithms.MODE_PROPERTY, m.name());
+            try {
+                SESSIONS.put(m, openOrSkip());
+            } finally {
+                if (saved == null) System.clearProperty(Algorithms.MODE_PROPERTY);
+                else System.setProperty(Algorithms.MODE_PROPERTY, saved);
+            }
+        }
     }
 
     @AfterAll
     static void close() {
-        if (session != null) session.close();
+        SESSIONS.values().forEach(ConvBackend::close);
+        SESSIONS.clear();
     }
 
     static Stream<Case> problems() {
@@ -79,7 +97,10 @@ class OpenClPassesTest {
         cs.add(new Case(ConvSpec.transposed().batch(1).channels(4, 2).input(4, 5).kernel(3).stride(2).dilation(2).outputPadding(1).build(), d, 0));
         cs.add(new Case(ConvSpec.deformable().batch(1).channels(4, 4).groups(2).offsetGroups(2).mask(true).input(6, 6)
                 .kernel(3).padding(1).build(), d, 3));
-        return cs.stream();
+        // Convolution and transposed cases again through im2col + GEMM (deformable has one path).
+        List<Case> all = new ArrayList<>(cs);
+        for (Case c : cs) if (c.spec().type() != ConvType.DEFORMABLE) all.add(c.with(Algorithms.Mode.GEMM));
+        return all.stream();
     }
 
     @ParameterizedTest(name = "{0}")
@@ -87,6 +108,7 @@ class OpenClPassesTest {
     void everyPassMatchesTheNaiveOracle(Case c) {
         ConvSpec s = c.spec();
         DType dt = c.dtype();
+        ConvBackend session = SESSIONS.get(c.mode());
         org.junit.jupiter.api.Assumptions.assumeTrue(session.supports(s, Pass.FORWARD, dt).supported(),
                 () -> session.supports(s, Pass.FORWARD, dt).reason());
         Random rnd = new Random(s.toString().hashCode());
