@@ -185,11 +185,6 @@ record CudnnPlan(Op op, Role xc, Role w, Role yc, int[] xcDims, int[] wDims, int
         return d;
     }
 
-    /** The spatial rank cuDNN sees: 1D problems run as 2D. */
-    int cudnnSpatialRank() {
-        return ycDims.length - 2;
-    }
-
     /** 1D tensors [N, C, W] become [N, C, 1, W]; 2D and 3D stay. */
     static int[] lift(int[] dims) {
         if (dims.length != 3) return dims;

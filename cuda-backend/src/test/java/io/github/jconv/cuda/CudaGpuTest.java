@@ -281,6 +281,16 @@ class CudaGpuTest {
     }
 
     @Test
+    void eventsTimeTheWorkQueuedOnTheSessionsStream() {
+        ConvSpec spec = ConvSpec.convolution().batch(8).channels(64, 64).input(56, 56).kernel(3).padding(1).build();
+        Map<Role, double[]> in = CudnnPlanTest.randomInputs(spec, Pass.FORWARD, new Random(5));
+        CudaBackend c = (CudaBackend) session;
+        c.context().makeCurrent();
+        float ms = c.context().time(() -> run(session, spec, Pass.FORWARD, DType.FP32, in), spec.toString());
+        assertTrue(ms > 0 && ms < 60_000, ms + " ms");
+    }
+
+    @Test
     void aBufferOfAnotherSessionIsRefusedByTheBackendItself() {
         try (ConvBackend other = new CudaBackendProvider().open(0, CudaOptions.defaults())) {
             ConvSpec spec = CudnnPlanTest.specs().get(2);
