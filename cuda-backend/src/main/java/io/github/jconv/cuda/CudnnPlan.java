@@ -70,15 +70,33 @@ record CudnnPlan(Op op, Role xc, Role w, Role yc, int[] xcDims, int[] wDims, int
     /** Why cuDNN cannot run this spec at all, or yes. Types other than convolution and transposed are not cuDNN's. */
     static Support supports(ConvSpec spec) {
         if (spec.type() == ConvType.DEFORMABLE) return Support.no("deformable convolution runs on jconv's own kernels, not cuDNN");
-        long biggest = Math.max(spec.inputShape().elementCount(), Math.max(spec.outputShape().elementCount(),
-                spec.weightShape().elementCount()));
-        CudnnPlan p = of(spec, Pass.FORWARD);
-        if (p.staged()) biggest = Math.max(biggest, p.stagedElements());
-        if (biggest > CUDNN_MAX_ELEMENTS) {
-            return Support.no("a tensor of " + biggest + " elements exceeds cuDNN's limit of " + CUDNN_MAX_ELEMENTS
-                    + " (int indexing); split the batch, e.g. batch " + Math.max(1, spec.batch() / 2));
+        if (spec.weightShape().elementCount() > CUDNN_MAX_ELEMENTS) {
+            return Support.no("the weight has " + spec.weightShape().elementCount() + " elements, over cuDNN's limit of "
+                    + CUDNN_MAX_ELEMENTS + " (int indexing); use fewer channels or a smaller kernel");
+        }
+        if (batchSlice(spec) == 0) {
+            return Support.no("one batch item's tensors exceed cuDNN's limit of " + CUDNN_MAX_ELEMENTS
+                    + " elements (int indexing), so even batch slices of 1 cannot run; use a smaller input or fewer channels");
         }
         return Support.yes();
+    }
+
+    /** Elements per batch item of the largest batch-major tensor (x, y, or the staged xc). */
+    private static long largestPerItem(ConvSpec spec) {
+        long per = Math.max(spec.inputShape().elementCount(), spec.outputShape().elementCount()) / spec.batch();
+        CudnnPlan p = of(spec, Pass.FORWARD);
+        if (p.staged()) per = Math.max(per, p.stagedElements() / spec.batch());
+        return per;
+    }
+
+    /**
+     * The most batch items one cuDNN call may take so that every tensor stays within int indexing:
+     * the whole batch when it fits, else a slice (the runner loops over slices); 0 when not even
+     * one item fits.
+     */
+    static int batchSlice(ConvSpec spec) {
+        long per = largestPerItem(spec);
+        return (int) Math.min(spec.batch(), CUDNN_MAX_ELEMENTS / per);
     }
 
     /** The plan of {@code pass} (not BACKWARD_OFFSET_MASK) for a convolution or transposed convolution. */

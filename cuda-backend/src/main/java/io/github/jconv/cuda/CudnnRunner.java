@@ -48,8 +48,39 @@ final class CudnnRunner implements AutoCloseable {
                 "cudnnSetStream", "");
     }
 
-    /** Runs one pass; returns the algorithm's name. */
+    /**
+     * Runs one pass; returns the algorithm's name. A problem whose tensors exceed cuDNN's int
+     * indexing runs in batch slices (weight and bias gradients accumulate over the slices).
+     */
     String run(Pass pass, ConvSpec spec, DType dtype, ConvArgs args) {
+        int slice = CudnnPlan.batchSlice(spec);
+        if (slice >= spec.batch()) return runSlice(pass, spec, dtype, args, 0, false);
+        String ran = "";
+        for (int n0 = 0; n0 < spec.batch(); n0 += slice) {
+            ConvSpec part = spec.toBuilder().batch(Math.min(slice, spec.batch() - n0)).build();
+            ran = runSlice(pass, part, dtype, args, n0, n0 > 0);
+        }
+        return ran + " in batch slices of " + slice;
+    }
+
+    /** The device address of {@code role}'s data for batch items from {@code n0} of a slice shaped like {@code part}. */
+    private static long address(ConvArgs args, Role role, ConvSpec part, int n0, DType dtype) {
+        CudaBuffer b = buf(args, role);
+        boolean perBatch = role != Role.W && role != Role.DW && role != Role.B && role != Role.DB;
+        long perItem = perBatch ? role.shapeFor(part).elementCount() / part.batch() : 0;
+        return b.address + n0 * perItem * dtype.bytes();
+    }
+
+    private static Pointer at(ConvArgs args, Role role, ConvSpec part, int n0, DType dtype) {
+        return DeviceAddress.javacpp(address(args, role, part, n0, dtype));
+    }
+
+    private static CUdeviceptr ptrAt(ConvArgs args, Role role, ConvSpec part, int n0, DType dtype) {
+        CudaBuffer b = buf(args, role);
+        return b.ptr.withByteOffset(address(args, role, part, n0, dtype) - b.address);
+    }
+
+    private String runSlice(Pass pass, ConvSpec spec, DType dtype, ConvArgs args, int n0, boolean accumulate) {
         CudnnPlan plan = CudnnPlan.of(spec, pass);
         String problem = spec.toString();
         int dt = CudnnTypes.dataType(dtype);
@@ -58,8 +89,8 @@ final class CudnnRunner implements AutoCloseable {
         if (plan.op() == CudnnPlan.Op.BACKWARD_BIAS) {
             cudnnTensorStruct dyD = tensor(plan.ycDims(), dt, problem);
             cudnnTensorStruct dbD = tensor(CudnnPlan.biasDims(spec.outChannels(), plan.ycDims()), dt, problem);
-            CudaErrors.checkCudnn(cudnnConvolutionBackwardBias(handle, one, dyD, buf(args, Role.DY).javacpp(), zero, dbD,
-                    buf(args, Role.DB).javacpp()), "cudnnConvolutionBackwardBias", problem);
+            CudaErrors.checkCudnn(cudnnConvolutionBackwardBias(handle, one, dyD, at(args, Role.DY, spec, n0, dtype),
+                    accumulate ? one : zero, dbD, at(args, Role.DB, spec, n0, dtype)), "cudnnConvolutionBackwardBias", problem);
             return "cudnn bwd-bias";
         }
         CudaOptions o = session.options();
@@ -69,14 +100,15 @@ final class CudnnRunner implements AutoCloseable {
         cudnnConvolutionStruct cD = conv(plan, dtype, o, problem);
         CUdeviceptr staged = null;
         Operands ops = new Operands(
-                plan.staged() ? null : buf(args, plan.xc()).javacpp(),
-                buf(args, plan.w()).javacpp(), buf(args, plan.yc()).javacpp());
+                plan.staged() ? null : at(args, plan.xc(), spec, n0, dtype),
+                at(args, plan.w(), spec, n0, dtype), at(args, plan.yc(), spec, n0, dtype));
         if (plan.staged()) {
             long bytes = plan.stagedElements() * dtype.bytes();
             staged = session.context().scratch("staging", bytes, problem);
             ops = new Operands(DeviceAddress.javacpp(DeviceAddress.of(staged)), ops.w, ops.y);
             if (plan.op().readsXc()) {
-                session.windowCopy(buf(args, plan.xc()).ptr, plan.ourXcDims(), staged, plan.xcDims(), plan.offset(), dtype, problem);
+                session.windowCopy(ptrAt(args, plan.xc(), spec, n0, dtype), plan.ourXcDims(), staged, plan.xcDims(), plan.offset(),
+                        dtype, problem);
             }
         }
         AlgoSelection.Key key = AlgoSelection.Key.of(spec, pass, dtype, o, session.deviceKey());
@@ -92,18 +124,19 @@ final class CudnnRunner implements AutoCloseable {
             }
             session.algoCache().put(key, choices);
         }
-        String ran = execute(plan.op(), choices, key, xD, wD, cD, yD, ops, one, zero, problem);
+        // weight gradients of later batch slices add to the earlier ones (beta = 1)
+        String ran = execute(plan.op(), choices, key, xD, wD, cD, yD, ops, one, accumulate ? one : zero, problem);
         if (plan.staged() && plan.op().writesXc()) {
             int[] back = plan.offset().clone();
             for (int i = 0; i < back.length; i++) back[i] = -back[i];
-            session.windowCopy(staged, plan.xcDims(), buf(args, plan.xc()).ptr, plan.ourXcDims(), back, dtype, problem);
+            session.windowCopy(staged, plan.xcDims(), ptrAt(args, plan.xc(), spec, n0, dtype), plan.ourXcDims(), back, dtype, problem);
         }
         if (plan.addBias()) {
             int[] yDims = CudnnPlan.lift(spec.outputShape().dims());
             cudnnTensorStruct bD = tensor(CudnnPlan.biasDims(spec.outChannels(), yDims), dt, problem);
             cudnnTensorStruct outD = tensor(yDims, dt, problem);
-            CudaErrors.checkCudnn(cudnnAddTensor(handle, one, bD, buf(args, Role.B).javacpp(), one, outD,
-                    buf(args, Role.Y).javacpp()), "cudnnAddTensor", problem);
+            CudaErrors.checkCudnn(cudnnAddTensor(handle, one, bD, at(args, Role.B, spec, n0, dtype), one, outD,
+                    at(args, Role.Y, spec, n0, dtype)), "cudnnAddTensor", problem);
             ran += " + bias";
         }
         return plan.staged() ? ran + " (staged: asymmetric padding or large output_padding)" : ran;

@@ -21,6 +21,7 @@ class SupportTest {
     static final ConvSpec TRANS = ConvSpec.transposed().batch(1).channels(4, 4).input(5, 5, 5).kernel(3).stride(2).padding(1).outputPadding(1).build();
     static final ConvSpec DEFORM = ConvSpec.deformable().batch(1).channels(4, 4).input(6, 6).kernel(3).padding(1).offsetGroups(2).mask(true).build();
     static final ConvSpec HUGE = ConvSpec.convolution().batch(64).channels(256, 256).input(400, 400).kernel(3).padding(1).build();
+    static final ConvSpec ONE_ITEM_TOO_BIG = ConvSpec.convolution().batch(1).channels(16384, 16).input(400, 400).kernel(1).build();
 
     static Stream<Arguments> cases() {
         return Stream.of(
@@ -38,7 +39,8 @@ class SupportTest {
                 Arguments.of(DEFORM, Pass.FORWARD, DType.FP64, 75, true, ""),
                 Arguments.of(DEFORM, Pass.FORWARD, DType.FP16, 90, false, "FP32 and FP64 kernels only"),
                 Arguments.of(DEFORM, Pass.FORWARD, DType.FP32, 70, false, "compute_75"),
-                Arguments.of(HUGE, Pass.FORWARD, DType.FP32, 90, false, "exceeds cuDNN's limit"));
+                Arguments.of(HUGE, Pass.FORWARD, DType.FP32, 90, true, ""),
+                Arguments.of(ONE_ITEM_TOO_BIG, Pass.FORWARD, DType.FP32, 90, false, "even batch slices of 1 cannot run"));
     }
 
     @ParameterizedTest(name = "{1} {2} on sm{3} of {0}: {4}")
