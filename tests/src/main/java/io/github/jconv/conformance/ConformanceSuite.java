@@ -111,10 +111,16 @@ public final class ConformanceSuite {
         for (Problem p : problemList()) {
             List<DynamicTest> tests = new ArrayList<>();
             ProblemRun pr = new ProblemRun(p);
+            pr.remaining = dtypes.size() * checks(p).size();
             for (DType dt : dtypes) {
                 for (String check : checks(p)) {
                     tests.add(DynamicTest.dynamicTest(dt + " " + check, () -> {
-                        CaseResult r = run.execute(pr, dt, check);
+                        CaseResult r;
+                        try {
+                            r = run.execute(pr, dt, check);
+                        } finally {
+                            pr.done();
+                        }
                         switch (r.status()) {
                             case PASSED -> { }
                             case UNSUPPORTED -> Assumptions.abort("UNSUPPORTED by " + r.backend() + ": " + r.message());
@@ -127,6 +133,7 @@ public final class ConformanceSuite {
         }
         nodes.add(DynamicTest.dynamicTest("summary: counts and run time", () -> {
             Report rep = run.report();
+            run.close();
             System.out.println(rep.summary());
             Assertions.assertTrue(rep.passed() > 0, "conformance " + provider.name()
                     + ": no case passed; a backend must support at least FP32 forward convolution. " + rep.summary());
@@ -165,7 +172,7 @@ public final class ConformanceSuite {
     }
 
     /** The counts of a run. */
-    public record Report(String backend, List<CaseResult> results, long nanos, long liveBuffersLeft) {
+    public record Report(String backend, List<CaseResult> results, long nanos, long referenceNanos, long liveBuffersLeft) {
         public long count(Status s) {
             return results.stream().filter(r -> r.status() == s).count();
         }
@@ -188,8 +195,11 @@ public final class ConformanceSuite {
 
         public String summary() {
             StringBuilder b = new StringBuilder(String.format(Locale.ROOT,
-                    "conformance %s: %d cases executed: %d passed, %d unsupported, %d failed, in %.1f s",
-                    backend, results.size(), passed(), unsupported(), failed(), nanos / 1e9));
+                    "conformance %s: %d cases executed: %d passed, %d unsupported, %d failed, in %.1f s (%.1f s of it in the FP64 reference)",
+                    backend, results.size(), passed(), unsupported(), failed(), nanos / 1e9, referenceNanos / 1e9));
+            results.stream().sorted(java.util.Comparator.comparingLong(CaseResult::nanos).reversed()).limit(3)
+                    .forEach(r -> b.append(String.format(Locale.ROOT, "%n  slowest: %.2f s %s %s", r.nanos() / 1e9,
+                            r.caseName(), r.problem().label())));
             for (CaseResult r : failures()) b.append(System.lineSeparator()).append("  ").append(r);
             return b.toString();
         }
@@ -203,8 +213,20 @@ public final class ConformanceSuite {
         private final Map<Pass, Map<Role, Reference.Output>> reference = new EnumMap<>(Pass.class);
         private Reference.Output plainForward;
 
+        /** Tests of this problem still to run; at zero its tensors are dropped (JUnit keeps every test object). */
+        int remaining;
+
         ProblemRun(Problem problem) {
             this.problem = problem;
+        }
+
+        synchronized void done() {
+            if (--remaining <= 0) {
+                data = null;
+                zero = null;
+                reference.clear();
+                plainForward = null;
+            }
         }
 
         synchronized ProblemData data() {
@@ -243,6 +265,7 @@ public final class ConformanceSuite {
         private ConvEngine engine;
         private final List<CaseResult> results = new ArrayList<>();
         private long nanos;
+        private long referenceNanos;
         private String backendName = provider.name();
 
         private ConvEngine engine() {
@@ -261,7 +284,9 @@ public final class ConformanceSuite {
             } catch (RuntimeException | AssertionError e) {
                 r = new CaseResult(Status.FAILED, backendName, pr.problem, dtype, check, "threw " + e);
             }
-            nanos += System.nanoTime() - t0;
+            long spent = System.nanoTime() - t0;
+            nanos += spent;
+            r = r.withNanos(spent);
             results.add(r);
             return r;
         }
@@ -280,7 +305,9 @@ public final class ConformanceSuite {
                 return new CaseResult(Status.FAILED, backendName, pr.problem, dtype, pass.name(),
                         "supports() said yes but the pass refused to run: " + ex.getMessage());
             }
+            long tr = System.nanoTime();
             Map<Role, Reference.Output> ref = pr.reference(pass);
+            referenceNanos += System.nanoTime() - tr;
             List<String> bad = new ArrayList<>();
             for (Role role : pass.outputs(spec)) {
                 Tolerance tol = tolerance(spec, role, dtype, pr.data());
@@ -307,7 +334,9 @@ public final class ConformanceSuite {
                         "supports() said yes but the pass refused to run: " + ex.getMessage());
             }
             ConvSpec plain = plainSpec(spec);
+            long tr = System.nanoTime();
             Reference.Output o = pr.plainForward();
+            referenceNanos += System.nanoTime() - tr;
             Tolerance tol = Tolerance.of(dtype, mode(dtype), Reference.reductionLength(plain, Role.Y));
             Comparison c = Comparison.of("y vs plain convolution " + plain, plain.outputShape(), o.values(), o.magnitude(),
                     got.get(Role.Y), tol);
@@ -325,14 +354,17 @@ public final class ConformanceSuite {
             return t;
         }
 
+        private long live;
+
         Report report() {
-            long live = engine == null ? 0 : engine.backend().tracker().liveBuffers();
-            return new Report(backendName, List.copyOf(results), nanos, live);
+            if (engine != null) live = engine.backend().tracker().liveBuffers();
+            return new Report(backendName, List.copyOf(results), nanos, referenceNanos, live);
         }
 
         @Override
         public void close() {
             if (engine != null) engine.close();
+            engine = null;
         }
     }
 

@@ -1,0 +1,172 @@
+package io.github.jconv.conformance;
+
+import io.github.jconv.ConvArgs;
+import io.github.jconv.ConvEngine;
+import io.github.jconv.ConvSpec;
+import io.github.jconv.DType;
+import io.github.jconv.Pass;
+import io.github.jconv.Role;
+import io.github.jconv.equivalence.ForwardingBackend;
+import io.github.jconv.spi.ConvBackend;
+import io.github.jconv.spi.ConvBackendProvider;
+import io.github.jconv.spi.DeviceBuffer;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.DynamicContainer;
+import org.junit.jupiter.api.DynamicNode;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.opentest4j.AssertionFailedError;
+import org.opentest4j.TestAbortedException;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The kit catches a backend with a planted bug, and says where: problem line, worst element, errors. */
+class PlantedBugTest {
+    private static final List<Problem> PROBLEMS = List.of(
+            Problem.of("mb2ic3ih7iw6oc4kh3ph1"),
+            Problem.of("mb2ic4ih5oc4kh1bia0"),
+            Problem.of("tr1mb2ic4ih5oc3kh3sh2ph1oph1"),
+            Problem.of("dg1msk1mb1ic4ih6oc4kh3ph1"));
+
+    private static ConvBackendProvider cpu() {
+        for (ConvBackendProvider p : ConvEngine.providers()) {
+            if (p.name().equals("cpu") && p.probe().available()) return p;
+        }
+        Assumptions.abort("the CPU backend (jconv-cpu) is not on the test classpath; its planted-bug test needs it");
+        return null;
+    }
+
+    /** Forward runs without the bias: the spec handed on says bias(false) and b is left out. */
+    static final class DropsBias extends ForwardingBackend {
+        DropsBias(ConvBackend inner) {
+            super(inner, "cpu-drops-bias");
+        }
+
+        @Override
+        protected void run(Pass pass, ConvSpec spec, ConvArgs a) {
+            if (pass != Pass.FORWARD || !spec.bias()) {
+                super.run(pass, spec, a);
+                return;
+            }
+            ConvArgs.Builder b = ConvArgs.builder();
+            a.asMap().forEach((r, buf) -> {
+                if (r != Role.B) b.put(r, buf);
+            });
+            inner.execute(pass, spec.toBuilder().bias(false).build(), b.build());
+        }
+    }
+
+    /** Reads the weight with its two spatial loop bounds swapped: w[.., ky, kx] as w[.., kx, ky]. */
+    static final class SwapsKernelAxes extends ForwardingBackend {
+        SwapsKernelAxes(ConvBackend inner) {
+            super(inner, "cpu-swaps-kernel-axes");
+        }
+
+        @Override
+        protected void run(Pass pass, ConvSpec spec, ConvArgs a) {
+            boolean readsW = pass.inputs(spec).contains(Role.W);
+            if (!readsW || spec.rank() != 2 || spec.kernel(0) != spec.kernel(1)) {
+                super.run(pass, spec, a);
+                return;
+            }
+            DeviceBuffer w = a.get(Role.W);
+            float[] v = new float[Math.toIntExact(w.elementCount())];
+            inner.download(w, 0, v, 0, v.length);
+            int k = spec.kernel(0);
+            float[] t = new float[v.length];
+            for (int s = 0; s < v.length / (k * k); s++) {
+                for (int y = 0; y < k; y++) {
+                    for (int x = 0; x < k; x++) t[s * k * k + y * k + x] = v[s * k * k + x * k + y];
+                }
+            }
+            try (DeviceBuffer swapped = inner.allocate(w.dtype(), w.shape())) {
+                inner.upload(swapped, 0, t, 0, t.length);
+                ConvArgs.Builder b = ConvArgs.builder();
+                a.asMap().forEach((r, buf) -> b.put(r, r == Role.W ? swapped : buf));
+                inner.execute(pass, spec, b.build());
+            }
+        }
+    }
+
+    private static ConformanceSuite.Report run(ConvBackendProvider planted) {
+        return ConformanceSuite.of(planted).dtypes(DType.FP32).problems(PROBLEMS).run();
+    }
+
+    private static void assertUsefulLine(CaseResult r) {
+        String m = r.toString();
+        assertTrue(m.startsWith("FAILED "), m);
+        assertTrue(m.contains(r.problem().line()), "the problem line: " + m);
+        assertTrue(m.contains("worst at [") && m.contains("expected ") && m.contains("got "), "the worst element: " + m);
+        assertTrue(m.contains("abs error ") && m.contains("rel error "), "its errors: " + m);
+        String afterCase = m.substring(("FAILED " + r.backend() + " " + r.caseName() + " ").length());
+        assertEquals(r.problem().spec(), ConvSpec.parse(afterCase.split(" ")[0]), "the line in the message parses back: " + m);
+    }
+
+    @Test
+    void aBackendThatDropsTheBiasFailsExactlyTheForwardPassesOfProblemsWithBias() {
+        ConformanceSuite.Report rep = run(ForwardingBackend.provider(cpu(), "cpu-drops-bias", DropsBias::new));
+        List<CaseResult> failed = rep.failures();
+        assertFalse(failed.isEmpty(), rep.summary());
+        for (CaseResult r : failed) {
+            assertUsefulLine(r);
+            boolean forwardWithBias = r.check().equals("FORWARD") && r.problem().spec().bias();
+            boolean identityWithBias = r.check().equals(ConformanceSuite.IDENTITY) && r.problem().spec().bias();
+            assertTrue(forwardWithBias || identityWithBias, "only forward passes with a bias may fail: " + r);
+        }
+        long withBias = PROBLEMS.stream().filter(p -> p.spec().bias()).count();
+        assertEquals(withBias + 1, failed.size(), "every forward with a bias, and the deformable identity: " + rep.summary());
+        assertTrue(rep.passed() > 0, "the passes the bug does not touch still pass: " + rep.summary());
+    }
+
+    @Test
+    void aBackendThatSwapsTheKernelAxesFailsEveryPassThatReadsASquareNonTrivialKernel() {
+        ConformanceSuite.Report rep = run(ForwardingBackend.provider(cpu(), "cpu-swaps-kernel-axes", SwapsKernelAxes::new));
+        for (CaseResult r : rep.results()) {
+            ConvSpec s = r.problem().spec();
+            boolean readsW = r.check().equals(ConformanceSuite.IDENTITY) || Pass.valueOf(r.check()).inputs(s).contains(Role.W);
+            boolean hit = readsW && s.kernelVolume() > 1;
+            assertEquals(hit ? Status.FAILED : Status.PASSED, r.status(), r.toString());
+            if (hit) assertUsefulLine(r);
+        }
+        assertTrue(rep.failed() >= 6, rep.summary());
+    }
+
+    @Test
+    void theDynamicTestsOfABuggyBackendFailWithTheProblemLine() throws Throwable {
+        ConvBackendProvider planted = ForwardingBackend.provider(cpu(), "cpu-drops-bias", DropsBias::new);
+        List<String> failures = new ArrayList<>();
+        int run = 0;
+        try (Stream<DynamicNode> nodes = ConformanceSuite.of(planted).dtypes(DType.FP32).problems(PROBLEMS.subList(0, 2)).dynamicTests()) {
+            for (DynamicTest t : flatten(nodes.toList())) {
+                run++;
+                try {
+                    t.getExecutable().execute();
+                } catch (AssertionFailedError e) {
+                    failures.add(t.getDisplayName() + ": " + e.getMessage());
+                } catch (TestAbortedException e) {
+                    failures.add("aborted " + t.getDisplayName());
+                }
+            }
+        }
+        // problem 1 has 4 checks, problem 2 (no bias) 3, plus the summary
+        assertEquals(8, run);
+        assertEquals(1, failures.size(), failures.toString());
+        assertTrue(failures.get(0).startsWith("FP32 FORWARD: FAILED cpu-drops-bias FP32 FORWARD " + PROBLEMS.get(0).line()),
+                failures.get(0));
+    }
+
+    private static List<DynamicTest> flatten(List<? extends DynamicNode> nodes) {
+        List<DynamicTest> out = new ArrayList<>();
+        for (DynamicNode n : nodes) {
+            if (n instanceof DynamicTest t) out.add(t);
+            else if (n instanceof DynamicContainer c) out.addAll(flatten(c.getChildren().toList()));
+        }
+        return out;
+    }
+}
