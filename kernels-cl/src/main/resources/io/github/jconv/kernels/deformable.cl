@@ -36,6 +36,10 @@
 //       one work-group of RED_WG items per weight element [K, C/G, KH, KW], reducing over N*OH*OW.
 //   deform_bias_grad(dy, db, N, K, spatial)
 //       one work-group of RED_WG items per output channel.
+//   deform_im2col(x, offset, mask, has_mask, col, DGEOM, n, total, step)
+//       col[(ci*KH*KW + t)*OH*OW + pos] = mask * bilinear sample for batch item n (total = C*KH*KW*OH*OW):
+//       the sampled column matrix, so forward and weight gradient become GEMMs (and the column
+//       gradient that deform_col_grad computes is W^T dy, a GEMM too).
 
 #ifndef REAL
 #define REAL float
@@ -294,4 +298,29 @@ __kernel void deform_bias_grad(__global const real* dy, __global real* db, const
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     if (lid == 0) db[k] = part[0];
+}
+
+__kernel void deform_im2col(__global const real* x, __global const real* offset, __global const real* mask,
+                            const int has_mask, __global real* col, DGEOM_PARAMS,
+                            const int n, const long total, const long step) {
+    const int Cpo = C / GOFF;
+    const int T = KH * KW;
+    const long out_sp = (long)OH * OW;
+    for (long idx = get_global_id(0); idx < total; idx += step) {
+        long r = idx;
+        const long pos = r % out_sp; r /= out_sp;
+        const int t = (int)(r % T);
+        const int ci = (int)(r / T);
+        const int go = ci / Cpo;
+        const int oy = (int)(pos / OW);
+        const int ox = (int)(pos - (long)oy * OW);
+        const int ky = t / KW;
+        const int kx = t - ky * KW;
+        const long off_y = ((long)n * 2 * GOFF * T + (long)go * 2 * T + 2 * t) * out_sp + pos;
+        const real py = (real)(oy * SH - PH + ky * DH) + offset[off_y];
+        const real px = (real)(ox * SW - PW + kx * DW) + offset[off_y + out_sp];
+        real v = bilinear_interpolate(x + ((long)n * C + ci) * H * W, H, W, py, px);
+        if (has_mask) v *= mask[((long)n * GOFF * T + (long)go * T + t) * out_sp + pos];
+        col[idx] = v;
+    }
 }

@@ -25,7 +25,7 @@ class KernelSourcesTest {
     @Test
     void theDeformableKernelsTheCudaBackendLaunchesKeepTheirNames() {
         assertEquals(List.of("deform_forward", "deform_col_grad", "deform_input_grad", "deform_offset_mask_grad",
-                "deform_weight_grad", "deform_bias_grad"), KernelSources.kernelNames("deformable"));
+                "deform_weight_grad", "deform_bias_grad", "deform_im2col"), KernelSources.kernelNames("deformable"));
     }
 
     @Test

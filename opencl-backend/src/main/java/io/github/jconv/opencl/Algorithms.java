@@ -41,10 +41,16 @@ final class Algorithms {
         VIEW_BACKWARD_WEIGHT_GEMM("im2col+gemm"),
         BIAS_REDUCE("workgroup-reduce"),
         DEFORM_FORWARD("deformable-direct"),
+        /** Sampled columns (deform_im2col), then GEMM. */
+        DEFORM_FORWARD_GEMM("deformable-im2col+gemm"),
         DEFORM_DATA("deformable-colgrad+plane-scatter"),
+        /** Column gradient W^T dy as a GEMM, then the per-plane scatter. */
+        DEFORM_DATA_GEMM("deformable-gemm+plane-scatter"),
         DEFORM_WEIGHT("deformable-workgroup-reduce"),
+        DEFORM_WEIGHT_GEMM("deformable-im2col+gemm"),
         DEFORM_BIAS("workgroup-reduce"),
-        DEFORM_OFFSET_MASK("deformable-colgrad+gather");
+        DEFORM_OFFSET_MASK("deformable-colgrad+gather"),
+        DEFORM_OFFSET_MASK_GEMM("deformable-gemm+gather");
 
         final String label;
 
@@ -62,13 +68,14 @@ final class Algorithms {
 
     static Choice choose(ConvSpec spec, Pass pass, Mode mode) {
         ConvType t = spec.type();
+        boolean gemm = mode == Mode.GEMM || (mode == Mode.AUTO && spec.forwardFlops() / 2 >= GEMM_MIN_MACS);
         if (t == ConvType.DEFORMABLE) {
             Path p = switch (pass) {
-                case FORWARD -> Path.DEFORM_FORWARD;
-                case BACKWARD_DATA -> Path.DEFORM_DATA;
-                case BACKWARD_WEIGHT -> Path.DEFORM_WEIGHT;
+                case FORWARD -> gemm ? Path.DEFORM_FORWARD_GEMM : Path.DEFORM_FORWARD;
+                case BACKWARD_DATA -> gemm ? Path.DEFORM_DATA_GEMM : Path.DEFORM_DATA;
+                case BACKWARD_WEIGHT -> gemm ? Path.DEFORM_WEIGHT_GEMM : Path.DEFORM_WEIGHT;
                 case BACKWARD_BIAS -> Path.DEFORM_BIAS;
-                case BACKWARD_OFFSET_MASK -> Path.DEFORM_OFFSET_MASK;
+                case BACKWARD_OFFSET_MASK -> gemm ? Path.DEFORM_OFFSET_MASK_GEMM : Path.DEFORM_OFFSET_MASK;
             };
             return new Choice(p, p.label);
         }
@@ -77,7 +84,6 @@ final class Algorithms {
             throw new IllegalArgumentException("pass = BACKWARD_OFFSET_MASK: only deformable convolution has offsets; this spec is "
                     + t + ", use Pass.BACKWARD_DATA / BACKWARD_WEIGHT / BACKWARD_BIAS");
         }
-        boolean gemm = mode == Mode.GEMM || (mode == Mode.AUTO && spec.forwardFlops() / 2 >= GEMM_MIN_MACS);
         boolean tr = t == ConvType.TRANSPOSED;
         // Transposed convolution is the adjoint: its forward is the convolution's data gradient and vice versa.
         Path p = switch (pass) {

@@ -260,7 +260,7 @@ final class OpenClSession implements ConvBackend {
         synchronized (lock) {
             checkOpen();
             if (spec.type() == ConvType.DEFORMABLE) {
-                runDeformable(family(dt, "deformable"), pass, spec, args, dt);
+                runDeformable(family(dt, "deformable"), choice.path(), pass, spec, args, dt);
             } else {
                 runConv(choice.path(), spec, args, dt);
             }
@@ -400,37 +400,69 @@ final class OpenClSession implements ConvBackend {
         return scratch;
     }
 
-    private void runDeformable(Family f, Pass pass, ConvSpec spec, ConvArgs a, DType dt) {
+    private void runDeformable(Family f, Algorithms.Path path, Pass pass, ConvSpec spec, ConvArgs a, DType dt) {
         int[] g = Algorithms.deformGeometry(spec);
         boolean m = spec.modulated() && pass != Pass.BACKWARD_BIAS;
         Object mask = m ? mem(a, Role.MASK) : dummy;
         int hasMask = m ? 1 : 0;
-        switch (pass) {
-            case FORWARD -> grid(f, "deform_forward", spec.outputShape().elementCount(),
-                    join(mem(a, Role.X), mem(a, Role.OFFSET), mask, hasMask, mem(a, Role.W),
-                            spec.bias() ? mem(a, Role.B) : dummy, spec.bias() ? 1 : 0, mem(a, Role.Y), g));
-            case BACKWARD_WEIGHT -> groups(f, "deform_weight_grad", spec.weightShape().elementCount(),
+        Object bias = spec.bias() && a.has(Role.B) ? mem(a, Role.B) : null;
+        long groups = spec.groups();
+        long o = spec.outputSpatial();
+        long t = spec.kernelVolume();
+        long c = spec.inChannels();
+        long k = spec.outChannels();
+        long cgt = c / groups * t;
+        long kg = k / groups;
+        long perBatch = c * t * o;
+        switch (path) {
+            case DEFORM_FORWARD -> grid(f, "deform_forward", spec.outputShape().elementCount(),
+                    join(mem(a, Role.X), mem(a, Role.OFFSET), mask, hasMask, mem(a, Role.W), orDummy(bias), bias != null ? 1 : 0,
+                            mem(a, Role.Y), g));
+            case DEFORM_FORWARD_GEMM -> {
+                cl_mem col = scratch(perBatch * dt.bytes());
+                for (int n = 0; n < spec.batch(); n++) {
+                    grid(f, "deform_im2col", perBatch, join(mem(a, Role.X), mem(a, Role.OFFSET), mask, hasMask, col, g, n));
+                    gemm(family(dt, "gemm"), groups, kg, o, cgt, mem(a, Role.W), 0, cgt, 1, kg * cgt,
+                            col, 0, o, 1, cgt * o, mem(a, Role.Y), n * k * o, o, 1, kg * o, bias, false);
+                }
+            }
+            case DEFORM_WEIGHT -> groups(f, "deform_weight_grad", spec.weightShape().elementCount(),
                     join(mem(a, Role.X), mem(a, Role.OFFSET), mask, hasMask, mem(a, Role.DY), mem(a, Role.DW), g));
-            case BACKWARD_BIAS -> groups(f, "deform_bias_grad", spec.outChannels(),
+            case DEFORM_WEIGHT_GEMM -> {
+                cl_mem col = scratch(perBatch * dt.bytes());
+                for (int n = 0; n < spec.batch(); n++) {
+                    grid(f, "deform_im2col", perBatch, join(mem(a, Role.X), mem(a, Role.OFFSET), mask, hasMask, col, g, n));
+                    gemm(family(dt, "gemm"), groups, kg, cgt, o, mem(a, Role.DY), n * k * o, o, 1, kg * o,
+                            col, 0, 1, o, cgt * o, mem(a, Role.DW), 0, cgt, 1, kg * cgt, null, n > 0);
+                }
+            }
+            case DEFORM_BIAS -> groups(f, "deform_bias_grad", spec.outChannels(),
                     join(mem(a, Role.DY), mem(a, Role.DB), spec.batch(), spec.outChannels(), spec.outputSpatial()));
-            case BACKWARD_DATA, BACKWARD_OFFSET_MASK -> {
-                long perBatch = (long) spec.inChannels() * spec.kernelVolume() * spec.outputSpatial();
+            case DEFORM_DATA, DEFORM_OFFSET_MASK, DEFORM_DATA_GEMM, DEFORM_OFFSET_MASK_GEMM -> {
+                boolean viaGemm = path == Algorithms.Path.DEFORM_DATA_GEMM || path == Algorithms.Path.DEFORM_OFFSET_MASK_GEMM;
                 long budget = Math.min(dev.maxAllocBytes(), COL_BUDGET) / dt.bytes();
-                int chunk = (int) Math.max(1, Math.min(spec.batch(), budget / perBatch));
+                int chunk = viaGemm ? 1 : (int) Math.max(1, Math.min(spec.batch(), budget / perBatch));
                 cl_mem col = scratch(perBatch * chunk * dt.bytes());
                 for (int n0 = 0; n0 < spec.batch(); n0 += chunk) {
                     int nb = Math.min(chunk, spec.batch() - n0);
-                    grid(f, "deform_col_grad", perBatch * nb, join(mem(a, Role.DY), mem(a, Role.W), col, g, n0));
+                    if (viaGemm) {
+                        // Column gradient W^T dy_n: the weight read with its two strides swapped.
+                        gemm(family(dt, "gemm"), groups, cgt, o, kg, mem(a, Role.W), 0, 1, cgt, kg * cgt,
+                                mem(a, Role.DY), n0 * k * o, o, 1, kg * o, col, 0, o, 1, cgt * o, null, false);
+                    } else {
+                        grid(f, "deform_col_grad", perBatch * nb, join(mem(a, Role.DY), mem(a, Role.W), col, g, n0));
+                    }
                     if (pass == Pass.BACKWARD_DATA) {
                         grid(f, "deform_input_grad", (long) nb * spec.inChannels(),
                                 join(col, mem(a, Role.OFFSET), mask, hasMask, mem(a, Role.DX), g, n0));
                     } else {
-                        long total = (long) nb * spec.offsetGroups() * spec.kernelVolume() * spec.outputSpatial();
+                        long total = (long) nb * spec.offsetGroups() * t * o;
                         grid(f, "deform_offset_mask_grad", total, join(mem(a, Role.X), mem(a, Role.OFFSET), mask, hasMask,
                                 col, mem(a, Role.DOFFSET), m ? mem(a, Role.DMASK) : dummy, g, n0));
                     }
                 }
             }
+            default -> throw new IllegalStateException("path " + path + " is not a deformable path");
         }
     }
 
@@ -494,6 +526,28 @@ final class OpenClSession implements ConvBackend {
      */
     static final int[][] GEMM_TILES = {{64, 64, 16, 4, 4}, {32, 32, 16, 4, 4}, {16, 16, 8, 2, 2}, {4, 4, 4, 1, 1}};
 
+    /** The tilings to try: -Djconv.opencl.gemmTiles=TSM,TSN,TSK,WPTM,WPTN (tuning) first, then {@link #GEMM_TILES}. */
+    private static int[][] gemmTiles() {
+        String v = System.getProperty("jconv.opencl.gemmTiles");
+        if (v == null || v.isBlank()) return GEMM_TILES;
+        String[] parts = v.split(",");
+        int[] t = new int[5];
+        try {
+            for (int i = 0; i < 5; i++) t[i] = Integer.parseInt(parts[i].trim());
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("jconv.opencl.gemmTiles = " + v + ": five integers TSM,TSN,TSK,WPTM,WPTN with "
+                    + "WPTM dividing TSM and WPTN dividing TSN; e.g. 64,64,16,4,4");
+        }
+        if (t[0] % t[3] != 0 || t[1] % t[4] != 0 || Math.min(Math.min(t[0], t[1]), Math.min(t[2], Math.min(t[3], t[4]))) < 1) {
+            throw new IllegalArgumentException("jconv.opencl.gemmTiles = " + v + ": WPTM must divide TSM and WPTN divide TSN, all "
+                    + "positive; e.g. 64,64,16,4,4");
+        }
+        int[][] out = new int[GEMM_TILES.length + 1][];
+        out[0] = t;
+        System.arraycopy(GEMM_TILES, 0, out, 1, GEMM_TILES.length);
+        return out;
+    }
+
     private Family family(DType dt, String name) {
         Map<String, Family> byName = families.computeIfAbsent(dt, d -> new HashMap<>());
         Family f = byName.get(name);
@@ -501,7 +555,7 @@ final class OpenClSession implements ConvBackend {
         String real = dt == DType.FP64 ? "-DREAL=double -DJCONV_FP64=1" : "-DREAL=float -DJCONV_FP64=0";
         switch (name) {
             case "gemm" -> {
-                for (int[] t : GEMM_TILES) {
+                for (int[] t : gemmTiles()) {
                     long threads = (long) (t[0] / t[3]) * (t[1] / t[4]);
                     long localBytes = (long) t[2] * (t[0] + t[1]) * dt.bytes();
                     if (threads > dev.maxWorkGroupSize() || t[0] / t[3] > dev.maxItemSize0() || localBytes > dev.localMemBytes()) {

@@ -97,9 +97,9 @@ class OpenClPassesTest {
         cs.add(new Case(ConvSpec.transposed().batch(1).channels(4, 2).input(4, 5).kernel(3).stride(2).dilation(2).outputPadding(1).build(), d, 0));
         cs.add(new Case(ConvSpec.deformable().batch(1).channels(4, 4).groups(2).offsetGroups(2).mask(true).input(6, 6)
                 .kernel(3).padding(1).build(), d, 3));
-        // Convolution and transposed cases again through im2col + GEMM (deformable has one path).
+        // Every case again through the (im2col or sampled-column) + GEMM paths.
         List<Case> all = new ArrayList<>(cs);
-        for (Case c : cs) if (c.spec().type() != ConvType.DEFORMABLE) all.add(c.with(Algorithms.Mode.GEMM));
+        for (Case c : cs) all.add(c.with(Algorithms.Mode.GEMM));
         return all.stream();
     }
 

@@ -170,6 +170,35 @@ class SessionTest {
     }
 
     @Test
+    void aNanOffsetGivesNanWhereItIsReadAndEveryPassStillRuns() {
+        ConvSpec s = ConvSpec.deformable().channels(2, 2).input(5, 5).kernel(3).padding(1).mask(true).bias(false).build();
+        Random rnd = new Random(11);
+        double[] off = random(rnd, s.offsetShape().elementCount(), -0.5, 0.5);
+        int oh = s.output(0), ow = s.output(1);
+        off[2 * oh * ow + 1 * ow + 3] = Double.NaN; // dy of tap 1 at output (1, 3)
+        try (DeviceBuffer x = put(session, DType.FP32, s.inputShape(), random(rnd, s.inputShape().elementCount(), -1, 1));
+             DeviceBuffer w = put(session, DType.FP32, s.weightShape(), random(rnd, s.weightShape().elementCount(), -1, 1));
+             DeviceBuffer o = put(session, DType.FP32, s.offsetShape(), off);
+             DeviceBuffer m = put(session, DType.FP32, s.maskShape(), random(rnd, s.maskShape().elementCount(), 0, 1));
+             DeviceBuffer dy = put(session, DType.FP32, s.outputShape(), random(rnd, s.outputShape().elementCount(), -1, 1));
+             DeviceBuffer y = session.allocate(DType.FP32, s.outputShape()); DeviceBuffer dx = session.allocate(DType.FP32, s.inputShape());
+             DeviceBuffer dw = session.allocate(DType.FP32, s.weightShape()); DeviceBuffer doff = session.allocate(DType.FP32, s.offsetShape());
+             DeviceBuffer dm = session.allocate(DType.FP32, s.maskShape())) {
+            session.execute(Pass.FORWARD, s, ConvArgs.builder().x(x).w(w).offset(o).mask(m).y(y).build());
+            double[] out = get(session, y);
+            for (int i = 0; i < out.length; i++) {
+                boolean reads = i % (oh * ow) == 1 * ow + 3;
+                assertEquals(reads, Double.isNaN(out[i]), "y[" + i + "] = " + out[i]);
+            }
+            session.execute(Pass.BACKWARD_DATA, s, ConvArgs.builder().dy(dy).w(w).offset(o).mask(m).dx(dx).build());
+            session.execute(Pass.BACKWARD_WEIGHT, s, ConvArgs.builder().x(x).dy(dy).offset(o).mask(m).dw(dw).build());
+            session.execute(Pass.BACKWARD_OFFSET_MASK, s, ConvArgs.builder().x(x).w(w).dy(dy).offset(o).mask(m).dOffset(doff).dMask(dm).build());
+            assertTrue(Double.isNaN(get(session, doff)[2 * oh * ow + 1 * ow + 3]), "the NaN offset's own gradient is NaN");
+            for (double v : get(session, dx)) assertTrue(Double.isFinite(v), "a NaN sample scatters nowhere");
+        }
+    }
+
+    @Test
     void aClosedSessionRefusesWork() {
         ConvBackend other = new OpenClBackendProvider().open(0);
         other.close();
