@@ -58,6 +58,12 @@ public record Comparison(String what, boolean passed, long count, long failures,
         return c;
     }
 
+    /** The worst element's error over its bound: below 1 passes; how much headroom the tolerance left. */
+    public double worstRatio() {
+        if (absError == 0) return 0;
+        return bound == 0 ? Double.POSITIVE_INFINITY : absError / bound;
+    }
+
     /** One line: what, verdict, failing count, the worst element and its errors, the tolerance. */
     public String describe() {
         if (worstIndex < 0) return what + ": empty";

@@ -171,8 +171,12 @@ public final class ConformanceSuite {
         return out;
     }
 
-    /** The counts of a run. */
-    public record Report(String backend, List<CaseResult> results, long nanos, long referenceNanos, long liveBuffersLeft) {
+    /**
+     * The counts of a run; {@code worstPassingRatio} is the largest error / bound among the elements
+     * of passing cases (how close the backend came to its tolerance).
+     */
+    public record Report(String backend, List<CaseResult> results, long nanos, long referenceNanos,
+                         double worstPassingRatio, long liveBuffersLeft) {
         public long count(Status s) {
             return results.stream().filter(r -> r.status() == s).count();
         }
@@ -197,6 +201,7 @@ public final class ConformanceSuite {
             StringBuilder b = new StringBuilder(String.format(Locale.ROOT,
                     "conformance %s: %d cases executed: %d passed, %d unsupported, %d failed, in %.1f s (%.1f s of it in the FP64 reference)",
                     backend, results.size(), passed(), unsupported(), failed(), nanos / 1e9, referenceNanos / 1e9));
+            b.append(String.format(Locale.ROOT, "%n  largest error / bound among passing cases: %.3g", worstPassingRatio));
             results.stream().sorted(java.util.Comparator.comparingLong(CaseResult::nanos).reversed()).limit(3)
                     .forEach(r -> b.append(String.format(Locale.ROOT, "%n  slowest: %.2f s %s %s", r.nanos() / 1e9,
                             r.caseName(), r.problem().label())));
@@ -204,6 +209,28 @@ public final class ConformanceSuite {
             return b.toString();
         }
     }
+
+    /**
+     * Reference results kept across suites in one JVM (every backend runs the same problems), held
+     * softly so that memory pressure drops them rather than failing the run.
+     */
+    private static final class ReferenceCache {
+        private final java.util.concurrent.ConcurrentHashMap<String, java.lang.ref.SoftReference<Map<Role, Reference.Output>>> map =
+                new java.util.concurrent.ConcurrentHashMap<>();
+
+        Map<Role, Reference.Output> computeIfAbsent(Problem p, Pass pass, java.util.function.Supplier<Map<Role, Reference.Output>> make) {
+            String key = p.line() + " " + p.offsets() + " " + pass;
+            java.lang.ref.SoftReference<Map<Role, Reference.Output>> ref = map.get(key);
+            Map<Role, Reference.Output> v = ref == null ? null : ref.get();
+            if (v == null) {
+                v = make.get();
+                map.put(key, new java.lang.ref.SoftReference<>(v));
+            }
+            return v;
+        }
+    }
+
+    private static final ReferenceCache SHARED = new ReferenceCache();
 
     /** The data and reference results of one problem, made on first use. */
     private static final class ProblemRun {
@@ -235,7 +262,7 @@ public final class ConformanceSuite {
         }
 
         synchronized Map<Role, Reference.Output> reference(Pass pass) {
-            return reference.computeIfAbsent(pass, p -> Reference.run(p, problem.spec(), data().asMap()));
+            return reference.computeIfAbsent(pass, p -> SHARED.computeIfAbsent(problem, p, () -> Reference.run(p, problem.spec(), data().asMap())));
         }
 
         /** Deformable problem's data with zero offsets and unit mask. */
@@ -266,6 +293,7 @@ public final class ConformanceSuite {
         private final List<CaseResult> results = new ArrayList<>();
         private long nanos;
         private long referenceNanos;
+        private double worstPassingRatio;
         private String backendName = provider.name();
 
         private ConvEngine engine() {
@@ -314,6 +342,7 @@ public final class ConformanceSuite {
                 Reference.Output o = ref.get(role);
                 Comparison c = Comparison.of(role.label(), role.shapeFor(spec), o.values(), o.magnitude(), got.get(role), tol);
                 if (!c.passed()) bad.add(c.describe());
+                else worstPassingRatio = Math.max(worstPassingRatio, c.worstRatio());
             }
             if (bad.isEmpty()) return new CaseResult(Status.PASSED, backendName, pr.problem, dtype, pass.name(), "");
             return new CaseResult(Status.FAILED, backendName, pr.problem, dtype, pass.name(), String.join("; ", bad));
@@ -340,6 +369,7 @@ public final class ConformanceSuite {
             Tolerance tol = Tolerance.of(dtype, mode(dtype), Reference.reductionLength(plain, Role.Y));
             Comparison c = Comparison.of("y vs plain convolution " + plain, plain.outputShape(), o.values(), o.magnitude(),
                     got.get(Role.Y), tol);
+            if (c.passed()) worstPassingRatio = Math.max(worstPassingRatio, c.worstRatio());
             return new CaseResult(c.passed() ? Status.PASSED : Status.FAILED, backendName, pr.problem, dtype, IDENTITY,
                     c.passed() ? "" : c.describe());
         }
@@ -358,7 +388,7 @@ public final class ConformanceSuite {
 
         Report report() {
             if (engine != null) live = engine.backend().tracker().liveBuffers();
-            return new Report(backendName, List.copyOf(results), nanos, referenceNanos, live);
+            return new Report(backendName, List.copyOf(results), nanos, referenceNanos, worstPassingRatio, live);
         }
 
         @Override
