@@ -10,6 +10,7 @@ import io.github.jconv.equivalence.ForwardingBackend;
 import io.github.jconv.spi.ConvBackend;
 import io.github.jconv.spi.ConvBackendProvider;
 import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.spi.Support;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.DynamicNode;
@@ -92,6 +93,85 @@ class PlantedBugTest {
                 inner.execute(pass, spec, b.build());
             }
         }
+    }
+
+    /** Says no to FP64 in supports(): every FP64 case must come out UNSUPPORTED with that reason. */
+    static final class RefusesFp64 extends ForwardingBackend {
+        RefusesFp64(ConvBackend inner) {
+            super(inner, "cpu-without-fp64");
+        }
+
+        @Override
+        public Support supports(ConvSpec spec, Pass pass, DType dtype) {
+            return dtype == DType.FP64 ? Support.no("planted: no FP64 here") : super.supports(spec, pass, dtype);
+        }
+    }
+
+    /** Declares every pass supported but refuses the weight gradient when asked to run it. */
+    static final class ClaimsButRefuses extends ForwardingBackend {
+        ClaimsButRefuses(ConvBackend inner) {
+            super(inner, "cpu-claims-but-refuses");
+        }
+
+        @Override
+        protected void run(Pass pass, ConvSpec spec, ConvArgs a) {
+            if (pass == Pass.BACKWARD_WEIGHT) throw new UnsupportedOperationException("planted: weight gradient not written yet");
+            super.run(pass, spec, a);
+        }
+    }
+
+    /** Adds the forward result to what the output held before, instead of overwriting it. */
+    static final class Accumulates extends ForwardingBackend {
+        Accumulates(ConvBackend inner) {
+            super(inner, "cpu-accumulates");
+        }
+
+        @Override
+        protected void run(Pass pass, ConvSpec spec, ConvArgs a) {
+            if (pass != Pass.FORWARD) {
+                super.run(pass, spec, a);
+                return;
+            }
+            DeviceBuffer y = a.get(Role.Y);
+            float[] before = new float[Math.toIntExact(y.elementCount())];
+            inner.download(y, 0, before, 0, before.length);
+            super.run(pass, spec, a);
+            float[] after = new float[before.length];
+            inner.download(y, 0, after, 0, after.length);
+            for (int i = 0; i < after.length; i++) after[i] += before[i];
+            inner.upload(y, 0, after, 0, after.length);
+        }
+    }
+
+    @Test
+    void aDtypeTheBackendDeclinesIsUnsupportedWithItsReasonAndTheRestStillRuns() {
+        ConformanceSuite.Report rep = ConformanceSuite.of(ForwardingBackend.provider(cpu(), "cpu-without-fp64", RefusesFp64::new))
+                .problems(PROBLEMS).run();
+        for (CaseResult r : rep.results()) {
+            assertEquals(r.dtype() == DType.FP64 ? Status.UNSUPPORTED : Status.PASSED, r.status(), r.toString());
+            if (r.dtype() == DType.FP64) assertEquals("planted: no FP64 here", r.message());
+        }
+        assertEquals(rep.passed(), rep.unsupported(), rep.summary());
+    }
+
+    @Test
+    void aPassDeclaredSupportedThatRefusesToRunFailsInsteadOfBeingSkipped() {
+        ConformanceSuite.Report rep = run(ForwardingBackend.provider(cpu(), "cpu-claims-but-refuses", ClaimsButRefuses::new));
+        assertEquals(PROBLEMS.size(), rep.failed(), rep.summary());
+        for (CaseResult r : rep.failures()) {
+            assertEquals("BACKWARD_WEIGHT", r.check());
+            assertTrue(r.toString().contains("supports() said yes but the pass refused to run: planted: weight gradient not written yet")
+                    && r.toString().contains(r.problem().line()), r.toString());
+        }
+        assertEquals(0, rep.unsupported());
+    }
+
+    @Test
+    void aPassThatAccumulatesIntoItsOutputFails() {
+        ConformanceSuite.Report rep = run(ForwardingBackend.provider(cpu(), "cpu-accumulates", Accumulates::new));
+        List<CaseResult> failed = rep.failures();
+        assertEquals(PROBLEMS.size() + 1, failed.size(), "every forward and the deformable identity: " + rep.summary());
+        for (CaseResult r : failed) assertTrue(r.message().contains("got NaN"), r.toString());
     }
 
     private static ConformanceSuite.Report run(ConvBackendProvider planted) {
