@@ -67,8 +67,22 @@ final class Algorithms {
     }
 
     static Choice choose(ConvSpec spec, Pass pass, Mode mode) {
+        return choose(spec, pass, mode, Long.MAX_VALUE);
+    }
+
+    /**
+     * {@code maxColumnElements}: the largest column matrix (one batch item) the device can allocate;
+     * a problem whose columns exceed it, or whose GEMM sizes exceed an int, runs the direct kernels.
+     */
+    static Choice choose(ConvSpec spec, Pass pass, Mode mode, long maxColumnElements) {
         ConvType t = spec.type();
-        boolean gemm = mode == Mode.GEMM || (mode == Mode.AUTO && spec.forwardFlops() / 2 >= GEMM_MIN_MACS);
+        boolean tr = t == ConvType.TRANSPOSED;
+        long viewOut = tr ? spec.inputSpatial() : spec.outputSpatial();
+        long viewIn = tr ? spec.outputSpatial() : spec.inputSpatial();
+        long columns = (tr ? spec.outChannels() : spec.inChannels()) * spec.kernelVolume() * viewOut;
+        boolean fits = columns <= maxColumnElements && viewOut <= Integer.MAX_VALUE && viewIn <= Integer.MAX_VALUE
+                && columns / viewOut <= Integer.MAX_VALUE;
+        boolean gemm = fits && (mode == Mode.GEMM || (mode == Mode.AUTO && spec.forwardFlops() / 2 >= GEMM_MIN_MACS));
         if (t == ConvType.DEFORMABLE) {
             Path p = switch (pass) {
                 case FORWARD -> gemm ? Path.DEFORM_FORWARD_GEMM : Path.DEFORM_FORWARD;
@@ -84,7 +98,6 @@ final class Algorithms {
             throw new IllegalArgumentException("pass = BACKWARD_OFFSET_MASK: only deformable convolution has offsets; this spec is "
                     + t + ", use Pass.BACKWARD_DATA / BACKWARD_WEIGHT / BACKWARD_BIAS");
         }
-        boolean tr = t == ConvType.TRANSPOSED;
         // Transposed convolution is the adjoint: its forward is the convolution's data gradient and vice versa.
         Path p = switch (pass) {
             case FORWARD -> tr ? (gemm ? Path.VIEW_BACKWARD_DATA_GEMM : Path.VIEW_BACKWARD_DATA_DIRECT)

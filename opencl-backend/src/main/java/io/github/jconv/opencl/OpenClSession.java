@@ -254,9 +254,8 @@ final class OpenClSession implements ConvBackend {
     @Override
     public void execute(Pass pass, ConvSpec spec, ConvArgs args) {
         checkOpen();
-        Algorithms.Choice choice = Algorithms.choose(spec, pass, mode);
-        DType dt = null;
-        for (Role r : pass.outputs(spec)) dt = own(args.get(r), r.label()).dtype();
+        Algorithms.Choice choice = Algorithms.choose(spec, pass, mode, dev.maxAllocBytes() / Math.max(1, dtypeOf(pass, spec, args).bytes()));
+        DType dt = dtypeOf(pass, spec, args);
         synchronized (lock) {
             checkOpen();
             if (spec.type() == ConvType.DEFORMABLE) {
@@ -266,6 +265,12 @@ final class OpenClSession implements ConvBackend {
             }
         }
         last.set(choice.label());
+    }
+
+    private DType dtypeOf(Pass pass, ConvSpec spec, ConvArgs args) {
+        DType dt = null;
+        for (Role r : pass.outputs(spec)) dt = own(args.get(r), r.label()).dtype();
+        return dt;
     }
 
     private void runConv(Algorithms.Path path, ConvSpec spec, ConvArgs a, DType dt) {

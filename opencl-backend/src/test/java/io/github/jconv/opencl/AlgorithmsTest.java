@@ -34,6 +34,14 @@ class AlgorithmsTest {
     }
 
     @Test
+    void columnsLargerThanTheDeviceCanAllocateFallBackToDirectEvenWhenGemmIsForced() {
+        long columns = 64L * 9 * 28 * 28;
+        assertEquals(VIEW_FORWARD_GEMM, Algorithms.choose(LARGE, Pass.FORWARD, GEMM, columns).path());
+        assertEquals(VIEW_FORWARD_DIRECT, Algorithms.choose(LARGE, Pass.FORWARD, GEMM, columns - 1).path());
+        assertEquals(VIEW_BACKWARD_WEIGHT_DIRECT, Algorithms.choose(LARGE, Pass.BACKWARD_WEIGHT, AUTO, columns - 1).path());
+    }
+
+    @Test
     void transposedForwardIsTheConvolutionsDataGradientAndViceVersa() {
         ConvSpec t = ConvSpec.transposed().channels(4, 2).input(5, 5).kernel(3).stride(2).build();
         Algorithms.Choice f = Algorithms.choose(t, Pass.FORWARD, DIRECT);
