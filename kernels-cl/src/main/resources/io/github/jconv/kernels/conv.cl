@@ -25,11 +25,15 @@
 #ifndef REAL
 #define REAL float
 #endif
-#if defined(JCONV_FP64) && JCONV_FP64
+#if defined(JCONV_FP64) && JCONV_FP64 && defined(__OPENCL_VERSION__)
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 #endif
 #ifndef RED_WG
 #define RED_WG 64
+#endif
+
+#ifndef DEVICE_FN
+#define DEVICE_FN static inline
 #endif
 
 typedef REAL real;
@@ -79,7 +83,7 @@ __kernel void conv_forward(__global const real* x, __global const real* w, __glo
 
 // The output position o that tap t of input position i comes from along one axis, or -1:
 // i + p - t*d must be a non-negative multiple of s below O.
-static inline int source_pos(const int i, const int p, const int t, const int d, const int s, const int O) {
+DEVICE_FN int source_pos(const int i, const int p, const int t, const int d, const int s, const int O) {
     const int q = i + p - t * d;
     if (q < 0 || q % s != 0) return -1;
     const int o = q / s;
@@ -126,17 +130,15 @@ __kernel void conv_backward_data(__global const real* dy, __global const real* w
     }
 }
 
-// Tree sum of RED_WG partial values in local memory; every item of the group must call it.
-static inline real group_sum(__local real* part, real v) {
-    const int lid = get_local_id(0);
-    part[lid] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int span = RED_WG / 2; span > 0; span >>= 1) {
-        if (lid < span) part[lid] += part[lid + span];
-        barrier(CLK_LOCAL_MEM_FENCE);
+// Tree sum of RED_WG partial values in local memory, as a macro so that no __local pointer crosses a
+// function boundary (a CUDA shim cannot express one); every item of the group must reach it.
+#define GROUP_SUM(part, lid, v) \
+    part[lid] = (v); \
+    barrier(CLK_LOCAL_MEM_FENCE); \
+    for (int span = RED_WG / 2; span > 0; span >>= 1) { \
+        if ((lid) < span) part[lid] += part[(lid) + span]; \
+        barrier(CLK_LOCAL_MEM_FENCE); \
     }
-    return part[0];
-}
 
 __kernel void conv_backward_weight(__global const real* x, __global const real* dy, __global real* dw,
                                    GEOM_PARAMS) {
@@ -169,8 +171,8 @@ __kernel void conv_backward_weight(__global const real* x, __global const real* 
         acc += x[((long)n * C + (long)g * Cg + c) * in_sp + ((long)iz * H + iy) * W + ix]
              * dy[((long)n * K + k) * out_sp + ((long)oz * OH + oy) * OW + ox];
     }
-    const real s = group_sum(part, acc);
-    if (lid == 0) dw[widx] = s;
+    GROUP_SUM(part, lid, acc)
+    if (lid == 0) dw[widx] = part[0];
 }
 
 __kernel void bias_backward(__global const real* dy, __global real* db, const int N, const int K,
@@ -184,6 +186,6 @@ __kernel void bias_backward(__global const real* dy, __global real* db, const in
         const long n = j / spatial;
         acc += dy[(n * K + k) * spatial + (j - n * spatial)];
     }
-    const real s = group_sum(part, acc);
-    if (lid == 0) db[k] = s;
+    GROUP_SUM(part, lid, acc)
+    if (lid == 0) db[k] = part[0];
 }

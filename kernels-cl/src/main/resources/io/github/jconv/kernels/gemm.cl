@@ -15,7 +15,7 @@
 #ifndef REAL
 #define REAL float
 #endif
-#if defined(JCONV_FP64) && JCONV_FP64
+#if defined(JCONV_FP64) && JCONV_FP64 && defined(__OPENCL_VERSION__)
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 #endif
 #ifndef TSM

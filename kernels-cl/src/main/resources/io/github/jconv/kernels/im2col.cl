@@ -15,8 +15,12 @@
 #ifndef REAL
 #define REAL float
 #endif
-#if defined(JCONV_FP64) && JCONV_FP64
+#if defined(JCONV_FP64) && JCONV_FP64 && defined(__OPENCL_VERSION__)
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif
+
+#ifndef DEVICE_FN
+#define DEVICE_FN static inline
 #endif
 
 typedef REAL real;
@@ -52,7 +56,7 @@ __kernel void im2col(__global const real* x, __global real* col, const int n, GE
 }
 
 // The output position o that tap t of input position i comes from along one axis, or -1.
-static inline int col_source(const int i, const int p, const int t, const int d, const int s, const int O) {
+DEVICE_FN int col_source(const int i, const int p, const int t, const int d, const int s, const int O) {
     const int q = i + p - t * d;
     if (q < 0 || q % s != 0) return -1;
     const int o = q / s;
