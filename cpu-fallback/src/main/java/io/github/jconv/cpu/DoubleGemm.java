@@ -4,12 +4,21 @@ package io.github.jconv.cpu;
 /**
  * C (+)= A·B in FP64, single-threaded; callers split work into independent tasks. A and B are
  * addressed through row and column strides so that transposed operands need no copy of their own;
- * C is row-major with leading dimension {@code ldc}. Blocked over K and N so the B panel stays in
- * L2, and register-tiled over four rows of C whose inner loop over contiguous columns C2 vectorises.
+ * C is row-major with leading dimension {@code ldc}.
+ *
+ * <p>B is packed, KC rows × NC columns at a time, into separate row arrays: C2 (JDK 17) vectorises
+ * a loop that reads several arrays at one index, but not one array at several unknown offsets.
+ * The panel stays in L1 while every row of C passes over it, four k at a time so that each C
+ * element is loaded and stored once per four multiply-adds.
  */
 final class DoubleGemm {
-    static final int KC = 256;
-    static final int NC = 768;
+    static final int KC = 64;
+    static final int NC = 256;
+
+    /** The Vector API kernel runs when the JVM has the module (checked once, at class load). */
+    static final boolean VECTOR = VectorSupport.available();
+    /** Below this many multiply-adds, packing for the register-tiled kernel costs more than it saves. */
+    static final long VECTOR_MIN_WORK = 4096;
 
     private DoubleGemm() {
     }
@@ -18,69 +27,84 @@ final class DoubleGemm {
                      double[] a, int aOff, int aRs, int aCs,
                      double[] b, int bOff, int bRs, int bCs,
                      double[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
-        if (!accumulate) {
-            for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0);
+        if (m == 0 || n == 0) return;
+        if (VECTOR && m * (long) n * kk >= VECTOR_MIN_WORK) {
+            DoubleVectorGemm.gemm(m, n, kk, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, s);
+            return;
         }
-        if (kk == 0) return;
+        if (kk == 0) {
+            if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0);
+            return;
+        }
+        double[][] bp = s.doubleRows(KC, Math.min(NC, n));
+        double[] acc = s.doubles(0, Math.min(NC, n));
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
             for (int pc = 0; pc < kk; pc += KC) {
                 int kc = Math.min(KC, kk - pc);
-                double[] bp;
-                int bpOff;
-                int bpRs;
-                if (bCs == 1) {
-                    bp = b;
-                    bpOff = bOff + pc * bRs + jc;
-                    bpRs = bRs;
-                } else {
-                    bp = s.doubles(1, kc * nc);
-                    for (int k = 0; k < kc; k++) {
-                        int src = bOff + (pc + k) * bRs + jc * bCs;
-                        int dst = k * nc;
-                        for (int j = 0; j < nc; j++) bp[dst + j] = b[src + j * bCs];
-                    }
-                    bpOff = 0;
-                    bpRs = nc;
-                }
-                double[] ap = s.doubles(0, 4 * kc);
-                int i = 0;
-                for (; i + 4 <= m; i += 4) {
-                    int ar = aOff + i * aRs + pc * aCs;
-                    for (int k = 0; k < kc; k++) {
-                        int q = ar + k * aCs;
-                        ap[4 * k] = a[q];
-                        ap[4 * k + 1] = a[q + aRs];
-                        ap[4 * k + 2] = a[q + 2 * aRs];
-                        ap[4 * k + 3] = a[q + 3 * aRs];
-                    }
-                    kernel4(kc, nc, ap, bp, bpOff, bpRs, c, cOff + i * ldc + jc, ldc);
-                }
-                for (; i < m; i++) {
-                    int ar = aOff + i * aRs + pc * aCs;
+                packB(kc, nc, b, bOff + pc * bRs + jc * bCs, bRs, bCs, bp);
+                boolean load = accumulate || pc > 0;
+                for (int i = 0; i < m; i++) {
                     int co = cOff + i * ldc + jc;
-                    for (int k = 0; k < kc; k++) {
-                        double av = a[ar + k * aCs];
-                        int bo = bpOff + k * bpRs;
-                        for (int j = 0; j < nc; j++) c[co + j] = Math.fma(av, bp[bo + j], c[co + j]);
-                    }
+                    // The row is worked on in a scratch array so that every access in the loop has index j.
+                    if (load) System.arraycopy(c, co, acc, 0, nc);
+                    else java.util.Arrays.fill(acc, 0, nc, 0);
+                    row(kc, nc, a, aOff + i * aRs + pc * aCs, aCs, bp, acc);
+                    System.arraycopy(acc, 0, c, co, nc);
                 }
             }
         }
     }
 
-    private static void kernel4(int kc, int nc, double[] ap, double[] bp, int bOff, int bRs, double[] c, int co, int ldc) {
-        int c0 = co, c1 = co + ldc, c2 = co + 2 * ldc, c3 = co + 3 * ldc;
-        for (int k = 0; k < kc; k++) {
-            double a0 = ap[4 * k], a1 = ap[4 * k + 1], a2 = ap[4 * k + 2], a3 = ap[4 * k + 3];
-            int bo = bOff + k * bRs;
+    private static void packB(int kc, int nc, double[] b, int off, int rs, int cs, double[][] bp) {
+        if (cs == 1) {
+            for (int k = 0; k < kc; k++) System.arraycopy(b, off + k * rs, bp[k], 0, nc);
+        } else if (rs == 1) {
             for (int j = 0; j < nc; j++) {
-                double bv = bp[bo + j];
-                c[c0 + j] = Math.fma(a0, bv, c[c0 + j]);
-                c[c1 + j] = Math.fma(a1, bv, c[c1 + j]);
-                c[c2 + j] = Math.fma(a2, bv, c[c2 + j]);
-                c[c3 + j] = Math.fma(a3, bv, c[c3 + j]);
+                int src = off + j * cs;
+                for (int k = 0; k < kc; k++) bp[k][j] = b[src + k];
+            }
+        } else {
+            for (int k = 0; k < kc; k++) {
+                double[] row = bp[k];
+                for (int j = 0; j < nc; j++) row[j] = b[off + k * rs + j * cs];
             }
         }
+    }
+
+    private static void row(int kc, int nc, double[] a, int ao, int aCs, double[][] bp, double[] acc) {
+        int k = 0;
+        for (; k + 8 <= kc; k += 8) {
+            int q = ao + k * aCs;
+            fma8(a[q], a[q + aCs], a[q + 2 * aCs], a[q + 3 * aCs], a[q + 4 * aCs], a[q + 5 * aCs], a[q + 6 * aCs], a[q + 7 * aCs],
+                    bp[k], bp[k + 1], bp[k + 2], bp[k + 3], bp[k + 4], bp[k + 5], bp[k + 6], bp[k + 7], acc, nc);
+        }
+        for (; k + 4 <= kc; k += 4) {
+            int q = ao + k * aCs;
+            fma4(a[q], a[q + aCs], a[q + 2 * aCs], a[q + 3 * aCs], bp[k], bp[k + 1], bp[k + 2], bp[k + 3], acc, nc);
+        }
+        for (; k < kc; k++) {
+            fma1(a[ao + k * aCs], bp[k], acc, nc);
+        }
+    }
+
+    private static void fma8(double a0, double a1, double a2, double a3, double a4, double a5, double a6, double a7,
+                             double[] b0, double[] b1, double[] b2, double[] b3, double[] b4, double[] b5, double[] b6, double[] b7,
+                             double[] acc, int n) {
+        for (int j = 0; j < n; j++) {
+            double t = Math.fma(a3, b3[j], Math.fma(a2, b2[j], Math.fma(a1, b1[j], Math.fma(a0, b0[j], acc[j]))));
+            acc[j] = Math.fma(a7, b7[j], Math.fma(a6, b6[j], Math.fma(a5, b5[j], Math.fma(a4, b4[j], t))));
+        }
+    }
+
+    private static void fma4(double a0, double a1, double a2, double a3, double[] b0, double[] b1, double[] b2, double[] b3,
+                             double[] acc, int n) {
+        for (int j = 0; j < n; j++) {
+            acc[j] = Math.fma(a3, b3[j], Math.fma(a2, b2[j], Math.fma(a1, b1[j], Math.fma(a0, b0[j], acc[j]))));
+        }
+    }
+
+    private static void fma1(double a0, double[] b0, double[] acc, int n) {
+        for (int j = 0; j < n; j++) acc[j] = Math.fma(a0, b0[j], acc[j]);
     }
 }

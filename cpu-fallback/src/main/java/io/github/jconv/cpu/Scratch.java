@@ -11,6 +11,8 @@ final class Scratch {
     private final float[][] floats = new float[SLOTS][];
     private final double[][] doubles = new double[SLOTS][];
     private final int[][] ints = new int[SLOTS][];
+    private float[][] floatRows = new float[0][];
+    private double[][] doubleRows = new double[0][];
     private final AtomicLong held;
     private final AtomicLong peak;
 
@@ -49,6 +51,25 @@ final class Scratch {
         return a;
     }
 
+    /** {@code rows} separate arrays of at least {@code width}: GEMM panels whose rows C2 can vectorise together. */
+    float[][] floatRows(int rows, int width) {
+        if (floatRows.length < rows || floatRows[0].length < width) {
+            int r = Math.max(rows, floatRows.length), w = Math.max(width, floatRows.length == 0 ? 0 : floatRows[0].length);
+            grow(4L * floatRows.length * (floatRows.length == 0 ? 0 : floatRows[0].length), 4L * r * w);
+            floatRows = new float[r][w];
+        }
+        return floatRows;
+    }
+
+    double[][] doubleRows(int rows, int width) {
+        if (doubleRows.length < rows || doubleRows[0].length < width) {
+            int r = Math.max(rows, doubleRows.length), w = Math.max(width, doubleRows.length == 0 ? 0 : doubleRows[0].length);
+            grow(8L * doubleRows.length * (doubleRows.length == 0 ? 0 : doubleRows[0].length), 8L * r * w);
+            doubleRows = new double[r][w];
+        }
+        return doubleRows;
+    }
+
     private void grow(long oldBytes, long newBytes) {
         long now = held.addAndGet(newBytes - oldBytes);
         peak.accumulateAndGet(now, Math::max);
@@ -59,5 +80,7 @@ final class Scratch {
         java.util.Arrays.fill(floats, null);
         java.util.Arrays.fill(doubles, null);
         java.util.Arrays.fill(ints, null);
+        floatRows = new float[0][];
+        doubleRows = new double[0][];
     }
 }

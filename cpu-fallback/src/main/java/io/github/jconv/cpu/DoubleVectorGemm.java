@@ -1,0 +1,137 @@
+// Generated from the Float twin by DoubleSourcesTest (retype float -> double); edit the Float file.
+package io.github.jconv.cpu;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The FP64 GEMM of {@link DoubleGemm} written with the Vector API: a 4 × (3 vectors) tile of C is
+ * kept in registers across the whole K block, which C2's auto-vectoriser cannot do. Loaded only
+ * when the JVM has {@code jdk.incubator.vector} ({@link VectorSupport}); same contract as DoubleGemm.
+ */
+final class DoubleVectorGemm {
+    private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
+    private static final int VL = S.length();
+    static final int MR = 4;
+    static final int NR = 3 * VL;
+    static final int KC = 256;
+    static final int NC = 1024;
+
+    private DoubleVectorGemm() {
+    }
+
+    static void gemm(int m, int n, int kk,
+                     double[] a, int aOff, int aRs, int aCs,
+                     double[] b, int bOff, int bRs, int bCs,
+                     double[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
+        if (m == 0 || n == 0) return;
+        if (!accumulate) {
+            for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0);
+        }
+        if (kk == 0) return;
+        int mp = (m + MR - 1) / MR * MR;
+        double[] ap = s.doubles(0, mp * Math.min(KC, kk));
+        double[] bp = s.doubles(1, Math.min(KC, kk) * ((Math.min(NC, n) + NR - 1) / NR * NR));
+        double[] tile = s.doubles(2, MR * NR);
+        for (int pc = 0; pc < kk; pc += KC) {
+            int kc = Math.min(KC, kk - pc);
+            packA(m, kc, a, aOff + pc * aCs, aRs, aCs, ap);
+            for (int jc = 0; jc < n; jc += NC) {
+                int nc = Math.min(NC, n - jc);
+                packB(kc, nc, b, bOff + pc * bRs + jc * bCs, bRs, bCs, bp);
+                for (int jr = 0; jr < nc; jr += NR) {
+                    int bo = jr * kc;
+                    int nr = Math.min(NR, nc - jr);
+                    for (int ir = 0; ir < m; ir += MR) {
+                        int mr = Math.min(MR, m - ir);
+                        kernel(kc, ap, ir * kc, bp, bo, c, cOff + ir * ldc + jc + jr, ldc, mr, nr, tile);
+                    }
+                }
+            }
+        }
+    }
+
+    /** ap[(i / MR) * kc * MR + k * MR + i % MR] = A[i][k], zero rows past m. */
+    private static void packA(int m, int kc, double[] a, int off, int rs, int cs, double[] ap) {
+        for (int ib = 0; ib < m; ib += MR) {
+            int base = ib * kc;
+            for (int r = 0; r < MR; r++) {
+                int i = ib + r;
+                if (i < m) {
+                    int src = off + i * rs;
+                    for (int k = 0; k < kc; k++) ap[base + k * MR + r] = a[src + k * cs];
+                } else {
+                    for (int k = 0; k < kc; k++) ap[base + k * MR + r] = 0;
+                }
+            }
+        }
+    }
+
+    /** bp[(j / NR) * kc * NR + k * NR + j % NR] = B[k][j], zero columns past nc. */
+    private static void packB(int kc, int nc, double[] b, int off, int rs, int cs, double[] bp) {
+        for (int jb = 0; jb < nc; jb += NR) {
+            int base = jb * kc;
+            int w = Math.min(NR, nc - jb);
+            for (int k = 0; k < kc; k++) {
+                int dst = base + k * NR;
+                int src = off + k * rs + jb * cs;
+                if (cs == 1) {
+                    System.arraycopy(b, src, bp, dst, w);
+                } else {
+                    for (int j = 0; j < w; j++) bp[dst + j] = b[src + j * cs];
+                }
+                for (int j = w; j < NR; j++) bp[dst + j] = 0;
+            }
+        }
+    }
+
+    static void kernel(int kc, double[] ap, int ao, double[] bp, int bo, double[] c, int co, int ldc,
+                       int mr, int nr, double[] tile) {
+        DoubleVector c00 = DoubleVector.zero(S), c01 = DoubleVector.zero(S), c02 = DoubleVector.zero(S);
+        DoubleVector c10 = DoubleVector.zero(S), c11 = DoubleVector.zero(S), c12 = DoubleVector.zero(S);
+        DoubleVector c20 = DoubleVector.zero(S), c21 = DoubleVector.zero(S), c22 = DoubleVector.zero(S);
+        DoubleVector c30 = DoubleVector.zero(S), c31 = DoubleVector.zero(S), c32 = DoubleVector.zero(S);
+        for (int k = 0; k < kc; k++) {
+            int bq = bo + k * NR, aq = ao + k * MR;
+            DoubleVector b0 = DoubleVector.fromArray(S, bp, bq);
+            DoubleVector b1 = DoubleVector.fromArray(S, bp, bq + VL);
+            DoubleVector b2 = DoubleVector.fromArray(S, bp, bq + 2 * VL);
+            DoubleVector a = DoubleVector.broadcast(S, ap[aq]);
+            c00 = a.fma(b0, c00);
+            c01 = a.fma(b1, c01);
+            c02 = a.fma(b2, c02);
+            a = DoubleVector.broadcast(S, ap[aq + 1]);
+            c10 = a.fma(b0, c10);
+            c11 = a.fma(b1, c11);
+            c12 = a.fma(b2, c12);
+            a = DoubleVector.broadcast(S, ap[aq + 2]);
+            c20 = a.fma(b0, c20);
+            c21 = a.fma(b1, c21);
+            c22 = a.fma(b2, c22);
+            a = DoubleVector.broadcast(S, ap[aq + 3]);
+            c30 = a.fma(b0, c30);
+            c31 = a.fma(b1, c31);
+            c32 = a.fma(b2, c32);
+        }
+        if (mr == MR && nr == NR) {
+            add(c00, c01, c02, c, co);
+            add(c10, c11, c12, c, co + ldc);
+            add(c20, c21, c22, c, co + 2 * ldc);
+            add(c30, c31, c32, c, co + 3 * ldc);
+            return;
+        }
+        c00.intoArray(tile, 0); c01.intoArray(tile, VL); c02.intoArray(tile, 2 * VL);
+        c10.intoArray(tile, NR); c11.intoArray(tile, NR + VL); c12.intoArray(tile, NR + 2 * VL);
+        c20.intoArray(tile, 2 * NR); c21.intoArray(tile, 2 * NR + VL); c22.intoArray(tile, 2 * NR + 2 * VL);
+        c30.intoArray(tile, 3 * NR); c31.intoArray(tile, 3 * NR + VL); c32.intoArray(tile, 3 * NR + 2 * VL);
+        for (int r = 0; r < mr; r++) {
+            for (int j = 0; j < nr; j++) c[co + r * ldc + j] += tile[r * NR + j];
+        }
+    }
+
+    private static void add(DoubleVector v0, DoubleVector v1, DoubleVector v2, double[] c, int o) {
+        DoubleVector.fromArray(S, c, o).add(v0).intoArray(c, o);
+        DoubleVector.fromArray(S, c, o + VL).add(v1).intoArray(c, o + VL);
+        DoubleVector.fromArray(S, c, o + 2 * VL).add(v2).intoArray(c, o + 2 * VL);
+    }
+}
