@@ -43,7 +43,7 @@ class BadInputTest {
     static final class Kit implements AutoCloseable {
         final ConvEngine engine;
         final ConvBackendProvider provider;
-        final List<AutoCloseable> open = new ArrayList<>();
+        final List<DeviceBuffer> open = new ArrayList<>();
         final ConvSpec conv = ConvSpec.parse("mb2ic4ih6oc4kh3ph1");
         final ConvSpec deform = ConvSpec.parse("dg2msk1mb1ic4ih5oc4kh3ph1");
 
@@ -73,8 +73,8 @@ class BadInputTest {
         }
 
         @Override
-        public void close() throws Exception {
-            for (AutoCloseable c : open) c.close();
+        public void close() {
+            for (DeviceBuffer c : open) c.close();
             engine.close();
         }
     }
