@@ -36,8 +36,9 @@
 //       one work-group of RED_WG items per weight element [K, C/G, KH, KW], reducing over N*OH*OW.
 //   deform_bias_grad(dy, db, N, K, spatial)
 //       one work-group of RED_WG items per output channel.
-//   deform_im2col(x, offset, mask, has_mask, col, DGEOM, n, total, step)
-//       col[(ci*KH*KW + t)*OH*OW + pos] = mask * bilinear sample for batch item n (total = C*KH*KW*OH*OW):
+//   deform_im2col(x, offset, mask, has_mask, col, DGEOM, n0, total, step)
+//       col[((b*C + ci)*KH*KW + t)*OH*OW + pos] = mask * bilinear sample of batch item n0 + b
+//       (total = items*C*KH*KW*OH*OW, the layout of deform_col_grad's col):
 //       the sampled column matrix, so forward and weight gradient become GEMMs (and the column
 //       gradient that deform_col_grad computes is W^T dy, a GEMM too).
 
@@ -302,15 +303,16 @@ __kernel void deform_bias_grad(__global const real* dy, __global real* db, const
 
 __kernel void deform_im2col(__global const real* x, __global const real* offset, __global const real* mask,
                             const int has_mask, __global real* col, DGEOM_PARAMS,
-                            const int n, const long total, const long step) {
+                            const int n0, const long total, const long step) {
     const int Cpo = C / GOFF;
     const int T = KH * KW;
     const long out_sp = (long)OH * OW;
     for (long idx = get_global_id(0); idx < total; idx += step) {
         long r = idx;
         const long pos = r % out_sp; r /= out_sp;
-        const int t = (int)(r % T);
-        const int ci = (int)(r / T);
+        const int t = (int)(r % T); r /= T;
+        const int ci = (int)(r % C);
+        const int n = n0 + (int)(r / C);
         const int go = ci / Cpo;
         const int oy = (int)(pos / OW);
         const int ox = (int)(pos - (long)oy * OW);

@@ -1,15 +1,15 @@
 // jconv im2col / col2im for the im2col + GEMM convolution path (all ranks as 3D, like conv.cl).
 //
-// For one batch item n, the column matrix of the convolution is col[(ci*T + t)*O + o] with
+// For batch item n0 + b, the column matrix of the convolution is col[((b*C + ci)*T + t)*O + o] with
 // ci < C input channels, T = KD*KH*KW taps, O = OD*OH*OW output positions: the input value tap t
 // of output position o reads (zero outside the input). Channel ci = g*Cg + c puts group g's rows at
-// [g*Cg*T, (g+1)*Cg*T), so each group is one contiguous Cg*T x O matrix.
+// [g*Cg*T, (g+1)*Cg*T), so each group of each item is one contiguous Cg*T x O matrix.
 //
 // Defines: REAL (float | double), JCONV_FP64.
 // Kernels:
-//   im2col(x, col, n, GEOM, total, step)                total = C*T*O
-//   col2im(col, b, has_bias, dx, n, GEOM, total, step)  total = C*D*H*W; a gather (each input value
-//       sums the column entries that read it, in tap order), so no atomics; b[ci] is added when has_bias.
+//   im2col(x, col, n0, GEOM, total, step)                total = items*C*T*O
+//   col2im(col, b, has_bias, dx, n0, GEOM, total, step)  total = items*C*D*H*W; a gather (each input
+//       value sums the column entries that read it, in tap order), so no atomics; b[ci] is added when has_bias.
 // GEOM is conv.cl's: N, C, K, G, D, H, W, OD, OH, OW, KD, KH, KW, SD, SH, SW, PD, PH, PW, DD, DH, DW.
 
 #ifndef REAL
@@ -30,7 +30,7 @@ typedef REAL real;
     const int KD, const int KH, const int KW, const int SD, const int SH, const int SW, \
     const int PD, const int PH, const int PW, const int DD, const int DH, const int DW
 
-__kernel void im2col(__global const real* x, __global real* col, const int n, GEOM_PARAMS,
+__kernel void im2col(__global const real* x, __global real* col, const int n0, GEOM_PARAMS,
                      const long total, const long step) {
     const int T = KD * KH * KW;
     const long in_sp = (long)D * H * W;
@@ -39,8 +39,9 @@ __kernel void im2col(__global const real* x, __global real* col, const int n, GE
         const int ox = (int)(r % OW); r /= OW;
         const int oy = (int)(r % OH); r /= OH;
         const int oz = (int)(r % OD); r /= OD;
-        const int t = (int)(r % T);
-        const int ci = (int)(r / T);
+        const int t = (int)(r % T); r /= T;
+        const int ci = (int)(r % C);
+        const long n = n0 + r / C;
         const int tx = t % KW;
         const int ty = (t / KW) % KH;
         const int tz = t / (KW * KH);
@@ -49,7 +50,7 @@ __kernel void im2col(__global const real* x, __global real* col, const int n, GE
         const int ix = ox * SW - PW + tx * DW;
         real v = 0;
         if (iz >= 0 && iz < D && iy >= 0 && iy < H && ix >= 0 && ix < W) {
-            v = x[((long)n * C + ci) * in_sp + ((long)iz * H + iy) * W + ix];
+            v = x[(n * C + ci) * in_sp + ((long)iz * H + iy) * W + ix];
         }
         col[idx] = v;
     }
@@ -64,7 +65,7 @@ DEVICE_FN int col_source(const int i, const int p, const int t, const int d, con
 }
 
 __kernel void col2im(__global const real* col, __global const real* b, const int has_bias, __global real* dx,
-                     const int n, GEOM_PARAMS, const long total, const long step) {
+                     const int n0, GEOM_PARAMS, const long total, const long step) {
     const long O = (long)OD * OH * OW;
     const int T = KD * KH * KW;
     const long in_sp = (long)D * H * W;
@@ -72,8 +73,10 @@ __kernel void col2im(__global const real* col, __global const real* b, const int
         long r = idx;
         const int ix = (int)(r % W); r /= W;
         const int iy = (int)(r % H); r /= H;
-        const int iz = (int)(r % D);
-        const int ci = (int)(r / D);
+        const int iz = (int)(r % D); r /= D;
+        const int ci = (int)(r % C);
+        const long b_item = r / C;
+        __global const real* colb = col + b_item * C * T * O;
         real acc = 0;
         for (int tz = 0; tz < KD; tz++) {
             const int oz = col_source(iz, PD, tz, DD, SD, OD);
@@ -85,11 +88,11 @@ __kernel void col2im(__global const real* col, __global const real* b, const int
                     const int ox = col_source(ix, PW, tx, DW, SW, OW);
                     if (ox < 0) continue;
                     const int t = (tz * KH + ty) * KW + tx;
-                    acc += col[((long)ci * T + t) * O + ((long)oz * OH + oy) * OW + ox];
+                    acc += colb[((long)ci * T + t) * O + ((long)oz * OH + oy) * OW + ox];
                 }
             }
         }
         if (has_bias) acc += b[ci];
-        dx[(long)n * C * in_sp + idx] = acc;
+        dx[(long)n0 * C * in_sp + idx] = acc;
     }
 }

@@ -39,8 +39,10 @@ import static org.jocl.CL.*;
 final class OpenClSession implements ConvBackend {
     /** Upper bound on a work-group the host picks; a tuning value, lowered by every device and kernel limit. */
     private static final long PREFERRED_GROUP = 256;
-    /** Byte budget of the deformable column-gradient scratch; the batch is processed in chunks that fit. */
+    /** Default byte budget of the column scratch; the batch is processed in chunks of items that fit. */
     private static final long COL_BUDGET = 256L << 20;
+    /** Overrides {@link #COL_BUDGET} (tuning; tests set it tiny to run one item per chunk). */
+    static final String COL_BUDGET_PROPERTY = "jconv.opencl.columnBudgetBytes";
 
     private final ClDevices.Found dev;
     private final DeviceInfo info;
@@ -53,6 +55,7 @@ final class OpenClSession implements ConvBackend {
     private final cl_mem dummy;
     private final ThreadLocal<String> last = ThreadLocal.withInitial(() -> "none");
     private final Algorithms.Mode mode = Algorithms.Mode.fromProperty();
+    private final long colBudget = Math.max(1, Long.getLong(COL_BUDGET_PROPERTY, COL_BUDGET));
     private cl_mem scratch;
     private long scratchBytes;
     private volatile boolean closed;
@@ -325,32 +328,69 @@ final class OpenClSession implements ConvBackend {
         }
     }
 
+    /**
+     * One GEMM operand as gemm.cl addresses it: offset, group stride, then for rows and columns a
+     * stride and an optional split (index i reads (i / ns) * outer + (i % ns) * stride; ns = 0: none).
+     */
+    record Mat(cl_mem mem, long off, long sG, long sR, int nsR, long sRO, long sC, int nsC, long sCO) {
+        static Mat of(cl_mem mem, long off, long sG, long sR, long sC) {
+            return new Mat(mem, off, sG, sR, 0, 0, sC, 0, 0);
+        }
+
+        /** Columns j = item * ns + position, items {@code outer} apart: a batch of images as one matrix. */
+        Mat splitCols(long ns, long outer) {
+            return new Mat(mem, off, sG, sR, nsR, sRO, sC, Math.toIntExact(ns), outer);
+        }
+
+        /** Rows k = item * ns + position, items {@code outer} apart. */
+        Mat splitRows(long ns, long outer) {
+            return new Mat(mem, off, sG, sR, Math.toIntExact(ns), outer, sC, nsC, sCO);
+        }
+    }
+
+    /** Batch items per chunk so that a chunk's column matrices stay within the scratch budget. */
+    private int chunk(long batch, long perItemElements, DType dt) {
+        long budget = Math.min(dev.maxAllocBytes(), colBudget) / dt.bytes();
+        return (int) Math.max(1, Math.min(batch, budget / Math.max(1, perItemElements)));
+    }
+
     private void viewForwardGemm(View v, cl_mem x, cl_mem w, Object bias, cl_mem y, DType dt) {
         Family gemm = family(dt, "gemm");
-        cl_mem col = v.identityColumns ? null : scratch(v.c * v.t * v.o * dt.bytes());
-        for (int n = 0; n < v.n; n++) {
-            if (col != null) grid(family(dt, "im2col"), "im2col", v.c * v.t * v.o, join(x, col, n, v.g));
-            long cgt = v.cg * v.t;
-            gemm(gemm, v.groups, v.kg, v.o, cgt,
-                    w, 0, cgt, 1, v.kg * cgt,
-                    col != null ? col : x, col != null ? 0 : n * v.c * v.i, v.o, 1, cgt * v.o,
-                    y, n * v.k * v.o, v.o, 1, v.kg * v.o, bias, false);
+        long cgt = v.cg * v.t;
+        long perItem = v.c * v.t * v.o;
+        int chunk = chunk(v.n, perItem, dt);
+        cl_mem col = v.identityColumns ? null : scratch(perItem * chunk * dt.bytes());
+        for (int n0 = 0; n0 < v.n; n0 += chunk) {
+            int nb = (int) Math.min(chunk, v.n - n0);
+            Mat b;
+            if (col != null) {
+                grid(family(dt, "im2col"), "im2col", nb * perItem, join(x, col, n0, v.g));
+                b = Mat.of(col, 0, cgt * v.o, v.o, 1).splitCols(v.o, perItem);
+            } else {
+                b = Mat.of(x, n0 * v.c * v.i, v.cg * v.i, v.i, 1).splitCols(v.o, v.c * v.i);
+            }
+            gemm(gemm, v.groups, v.kg, nb * v.o, cgt, Mat.of(w, 0, v.kg * cgt, cgt, 1), b,
+                    Mat.of(y, n0 * v.k * v.o, v.kg * v.o, v.o, 1).splitCols(v.o, v.k * v.o), bias, false);
         }
     }
 
     private void viewBackwardDataGemm(View v, cl_mem dy, cl_mem w, Object bias, cl_mem dx, DType dt) {
         Family gemm = family(dt, "gemm");
         long cgt = v.cg * v.t;
-        cl_mem col = v.identityColumns ? null : scratch(v.c * v.t * v.o * dt.bytes());
-        for (int n = 0; n < v.n; n++) {
+        long perItem = v.c * v.t * v.o;
+        int chunk = chunk(v.n, perItem, dt);
+        cl_mem col = v.identityColumns ? null : scratch(perItem * chunk * dt.bytes());
+        for (int n0 = 0; n0 < v.n; n0 += chunk) {
+            int nb = (int) Math.min(chunk, v.n - n0);
             // columns = W^T dy: the weight read with its two strides swapped.
-            gemm(gemm, v.groups, cgt, v.o, v.kg,
-                    w, 0, 1, cgt, v.kg * cgt,
-                    dy, n * v.k * v.o, v.o, 1, v.kg * v.o,
-                    col != null ? col : dx, col != null ? 0 : n * v.c * v.i, v.o, 1, cgt * v.o,
-                    col != null ? null : bias, false);
+            Mat a = Mat.of(w, 0, v.kg * cgt, 1, cgt);
+            Mat b = Mat.of(dy, n0 * v.k * v.o, v.kg * v.o, v.o, 1).splitCols(v.o, v.k * v.o);
             if (col != null) {
-                grid(family(dt, "im2col"), "col2im", v.c * v.i, join(col, orDummy(bias), bias != null ? 1 : 0, dx, n, v.g));
+                gemm(gemm, v.groups, cgt, nb * v.o, v.kg, a, b, Mat.of(col, 0, cgt * v.o, v.o, 1).splitCols(v.o, perItem), null, false);
+                grid(family(dt, "im2col"), "col2im", nb * v.c * v.i, join(col, orDummy(bias), bias != null ? 1 : 0, dx, n0, v.g));
+            } else {
+                gemm(gemm, v.groups, cgt, nb * v.o, v.kg, a, b,
+                        Mat.of(dx, n0 * v.c * v.i, v.cg * v.i, v.i, 1).splitCols(v.o, v.c * v.i), bias, false);
             }
         }
     }
@@ -358,25 +398,33 @@ final class OpenClSession implements ConvBackend {
     private void viewBackwardWeightGemm(View v, cl_mem x, cl_mem dy, cl_mem dw, DType dt) {
         Family gemm = family(dt, "gemm");
         long cgt = v.cg * v.t;
-        cl_mem col = v.identityColumns ? null : scratch(v.c * v.t * v.o * dt.bytes());
-        for (int n = 0; n < v.n; n++) {
-            if (col != null) grid(family(dt, "im2col"), "im2col", v.c * v.t * v.o, join(x, col, n, v.g));
-            // dW (+)= dy_n * columns^T, batch items summed in order: deterministic, no atomics.
-            gemm(gemm, v.groups, v.kg, cgt, v.o,
-                    dy, n * v.k * v.o, v.o, 1, v.kg * v.o,
-                    col != null ? col : x, col != null ? 0 : n * v.c * v.i, 1, v.o, cgt * v.o,
-                    dw, 0, cgt, 1, v.kg * cgt, null, n > 0);
+        long perItem = v.c * v.t * v.o;
+        int chunk = chunk(v.n, perItem, dt);
+        cl_mem col = v.identityColumns ? null : scratch(perItem * chunk * dt.bytes());
+        for (int n0 = 0; n0 < v.n; n0 += chunk) {
+            int nb = (int) Math.min(chunk, v.n - n0);
+            Mat b;
+            if (col != null) {
+                grid(family(dt, "im2col"), "im2col", nb * perItem, join(x, col, n0, v.g));
+                b = Mat.of(col, 0, cgt * v.o, 1, v.o).splitRows(v.o, perItem);
+            } else {
+                b = Mat.of(x, n0 * v.c * v.i, v.cg * v.i, 1, v.i).splitRows(v.o, v.c * v.i);
+            }
+            // dW (+)= dy * columns^T over the chunk's items and positions; chunks summed in order, no atomics.
+            Mat a = Mat.of(dy, n0 * v.k * v.o, v.kg * v.o, v.o, 1).splitCols(v.o, v.k * v.o);
+            gemm(gemm, v.groups, v.kg, cgt, nb * v.o, a, b, Mat.of(dw, 0, v.kg * cgt, cgt, 1), null, n0 > 0);
         }
     }
 
-    private void gemm(Family f, long batches, long m, long nCols, long kDepth,
-                      cl_mem a, long offA, long sAm, long sAk, long sAg,
-                      cl_mem b, long offB, long sBk, long sBn, long sBg,
-                      cl_mem c, long offC, long sCm, long sCn, long sCg, Object bias, boolean accumulate) {
+    private void gemm(Family f, long batches, long m, long nCols, long kDepth, Mat a, Mat b, Mat c, Object bias, boolean accumulate) {
         cl_kernel k = f.kernels().get("gemm");
         int[] cfg = f.gemmTiles();
-        setArgs(k, join((int) m, (int) nCols, (int) kDepth, a, offA, sAm, sAk, sAg, b, offB, sBk, sBn, sBg,
-                c, offC, sCm, sCn, sCg, orDummy(bias), bias != null ? 1 : 0, accumulate ? 1 : 0));
+        List<Object> args = join(Math.toIntExact(m), Math.toIntExact(nCols), Math.toIntExact(kDepth));
+        for (Mat x : new Mat[] {a, b, c}) {
+            args.addAll(List.of(x.mem(), x.off(), x.sG(), x.sR(), x.nsR(), x.sRO(), x.sC(), x.nsC(), x.sCO()));
+        }
+        args.addAll(List.of(orDummy(bias), bias != null ? 1 : 0, accumulate ? 1 : 0));
+        setArgs(k, args);
         long lm = cfg[0] / cfg[3];
         long ln = cfg[1] / cfg[4];
         long gm = (m + cfg[0] - 1) / cfg[0];
@@ -424,36 +472,41 @@ final class OpenClSession implements ConvBackend {
                     join(mem(a, Role.X), mem(a, Role.OFFSET), mask, hasMask, mem(a, Role.W), orDummy(bias), bias != null ? 1 : 0,
                             mem(a, Role.Y), g));
             case DEFORM_FORWARD_GEMM -> {
-                cl_mem col = scratch(perBatch * dt.bytes());
-                for (int n = 0; n < spec.batch(); n++) {
-                    grid(f, "deform_im2col", perBatch, join(mem(a, Role.X), mem(a, Role.OFFSET), mask, hasMask, col, g, n));
-                    gemm(family(dt, "gemm"), groups, kg, o, cgt, mem(a, Role.W), 0, cgt, 1, kg * cgt,
-                            col, 0, o, 1, cgt * o, mem(a, Role.Y), n * k * o, o, 1, kg * o, bias, false);
+                int chunk = chunk(spec.batch(), perBatch, dt);
+                cl_mem col = scratch(perBatch * chunk * dt.bytes());
+                for (int n0 = 0; n0 < spec.batch(); n0 += chunk) {
+                    int nb = Math.min(chunk, spec.batch() - n0);
+                    grid(f, "deform_im2col", nb * perBatch, join(mem(a, Role.X), mem(a, Role.OFFSET), mask, hasMask, col, g, n0));
+                    gemm(family(dt, "gemm"), groups, kg, nb * o, cgt, Mat.of(mem(a, Role.W), 0, kg * cgt, cgt, 1),
+                            Mat.of(col, 0, cgt * o, o, 1).splitCols(o, perBatch),
+                            Mat.of(mem(a, Role.Y), n0 * k * o, kg * o, o, 1).splitCols(o, k * o), bias, false);
                 }
             }
             case DEFORM_WEIGHT -> groups(f, "deform_weight_grad", spec.weightShape().elementCount(),
                     join(mem(a, Role.X), mem(a, Role.OFFSET), mask, hasMask, mem(a, Role.DY), mem(a, Role.DW), g));
             case DEFORM_WEIGHT_GEMM -> {
-                cl_mem col = scratch(perBatch * dt.bytes());
-                for (int n = 0; n < spec.batch(); n++) {
-                    grid(f, "deform_im2col", perBatch, join(mem(a, Role.X), mem(a, Role.OFFSET), mask, hasMask, col, g, n));
-                    gemm(family(dt, "gemm"), groups, kg, cgt, o, mem(a, Role.DY), n * k * o, o, 1, kg * o,
-                            col, 0, 1, o, cgt * o, mem(a, Role.DW), 0, cgt, 1, kg * cgt, null, n > 0);
+                int chunk = chunk(spec.batch(), perBatch, dt);
+                cl_mem col = scratch(perBatch * chunk * dt.bytes());
+                for (int n0 = 0; n0 < spec.batch(); n0 += chunk) {
+                    int nb = Math.min(chunk, spec.batch() - n0);
+                    grid(f, "deform_im2col", nb * perBatch, join(mem(a, Role.X), mem(a, Role.OFFSET), mask, hasMask, col, g, n0));
+                    gemm(family(dt, "gemm"), groups, kg, cgt, nb * o, Mat.of(mem(a, Role.DY), n0 * k * o, kg * o, o, 1).splitCols(o, k * o),
+                            Mat.of(col, 0, cgt * o, 1, o).splitRows(o, perBatch), Mat.of(mem(a, Role.DW), 0, kg * cgt, cgt, 1), null, n0 > 0);
                 }
             }
             case DEFORM_BIAS -> groups(f, "deform_bias_grad", spec.outChannels(),
                     join(mem(a, Role.DY), mem(a, Role.DB), spec.batch(), spec.outChannels(), spec.outputSpatial()));
             case DEFORM_DATA, DEFORM_OFFSET_MASK, DEFORM_DATA_GEMM, DEFORM_OFFSET_MASK_GEMM -> {
                 boolean viaGemm = path == Algorithms.Path.DEFORM_DATA_GEMM || path == Algorithms.Path.DEFORM_OFFSET_MASK_GEMM;
-                long budget = Math.min(dev.maxAllocBytes(), COL_BUDGET) / dt.bytes();
-                int chunk = viaGemm ? 1 : (int) Math.max(1, Math.min(spec.batch(), budget / perBatch));
+                int chunk = chunk(spec.batch(), perBatch, dt);
                 cl_mem col = scratch(perBatch * chunk * dt.bytes());
                 for (int n0 = 0; n0 < spec.batch(); n0 += chunk) {
                     int nb = Math.min(chunk, spec.batch() - n0);
                     if (viaGemm) {
                         // Column gradient W^T dy_n: the weight read with its two strides swapped.
-                        gemm(family(dt, "gemm"), groups, cgt, o, kg, mem(a, Role.W), 0, 1, cgt, kg * cgt,
-                                mem(a, Role.DY), n0 * k * o, o, 1, kg * o, col, 0, o, 1, cgt * o, null, false);
+                        gemm(family(dt, "gemm"), groups, cgt, nb * o, kg, Mat.of(mem(a, Role.W), 0, kg * cgt, 1, cgt),
+                                Mat.of(mem(a, Role.DY), n0 * k * o, kg * o, o, 1).splitCols(o, k * o),
+                                Mat.of(col, 0, cgt * o, o, 1).splitCols(o, perBatch), null, false);
                     } else {
                         grid(f, "deform_col_grad", perBatch * nb, join(mem(a, Role.DY), mem(a, Role.W), col, g, n0));
                     }

@@ -26,36 +26,56 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Every pass of every operation family on the OpenCL device against the FP64 loop oracle. */
 class OpenClPassesTest {
-    private static final Map<Algorithms.Mode, ConvBackend> SESSIONS = new EnumMap<>(Algorithms.Mode.class);
+    /** The kernel paths under test: direct, GEMM over whole batches, GEMM one batch item per chunk. */
+    enum Route {
+        DIRECT("direct", Long.MAX_VALUE), GEMM("gemm", Long.MAX_VALUE), GEMM_ITEM_CHUNKS("gemm", 1);
+
+        final String mode;
+        final long columnBudget;
+
+        Route(String mode, long columnBudget) {
+            this.mode = mode;
+            this.columnBudget = columnBudget;
+        }
+    }
+
+    private static final Map<Route, ConvBackend> SESSIONS = new EnumMap<>(Route.class);
 
     /** One problem, its dtype, how far its deformable offsets reach (in pixels) and the forced kernel path. */
-    record Case(ConvSpec spec, DType dtype, int offsetReach, Algorithms.Mode mode) {
+    record Case(ConvSpec spec, DType dtype, int offsetReach, Route route) {
         Case(ConvSpec spec, DType dtype, int offsetReach) {
-            this(spec, dtype, offsetReach, Algorithms.Mode.DIRECT);
+            this(spec, dtype, offsetReach, Route.DIRECT);
         }
 
-        Case with(Algorithms.Mode m) {
-            return new Case(spec, dtype, offsetReach, m);
+        Case with(Route r) {
+            return new Case(spec, dtype, offsetReach, r);
         }
 
         @Override
         public String toString() {
-            return mode.name().toLowerCase(java.util.Locale.ROOT) + " " + dtype + " " + spec;
+            return route.name().toLowerCase(java.util.Locale.ROOT) + " " + dtype + " " + spec;
         }
     }
 
     @BeforeAll
     static void open() {
-        for (Algorithms.Mode m : List.of(Algorithms.Mode.DIRECT, Algorithms.Mode.GEMM)) {
-            String saved = System.getProperty(Algorithms.MODE_PROPERTY);
-            System.setProperty(Algorithms.MODE_PROPERTY, m.name());
+        for (Route r : Route.values()) {
+            String savedMode = System.getProperty(Algorithms.MODE_PROPERTY);
+            String savedBudget = System.getProperty(OpenClSession.COL_BUDGET_PROPERTY);
+            System.setProperty(Algorithms.MODE_PROPERTY, r.mode);
+            System.setProperty(OpenClSession.COL_BUDGET_PROPERTY, String.valueOf(r.columnBudget));
             try {
-                SESSIONS.put(m, openOrSkip());
+                SESSIONS.put(r, openOrSkip());
             } finally {
-                if (saved == null) System.clearProperty(Algorithms.MODE_PROPERTY);
-                else System.setProperty(Algorithms.MODE_PROPERTY, saved);
+                restore(Algorithms.MODE_PROPERTY, savedMode);
+                restore(OpenClSession.COL_BUDGET_PROPERTY, savedBudget);
             }
         }
+    }
+
+    private static void restore(String key, String value) {
+        if (value == null) System.clearProperty(key);
+        else System.setProperty(key, value);
     }
 
     @AfterAll
@@ -97,9 +117,10 @@ class OpenClPassesTest {
         cs.add(new Case(ConvSpec.transposed().batch(1).channels(4, 2).input(4, 5).kernel(3).stride(2).dilation(2).outputPadding(1).build(), d, 0));
         cs.add(new Case(ConvSpec.deformable().batch(1).channels(4, 4).groups(2).offsetGroups(2).mask(true).input(6, 6)
                 .kernel(3).padding(1).build(), d, 3));
-        // Every case again through the (im2col or sampled-column) + GEMM paths.
+        // Every case again through the (im2col or sampled-column) + GEMM paths; multi-item cases also in one-item chunks.
         List<Case> all = new ArrayList<>(cs);
-        for (Case c : cs) all.add(c.with(Algorithms.Mode.GEMM));
+        for (Case c : cs) all.add(c.with(Route.GEMM));
+        for (Case c : cs) if (c.spec().batch() > 1) all.add(c.with(Route.GEMM_ITEM_CHUNKS));
         return all.stream();
     }
 
@@ -108,7 +129,7 @@ class OpenClPassesTest {
     void everyPassMatchesTheNaiveOracle(Case c) {
         ConvSpec s = c.spec();
         DType dt = c.dtype();
-        ConvBackend session = SESSIONS.get(c.mode());
+        ConvBackend session = SESSIONS.get(c.route());
         org.junit.jupiter.api.Assumptions.assumeTrue(session.supports(s, Pass.FORWARD, dt).supported(),
                 () -> session.supports(s, Pass.FORWARD, dt).reason());
         Random rnd = new Random(s.toString().hashCode());
