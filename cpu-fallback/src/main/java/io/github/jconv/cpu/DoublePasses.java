@@ -86,7 +86,11 @@ final class DoublePasses {
 
     static void forward(Geometry g, CpuAlgorithm alg, double[] x, double[] w, double[] b, double[] y, WorkerPool pool) {
         if (alg == CpuAlgorithm.DIRECT_DEPTHWISE) {
-            pool.forEach(g.batch * g.c, (i, s) -> depthwiseForward(g, i / g.c, i % g.c, x, w, b, y));
+            if (DoubleDepthwise.applies(g)) {
+                pool.forEach(g.batch * g.c, (i, s) -> DoubleDepthwise.forward(g, i / g.c, i % g.c, x, w, b, y, s));
+            } else {
+                pool.forEach(g.batch * g.c, (i, s) -> depthwiseForward(g, i / g.c, i % g.c, x, w, b, y));
+            }
             return;
         }
         boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;
@@ -154,7 +158,11 @@ final class DoublePasses {
 
     static void backwardData(Geometry g, CpuAlgorithm alg, double[] dy, double[] w, double[] bias, double[] dx, WorkerPool pool) {
         if (alg == CpuAlgorithm.DIRECT_DEPTHWISE) {
-            pool.forEach(g.batch * g.c, (i, s) -> depthwiseBackwardData(g, i / g.c, i % g.c, dy, w, bias, dx));
+            if (DoubleDepthwise.appliesToBackwardData(g)) {
+                pool.forEach(g.batch * g.c, (i, s) -> DoubleDepthwise.backwardData(g, i / g.c, i % g.c, dy, w, bias, dx, s));
+            } else {
+                pool.forEach(g.batch * g.c, (i, s) -> depthwiseBackwardData(g, i / g.c, i % g.c, dy, w, bias, dx));
+            }
             return;
         }
         boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;
@@ -260,8 +268,12 @@ final class DoublePasses {
             double[] target = chunks == 1 ? dw : pool.shared().doubles(0, chunks * dw.length);
             pool.forEach(chunks * g.c, (i, s) -> {
                 int ch = i / g.c, c = i % g.c;
-                depthwiseBackwardWeight(g, c, chunkStart(g.batch, chunks, ch), chunkStart(g.batch, chunks, ch + 1),
-                        x, dy, target, ch * dw.length);
+                int n0 = chunkStart(g.batch, chunks, ch), n1 = chunkStart(g.batch, chunks, ch + 1);
+                if (DoubleDepthwise.applies(g)) {
+                    DoubleDepthwise.backwardWeight(g, c, n0, n1, x, dy, target, ch * dw.length, s);
+                } else {
+                    depthwiseBackwardWeight(g, c, n0, n1, x, dy, target, ch * dw.length);
+                }
             });
             if (chunks > 1) sumChunks(target, chunks, dw, pool);
             return;

@@ -35,7 +35,7 @@ final class FloatGemm {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0);
             return;
         }
-        float[][] bp = s.floatRows(KC, Math.min(NC, n));
+        float[][] bp = s.floatRows(0, KC, Math.min(NC, n));
         float[] acc = s.floats(0, Math.min(NC, n));
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
@@ -87,7 +87,7 @@ final class FloatGemm {
         }
     }
 
-    private static void fma8(float a0, float a1, float a2, float a3, float a4, float a5, float a6, float a7,
+    static void fma8(float a0, float a1, float a2, float a3, float a4, float a5, float a6, float a7,
                              float[] b0, float[] b1, float[] b2, float[] b3, float[] b4, float[] b5, float[] b6, float[] b7,
                              float[] acc, int n) {
         for (int j = 0; j < n; j++) {
@@ -96,14 +96,14 @@ final class FloatGemm {
         }
     }
 
-    private static void fma4(float a0, float a1, float a2, float a3, float[] b0, float[] b1, float[] b2, float[] b3,
+    static void fma4(float a0, float a1, float a2, float a3, float[] b0, float[] b1, float[] b2, float[] b3,
                              float[] acc, int n) {
         for (int j = 0; j < n; j++) {
             acc[j] = Math.fma(a3, b3[j], Math.fma(a2, b2[j], Math.fma(a1, b1[j], Math.fma(a0, b0[j], acc[j]))));
         }
     }
 
-    private static void fma1(float a0, float[] b0, float[] acc, int n) {
+    static void fma1(float a0, float[] b0, float[] acc, int n) {
         for (int j = 0; j < n; j++) acc[j] = Math.fma(a0, b0[j], acc[j]);
     }
 }

@@ -85,7 +85,11 @@ final class FloatPasses {
 
     static void forward(Geometry g, CpuAlgorithm alg, float[] x, float[] w, float[] b, float[] y, WorkerPool pool) {
         if (alg == CpuAlgorithm.DIRECT_DEPTHWISE) {
-            pool.forEach(g.batch * g.c, (i, s) -> depthwiseForward(g, i / g.c, i % g.c, x, w, b, y));
+            if (FloatDepthwise.applies(g)) {
+                pool.forEach(g.batch * g.c, (i, s) -> FloatDepthwise.forward(g, i / g.c, i % g.c, x, w, b, y, s));
+            } else {
+                pool.forEach(g.batch * g.c, (i, s) -> depthwiseForward(g, i / g.c, i % g.c, x, w, b, y));
+            }
             return;
         }
         boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;
@@ -153,7 +157,11 @@ final class FloatPasses {
 
     static void backwardData(Geometry g, CpuAlgorithm alg, float[] dy, float[] w, float[] bias, float[] dx, WorkerPool pool) {
         if (alg == CpuAlgorithm.DIRECT_DEPTHWISE) {
-            pool.forEach(g.batch * g.c, (i, s) -> depthwiseBackwardData(g, i / g.c, i % g.c, dy, w, bias, dx));
+            if (FloatDepthwise.appliesToBackwardData(g)) {
+                pool.forEach(g.batch * g.c, (i, s) -> FloatDepthwise.backwardData(g, i / g.c, i % g.c, dy, w, bias, dx, s));
+            } else {
+                pool.forEach(g.batch * g.c, (i, s) -> depthwiseBackwardData(g, i / g.c, i % g.c, dy, w, bias, dx));
+            }
             return;
         }
         boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;
@@ -259,8 +267,12 @@ final class FloatPasses {
             float[] target = chunks == 1 ? dw : pool.shared().floats(0, chunks * dw.length);
             pool.forEach(chunks * g.c, (i, s) -> {
                 int ch = i / g.c, c = i % g.c;
-                depthwiseBackwardWeight(g, c, chunkStart(g.batch, chunks, ch), chunkStart(g.batch, chunks, ch + 1),
-                        x, dy, target, ch * dw.length);
+                int n0 = chunkStart(g.batch, chunks, ch), n1 = chunkStart(g.batch, chunks, ch + 1);
+                if (FloatDepthwise.applies(g)) {
+                    FloatDepthwise.backwardWeight(g, c, n0, n1, x, dy, target, ch * dw.length, s);
+                } else {
+                    depthwiseBackwardWeight(g, c, n0, n1, x, dy, target, ch * dw.length);
+                }
             });
             if (chunks > 1) sumChunks(target, chunks, dw, pool);
             return;

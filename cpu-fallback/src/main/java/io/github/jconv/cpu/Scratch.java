@@ -11,8 +11,8 @@ final class Scratch {
     private final float[][] floats = new float[SLOTS][];
     private final double[][] doubles = new double[SLOTS][];
     private final int[][] ints = new int[SLOTS][];
-    private float[][] floatRows = new float[0][];
-    private double[][] doubleRows = new double[0][];
+    private final float[][][] floatRows = {new float[0][], new float[0][]};
+    private final double[][][] doubleRows = {new double[0][], new double[0][]};
     private final AtomicLong held;
     private final AtomicLong peak;
 
@@ -51,23 +51,27 @@ final class Scratch {
         return a;
     }
 
-    /** {@code rows} separate arrays of at least {@code width}: GEMM panels whose rows C2 can vectorise together. */
-    float[][] floatRows(int rows, int width) {
-        if (floatRows.length < rows || floatRows[0].length < width) {
-            int r = Math.max(rows, floatRows.length), w = Math.max(width, floatRows.length == 0 ? 0 : floatRows[0].length);
-            grow(4L * floatRows.length * (floatRows.length == 0 ? 0 : floatRows[0].length), 4L * r * w);
-            floatRows = new float[r][w];
+    /** {@code rows} separate arrays of at least {@code width} (slot 0 or 1): rows C2 can vectorise together. */
+    float[][] floatRows(int slot, int rows, int width) {
+        float[][] r = floatRows[slot];
+        if (r.length < rows || r[0].length < width) {
+            int nr = Math.max(rows, r.length), nw = Math.max(width, r.length == 0 ? 0 : r[0].length);
+            grow(4L * r.length * (r.length == 0 ? 0 : r[0].length), 4L * nr * nw);
+            r = new float[nr][nw];
+            floatRows[slot] = r;
         }
-        return floatRows;
+        return r;
     }
 
-    double[][] doubleRows(int rows, int width) {
-        if (doubleRows.length < rows || doubleRows[0].length < width) {
-            int r = Math.max(rows, doubleRows.length), w = Math.max(width, doubleRows.length == 0 ? 0 : doubleRows[0].length);
-            grow(8L * doubleRows.length * (doubleRows.length == 0 ? 0 : doubleRows[0].length), 8L * r * w);
-            doubleRows = new double[r][w];
+    double[][] doubleRows(int slot, int rows, int width) {
+        double[][] r = doubleRows[slot];
+        if (r.length < rows || r[0].length < width) {
+            int nr = Math.max(rows, r.length), nw = Math.max(width, r.length == 0 ? 0 : r[0].length);
+            grow(8L * r.length * (r.length == 0 ? 0 : r[0].length), 8L * nr * nw);
+            r = new double[nr][nw];
+            doubleRows[slot] = r;
         }
-        return doubleRows;
+        return r;
     }
 
     private void grow(long oldBytes, long newBytes) {
@@ -80,7 +84,7 @@ final class Scratch {
         java.util.Arrays.fill(floats, null);
         java.util.Arrays.fill(doubles, null);
         java.util.Arrays.fill(ints, null);
-        floatRows = new float[0][];
-        doubleRows = new double[0][];
+        java.util.Arrays.fill(floatRows, new float[0][]);
+        java.util.Arrays.fill(doubleRows, new double[0][]);
     }
 }

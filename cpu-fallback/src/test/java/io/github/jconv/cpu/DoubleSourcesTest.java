@@ -26,7 +26,7 @@ class DoubleSourcesTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"Gemm", "VectorGemm", "Columns", "Passes"})
+    @ValueSource(strings = {"Gemm", "VectorGemm", "Columns", "Passes", "Depthwise"})
     void doubleTwinIsTheFloatSourceRetyped(String name) throws IOException {
         String src = Files.readString(DIR.resolve("Float" + name + ".java"), StandardCharsets.UTF_8);
         String want = retype(src);

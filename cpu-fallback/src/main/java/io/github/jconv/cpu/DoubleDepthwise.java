@@ -1,0 +1,137 @@
+// Generated from the Float twin by DoubleSourcesTest (retype float -> double); edit the Float file.
+package io.github.jconv.cpu;
+
+/**
+ * Depthwise passes with unit stride, one channel plane at a time, in loops C2 vectorises: the
+ * plane is copied once into a zero-padded buffer, each kernel tap's shifted view is copied out
+ * as its own array, and the taps are summed over the whole plane at one index. Row stride of the
+ * padded buffer is kept in the result, and only the valid columns are copied out.
+ */
+final class DoubleDepthwise {
+    private DoubleDepthwise() {
+    }
+
+    /** Unit stride on every axis: the case these loops handle. */
+    static boolean applies(Geometry g) {
+        return g.sd == 1 && g.sh == 1 && g.sw == 1;
+    }
+
+    /** Backward data is a correlation with the flipped kernel and padding (k-1)·d − p, which must be non-negative. */
+    static boolean appliesToBackwardData(Geometry g) {
+        return applies(g) && (g.kd - 1) * g.dd >= g.pd && (g.kh - 1) * g.dh >= g.ph && (g.kw - 1) * g.dw >= g.pw;
+    }
+
+    /** Padded buffer geometry for a correlation of src (sd, sh, sw) onto dst (td, th, tw). */
+    private static final class Pad {
+        final int dp, hp, wp, len;
+
+        Pad(Geometry g, int sD, int sH, int sW, int tD, int tH, int tW, int pD, int pH, int pW) {
+            wp = Math.max(sW + pW, tW + (g.kw - 1) * g.dw);
+            hp = Math.max(sH + pH, tH + (g.kh - 1) * g.dh);
+            dp = Math.max(sD + pD, tD + (g.kd - 1) * g.dd);
+            len = ((tD - 1) * hp + (tH - 1)) * wp + tW;
+        }
+
+        int offset(Geometry g, int t) {
+            int tz = t / (g.kh * g.kw), ty = (t / g.kw) % g.kh, tx = t % g.kw;
+            return (tz * g.dd * hp + ty * g.dh) * wp + tx * g.dw;
+        }
+    }
+
+    /** Copies a plane into the zero-padded buffer and each tap's shifted view into rows[t]. */
+    private static double[][] shifted(Geometry g, Pad p, double[] src, int base, int sD, int sH, int sW,
+                                     int pD, int pH, int pW, Scratch s) {
+        double[] xp = s.doubles(2, p.dp * p.hp * p.wp);
+        java.util.Arrays.fill(xp, 0, p.dp * p.hp * p.wp, 0);
+        for (int z = 0; z < sD; z++) {
+            for (int y = 0; y < sH; y++) {
+                System.arraycopy(src, base + (z * sH + y) * sW, xp, ((z + pD) * p.hp + y + pH) * p.wp + pW, sW);
+            }
+        }
+        double[][] rows = s.doubleRows(0, g.kv, p.len);
+        for (int t = 0; t < g.kv; t++) System.arraycopy(xp, p.offset(g, t), rows[t], 0, p.len);
+        return rows;
+    }
+
+    private static void sumTaps(int kv, double[] wts, double[][] rows, double[] acc, int len) {
+        int t = 0;
+        for (; t + 8 <= kv; t += 8) {
+            DoubleGemm.fma8(wts[t], wts[t + 1], wts[t + 2], wts[t + 3], wts[t + 4], wts[t + 5], wts[t + 6], wts[t + 7],
+                    rows[t], rows[t + 1], rows[t + 2], rows[t + 3], rows[t + 4], rows[t + 5], rows[t + 6], rows[t + 7], acc, len);
+        }
+        for (; t + 4 <= kv; t += 4) {
+            DoubleGemm.fma4(wts[t], wts[t + 1], wts[t + 2], wts[t + 3], rows[t], rows[t + 1], rows[t + 2], rows[t + 3], acc, len);
+        }
+        for (; t < kv; t++) DoubleGemm.fma1(wts[t], rows[t], acc, len);
+    }
+
+    private static void copyOut(Pad p, double[] acc, double[] dst, int base, int tD, int tH, int tW) {
+        for (int z = 0; z < tD; z++) {
+            for (int y = 0; y < tH; y++) {
+                System.arraycopy(acc, (z * p.hp + y) * p.wp, dst, base + (z * tH + y) * tW, tW);
+            }
+        }
+    }
+
+    /** y[n, c] = b[c] + x[n, c] ⋆ w[c]. */
+    static void forward(Geometry g, int n, int c, double[] x, double[] w, double[] b, double[] y, Scratch s) {
+        Pad p = new Pad(g, g.id, g.ih, g.iw, g.od, g.oh, g.ow, g.pd, g.ph, g.pw);
+        double[][] rows = shifted(g, p, x, (n * g.c + c) * g.is, g.id, g.ih, g.iw, g.pd, g.ph, g.pw, s);
+        double[] wts = s.doubles(1, g.kv);
+        System.arraycopy(w, c * g.kv, wts, 0, g.kv);
+        double[] acc = s.doubles(3, p.len);
+        java.util.Arrays.fill(acc, 0, p.len, b == null ? 0 : b[c]);
+        sumTaps(g.kv, wts, rows, acc, p.len);
+        copyOut(p, acc, y, (n * g.k + c) * g.os, g.od, g.oh, g.ow);
+    }
+
+    /** dx[n, c] = (bias[c] +) dy[n, c] correlated with the flipped w[c]. */
+    static void backwardData(Geometry g, int n, int c, double[] dy, double[] w, double[] bias, double[] dx, Scratch s) {
+        int pD = (g.kd - 1) * g.dd - g.pd, pH = (g.kh - 1) * g.dh - g.ph, pW = (g.kw - 1) * g.dw - g.pw;
+        Pad p = new Pad(g, g.od, g.oh, g.ow, g.id, g.ih, g.iw, pD, pH, pW);
+        double[][] rows = shifted(g, p, dy, (n * g.k + c) * g.os, g.od, g.oh, g.ow, pD, pH, pW, s);
+        double[] wts = s.doubles(1, g.kv);
+        for (int t = 0; t < g.kv; t++) wts[t] = w[c * g.kv + g.kv - 1 - t];
+        double[] acc = s.doubles(3, p.len);
+        java.util.Arrays.fill(acc, 0, p.len, bias == null ? 0 : bias[c]);
+        sumTaps(g.kv, wts, rows, acc, p.len);
+        copyOut(p, acc, dx, (n * g.c + c) * g.is, g.id, g.ih, g.iw);
+    }
+
+    /** dw[c] over samples [n0, n1): per tap, elementwise products summed over the plane. */
+    static void backwardWeight(Geometry g, int c, int n0, int n1, double[] x, double[] dy, double[] dw, int dwOff, Scratch s) {
+        Pad p = new Pad(g, g.id, g.ih, g.iw, g.od, g.oh, g.ow, g.pd, g.ph, g.pw);
+        double[][] acc = s.doubleRows(1, g.kv, p.len);
+        for (int t = 0; t < g.kv; t++) java.util.Arrays.fill(acc[t], 0, p.len, 0);
+        double[] dyp = s.doubles(3, p.len);
+        for (int n = n0; n < n1; n++) {
+            double[][] rows = shifted(g, p, x, (n * g.c + c) * g.is, g.id, g.ih, g.iw, g.pd, g.ph, g.pw, s);
+            // dy in the padded layout, zero in the columns that are not outputs.
+            java.util.Arrays.fill(dyp, 0, p.len, 0);
+            int yb = (n * g.k + c) * g.os;
+            for (int z = 0; z < g.od; z++) {
+                for (int y = 0; y < g.oh; y++) {
+                    System.arraycopy(dy, yb + (z * g.oh + y) * g.ow, dyp, (z * p.hp + y) * p.wp, g.ow);
+                }
+            }
+            for (int t = 0; t < g.kv; t++) fmaProduct(dyp, rows[t], acc[t], p.len);
+        }
+        for (int t = 0; t < g.kv; t++) dw[dwOff + c * g.kv + t] = (double) sum(acc[t], p.len);
+    }
+
+    private static void fmaProduct(double[] a, double[] b, double[] acc, int n) {
+        for (int j = 0; j < n; j++) acc[j] = Math.fma(a[j], b[j], acc[j]);
+    }
+
+    /** A fixed-order sum with eight running partials (independent chains), then the partials in order. */
+    private static double sum(double[] a, int n) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+        int j = 0;
+        for (; j + 8 <= n; j += 8) {
+            s0 += a[j]; s1 += a[j + 1]; s2 += a[j + 2]; s3 += a[j + 3];
+            s4 += a[j + 4]; s5 += a[j + 5]; s6 += a[j + 6]; s7 += a[j + 7];
+        }
+        for (; j < n; j++) s0 += a[j];
+        return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+    }
+}
