@@ -39,11 +39,23 @@ public abstract class AbstractConvLayer implements AutoCloseable {
         this.engine = engine;
         this.dtype = dtype;
         this.template = template;
-        weight = engine.allocate(dtype, template.weightShape());
-        gradWeight = engine.allocate(dtype, template.weightShape());
-        bias = template.bias() ? engine.allocate(dtype, template.biasShape()) : null;
-        gradBias = template.bias() ? engine.allocate(dtype, template.biasShape()) : null;
-        initialise(seed);
+        // allocate all four, or free what was made: a failed constructor must leak nothing
+        java.util.List<DeviceBuffer> made = new java.util.ArrayList<>(4);
+        try {
+            weight = keep(made, engine.allocate(dtype, template.weightShape()));
+            gradWeight = keep(made, engine.allocate(dtype, template.weightShape()));
+            bias = template.bias() ? keep(made, engine.allocate(dtype, template.biasShape())) : null;
+            gradBias = template.bias() ? keep(made, engine.allocate(dtype, template.biasShape())) : null;
+            initialise(seed);
+        } catch (RuntimeException | Error e) {
+            for (DeviceBuffer b : made) b.close();
+            throw e;
+        }
+    }
+
+    private static DeviceBuffer keep(java.util.List<DeviceBuffer> made, DeviceBuffer b) {
+        made.add(b);
+        return b;
     }
 
     /** Kaiming-uniform weights (bound √(6 / fan_in)) and zero bias, from a seed. */
