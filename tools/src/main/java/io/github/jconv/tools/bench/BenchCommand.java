@@ -148,7 +148,10 @@ public final class BenchCommand implements Callable<Integer> {
             BenchResults results = new BenchResults(list, passList);
             JconvRunner runner = new JconvRunner(engine, warmup, reps, maxCaseSeconds, mode, BackendAccess.scratchMeter(engine));
             boolean peerOk = peerRunner == null || peerNames.isEmpty();
+            List<Double> loads = new ArrayList<>();
             for (int round = 1; round <= rounds; round++) {
+                loads.add(loadAverage());
+                err.printf(Locale.ROOT, "round %d starts, load average %.2f%n", round, loads.get(loads.size() - 1));
                 for (BenchProblem p : list) {
                     JconvRunner.ProblemRound r = runner.run(p, passList, seed + p.name().hashCode());
                     results.addJconv(p, r);
@@ -178,6 +181,10 @@ public final class BenchCommand implements Callable<Integer> {
             List<BenchResults.Row> rows = results.rows();
             out.println();
             out.print(BenchResults.table(rows, withPeer));
+            loads.add(loadAverage());
+            out.println("load average (1 min) at each round's start and at the end: " + loads.stream()
+                    .map(v -> String.format(Locale.ROOT, "%.2f", v)).toList() + " on "
+                    + Runtime.getRuntime().availableProcessors() + " processors; above that count the timings include waiting");
             if (csv != null) {
                 BenchResults.writeCsv(csv, rows, backendName, threadText, rounds);
                 Path png = chart != null ? chart : chartPathFor(csv);
@@ -190,6 +197,11 @@ public final class BenchCommand implements Callable<Integer> {
             boolean allRan = rows.stream().noneMatch(r -> Double.isNaN(r.jconvMs()));
             return allRan && peerOk ? 0 : 1;
         }
+    }
+
+    /** The system's 1-minute load average, or -1 where the platform has none: how busy the machine was. */
+    static double loadAverage() {
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
     }
 
     static Path chartPathFor(Path csv) {
