@@ -38,13 +38,18 @@ final class DoubleVectorGemm {
             packA(m, kc, a, aOff + pc * aCs, aRs, aCs, ap);
             for (int jc = 0; jc < n; jc += NC) {
                 int nc = Math.min(NC, n - jc);
-                packB(kc, nc, b, bOff + pc * bRs + jc * bCs, bRs, bCs, bp);
+                // Row-major B is read in place, full strips only; strided B and the last partial strip are packed.
+                boolean direct = bCs == 1;
+                int full = direct ? nc / NR * NR : 0;
+                if (full < nc) packB(kc, nc - full, b, bOff + pc * bRs + (jc + full) * bCs, bRs, bCs, bp);
                 for (int jr = 0; jr < nc; jr += NR) {
-                    int bo = jr * kc;
                     int nr = Math.min(NR, nc - jr);
+                    double[] bArr = jr < full ? b : bp;
+                    int bo = jr < full ? bOff + pc * bRs + jc + jr : (jr - full) * kc;
+                    int bStride = jr < full ? bRs : NR;
                     for (int ir = 0; ir < m; ir += MR) {
                         int mr = Math.min(MR, m - ir);
-                        kernel(kc, ap, ir * kc, bp, bo, c, cOff + ir * ldc + jc + jr, ldc, mr, nr, tile);
+                        kernel(kc, ap, ir * kc, bArr, bo, bStride, c, cOff + ir * ldc + jc + jr, ldc, mr, nr, tile);
                     }
                 }
             }
@@ -85,14 +90,14 @@ final class DoubleVectorGemm {
         }
     }
 
-    static void kernel(int kc, double[] ap, int ao, double[] bp, int bo, double[] c, int co, int ldc,
+    static void kernel(int kc, double[] ap, int ao, double[] bp, int bo, int bStride, double[] c, int co, int ldc,
                        int mr, int nr, double[] tile) {
         DoubleVector c00 = DoubleVector.zero(S), c01 = DoubleVector.zero(S), c02 = DoubleVector.zero(S);
         DoubleVector c10 = DoubleVector.zero(S), c11 = DoubleVector.zero(S), c12 = DoubleVector.zero(S);
         DoubleVector c20 = DoubleVector.zero(S), c21 = DoubleVector.zero(S), c22 = DoubleVector.zero(S);
         DoubleVector c30 = DoubleVector.zero(S), c31 = DoubleVector.zero(S), c32 = DoubleVector.zero(S);
         for (int k = 0; k < kc; k++) {
-            int bq = bo + k * NR, aq = ao + k * MR;
+            int bq = bo + k * bStride, aq = ao + k * MR;
             DoubleVector b0 = DoubleVector.fromArray(S, bp, bq);
             DoubleVector b1 = DoubleVector.fromArray(S, bp, bq + VL);
             DoubleVector b2 = DoubleVector.fromArray(S, bp, bq + 2 * VL);

@@ -37,13 +37,18 @@ final class FloatVectorGemm {
             packA(m, kc, a, aOff + pc * aCs, aRs, aCs, ap);
             for (int jc = 0; jc < n; jc += NC) {
                 int nc = Math.min(NC, n - jc);
-                packB(kc, nc, b, bOff + pc * bRs + jc * bCs, bRs, bCs, bp);
+                // Row-major B is read in place, full strips only; strided B and the last partial strip are packed.
+                boolean direct = bCs == 1;
+                int full = direct ? nc / NR * NR : 0;
+                if (full < nc) packB(kc, nc - full, b, bOff + pc * bRs + (jc + full) * bCs, bRs, bCs, bp);
                 for (int jr = 0; jr < nc; jr += NR) {
-                    int bo = jr * kc;
                     int nr = Math.min(NR, nc - jr);
+                    float[] bArr = jr < full ? b : bp;
+                    int bo = jr < full ? bOff + pc * bRs + jc + jr : (jr - full) * kc;
+                    int bStride = jr < full ? bRs : NR;
                     for (int ir = 0; ir < m; ir += MR) {
                         int mr = Math.min(MR, m - ir);
-                        kernel(kc, ap, ir * kc, bp, bo, c, cOff + ir * ldc + jc + jr, ldc, mr, nr, tile);
+                        kernel(kc, ap, ir * kc, bArr, bo, bStride, c, cOff + ir * ldc + jc + jr, ldc, mr, nr, tile);
                     }
                 }
             }
@@ -84,14 +89,14 @@ final class FloatVectorGemm {
         }
     }
 
-    static void kernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc,
+    static void kernel(int kc, float[] ap, int ao, float[] bp, int bo, int bStride, float[] c, int co, int ldc,
                        int mr, int nr, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c02 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S), c12 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c22 = FloatVector.zero(S);
         FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S), c32 = FloatVector.zero(S);
         for (int k = 0; k < kc; k++) {
-            int bq = bo + k * NR, aq = ao + k * MR;
+            int bq = bo + k * bStride, aq = ao + k * MR;
             FloatVector b0 = FloatVector.fromArray(S, bp, bq);
             FloatVector b1 = FloatVector.fromArray(S, bp, bq + VL);
             FloatVector b2 = FloatVector.fromArray(S, bp, bq + 2 * VL);

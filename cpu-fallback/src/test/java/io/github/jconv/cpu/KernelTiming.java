@@ -12,7 +12,7 @@ public final class KernelTiming {
         for (int round = 0; round < 5; round++) {
             long t = mx.getCurrentThreadCpuTime();
             int its = 20000;
-            for (int it = 0; it < its; it++) FloatVectorGemm.kernel(kc, ap, 0, bp, 0, c, 0, 64, FloatVectorGemm.MR, FloatVectorGemm.NR, tile);
+            for (int it = 0; it < its; it++) FloatVectorGemm.kernel(kc, ap, 0, bp, 0, FloatVectorGemm.NR, c, 0, 64, FloatVectorGemm.MR, FloatVectorGemm.NR, tile);
             long d = mx.getCurrentThreadCpuTime() - t;
             System.out.printf("kernel: %.1f GFLOP/s%n", 2.0 * FloatVectorGemm.MR * FloatVectorGemm.NR * kc * its / d);
         }
