@@ -199,6 +199,37 @@ class SessionTest {
     }
 
     @Test
+    void deformablePassesGiveTheSameBitsEveryRun() {
+        ConvSpec s = ConvSpec.deformable().batch(2).channels(4, 4).groups(2).offsetGroups(2).mask(true).input(6, 6).kernel(3)
+                .padding(1).build();
+        Random rnd = new Random(5);
+        double[][] in = {random(rnd, s.inputShape().elementCount(), -1, 1), random(rnd, s.weightShape().elementCount(), -1, 1),
+                offsets(rnd, s.offsetShape().elementCount(), 2), random(rnd, s.maskShape().elementCount(), 0, 1),
+                random(rnd, s.outputShape().elementCount(), -1, 1), random(rnd, s.outChannels(), -1, 1)};
+        double[][] first = deformableRun(s, in);
+        double[][] second = deformableRun(s, in);
+        for (int i = 0; i < first.length; i++) assertArrayEquals(first[i], second[i], "output " + i);
+    }
+
+    /** Every pass of a deformable problem: y, dx, dw, db, d offset, d mask. */
+    private static double[][] deformableRun(ConvSpec s, double[][] in) {
+        DType f = DType.FP32;
+        try (DeviceBuffer x = put(session, f, s.inputShape(), in[0]); DeviceBuffer w = put(session, f, s.weightShape(), in[1]);
+             DeviceBuffer o = put(session, f, s.offsetShape(), in[2]); DeviceBuffer m = put(session, f, s.maskShape(), in[3]);
+             DeviceBuffer dy = put(session, f, s.outputShape(), in[4]); DeviceBuffer b = put(session, f, s.biasShape(), in[5]);
+             DeviceBuffer y = session.allocate(f, s.outputShape()); DeviceBuffer dx = session.allocate(f, s.inputShape());
+             DeviceBuffer dw = session.allocate(f, s.weightShape()); DeviceBuffer db = session.allocate(f, s.biasShape());
+             DeviceBuffer doff = session.allocate(f, s.offsetShape()); DeviceBuffer dm = session.allocate(f, s.maskShape())) {
+            session.execute(Pass.FORWARD, s, ConvArgs.builder().x(x).w(w).b(b).offset(o).mask(m).y(y).build());
+            session.execute(Pass.BACKWARD_DATA, s, ConvArgs.builder().dy(dy).w(w).offset(o).mask(m).dx(dx).build());
+            session.execute(Pass.BACKWARD_WEIGHT, s, ConvArgs.builder().x(x).dy(dy).offset(o).mask(m).dw(dw).build());
+            session.execute(Pass.BACKWARD_BIAS, s, ConvArgs.builder().dy(dy).db(db).build());
+            session.execute(Pass.BACKWARD_OFFSET_MASK, s, ConvArgs.builder().x(x).w(w).dy(dy).offset(o).mask(m).dOffset(doff).dMask(dm).build());
+            return new double[][] {get(session, y), get(session, dx), get(session, dw), get(session, db), get(session, doff), get(session, dm)};
+        }
+    }
+
+    @Test
     void aClosedSessionRefusesWork() {
         ConvBackend other = new OpenClBackendProvider().open(0);
         other.close();
