@@ -35,6 +35,60 @@ public final class Catalogue {
         return out;
     }
 
+    /** The seed of the fuzz problems the suite runs by default. */
+    public static final long FUZZ_SEED = 20261127L;
+
+    /**
+     * {@code count} random small problems drawn from {@code seed}: every family, rank, groups,
+     * stride, dilation, asymmetric padding, output_padding, offset groups, v1/v2 and offset pattern,
+     * in combinations nobody wrote down. Their lines are printed like any other, so a failure repeats.
+     */
+    public static List<Problem> fuzz(long seed, int count) {
+        if (count < 0) throw new IllegalArgumentException("count = " + count + ": must be non-negative, e.g. 40");
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        List<Problem> out = new ArrayList<>();
+        while (out.size() < count) {
+            double kind = r.nextDouble();
+            io.github.jconv.ConvType type = kind < 0.5 ? io.github.jconv.ConvType.CONVOLUTION
+                    : kind < 0.8 ? io.github.jconv.ConvType.TRANSPOSED : io.github.jconv.ConvType.DEFORMABLE;
+            int rank = type == io.github.jconv.ConvType.DEFORMABLE ? 2 : 1 + r.nextInt(3);
+            int groups = 1 + r.nextInt(3);
+            int[] in = new int[rank];
+            int[] k = new int[rank];
+            int[] st = new int[rank];
+            int[] d = new int[rank];
+            int[] lo = new int[rank];
+            int[] hi = new int[rank];
+            int[] op = new int[rank];
+            for (int a = 0; a < rank; a++) {
+                in[a] = 1 + r.nextInt(rank == 3 ? 5 : 9);
+                k[a] = 1 + r.nextInt(4);
+                st[a] = 1 + r.nextInt(3);
+                d[a] = 1 + r.nextInt(2);
+                lo[a] = r.nextInt(3);
+                hi[a] = r.nextInt(3);
+                op[a] = r.nextInt(Math.max(st[a], d[a]));
+            }
+            ConvSpec.Builder b = ConvSpec.builder(type).batch(1 + r.nextInt(2))
+                    .channels(groups * (1 + r.nextInt(3)), groups * (1 + r.nextInt(3))).groups(groups)
+                    .input(in).kernel(k).stride(st).dilation(d).paddingLo(lo).paddingHi(hi).bias(r.nextBoolean());
+            Offsets offsets = Offsets.NORMAL;
+            if (type == io.github.jconv.ConvType.TRANSPOSED) b.outputPadding(op);
+            if (type == io.github.jconv.ConvType.DEFORMABLE) {
+                b.offsetGroups(1 + r.nextInt(2)).mask(r.nextBoolean());
+                offsets = Offsets.values()[r.nextInt(Offsets.values().length)];
+            }
+            ConvSpec spec;
+            try {
+                spec = b.build();
+            } catch (IllegalArgumentException invalid) {
+                continue; // a draw that breaks a shape rule; draw again
+            }
+            out.add(new Problem(spec, "fuzz-" + out.size(), offsets, false, "fuzz(" + seed + "):" + out.size()));
+        }
+        return out;
+    }
+
     /** The problems of one catalogue file, e.g. "corners". */
     public static List<Problem> load(String file) {
         String res = file + ".txt";

@@ -25,7 +25,7 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /**
- * The conformance suite: every catalogue problem, every pass, on FP32 and FP64, through
+ * The conformance suite: every catalogue problem (and 40 fuzz problems), every pass, on FP32 and FP64, through
  * {@link ConvEngine#open(ConvBackendProvider, int)}, against the FP64 {@link Reference}.
  *
  * <pre>{@code
@@ -94,8 +94,12 @@ public final class ConformanceSuite {
         return this;
     }
 
+    /** The default: every catalogue file, then 40 fuzz problems of {@link Catalogue#FUZZ_SEED}. */
     List<Problem> problemList() {
-        return problems != null ? problems : Catalogue.all();
+        if (problems != null) return problems;
+        List<Problem> all = new ArrayList<>(Catalogue.all());
+        all.addAll(Catalogue.fuzz(Catalogue.FUZZ_SEED, 40));
+        return all;
     }
 
     // ---- running ----
@@ -124,7 +128,7 @@ public final class ConformanceSuite {
                         switch (r.status()) {
                             case PASSED -> { }
                             case UNSUPPORTED -> Assumptions.abort("UNSUPPORTED by " + r.backend() + ": " + r.message());
-                            case FAILED -> Assertions.fail(r.toString());
+                            case FAILED -> Assertions.fail(r.toString(), r.error());
                         }
                     }));
                 }
@@ -310,7 +314,7 @@ public final class ConformanceSuite {
             try {
                 r = check.equals(IDENTITY) ? identity(pr, dtype) : pass(pr, dtype, Pass.valueOf(check));
             } catch (RuntimeException | AssertionError e) {
-                r = new CaseResult(Status.FAILED, backendName, pr.problem, dtype, check, "threw " + e);
+                r = new CaseResult(Status.FAILED, backendName, pr.problem, dtype, check, "threw " + e).withError(e);
             }
             long spent = System.nanoTime() - t0;
             nanos += spent;
@@ -331,7 +335,7 @@ public final class ConformanceSuite {
                 got = executeOnBackend(e, pass, spec, dtype, pr.data());
             } catch (UnsupportedOperationException ex) {
                 return new CaseResult(Status.FAILED, backendName, pr.problem, dtype, pass.name(),
-                        "supports() said yes but the pass refused to run: " + ex.getMessage());
+                        "supports() said yes but the pass refused to run: " + ex.getMessage()).withError(ex);
             }
             long tr = System.nanoTime();
             Map<Role, Reference.Output> ref = pr.reference(pass);
@@ -360,7 +364,7 @@ public final class ConformanceSuite {
                 got = executeOnBackend(e, Pass.FORWARD, spec, dtype, pr.zeroOffsets());
             } catch (UnsupportedOperationException ex) {
                 return new CaseResult(Status.FAILED, backendName, pr.problem, dtype, IDENTITY,
-                        "supports() said yes but the pass refused to run: " + ex.getMessage());
+                        "supports() said yes but the pass refused to run: " + ex.getMessage()).withError(ex);
             }
             ConvSpec plain = plainSpec(spec);
             long tr = System.nanoTime();

@@ -96,4 +96,17 @@ class CatalogueTest {
                 () -> Catalogue.parse("mine", "mb1ic2ih5oc2kh3 speed=fast\n"));
         assertTrue(key.getMessage().contains("unknown option 'speed'"), key.getMessage());
     }
+
+    @Test
+    void fuzzProblemsAreValidRepeatableAndCoverEveryFamily() {
+        List<Problem> a = Catalogue.fuzz(Catalogue.FUZZ_SEED, 40);
+        assertEquals(40, a.size());
+        assertEquals(a, Catalogue.fuzz(Catalogue.FUZZ_SEED, 40));
+        for (ConvType t : ConvType.values()) assertTrue(a.stream().anyMatch(p -> p.spec().type() == t), t.toString());
+        for (int rank = 1; rank <= 3; rank++) {
+            int r = rank;
+            assertTrue(a.stream().anyMatch(p -> p.spec().rank() == r), "rank " + r);
+        }
+        for (Problem p : a) assertEquals(p.spec(), ConvSpec.parse(p.line()), p.source());
+    }
 }

@@ -108,7 +108,7 @@ class ReferenceTest {
     // ---- finite differences over the corner catalogue ----
 
     static Stream<Problem> corners() {
-        return Catalogue.load("corners").stream();
+        return Stream.concat(Catalogue.load("corners").stream(), Catalogue.fuzz(Catalogue.FUZZ_SEED, 40).stream());
     }
 
     /** L(θ) = Σ dy·y(θ); its gradient in each input is what the backward passes compute with that dy. */
@@ -192,9 +192,16 @@ class ReferenceTest {
         ConvSpec s = p.spec();
         if (s.type() != ConvType.CONVOLUTION) return;
         // the transposed problem whose input is the convolution's output, with the same weight tensor
+        // output_padding = what the convolution's floor division dropped (computed here, not with
+        // Builder.outputSize, which rejects a size whose output_padding-0 base is below 1)
+        int[] op = new int[s.rank()];
+        for (int a = 0; a < s.rank(); a++) {
+            op[a] = (int) (s.input(a) - ((long) s.stride(a) * (s.output(a) - 1) - s.paddingLo(a) - s.paddingHi(a) + s.effectiveKernel(a)));
+        }
         ConvSpec t = ConvSpec.transposed().batch(s.batch()).channels(s.outChannels(), s.inChannels()).groups(s.groups())
                 .input(s.output()).kernel(s.kernel()).stride(s.stride()).paddingLo(s.paddingLo()).paddingHi(s.paddingHi())
-                .dilation(s.dilation()).outputSize(s.input()).bias(false).build();
+                .dilation(s.dilation()).outputPadding(op).bias(false).build();
+        assertArrayEquals(s.input(), t.output(), t.toString());
         ProblemData data = ProblemData.generate(s, Offsets.NORMAL, p.seed());
         Map<Role, double[]> conv = new EnumMap<>(Role.class);
         conv.put(Role.X, data.get(Role.X));
