@@ -18,6 +18,7 @@ public final class CpuAlgorithms {
         // Convolution's backward data and transposed forward scatter columns back onto an image.
         boolean transposed = spec.type() == ConvType.TRANSPOSED;
         boolean scatter = transposed ? pass == Pass.FORWARD : pass == Pass.BACKWARD_DATA;
-        return scatter ? CpuAlgorithm.GEMM_COL2IM : CpuAlgorithm.IM2COL_GEMM;
+        // A unit-stride scatter is a gather with the flipped kernel, which needs no col2im.
+        return scatter && !geo.adjointIsConvolution() ? CpuAlgorithm.GEMM_COL2IM : CpuAlgorithm.IM2COL_GEMM;
     }
 }

@@ -164,6 +164,10 @@ final class FloatPasses {
             }
             return;
         }
+        if (alg == CpuAlgorithm.IM2COL_GEMM) {
+            forward(g.adjoint(), alg, dy, flippedWeights(g, w, pool), bias, dx, pool);
+            return;
+        }
         boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;
         int[] blocks = channelBlocks(g, splitFor(g.batch * g.g), 1);
         int nb = blocks.length - 1;
@@ -189,6 +193,20 @@ final class FloatPasses {
             }
             if (bias != null) addBias(bias, c0, c1 - c0, dx, dxBase, g.is, g.is);
         });
+    }
+
+    /** w'[g·cg + c][kk][t] = w[g·kg + kk][c][kv − 1 − t]: the adjoint's weights, in shared scratch. */
+    private static float[] flippedWeights(Geometry g, float[] w, WorkerPool pool) {
+        float[] f = pool.shared().floats(1, w.length);
+        pool.forEach(g.g * g.cg, (i, s) -> {
+            int grp = i / g.cg, c = i % g.cg;
+            for (int kk = 0; kk < g.kg; kk++) {
+                int src = ((grp * g.kg + kk) * g.cg + c) * g.kv;
+                int dst = ((grp * g.cg + c) * g.kg + kk) * g.kv;
+                for (int t = 0; t < g.kv; t++) f[dst + t] = w[src + g.kv - 1 - t];
+            }
+        });
+        return f;
     }
 
     private static void depthwiseBackwardData(Geometry g, int n, int c, float[] dy, float[] w, float[] bias, float[] dx) {

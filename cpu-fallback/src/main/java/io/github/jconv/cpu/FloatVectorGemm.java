@@ -76,6 +76,17 @@ final class FloatVectorGemm {
         for (int jb = 0; jb < nc; jb += NR) {
             int base = jb * kc;
             int w = Math.min(NR, nc - jb);
+            if (rs == 1) {
+                // B is A-like (k contiguous): read each column along k, write it down the strip.
+                for (int j = 0; j < w; j++) {
+                    int src = off + (jb + j) * cs;
+                    for (int k = 0; k < kc; k++) bp[base + k * NR + j] = b[src + k];
+                }
+                for (int k = 0; k < kc; k++) {
+                    for (int j = w; j < NR; j++) bp[base + k * NR + j] = 0;
+                }
+                continue;
+            }
             for (int k = 0; k < kc; k++) {
                 int dst = base + k * NR;
                 int src = off + k * rs + jb * cs;

@@ -47,6 +47,35 @@ final class Geometry {
         modulated = s.type() == ConvType.DEFORMABLE && s.modulated();
     }
 
+    private Geometry(Geometry o) {
+        // The adjoint of a unit-stride convolution: dy correlated with the flipped, transposed kernel.
+        batch = o.batch;
+        c = o.k; k = o.c; g = o.g; cg = o.kg; kg = o.cg;
+        id = o.od; ih = o.oh; iw = o.ow;
+        od = o.id; oh = o.ih; ow = o.iw;
+        kd = o.kd; kh = o.kh; kw = o.kw;
+        sd = 1; sh = 1; sw = 1;
+        pd = (o.kd - 1) * o.dd - o.pd; ph = (o.kh - 1) * o.dh - o.ph; pw = (o.kw - 1) * o.dw - o.pw;
+        dd = o.dd; dh = o.dh; dw = o.dw;
+        kv = o.kv; is = o.os; os = o.is; rows = cg * kv;
+        offsetGroups = 1;
+        modulated = false;
+    }
+
+    /**
+     * Unit stride, and padding at most the effective kernel extent on every axis: then backward data
+     * is a plain convolution of dy with the flipped kernel ({@link #adjoint()}), gathered, not scattered.
+     */
+    boolean adjointIsConvolution() {
+        return sd == 1 && sh == 1 && sw == 1
+                && (kd - 1) * dd >= pd && (kh - 1) * dh >= ph && (kw - 1) * dw >= pw;
+    }
+
+    /** The convolution that computes this one's backward data; only when {@link #adjointIsConvolution()}. */
+    Geometry adjoint() {
+        return new Geometry(this);
+    }
+
     /** The convolution geometry of {@code spec}; for a transposed spec, that of its adjoint convolution. */
     static Geometry of(ConvSpec spec) {
         return new Geometry(spec, spec.type() == ConvType.TRANSPOSED);

@@ -12,7 +12,11 @@ class CpuAlgorithmsTest {
     @ParameterizedTest(name = "{0} {1} -> {2}")
     @CsvSource({
             "mb8ic64ih56oc64kh3ph1, FORWARD, IM2COL_GEMM",
-            "mb8ic64ih56oc64kh3ph1, BACKWARD_DATA, GEMM_COL2IM",
+            "mb8ic64ih56oc64kh3ph1, BACKWARD_DATA, IM2COL_GEMM",
+            "mb8ic64ih56oc64kh3sh2ph1, BACKWARD_DATA, GEMM_COL2IM",
+            "mb8ic64ih56oc64kh3ph3, BACKWARD_DATA, GEMM_COL2IM",
+            "mb2ic4ih9oc4kh3ph4dh2, BACKWARD_DATA, IM2COL_GEMM",
+            "tr1mb8ic64ih28oc32kh3ph1, FORWARD, IM2COL_GEMM",
             "mb8ic64ih56oc64kh3ph1, BACKWARD_WEIGHT, IM2COL_GEMM",
             "mb8ic64ih56oc64kh3ph1, BACKWARD_BIAS, CHANNEL_SUM",
             "mb8ic256ih14oc256kh1, FORWARD, POINTWISE_GEMM",
