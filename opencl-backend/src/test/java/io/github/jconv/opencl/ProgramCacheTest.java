@@ -66,6 +66,25 @@ class ProgramCacheTest {
     }
 
     @Test
+    void aSecondProcessBuildsNothing() throws Exception {
+        assumeTrue(new OpenClBackendProvider().probe().available(), "no OpenCL device");
+        assertEquals("1 0", childRun(), "the first process compiles the program from source");
+        assertEquals("0 1", childRun(), "the second process loads the device binary the first one stored");
+    }
+
+    private String childRun() throws Exception {
+        Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
+        Process p = new ProcessBuilder(javaBin.toString(), "-cp", System.getProperty("java.class.path"),
+                "-D" + ProgramCache.CACHE_DIR_PROPERTY + "=" + dir, CacheProbeMain.class.getName())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+        assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "child JVM finished");
+        assertEquals(0, p.exitValue(), "child JVM exit status; stdout: " + out);
+        String[] lines = out.split("\\R");
+        return lines[lines.length - 1];
+    }
+
+    @Test
     void aCorruptBinaryIsRebuiltFromSourceAndReplaced() throws IOException {
         ConvSpec s = ConvSpec.convolution().batch(1).channels(2, 2).input(5, 5).kernel(3).build();
         double[] first;
