@@ -210,6 +210,11 @@ public final class ConformanceSuite {
                     .forEach(r -> b.append(String.format(Locale.ROOT, "%n  slowest: %.2f s %s %s", r.nanos() / 1e9,
                             r.caseName(), r.problem().label())));
             for (CaseResult r : failures()) b.append(System.lineSeparator()).append("  ").append(r);
+            if (failed() > 0) {
+                CaseResult f = failures().get(0);
+                b.append(String.format(Locale.ROOT, "%n  smallest failing problem: java io.github.jconv.conformance.Shrinker %s %s %s %s",
+                        backend, f.problem().line(), f.dtype(), f.check().contains(" ") ? "FORWARD" : f.check()));
+            }
             return b.toString();
         }
     }

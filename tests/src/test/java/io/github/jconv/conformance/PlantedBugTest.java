@@ -174,6 +174,23 @@ class PlantedBugTest {
         for (CaseResult r : failed) assertTrue(r.message().contains("got NaN"), r.toString());
     }
 
+    @Test
+    void theShrinkerTurnsABiasBugIntoTheSmallestProblemWithABias() {
+        ConvBackendProvider planted = ForwardingBackend.provider(cpu(), "cpu-drops-bias", DropsBias::new);
+        Problem min = Shrinker.minimize(planted, PROBLEMS.get(0), DType.FP32, "FORWARD");
+        assertEquals(ConvSpec.parse("mb1ic1ih1iw1oc1kh1kw1"), min.spec(), min.label());
+    }
+
+    @Test
+    void theShrinkerKeepsASquareKernelWhenTheBugNeedsOne() {
+        ConvBackendProvider planted = ForwardingBackend.provider(cpu(), "cpu-swaps-kernel-axes", SwapsKernelAxes::new);
+        Problem min = Shrinker.minimize(planted, PROBLEMS.get(0), DType.FP32, "FORWARD");
+        assertEquals(2, min.spec().kernel(0), min.label());
+        assertEquals(2, min.spec().kernel(1), min.label());
+        assertEquals(1, min.spec().batch(), min.label());
+        assertEquals(1, min.spec().outChannels(), min.label());
+    }
+
     private static ConformanceSuite.Report run(ConvBackendProvider planted) {
         return ConformanceSuite.of(planted).dtypes(DType.FP32).problems(PROBLEMS).run();
     }
