@@ -27,6 +27,8 @@ final class Algorithms {
     static final String MODE_PROPERTY = "jconv.opencl.algorithm";
     /** Below this many multiply-adds a pass runs the direct kernels: im2col and GEMM launches cost more than they save. */
     static final long GEMM_MIN_MACS = 1L << 20;
+    /** Below this many output channels per group, or input channels × taps per group, a pass runs direct. */
+    static final long GEMM_MIN_SIDE = 32;
 
     /** The kernel path of a pass and the name {@code lastAlgorithm()} reports. */
     enum Path {
@@ -82,7 +84,11 @@ final class Algorithms {
         long columns = (tr ? spec.outChannels() : spec.inChannels()) * spec.kernelVolume() * viewOut;
         boolean fits = columns <= maxColumnElements && viewOut <= Integer.MAX_VALUE && viewIn <= Integer.MAX_VALUE
                 && columns / viewOut <= Integer.MAX_VALUE;
-        boolean gemm = fits && (mode == Mode.GEMM || (mode == Mode.AUTO && spec.forwardFlops() / 2 >= GEMM_MIN_MACS));
+        long viewC = tr ? spec.outChannels() : spec.inChannels();
+        long viewK = tr ? spec.inChannels() : spec.outChannels();
+        // Depthwise and narrow groups make GEMMs of a few rows, where a 64-row tile idles: direct kernels win there.
+        boolean wide = viewK / spec.groups() >= GEMM_MIN_SIDE && viewC / spec.groups() * spec.kernelVolume() >= GEMM_MIN_SIDE;
+        boolean gemm = fits && (mode == Mode.GEMM || (mode == Mode.AUTO && wide && spec.forwardFlops() / 2 >= GEMM_MIN_MACS));
         if (t == ConvType.DEFORMABLE) {
             Path p = switch (pass) {
                 case FORWARD -> gemm ? Path.DEFORM_FORWARD_GEMM : Path.DEFORM_FORWARD;

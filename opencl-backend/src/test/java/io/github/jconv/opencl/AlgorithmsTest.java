@@ -28,6 +28,16 @@ class AlgorithmsTest {
     }
 
     @Test
+    void depthwiseAndNarrowGroupsStayDirectHoweverLarge() {
+        ConvSpec depthwise = ConvSpec.convolution().channels(256, 256).groups(256).input(28, 28).kernel(3).padding(1).build();
+        ConvSpec narrow = ConvSpec.convolution().channels(128, 128).groups(8).input(28, 28).kernel(3).padding(1).build();
+        ConvSpec wide = ConvSpec.convolution().channels(128, 128).groups(2).input(28, 28).kernel(3).padding(1).build();
+        assertEquals(VIEW_FORWARD_DIRECT, Algorithms.choose(depthwise, Pass.FORWARD, AUTO).path());
+        assertEquals(VIEW_BACKWARD_WEIGHT_DIRECT, Algorithms.choose(narrow, Pass.BACKWARD_WEIGHT, AUTO).path());
+        assertEquals(VIEW_FORWARD_GEMM, Algorithms.choose(wide, Pass.FORWARD, AUTO).path());
+    }
+
+    @Test
     void aForcedModeWinsOverSize() {
         assertEquals(VIEW_FORWARD_GEMM, Algorithms.choose(SMALL, Pass.FORWARD, GEMM).path());
         assertEquals(VIEW_FORWARD_DIRECT, Algorithms.choose(LARGE, Pass.FORWARD, DIRECT).path());
