@@ -27,7 +27,7 @@ final class Algorithms {
     static final String MODE_PROPERTY = "jconv.opencl.algorithm";
     /** Below this many multiply-adds a pass runs the direct kernels: im2col and GEMM launches cost more than they save. */
     static final long GEMM_MIN_MACS = 1L << 20;
-    /** Below this many output channels per group, or input channels × taps per group, a pass runs direct. */
+    /** Below this many GEMM rows (a quarter of it on each side for the weight gradient) a pass runs direct. */
     static final long GEMM_MIN_SIDE = 32;
 
     /** The kernel path of a pass and the name {@code lastAlgorithm()} reports. */
@@ -86,8 +86,18 @@ final class Algorithms {
                 && columns / viewOut <= Integer.MAX_VALUE;
         long viewC = tr ? spec.outChannels() : spec.inChannels();
         long viewK = tr ? spec.inChannels() : spec.outChannels();
-        // Depthwise and narrow groups make GEMMs of a few rows, where a 64-row tile idles: direct kernels win there.
-        boolean wide = viewK / spec.groups() >= GEMM_MIN_SIDE && viewC / spec.groups() * spec.kernelVolume() >= GEMM_MIN_SIDE;
+        long kg = viewK / spec.groups();
+        long cgt = viewC / spec.groups() * spec.kernelVolume();
+        // Depthwise and narrow groups make GEMMs of a few rows, where a 64-row tile idles: direct kernels win
+        // there (measured on PoCL). The GEMM's rows are Kg (view forward), Cg*T (view data), Kg x Cg*T (weight).
+        boolean viewForward = (pass == Pass.FORWARD) != tr;
+        boolean wide = switch (pass) {
+            case BACKWARD_WEIGHT -> kg >= GEMM_MIN_SIDE / 4 && cgt >= GEMM_MIN_SIDE / 4;
+            case FORWARD, BACKWARD_DATA -> t == ConvType.DEFORMABLE
+                    ? kg >= GEMM_MIN_SIDE && cgt >= GEMM_MIN_SIDE
+                    : (viewForward ? kg : cgt) >= GEMM_MIN_SIDE;
+            default -> kg >= GEMM_MIN_SIDE && cgt >= GEMM_MIN_SIDE;
+        };
         boolean gemm = fits && (mode == Mode.GEMM || (mode == Mode.AUTO && wide && spec.forwardFlops() / 2 >= GEMM_MIN_MACS));
         if (t == ConvType.DEFORMABLE) {
             Path p = switch (pass) {

@@ -28,12 +28,18 @@ class AlgorithmsTest {
     }
 
     @Test
-    void depthwiseAndNarrowGroupsStayDirectHoweverLarge() {
+    void depthwiseStaysDirectHoweverLargeAndNarrowGroupsUseGemmOnlyWhereItHasRows() {
         ConvSpec depthwise = ConvSpec.convolution().channels(256, 256).groups(256).input(28, 28).kernel(3).padding(1).build();
         ConvSpec narrow = ConvSpec.convolution().channels(128, 128).groups(8).input(28, 28).kernel(3).padding(1).build();
         ConvSpec wide = ConvSpec.convolution().channels(128, 128).groups(2).input(28, 28).kernel(3).padding(1).build();
-        assertEquals(VIEW_FORWARD_DIRECT, Algorithms.choose(depthwise, Pass.FORWARD, AUTO).path());
-        assertEquals(VIEW_BACKWARD_WEIGHT_DIRECT, Algorithms.choose(narrow, Pass.BACKWARD_WEIGHT, AUTO).path());
+        for (Pass p : new Pass[] {Pass.FORWARD, Pass.BACKWARD_DATA}) {
+            assertTrue(Algorithms.choose(depthwise, p, AUTO).path().name().endsWith("DIRECT"), p.name());
+        }
+        assertEquals(VIEW_BACKWARD_WEIGHT_DIRECT, Algorithms.choose(depthwise, Pass.BACKWARD_WEIGHT, AUTO).path());
+        // 16 output channels per group: a 16-row forward GEMM idles, the 144-row data GEMM and the weight GEMM pay off
+        assertEquals(VIEW_FORWARD_DIRECT, Algorithms.choose(narrow, Pass.FORWARD, AUTO).path());
+        assertEquals(VIEW_BACKWARD_DATA_GEMM, Algorithms.choose(narrow, Pass.BACKWARD_DATA, AUTO).path());
+        assertEquals(VIEW_BACKWARD_WEIGHT_GEMM, Algorithms.choose(narrow, Pass.BACKWARD_WEIGHT, AUTO).path());
         assertEquals(VIEW_FORWARD_GEMM, Algorithms.choose(wide, Pass.FORWARD, AUTO).path());
     }
 
