@@ -55,14 +55,21 @@ final class DoubleDepthwise {
 
     private static void sumTaps(int kv, double[] wts, double[][] rows, double[] acc, int len) {
         int t = 0;
-        for (; t + 8 <= kv; t += 8) {
-            DoubleGemm.fma8(wts[t], wts[t + 1], wts[t + 2], wts[t + 3], wts[t + 4], wts[t + 5], wts[t + 6], wts[t + 7],
-                    rows[t], rows[t + 1], rows[t + 2], rows[t + 3], rows[t + 4], rows[t + 5], rows[t + 6], rows[t + 7], acc, len);
+        for (; t + 4 <= kv; t += 4) taps4(wts[t], wts[t + 1], wts[t + 2], wts[t + 3], rows[t], rows[t + 1], rows[t + 2], rows[t + 3], acc, len);
+        for (; t < kv; t++) taps1(wts[t], rows[t], acc, len);
+    }
+
+    // Own copies of the GEMM's row loops: sharing them would let one caller's JIT profile
+    // (short planes here) decide how the other's loops are compiled.
+    private static void taps4(double a0, double a1, double a2, double a3, double[] b0, double[] b1, double[] b2, double[] b3,
+                              double[] acc, int n) {
+        for (int j = 0; j < n; j++) {
+            acc[j] = Math.fma(a3, b3[j], Math.fma(a2, b2[j], Math.fma(a1, b1[j], Math.fma(a0, b0[j], acc[j]))));
         }
-        for (; t + 4 <= kv; t += 4) {
-            DoubleGemm.fma4(wts[t], wts[t + 1], wts[t + 2], wts[t + 3], rows[t], rows[t + 1], rows[t + 2], rows[t + 3], acc, len);
-        }
-        for (; t < kv; t++) DoubleGemm.fma1(wts[t], rows[t], acc, len);
+    }
+
+    private static void taps1(double a0, double[] b0, double[] acc, int n) {
+        for (int j = 0; j < n; j++) acc[j] = Math.fma(a0, b0[j], acc[j]);
     }
 
     private static void copyOut(Pad p, double[] acc, double[] dst, int base, int tD, int tH, int tW) {

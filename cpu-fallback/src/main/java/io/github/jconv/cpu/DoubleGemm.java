@@ -88,7 +88,7 @@ final class DoubleGemm {
         }
     }
 
-    static void fma8(double a0, double a1, double a2, double a3, double a4, double a5, double a6, double a7,
+    private static void fma8(double a0, double a1, double a2, double a3, double a4, double a5, double a6, double a7,
                              double[] b0, double[] b1, double[] b2, double[] b3, double[] b4, double[] b5, double[] b6, double[] b7,
                              double[] acc, int n) {
         for (int j = 0; j < n; j++) {
@@ -97,14 +97,14 @@ final class DoubleGemm {
         }
     }
 
-    static void fma4(double a0, double a1, double a2, double a3, double[] b0, double[] b1, double[] b2, double[] b3,
+    private static void fma4(double a0, double a1, double a2, double a3, double[] b0, double[] b1, double[] b2, double[] b3,
                              double[] acc, int n) {
         for (int j = 0; j < n; j++) {
             acc[j] = Math.fma(a3, b3[j], Math.fma(a2, b2[j], Math.fma(a1, b1[j], Math.fma(a0, b0[j], acc[j]))));
         }
     }
 
-    static void fma1(double a0, double[] b0, double[] acc, int n) {
+    private static void fma1(double a0, double[] b0, double[] acc, int n) {
         for (int j = 0; j < n; j++) acc[j] = Math.fma(a0, b0[j], acc[j]);
     }
 }

@@ -54,14 +54,21 @@ final class FloatDepthwise {
 
     private static void sumTaps(int kv, float[] wts, float[][] rows, float[] acc, int len) {
         int t = 0;
-        for (; t + 8 <= kv; t += 8) {
-            FloatGemm.fma8(wts[t], wts[t + 1], wts[t + 2], wts[t + 3], wts[t + 4], wts[t + 5], wts[t + 6], wts[t + 7],
-                    rows[t], rows[t + 1], rows[t + 2], rows[t + 3], rows[t + 4], rows[t + 5], rows[t + 6], rows[t + 7], acc, len);
+        for (; t + 4 <= kv; t += 4) taps4(wts[t], wts[t + 1], wts[t + 2], wts[t + 3], rows[t], rows[t + 1], rows[t + 2], rows[t + 3], acc, len);
+        for (; t < kv; t++) taps1(wts[t], rows[t], acc, len);
+    }
+
+    // Own copies of the GEMM's row loops: sharing them would let one caller's JIT profile
+    // (short planes here) decide how the other's loops are compiled.
+    private static void taps4(float a0, float a1, float a2, float a3, float[] b0, float[] b1, float[] b2, float[] b3,
+                              float[] acc, int n) {
+        for (int j = 0; j < n; j++) {
+            acc[j] = Math.fma(a3, b3[j], Math.fma(a2, b2[j], Math.fma(a1, b1[j], Math.fma(a0, b0[j], acc[j]))));
         }
-        for (; t + 4 <= kv; t += 4) {
-            FloatGemm.fma4(wts[t], wts[t + 1], wts[t + 2], wts[t + 3], rows[t], rows[t + 1], rows[t + 2], rows[t + 3], acc, len);
-        }
-        for (; t < kv; t++) FloatGemm.fma1(wts[t], rows[t], acc, len);
+    }
+
+    private static void taps1(float a0, float[] b0, float[] acc, int n) {
+        for (int j = 0; j < n; j++) acc[j] = Math.fma(a0, b0[j], acc[j]);
     }
 
     private static void copyOut(Pad p, float[] acc, float[] dst, int base, int tD, int tH, int tW) {

@@ -87,7 +87,7 @@ final class FloatGemm {
         }
     }
 
-    static void fma8(float a0, float a1, float a2, float a3, float a4, float a5, float a6, float a7,
+    private static void fma8(float a0, float a1, float a2, float a3, float a4, float a5, float a6, float a7,
                              float[] b0, float[] b1, float[] b2, float[] b3, float[] b4, float[] b5, float[] b6, float[] b7,
                              float[] acc, int n) {
         for (int j = 0; j < n; j++) {
@@ -96,14 +96,14 @@ final class FloatGemm {
         }
     }
 
-    static void fma4(float a0, float a1, float a2, float a3, float[] b0, float[] b1, float[] b2, float[] b3,
+    private static void fma4(float a0, float a1, float a2, float a3, float[] b0, float[] b1, float[] b2, float[] b3,
                              float[] acc, int n) {
         for (int j = 0; j < n; j++) {
             acc[j] = Math.fma(a3, b3[j], Math.fma(a2, b2[j], Math.fma(a1, b1[j], Math.fma(a0, b0[j], acc[j]))));
         }
     }
 
-    static void fma1(float a0, float[] b0, float[] acc, int n) {
+    private static void fma1(float a0, float[] b0, float[] acc, int n) {
         for (int j = 0; j < n; j++) acc[j] = Math.fma(a0, b0[j], acc[j]);
     }
 }
