@@ -65,7 +65,13 @@ public final class CrossCheck {
                         engines[0] = ConvEngine.open(a, 0);
                         engines[1] = ConvEngine.open(b, 0);
                     }
-                    String verdict = compare(engines[0], engines[1], p, pass);
+                    String verdict;
+                    try {
+                        verdict = compare(engines[0], engines[1], p, pass);
+                    } catch (RuntimeException | LinkageError e) {
+                        throw new AssertionError("FAILED " + dtype + " " + pass + " " + p.label() + " -- " + a.name() + " vs "
+                                + b.name() + " threw " + e, e);
+                    }
                     if (verdict.startsWith("UNSUPPORTED")) Assumptions.abort(verdict);
                     if (!verdict.isEmpty()) Assertions.fail(verdict);
                 }));

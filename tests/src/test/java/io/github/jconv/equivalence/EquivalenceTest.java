@@ -4,6 +4,7 @@ import io.github.jconv.ConvEngine;
 import io.github.jconv.conformance.Catalogue;
 import io.github.jconv.conformance.ConformanceSuite;
 import io.github.jconv.conformance.CrossCheck;
+import io.github.jconv.conformance.Problem;
 import io.github.jconv.spi.ConvBackendProvider;
 import io.github.jconv.spi.ProbeResult;
 import org.junit.jupiter.api.Assertions;
@@ -28,6 +29,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 class EquivalenceTest {
     private static final Set<String> REQUIRED = RequiredBackends.fromEnvironment();
+    /** Backends against each other: the corners, the deformable heads and the fuzz problems. */
+    private static final List<Problem> CROSS_PROBLEMS = Stream.of(Catalogue.load("corners"), Catalogue.load("deformable"),
+            Catalogue.fuzz(Catalogue.FUZZ_SEED, 40)).flatMap(List::stream).toList();
 
     private static List<ConvBackendProvider> available() {
         List<ConvBackendProvider> out = new ArrayList<>();
@@ -70,7 +74,7 @@ class EquivalenceTest {
         for (int i = 0; i < av.size(); i++) {
             for (int j = i + 1; j < av.size(); j++) {
                 nodes.add(DynamicContainer.dynamicContainer(av.get(i).name() + " vs " + av.get(j).name(),
-                        CrossCheck.of(av.get(i), av.get(j)).problems(Catalogue.load("corners")).dynamicTests()));
+                        CrossCheck.of(av.get(i), av.get(j)).problems(CROSS_PROBLEMS).dynamicTests()));
             }
         }
         if (nodes.isEmpty()) {
