@@ -354,7 +354,8 @@ public final class ConformanceSuite {
                 else worstPassingRatio = Math.max(worstPassingRatio, c.worstRatio());
             }
             if (bad.isEmpty()) return new CaseResult(Status.PASSED, backendName, pr.problem, dtype, pass.name(), "");
-            return new CaseResult(Status.FAILED, backendName, pr.problem, dtype, pass.name(), String.join("; ", bad));
+            return new CaseResult(Status.FAILED, backendName, pr.problem, dtype, pass.name(),
+                    String.join("; ", bad) + algorithm(e));
         }
 
         private CaseResult identity(ProblemRun pr, DType dtype) {
@@ -380,7 +381,17 @@ public final class ConformanceSuite {
                     got.get(Role.Y), tol);
             if (c.passed()) worstPassingRatio = Math.max(worstPassingRatio, c.worstRatio());
             return new CaseResult(c.passed() ? Status.PASSED : Status.FAILED, backendName, pr.problem, dtype, IDENTITY,
-                    c.passed() ? "" : c.describe());
+                    c.passed() ? "" : c.describe() + algorithm(e));
+        }
+
+        /** Which algorithm the backend says it ran, so the failure points at one code path. */
+        private String algorithm(ConvEngine e) {
+            try {
+                String a = e.lastAlgorithm();
+                return a == null || a.isEmpty() ? "" : "; algorithm " + a;
+            } catch (RuntimeException ex) {
+                return "; algorithm unknown (" + ex + ")";
+            }
         }
 
         private MathMode mode(DType dtype) {
