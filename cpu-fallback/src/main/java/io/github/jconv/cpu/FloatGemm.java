@@ -37,18 +37,29 @@ final class FloatGemm {
         }
         float[][] bp = s.floatRows(0, KC, Math.min(NC, n));
         float[] acc = s.floats(0, Math.min(NC, n));
+        float[] ar = s.floats(1, KC);
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
             for (int pc = 0; pc < kk; pc += KC) {
                 int kc = Math.min(KC, kk - pc);
+                // K is padded to a multiple of 8 with zero rows and zero coefficients, so the row loop
+                // has one shape for every problem and C2 never recompiles it for a new remainder.
+                int kp = (kc + 7) & ~7;
                 packB(kc, nc, b, bOff + pc * bRs + jc * bCs, bRs, bCs, bp);
+                for (int k = kc; k < kp; k++) java.util.Arrays.fill(bp[k], 0, nc, 0);
                 boolean load = accumulate || pc > 0;
                 for (int i = 0; i < m; i++) {
                     int co = cOff + i * ldc + jc;
+                    int ao = aOff + i * aRs + pc * aCs;
+                    for (int k = 0; k < kc; k++) ar[k] = a[ao + k * aCs];
+                    for (int k = kc; k < kp; k++) ar[k] = 0;
                     // The row is worked on in a scratch array so that every access in the loop has index j.
                     if (load) System.arraycopy(c, co, acc, 0, nc);
                     else java.util.Arrays.fill(acc, 0, nc, 0);
-                    row(kc, nc, a, aOff + i * aRs + pc * aCs, aCs, bp, acc);
+                    for (int k = 0; k < kp; k += 8) {
+                        fma8(ar[k], ar[k + 1], ar[k + 2], ar[k + 3], ar[k + 4], ar[k + 5], ar[k + 6], ar[k + 7],
+                                bp[k], bp[k + 1], bp[k + 2], bp[k + 3], bp[k + 4], bp[k + 5], bp[k + 6], bp[k + 7], acc, nc);
+                    }
                     System.arraycopy(acc, 0, c, co, nc);
                 }
             }
@@ -71,22 +82,6 @@ final class FloatGemm {
         }
     }
 
-    private static void row(int kc, int nc, float[] a, int ao, int aCs, float[][] bp, float[] acc) {
-        int k = 0;
-        for (; k + 8 <= kc; k += 8) {
-            int q = ao + k * aCs;
-            fma8(a[q], a[q + aCs], a[q + 2 * aCs], a[q + 3 * aCs], a[q + 4 * aCs], a[q + 5 * aCs], a[q + 6 * aCs], a[q + 7 * aCs],
-                    bp[k], bp[k + 1], bp[k + 2], bp[k + 3], bp[k + 4], bp[k + 5], bp[k + 6], bp[k + 7], acc, nc);
-        }
-        for (; k + 4 <= kc; k += 4) {
-            int q = ao + k * aCs;
-            fma4(a[q], a[q + aCs], a[q + 2 * aCs], a[q + 3 * aCs], bp[k], bp[k + 1], bp[k + 2], bp[k + 3], acc, nc);
-        }
-        for (; k < kc; k++) {
-            fma1(a[ao + k * aCs], bp[k], acc, nc);
-        }
-    }
-
     private static void fma8(float a0, float a1, float a2, float a3, float a4, float a5, float a6, float a7,
                              float[] b0, float[] b1, float[] b2, float[] b3, float[] b4, float[] b5, float[] b6, float[] b7,
                              float[] acc, int n) {
@@ -94,16 +89,5 @@ final class FloatGemm {
             float t = Math.fma(a3, b3[j], Math.fma(a2, b2[j], Math.fma(a1, b1[j], Math.fma(a0, b0[j], acc[j]))));
             acc[j] = Math.fma(a7, b7[j], Math.fma(a6, b6[j], Math.fma(a5, b5[j], Math.fma(a4, b4[j], t))));
         }
-    }
-
-    private static void fma4(float a0, float a1, float a2, float a3, float[] b0, float[] b1, float[] b2, float[] b3,
-                             float[] acc, int n) {
-        for (int j = 0; j < n; j++) {
-            acc[j] = Math.fma(a3, b3[j], Math.fma(a2, b2[j], Math.fma(a1, b1[j], Math.fma(a0, b0[j], acc[j]))));
-        }
-    }
-
-    private static void fma1(float a0, float[] b0, float[] acc, int n) {
-        for (int j = 0; j < n; j++) acc[j] = Math.fma(a0, b0[j], acc[j]);
     }
 }
