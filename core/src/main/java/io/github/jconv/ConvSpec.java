@@ -438,22 +438,27 @@ public final class ConvSpec {
                     throw new IllegalArgumentException("output_size = " + Arrays.toString(outputSize)
                             + ": give output_size or output_padding, not both");
                 }
-                // derive output_padding from a spec built with output_padding 0
-                Builder zero = copyOf();
-                zero.outputSize = null;
-                zero.outputPadding = new int[] {0};
-                ConvSpec base = new ConvSpec(zero);
-                int rank = base.rank();
+                // derive output_padding arithmetically; the spec built below validates everything else
+                if (input == null) {
+                    throw new IllegalArgumentException("input = null: the spatial input size is required; e.g. input(28, 28)");
+                }
+                int rank = input.length;
                 int[] want = perAxis("output_size", outputSize, rank, null);
+                int[] k = perAxis("kernel", kernel, rank, null);
+                int[] s = perAxis("stride", stride, rank, 1);
+                int[] lo = perAxis("padding_lo", padLo, rank, 0);
+                int[] hi = perAxis("padding_hi", padHi, rank, 0);
+                int[] d = perAxis("dilation", dilation, rank, 1);
                 int[] op = new int[rank];
                 for (int a = 0; a < rank; a++) {
-                    int limit = Math.max(base.stride(a), base.dilation(a));
-                    long extra = (long) want[a] - base.output(a);
+                    long base = (long) s[a] * (input[a] - 1) - lo[a] - hi[a] + (long) d[a] * (k[a] - 1) + 1;
+                    int limit = Math.max(s[a], d[a]);
+                    long extra = want[a] - base;
                     if (extra < 0 || extra >= limit) {
                         throw new IllegalArgumentException(axisName("output_size", a, rank) + " = " + want[a]
                                 + ": reachable sizes are stride*(input-1) - pad_lo - pad_hi + dilation*(kernel-1) + 1 + output_padding with 0 <= output_padding < "
-                                + limit + ", i.e. " + base.output(a) + ".." + (base.output(a) + limit - 1)
-                                + "; e.g. output_size = " + base.output(a));
+                                + limit + ", i.e. " + base + ".." + (base + limit - 1)
+                                + "; e.g. output_size = " + Math.max(1, base + limit - 1));
                     }
                     op[a] = (int) extra;
                 }

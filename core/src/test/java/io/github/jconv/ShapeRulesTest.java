@@ -93,4 +93,12 @@ class ShapeRulesTest {
         // P6 transposed: 2·N·C_in·(28·28)·C_out·16
         assertEquals(2L * 8 * 64 * 28 * 28 * 32 * 16, ConvSpec.parse("tr1mb8ic64ih28oc32kh4sh2ph1").forwardFlops());
     }
+
+    @Test
+    void aRequestedOutputSizeIsReachableEvenWhenOutputPaddingZeroWouldGiveNothing() {
+        // iw1 kw2 sw3 pw2 pwr1: 3·0 − 2 − 1 + 2 + op = op − 1, so op = 2 gives 1
+        ConvSpec s = ConvSpec.transposed().channels(1, 1).input(1).kernel(2).stride(3).paddingLo(2).paddingHi(1).outputSize(1).build();
+        assertEquals(2, s.outputPadding(0));
+        assertEquals(1, s.output(0));
+    }
 }
