@@ -36,6 +36,11 @@
 //       one work-group of RED_WG items per weight element [K, C/G, KH, KW], reducing over N*OH*OW.
 //   deform_bias_grad(dy, db, N, K, spatial)
 //       one work-group of RED_WG items per output channel.
+//   deform_input_grad_rows(col, offset, mask, has_mask, dx, DGEOM, n0, total, step)
+//       the same sums with H times the parallelism for GPUs: one (n, ci, input row) per iteration
+//       (total = batches*C*H); each walks every sample in the same order and keeps the contributions
+//       to its row, so every pixel adds the same terms in the same order as deform_input_grad: the
+//       two give identical bits.
 //   deform_im2col(x, offset, mask, has_mask, col, DGEOM, n0, total, step)
 //       col[((b*C + ci)*KH*KW + t)*OH*OW + pos] = mask * bilinear sample of batch item n0 + b
 //       (total = items*C*KH*KW*OH*OW, the layout of deform_col_grad's col):
@@ -197,6 +202,49 @@ __kernel void deform_input_grad(__global const real* col, __global const real* o
                     if (y0 >= 0 && x0 + 1 < W) plane[(long)y0 * W + x0 + 1] += hy * lx * v;
                     if (y0 + 1 < H && x0 >= 0) plane[(long)(y0 + 1) * W + x0] += ly * hx * v;
                     if (y0 + 1 < H && x0 + 1 < W) plane[(long)(y0 + 1) * W + x0 + 1] += ly * lx * v;
+                }
+            }
+        }
+    }
+}
+
+__kernel void deform_input_grad_rows(__global const real* col, __global const real* offset, __global const real* mask,
+                                     const int has_mask, __global real* dx, DGEOM_PARAMS,
+                                     const int n0, const long total, const long step) {
+    const int Cpo = C / GOFF;
+    const int T = KH * KW;
+    const long out_sp = (long)OH * OW;
+    for (long idx = get_global_id(0); idx < total; idx += step) {
+        const int row = (int)(idx % H);
+        const long plane_idx = idx / H;
+        const int ci = (int)(plane_idx % C);
+        const int n = n0 + (int)(plane_idx / C);
+        const int go = ci / Cpo;
+        __global real* line = dx + (((long)n * C + ci) * H + row) * W;
+        for (int p = 0; p < W; p++) line[p] = 0;
+        __global const real* colc = col + plane_idx * T * out_sp;
+        __global const real* off = offset + ((long)n * 2 * GOFF * T + (long)go * 2 * T) * out_sp;
+        __global const real* msk = mask + ((long)n * GOFF * T + (long)go * T) * out_sp;
+        for (int t = 0; t < T; t++) {
+            const int ky = t / KW;
+            const int kx = t - ky * KW;
+            for (int oy = 0; oy < OH; oy++) {
+                for (int ox = 0; ox < OW; ox++) {
+                    const long pos = (long)oy * OW + ox;
+                    const real py = (real)(oy * SH - PH + ky * DH) + off[(long)(2 * t) * out_sp + pos];
+                    if (!(py > -1 && py < H)) continue;
+                    const int y0 = (int)floor(py);
+                    if (y0 != row && y0 + 1 != row) continue;
+                    const real px = (real)(ox * SW - PW + kx * DW) + off[(long)(2 * t + 1) * out_sp + pos];
+                    if (!(px > -1 && px < W)) continue;
+                    real v = colc[(long)t * out_sp + pos];
+                    if (has_mask) v *= msk[(long)t * out_sp + pos];
+                    const int x0 = (int)floor(px);
+                    const real ly = py - y0;
+                    const real lx = px - x0;
+                    const real wy = y0 == row ? 1 - ly : ly;
+                    if (x0 >= 0) line[x0] += wy * (1 - lx) * v;
+                    if (x0 + 1 < W) line[x0 + 1] += wy * lx * v;
                 }
             }
         }

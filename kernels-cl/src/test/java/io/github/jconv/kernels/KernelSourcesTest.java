@@ -24,7 +24,7 @@ class KernelSourcesTest {
 
     @Test
     void theDeformableKernelsTheCudaBackendLaunchesKeepTheirNames() {
-        assertEquals(List.of("deform_forward", "deform_col_grad", "deform_input_grad", "deform_offset_mask_grad",
+        assertEquals(List.of("deform_forward", "deform_col_grad", "deform_input_grad", "deform_input_grad_rows", "deform_offset_mask_grad",
                 "deform_weight_grad", "deform_bias_grad", "deform_im2col"), KernelSources.kernelNames("deformable"));
     }
 

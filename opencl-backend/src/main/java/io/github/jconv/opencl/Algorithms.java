@@ -68,6 +68,24 @@ final class Algorithms {
     private Algorithms() {
     }
 
+    static final String SCATTER_PROPERTY = "jconv.opencl.deformScatter";
+
+    /**
+     * Whether the deformable data gradient scatters one input row per work-item (GPUs: H times the
+     * parallelism) rather than one image plane (CPUs: H times less work); both give the same sums in
+     * the same order. {@code override} is -Djconv.opencl.deformScatter=auto|plane|rows.
+     */
+    static boolean rowScatter(String deviceType, String override) {
+        String v = override == null ? "auto" : override.trim().toLowerCase(java.util.Locale.ROOT);
+        return switch (v) {
+            case "rows" -> true;
+            case "plane" -> false;
+            case "auto", "" -> !"CPU".equals(deviceType);
+            default -> throw new IllegalArgumentException(SCATTER_PROPERTY + " = " + override
+                    + ": must be auto, plane or rows; e.g. -D" + SCATTER_PROPERTY + "=auto");
+        };
+    }
+
     static Choice choose(ConvSpec spec, Pass pass, Mode mode) {
         return choose(spec, pass, mode, Long.MAX_VALUE);
     }

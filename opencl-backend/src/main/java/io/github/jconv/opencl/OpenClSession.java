@@ -56,6 +56,7 @@ final class OpenClSession implements ConvBackend {
     private final ThreadLocal<String> last = ThreadLocal.withInitial(() -> "none");
     private final Algorithms.Mode mode = Algorithms.Mode.fromProperty();
     private final long colBudget = Math.max(1, Long.getLong(COL_BUDGET_PROPERTY, COL_BUDGET));
+    private final boolean rowScatter;
     private cl_mem scratch;
     private long scratchBytes;
     private volatile boolean closed;
@@ -68,6 +69,7 @@ final class OpenClSession implements ConvBackend {
     OpenClSession(ClDevices.Found dev, DeviceInfo info) {
         this.dev = dev;
         this.info = info;
+        this.rowScatter = Algorithms.rowScatter(info.type(), System.getProperty(Algorithms.SCATTER_PROPERTY));
         setExceptionsEnabled(true);
         this.context = clCreateContext(null, 1, new cl_device_id[] {dev.device()}, null, null, null);
         cl_command_queue q;
@@ -267,7 +269,8 @@ final class OpenClSession implements ConvBackend {
                 runConv(choice.path(), spec, args, dt);
             }
         }
-        last.set(choice.label());
+        last.set(rowScatter && pass == Pass.BACKWARD_DATA && spec.type() == ConvType.DEFORMABLE
+                ? choice.label().replace("plane-scatter", "row-scatter") : choice.label());
     }
 
     private DType dtypeOf(Pass pass, ConvSpec spec, ConvArgs args) {
@@ -511,7 +514,8 @@ final class OpenClSession implements ConvBackend {
                         grid(f, "deform_col_grad", perBatch * nb, join(mem(a, Role.DY), mem(a, Role.W), col, g, n0));
                     }
                     if (pass == Pass.BACKWARD_DATA) {
-                        grid(f, "deform_input_grad", (long) nb * spec.inChannels(),
+                        long planes = (long) nb * spec.inChannels();
+                        grid(f, rowScatter ? "deform_input_grad_rows" : "deform_input_grad", rowScatter ? planes * spec.input(0) : planes,
                                 join(col, mem(a, Role.OFFSET), mask, hasMask, mem(a, Role.DX), g, n0));
                     } else {
                         long total = (long) nb * spec.offsetGroups() * t * o;

@@ -100,6 +100,16 @@ class AlgorithmsTest {
     }
 
     @Test
+    void gpusScatterDeformableGradientsByRowsAndCpusByPlanesUnlessTold() {
+        assertTrue(Algorithms.rowScatter("GPU", null));
+        assertTrue(!Algorithms.rowScatter("CPU", "auto"));
+        assertTrue(Algorithms.rowScatter("CPU", "rows"));
+        assertTrue(!Algorithms.rowScatter("GPU", "plane"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Algorithms.rowScatter("GPU", "atomics"));
+        assertTrue(e.getMessage().contains("auto, plane or rows"), e.getMessage());
+    }
+
+    @Test
     void aBadModePropertyNamesTheValidValues() {
         String saved = System.getProperty(Algorithms.MODE_PROPERTY);
         System.setProperty(Algorithms.MODE_PROPERTY, "winograd");

@@ -206,13 +206,13 @@ class SessionTest {
         double[][] in = {random(rnd, s.inputShape().elementCount(), -1, 1), random(rnd, s.weightShape().elementCount(), -1, 1),
                 offsets(rnd, s.offsetShape().elementCount(), 2), random(rnd, s.maskShape().elementCount(), 0, 1),
                 random(rnd, s.outputShape().elementCount(), -1, 1), random(rnd, s.outChannels(), -1, 1)};
-        double[][] first = deformableRun(s, in);
-        double[][] second = deformableRun(s, in);
+        double[][] first = deformableRun(session, s, in);
+        double[][] second = deformableRun(session, s, in);
         for (int i = 0; i < first.length; i++) assertArrayEquals(first[i], second[i], "output " + i);
     }
 
     /** Every pass of a deformable problem: y, dx, dw, db, d offset, d mask. */
-    private static double[][] deformableRun(ConvSpec s, double[][] in) {
+    private static double[][] deformableRun(ConvBackend session, ConvSpec s, double[][] in) {
         DType f = DType.FP32;
         try (DeviceBuffer x = put(session, f, s.inputShape(), in[0]); DeviceBuffer w = put(session, f, s.weightShape(), in[1]);
              DeviceBuffer o = put(session, f, s.offsetShape(), in[2]); DeviceBuffer m = put(session, f, s.maskShape(), in[3]);
@@ -226,6 +226,32 @@ class SessionTest {
             session.execute(Pass.BACKWARD_BIAS, s, ConvArgs.builder().dy(dy).db(db).build());
             session.execute(Pass.BACKWARD_OFFSET_MASK, s, ConvArgs.builder().x(x).w(w).dy(dy).offset(o).mask(m).dOffset(doff).dMask(dm).build());
             return new double[][] {get(session, y), get(session, dx), get(session, dw), get(session, db), get(session, doff), get(session, dm)};
+        }
+    }
+
+    @Test
+    void rowAndPlaneScattersOfTheDeformableDataGradientGiveTheSameBits() {
+        ConvSpec s = ConvSpec.deformable().batch(2).channels(4, 4).offsetGroups(2).mask(true).input(7, 6).kernel(3)
+                .stride(2).padding(1).build();
+        Random rnd = new Random(9);
+        double[][] in = {random(rnd, s.inputShape().elementCount(), -1, 1), random(rnd, s.weightShape().elementCount(), -1, 1),
+                offsets(rnd, s.offsetShape().elementCount(), 3), random(rnd, s.maskShape().elementCount(), 0, 1),
+                random(rnd, s.outputShape().elementCount(), -1, 1), random(rnd, s.outChannels(), -1, 1)};
+        String saved = System.getProperty(Algorithms.SCATTER_PROPERTY);
+        try {
+            System.setProperty(Algorithms.SCATTER_PROPERTY, "rows");
+            double[] rows;
+            try (ConvBackend r = new OpenClBackendProvider().open(0)) {
+                rows = deformableRun(r, s, in)[1];
+                assertTrue(r.lastAlgorithm().contains("row-scatter") || !r.lastAlgorithm().contains("scatter"), r.lastAlgorithm());
+            }
+            System.setProperty(Algorithms.SCATTER_PROPERTY, "plane");
+            try (ConvBackend p = new OpenClBackendProvider().open(0)) {
+                assertArrayEquals(deformableRun(p, s, in)[1], rows);
+            }
+        } finally {
+            if (saved == null) System.clearProperty(Algorithms.SCATTER_PROPERTY);
+            else System.setProperty(Algorithms.SCATTER_PROPERTY, saved);
         }
     }
 
