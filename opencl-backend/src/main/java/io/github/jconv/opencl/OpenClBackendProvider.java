@@ -73,6 +73,10 @@ public final class OpenClBackendProvider implements ConvBackendProvider {
         } catch (LinkageError e) {
             return ProbeResult.unavailable(NAME, "the OpenCL library could not be loaded (libOpenCL.so.1 missing?): " + e, FIX);
         } catch (org.jocl.CLException e) {
+            if (String.valueOf(e.getMessage()).contains("CL_PLATFORM_NOT_FOUND_KHR")) {
+                return ProbeResult.unavailable(NAME, "no OpenCL platform registered (CL_PLATFORM_NOT_FOUND_KHR: the ICD loader "
+                        + "found no driver in /etc/OpenCL/vendors or $OCL_ICD_VENDORS)", FIX);
+            }
             return ProbeResult.unavailable(NAME, "OpenCL reported " + e.getMessage() + " while listing platforms", FIX);
         } catch (RuntimeException e) {
             return ProbeResult.unavailable(NAME, "OpenCL discovery failed: " + e, FIX);

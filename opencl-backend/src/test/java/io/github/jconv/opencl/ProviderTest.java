@@ -53,6 +53,24 @@ class ProviderTest {
     }
 
     @Test
+    void withNoDriverRegisteredTheRealProbeExplainsAndNamesTheFix(@org.junit.jupiter.api.io.TempDir java.nio.file.Path emptyVendors)
+            throws Exception {
+        assumeTrue(new OpenClBackendProvider().probe().available(), "needs the ICD loader this test hides the drivers from");
+        ProcessBuilder pb = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), ProbeMain.class.getName());
+        // The ICD loader reads drivers from OCL_ICD_VENDORS instead of /etc/OpenCL/vendors: an empty one has none.
+        pb.environment().put("OCL_ICD_VENDORS", emptyVendors.toString());
+        Process p = pb.redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "child JVM finished");
+        assertEquals(0, p.exitValue(), "the probe did not throw or crash; output: " + out);
+        String[] parts = out.split("\\|", 3);
+        assertEquals("false", parts[0], out);
+        assertTrue(parts[1].contains("no OpenCL platform"), out);
+        assertTrue(parts[2].contains("pocl-opencl-icd ocl-icd-libopencl1"), out);
+    }
+
+    @Test
     void theRealProbeDescribesEachDeviceWithItsDriverAndFp64Support() {
         ProbeResult r = new OpenClBackendProvider().probe();
         assumeTrue(r.available(), () -> "no OpenCL device: " + r.reason());
