@@ -12,7 +12,48 @@ final class FloatColumns {
 
     /** col[(r - r0) * (p1 - p0) + (p - p0)] = x at row r's tap for output position p, or 0 outside. */
     static void im2col(Geometry g, float[] x, int xBase, int r0, int r1, int p0, int p1, float[] col, int colOff) {
-        walk(g, x, xBase, r0, r1, p0, p1, col, colOff, false);
+        if (g.sd == 1 && g.sh == 1 && g.sw == 1 && g.ih == g.oh && g.iw == g.ow && g.id == g.od) {
+            sameShape(g, x, xBase, r0, r1, p0, p1, col, colOff);
+        } else {
+            walk(g, x, xBase, r0, r1, p0, p1, col, colOff, false);
+        }
+    }
+
+    /**
+     * Unit stride with output shape = input shape: a row of the column matrix is the channel
+     * shifted by one constant, so it is one copy, then zeros where the tap falls outside the image
+     * (whole output rows, or a few edge columns). Few calls per row instead of one per image row.
+     */
+    private static void sameShape(Geometry g, float[] x, int xBase, int r0, int r1, int p0, int p1, float[] col, int colOff) {
+        int len = p1 - p0;
+        int khw = g.kh * g.kw, ohw = g.oh * g.ow;
+        for (int r = r0; r < r1; r++) {
+            int c = r / g.kv;
+            int t = r - c * g.kv;
+            int dz = (t / khw) * g.dd - g.pd, dy = ((t / g.kw) % g.kh) * g.dh - g.ph, dx = (t % g.kw) * g.dw - g.pw;
+            int delta = (dz * g.ih + dy) * g.iw + dx;
+            int xc = xBase + c * g.is;
+            int dst = colOff + (r - r0) * len;
+            int lo = Math.min(p1, Math.max(p0, -delta)), hi = Math.max(lo, Math.min(p1, g.is - delta));
+            if (lo > p0) java.util.Arrays.fill(col, dst, dst + lo - p0, 0);
+            if (hi > lo) System.arraycopy(x, xc + lo + delta, col, dst + lo - p0, hi - lo);
+            if (hi < p1) java.util.Arrays.fill(col, dst + hi - p0, dst + len, 0);
+            // Output rows whose tap row is outside the image, and edge columns, read a neighbour: zero them.
+            int rowFirst = p0 / g.ow, rowLast = (p1 - 1) / g.ow;
+            for (int row = rowFirst; row <= rowLast; row++) {
+                int oz = row / g.oh, oy = row - oz * g.oh;
+                int a = Math.max(p0, row * g.ow), e = Math.min(p1, (row + 1) * g.ow);
+                int iz = oz + dz, iy = oy + dy;
+                if (iz < 0 || iz >= g.id || iy < 0 || iy >= g.ih) {
+                    java.util.Arrays.fill(col, dst + a - p0, dst + e - p0, 0);
+                } else if (dx < 0) {
+                    int z = Math.min(e, row * g.ow - dx);
+                    for (int q = a; q < z; q++) col[dst + q - p0] = 0;
+                } else if (dx > 0) {
+                    for (int q = Math.max(a, (row + 1) * g.ow - dx); q < e; q++) col[dst + q - p0] = 0;
+                }
+            }
+        }
     }
 
     /** The adjoint of {@link #im2col}: adds each column value onto the input element it was read from. */

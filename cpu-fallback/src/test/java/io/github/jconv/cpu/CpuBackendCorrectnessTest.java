@@ -43,6 +43,8 @@ class CpuBackendCorrectnessTest {
             "mb2ic4ih6oc3kh3bia0",
             "mb3ic4ih6oc130kh3ph1",
             "mb1ic64ih40oc8kh3ph1",
+            "mb1ic16id6ih24iw24oc4kd3kh3kw3pd1ph1pw1",
+            "mb1ic16id5ih9iw9oc3kd3kh3kw3pd2ph2pw2dd2dh2dw2",
             "mb9ic2ih3oc2kh2",
             "tr1mb2ic4ih5oc6kh4sh2ph1",
             "tr1g2mb2ic4ih5oc6kh3sh2ph1oph1",
