@@ -8,7 +8,9 @@ public enum CpuAlgorithm {
     POINTWISE_GEMM("pointwise-gemm"),
     /** im2col/vol2col into a bounded column tile, then GEMM (backward data: GEMM, then col2im). */
     IM2COL_GEMM("im2col+gemm"),
-    /** Transposed forward: GEMM into columns, then col2im scatters them onto the output. */
+    /** A strided, dense scatter pass split by output phase into unit-stride gathers (im2col + GEMM each). */
+    PHASE_GEMM("phase-split im2col+gemm"),
+    /** Scatter passes otherwise (dilated and strided): GEMM into columns, then col2im adds them onto the image. */
     GEMM_COL2IM("gemm+col2im"),
     /** Deformable: bilinear sampling into columns (and back), then GEMM. */
     DEFORMABLE_IM2COL_GEMM("deformable-im2col+gemm"),

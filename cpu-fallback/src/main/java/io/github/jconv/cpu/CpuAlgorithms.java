@@ -19,6 +19,7 @@ public final class CpuAlgorithms {
         boolean transposed = spec.type() == ConvType.TRANSPOSED;
         boolean scatter = transposed ? pass == Pass.FORWARD : pass == Pass.BACKWARD_DATA;
         // A unit-stride scatter is a gather with the flipped kernel, which needs no col2im.
-        return scatter && !geo.adjointIsConvolution() ? CpuAlgorithm.GEMM_COL2IM : CpuAlgorithm.IM2COL_GEMM;
+        if (!scatter || geo.adjointIsConvolution()) return CpuAlgorithm.IM2COL_GEMM;
+        return geo.splitsIntoPhases() ? CpuAlgorithm.PHASE_GEMM : CpuAlgorithm.GEMM_COL2IM;
     }
 }

@@ -32,7 +32,7 @@ final class DoubleVectorGemm {
         int mp = (m + MR - 1) / MR * MR;
         double[] ap = s.doubles(0, mp * Math.min(KC, kk));
         double[] bp = s.doubles(1, Math.min(KC, kk) * ((Math.min(NC, n) + NR - 1) / NR * NR));
-        double[] tile = s.doubles(2, MR * NR);
+        double[] tile = s.doubles(4, MR * NR);
         for (int pc = 0; pc < kk; pc += KC) {
             int kc = Math.min(KC, kk - pc);
             packA(m, kc, a, aOff + pc * aCs, aRs, aCs, ap);

@@ -168,6 +168,10 @@ final class FloatPasses {
             forward(g.adjoint(), alg, dy, flippedWeights(g, w, pool), bias, dx, pool);
             return;
         }
+        if (alg == CpuAlgorithm.PHASE_GEMM) {
+            phaseBackwardData(g, dy, w, bias, dx, pool);
+            return;
+        }
         boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;
         int[] blocks = channelBlocks(g, splitFor(g.batch * g.g), 1);
         int nb = blocks.length - 1;
@@ -192,6 +196,69 @@ final class FloatPasses {
                 }
             }
             if (bias != null) addBias(bias, c0, c1 - c0, dx, dxBase, g.is, g.is);
+        });
+    }
+
+    /** Backward data by output phase ({@link Phases}): tasks (sample, group, phase, tile), each writing its own dx positions. */
+    private static void phaseBackwardData(Geometry g, float[] dy, float[] w, float[] bias, float[] dx, WorkerPool pool) {
+        Phases.Phase[] phases = Phases.of(g);
+        int total = 1;
+        for (Phases.Phase ph : phases) if (Phases.hasTaps(ph)) total += g.c * g.kg * ph.geo.kv;
+        float[] ws = pool.shared().floats(1, total);
+        for (Phases.Phase ph : phases) {
+            if (!Phases.hasTaps(ph)) continue;
+            int sv = ph.geo.kv;
+            for (int m = 0; m < sv; m++) {
+                int t = Phases.parentTap(ph, g, m);
+                for (int grp = 0; grp < g.g; grp++) {
+                    for (int c = 0; c < g.cg; c++) {
+                        for (int kk = 0; kk < g.kg; kk++) {
+                            ws[ph.weightOffset + ((grp * g.cg + c) * g.kg + kk) * sv + m] = w[((grp * g.kg + kk) * g.cg + c) * g.kv + t];
+                        }
+                    }
+                }
+            }
+        }
+        int[] tileOf = new int[phases.length];
+        int perSample = 0;
+        for (int q = 0; q < phases.length; q++) {
+            tileOf[q] = tile(phases[q].geo.rows, phases[q].geo.os);
+            perSample += (phases[q].geo.os + tileOf[q] - 1) / tileOf[q];
+        }
+        int[] taskPhase = new int[perSample], taskStart = new int[perSample];
+        for (int q = 0, at = 0; q < phases.length; q++) {
+            for (int p0 = 0; p0 < phases[q].geo.os; p0 += tileOf[q], at++) {
+                taskPhase[at] = q;
+                taskStart[at] = p0;
+            }
+        }
+        int per = perSample;
+        pool.forEach(g.batch * g.g * per, (i, s) -> {
+            int j = i % per, rest = i / per, grp = rest % g.g, n = rest / g.g;
+            Phases.Phase ph = phases[taskPhase[j]];
+            Geometry sg = ph.geo;
+            int p0 = taskStart[j], p1 = Math.min(sg.os, p0 + tileOf[taskPhase[j]]), len = p1 - p0;
+            float[] out = s.floats(5, g.cg * len);
+            if (Phases.hasTaps(ph)) {
+                float[] col = s.floats(3, sg.rows * len);
+                FloatColumns.im2col(sg, dy, (n * g.k + grp * g.kg) * g.os, 0, sg.rows, p0, p1, col, 0);
+                FloatGemm.gemm(g.cg, len, sg.rows, ws, ph.weightOffset + grp * g.cg * sg.rows, sg.rows, 1,
+                        col, 0, len, 1, out, 0, len, false, s);
+            } else {
+                java.util.Arrays.fill(out, 0, g.cg * len, 0);
+            }
+            // Place the tile row by row: one output row of the phase is every s-th element of a dx row.
+            for (int u = 0; u < len; ) {
+                int p = p0 + u;
+                int x0 = p % sg.ow, run = Math.min(sg.ow - x0, len - u);
+                int at = ph.target(g, p), sx = ph.step[2];
+                for (int c = 0; c < g.cg; c++) {
+                    float bv = bias == null ? 0 : bias[grp * g.cg + c];
+                    int base = (n * g.c + grp * g.cg + c) * g.is + at, src = c * len + u;
+                    for (int e = 0; e < run; e++) dx[base + e * sx] = out[src + e] + bv;
+                }
+                u += run;
+            }
         });
     }
 

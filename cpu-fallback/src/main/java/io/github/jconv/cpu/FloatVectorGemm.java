@@ -31,7 +31,7 @@ final class FloatVectorGemm {
         int mp = (m + MR - 1) / MR * MR;
         float[] ap = s.floats(0, mp * Math.min(KC, kk));
         float[] bp = s.floats(1, Math.min(KC, kk) * ((Math.min(NC, n) + NR - 1) / NR * NR));
-        float[] tile = s.floats(2, MR * NR);
+        float[] tile = s.floats(4, MR * NR);
         for (int pc = 0; pc < kk; pc += KC) {
             int kc = Math.min(KC, kk - pc);
             packA(m, kc, a, aOff + pc * aCs, aRs, aCs, ap);

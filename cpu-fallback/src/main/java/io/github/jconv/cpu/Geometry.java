@@ -62,6 +62,29 @@ final class Geometry {
         modulated = false;
     }
 
+    /** A convolution of explicit sizes (per axis d, h, w); padding may be negative (the input starts later). */
+    Geometry(int batch, int c, int k, int g, int[] in, int[] out, int[] ker, int[] pad) {
+        this.batch = batch;
+        this.c = c; this.k = k; this.g = g; cg = c / g; kg = k / g;
+        id = in[0]; ih = in[1]; iw = in[2];
+        od = out[0]; oh = out[1]; ow = out[2];
+        kd = ker[0]; kh = ker[1]; kw = ker[2];
+        sd = 1; sh = 1; sw = 1;
+        pd = pad[0]; ph = pad[1]; pw = pad[2];
+        dd = 1; dh = 1; dw = 1;
+        kv = kd * kh * kw; is = id * ih * iw; os = od * oh * ow; rows = cg * kv;
+        offsetGroups = 1;
+        modulated = false;
+    }
+
+    /**
+     * Dense (dilation 1) with some stride above 1: backward data splits into one unit-stride
+     * convolution per output phase ({@link Phases}), gathered instead of scattered.
+     */
+    boolean splitsIntoPhases() {
+        return dd == 1 && dh == 1 && dw == 1 && (sd > 1 || sh > 1 || sw > 1);
+    }
+
     /**
      * Unit stride, and padding at most the effective kernel extent on every axis: then backward data
      * is a plain convolution of dy with the flipped kernel ({@link #adjoint()}), gathered, not scattered.
