@@ -95,7 +95,8 @@ final class DoubleColumns {
                     } else {
                         if (jLo > 0) java.util.Arrays.fill(col, dst, dst + jLo, 0);
                         if (g.sw == 1) {
-                            System.arraycopy(img, rowBase + ix0 + jLo, col, dst + jLo, jHi - jLo);
+                            // An empty range may start outside the array, which arraycopy rejects even for length 0.
+                            if (jHi > jLo) System.arraycopy(img, rowBase + ix0 + jLo, col, dst + jLo, jHi - jLo);
                         } else {
                             for (int j = jLo; j < jHi; j++) col[dst + j] = img[rowBase + ix0 + j * g.sw];
                         }

@@ -46,6 +46,8 @@ class CpuBackendCorrectnessTest {
             "mb1ic16id6ih24iw24oc4kd3kh3kw3pd1ph1pw1",
             "mb1ic16id5ih9iw9oc3kd3kh3kw3pd2ph2pw2dd2dh2dw2",
             "mb9ic2ih3oc2kh2",
+            "mb1ic1id1ih1iw2oc2kd1kh1kw3pd0ph0pw1pdr0phr0pwr2dd1dh1dw2",
+            "g2mb1ic4id5ih4iw2oc4kd3kh1kw3sd3sh2sw1pd2ph1pw1pdr2phr0pwr2dd1dh1dw2",
             "tr1mb2ic4ih5oc6kh4sh2ph1",
             "tr1g2mb2ic4ih5oc6kh3sh2ph1oph1",
             "tr1mb1ic3ih4oc2kh3dh2ph1oph1",
