@@ -13,7 +13,6 @@ package io.github.jconv.cpu;
  * store. NC is a constant so that C2 knows the row bound (measured: a computed width lost the
  * vectorisation); KC = 32, NC = 1024 measured best on the P problems.
  */
- */
 final class DoubleGemm {
     static final int KC = 32;
     static final int NC = 1024;
