@@ -366,7 +366,8 @@ final class DoublePasses {
         boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;
         int[] blocks = channelBlocks(g, Math.max(1, (g.rows + 511) / 512), 1);
         int nb = blocks.length - 1;
-        int kb = g.kg <= 64 ? g.kg : 64;
+        // All output channels of a group in one task: B (the columns) is packed once for every row of dW.
+        int kb = g.kg;
         int nk = (g.kg + kb - 1) / kb;
         int chunks = batchChunks(g, nb * nk);
         double[] target = chunks == 1 ? dw : pool.shared().doubles(0, chunks * dw.length);
@@ -524,7 +525,8 @@ final class DoublePasses {
     static void deformableBackwardWeight(Geometry g, double[] x, double[] off, double[] mask, double[] dy, double[] dw, WorkerPool pool) {
         int[] blocks = channelBlocks(g, Math.max(1, (g.rows + 511) / 512), 1);
         int nb = blocks.length - 1;
-        int kb = g.kg <= 64 ? g.kg : 64;
+        // All output channels of a group in one task: B (the columns) is packed once for every row of dW.
+        int kb = g.kg;
         int nk = (g.kg + kb - 1) / kb;
         int chunks = batchChunks(g, nb * nk);
         int perOg = g.c / g.offsetGroups;

@@ -365,7 +365,8 @@ final class FloatPasses {
         boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;
         int[] blocks = channelBlocks(g, Math.max(1, (g.rows + 511) / 512), 1);
         int nb = blocks.length - 1;
-        int kb = g.kg <= 64 ? g.kg : 64;
+        // All output channels of a group in one task: B (the columns) is packed once for every row of dW.
+        int kb = g.kg;
         int nk = (g.kg + kb - 1) / kb;
         int chunks = batchChunks(g, nb * nk);
         float[] target = chunks == 1 ? dw : pool.shared().floats(0, chunks * dw.length);
@@ -523,7 +524,8 @@ final class FloatPasses {
     static void deformableBackwardWeight(Geometry g, float[] x, float[] off, float[] mask, float[] dy, float[] dw, WorkerPool pool) {
         int[] blocks = channelBlocks(g, Math.max(1, (g.rows + 511) / 512), 1);
         int nb = blocks.length - 1;
-        int kb = g.kg <= 64 ? g.kg : 64;
+        // All output channels of a group in one task: B (the columns) is packed once for every row of dW.
+        int kb = g.kg;
         int nk = (g.kg + kb - 1) / kb;
         int chunks = batchChunks(g, nb * nk);
         int perOg = g.c / g.offsetGroups;
