@@ -48,6 +48,11 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--rounds", paramLabel = "N", description = "Rounds, each jconv then the peer; medians over rounds are compared (default: ${DEFAULT-VALUE}).", defaultValue = "1")
     int rounds;
 
+    @Option(names = "--alternate", paramLabel = "UNIT", description = {"How the sides alternate within a round: problem (jconv P1, peer P1, jconv P2, ...;",
+            "both sides of a problem are timed close together, under the same load) or round (all of jconv, then the peer) (default: ${DEFAULT-VALUE})."},
+            defaultValue = "problem")
+    String alternate;
+
     @Option(names = "--max-case-seconds", paramLabel = "S", description = "Stop repeating one case after this long, keeping what was timed (default: ${DEFAULT-VALUE}).", defaultValue = "30")
     double maxCaseSeconds;
 
@@ -117,6 +122,7 @@ public final class BenchCommand implements Callable<Integer> {
         List<BenchPass> passList = parsePasses(passes);
         if (rounds < 1) throw new IllegalArgumentException("rounds = " + rounds + ": must be >= 1; e.g. --rounds 3");
         int[] size = parseSize(chartSize);
+        boolean perProblem = alternation(alternate);
         boolean withPeer = switch (peer.strip().toLowerCase(Locale.ROOT)) {
             case "none", "" -> false;
             case "torch", "pytorch" -> true;
@@ -142,7 +148,8 @@ public final class BenchCommand implements Callable<Integer> {
                 peerRunner = new PeerRunner(python, peerScript, dev, pt, reps, peerTimeout);
                 peerRunner.checkScript();
                 for (BenchProblem p : list) if (p.isStandard()) peerNames.add(p.name());
-                out.println("peer: " + String.join(" ", peerRunner.command(peerNames)));
+                out.println("peer: " + String.join(" ", peerRunner.command(peerNames))
+                        + (perProblem ? " (one problem per run, alternating with jconv problem by problem)" : " (after each jconv round)"));
             }
 
             BenchResults results = new BenchResults(list, passList);
@@ -161,20 +168,12 @@ public final class BenchCommand implements Callable<Integer> {
                                 t != null ? String.format(Locale.ROOT, "%.3f ms (min %.3f, %d calls)", t.medianMs(), t.minMs(), t.samples())
                                         : r.failures().get(pass));
                     }
-                }
-                if (peerRunner != null && !peerNames.isEmpty()) {
-                    try {
-                        List<PeerCsv.Row> rows = peerRunner.run(peerNames);
-                        results.addPeer(rows);
-                        for (PeerCsv.Row row : rows) {
-                            err.printf(Locale.ROOT, "round %d %s %s %s: %.3f ms%n", round, row.peer(), row.problem(),
-                                    row.pass().label(), row.medianMs());
-                        }
-                        peerOk |= !rows.isEmpty();
-                    } catch (IOException e) {
-                        err.println("round " + round + " peer failed: " + e.getMessage());
-                        results.notePeerFailure("peer failed: " + e.getMessage());
+                    if (perProblem && peerRunner != null && p.isStandard()) {
+                        peerOk |= runPeer(peerRunner, List.of(p.name()), round, results);
                     }
+                }
+                if (!perProblem && peerRunner != null && !peerNames.isEmpty()) {
+                    peerOk |= runPeer(peerRunner, peerNames, round, results);
                 }
             }
 
@@ -197,6 +196,33 @@ public final class BenchCommand implements Callable<Integer> {
             boolean allRan = rows.stream().noneMatch(r -> Double.isNaN(r.jconvMs()));
             return allRan && peerOk ? 0 : 1;
         }
+    }
+
+    /** One peer run; false when it failed or timed nothing (the failure is noted in the results). */
+    private boolean runPeer(PeerRunner peerRunner, List<String> names, int round, BenchResults results)
+            throws InterruptedException {
+        try {
+            List<PeerCsv.Row> rows = peerRunner.run(names);
+            results.addPeer(rows);
+            for (PeerCsv.Row row : rows) {
+                err.printf(Locale.ROOT, "round %d %s %s %s: %.3f ms%n", round, row.peer(), row.problem(),
+                        row.pass().label(), row.medianMs());
+            }
+            return !rows.isEmpty();
+        } catch (IOException e) {
+            err.println("round " + round + " peer failed: " + e.getMessage());
+            results.notePeerFailure("peer failed: " + e.getMessage());
+            return false;
+        }
+    }
+
+    /** True when the sides alternate problem by problem, false when round by round. */
+    static boolean alternation(String text) {
+        return switch (text.strip().toLowerCase(Locale.ROOT)) {
+            case "problem" -> true;
+            case "round" -> false;
+            default -> throw new IllegalArgumentException("alternate = " + text + ": must be problem or round; e.g. --alternate problem");
+        };
     }
 
     /** The system's 1-minute load average, or -1 where the platform has none: how busy the machine was. */

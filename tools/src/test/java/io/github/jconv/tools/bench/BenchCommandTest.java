@@ -2,6 +2,8 @@ package io.github.jconv.tools.bench;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import picocli.CommandLine;
 
 import javax.imageio.ImageIO;
@@ -41,6 +43,25 @@ class BenchCommandTest {
         cl.setErr(new java.io.PrintWriter(e, true));
         int exit = cl.execute(args);
         return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * A stand-in peer that prints the torch script's CSV for the problems it is given: 4 ms on its first
+     * run, 6 on the second, then 100; it appends its arguments to a file beside it.
+     */
+    private static Path fakePeer(Path dir) throws Exception {
+        Path fake = dir.resolve("fake_peer.sh");
+        Files.writeString(fake, String.join("\n",
+                "d=$(dirname \"$0\")",
+                "n=$(cat \"$d/count\" 2>/dev/null || echo 0); n=$((n+1)); echo $n > \"$d/count\"",
+                "echo \"$@\" >> \"$d/args\"",
+                "for a; do last=$a; done",
+                "case $n in 1) t=4.0;; 2) t=6.0;; *) t=100.0;; esac",
+                "echo peer,device,mode,problem,pass,median_ms,gflops",
+                "for p in $(echo $last | tr , ' '); do",
+                "  echo \"fake-1,cpu,fp32,$p,fwd,$t,1.0\"; echo \"fake-1,cpu,fp32,$p,fwd+bwd,$t,1.0\"",
+                "done", ""));
+        return fake;
     }
 
     private static List<String[]> rows(Path csv) throws Exception {
@@ -86,21 +107,13 @@ class BenchCommandTest {
     @Test
     void peerRoundsAlternateWithJconvAndTheirMediansGiveTheRatio(@TempDir Path dir) throws Exception {
         // a stand-in peer that prints the torch script's CSV with 4, 6, then 100 ms, and records its arguments
-        Path fake = dir.resolve("fake_peer.sh");
-        Files.writeString(fake, String.join("\n",
-                "d=$(dirname \"$0\")",
-                "n=$(cat \"$d/count\" 2>/dev/null || echo 0); n=$((n+1)); echo $n > \"$d/count\"",
-                "echo \"$@\" > \"$d/args\"",
-                "case $n in 1) t=4.0;; 2) t=6.0;; *) t=100.0;; esac",
-                "echo peer,device,mode,problem,pass,median_ms,gflops",
-                "echo \"fake-1,cpu,fp32,P4,fwd,$t,1.0\"",
-                "echo \"fake-1,cpu,fp32,P4,fwd+bwd,$t,1.0\"", ""));
+        Path fake = fakePeer(dir);
         Path csv = dir.resolve("peer.csv");
         Run r = bench("--backend", "cpu", "--threads", "1", "--problems", "P4", "--passes", "fwd", "--warmup", "0",
                 "--reps", "1", "--rounds", "3", "--peer", "torch", "--python", "/bin/sh", "--peer-script", fake.toString(),
                 "--csv", csv.toString());
         assertEquals(0, r.exit(), r.out() + r.err());
-        assertEquals("--device cpu --threads 1 --reps 1 --problems P4", Files.readString(dir.resolve("args")).strip());
+        assertEquals("--device cpu --threads 1 --reps 1 --problems P4", Files.readAllLines(dir.resolve("args")).get(0).strip());
         List<String> order = r.err().lines().filter(l -> l.startsWith("round ") && !l.contains(" starts")).map(l -> l.split(":")[0]).toList();
         assertEquals(List.of("round 1 jconv P4 fwd", "round 1 fake-1 P4 fwd", "round 1 fake-1 P4 fwd+bwd",
                 "round 2 jconv P4 fwd", "round 2 fake-1 P4 fwd", "round 2 fake-1 P4 fwd+bwd",
@@ -113,6 +126,20 @@ class BenchCommandTest {
         double jconvMs = Double.parseDouble(f[7]);
         assertEquals(6.0 / jconvMs, Double.parseDouble(f[18]), 1e-3 * (6.0 / jconvMs) + 1e-4);
         assertTrue(r.out().contains("x "), "ratio column printed: " + r.out());
+    }
+
+    @ParameterizedTest(name = "--alternate {0}")
+    @CsvSource(delimiter = '|', value = {
+            "problem | jconv P4, fake-1 P4, jconv P3, fake-1 P3",
+            "round   | jconv P4, jconv P3, fake-1 P4, fake-1 P3"})
+    void sidesAlternateProblemByProblemOrRoundByRound(String mode, String expected, @TempDir Path dir) throws Exception {
+        Path fake = fakePeer(dir);
+        Run r = bench("--backend", "cpu", "--threads", "1", "--problems", "P4,P3", "--passes", "fwd", "--warmup", "0",
+                "--reps", "1", "--peer", "torch", "--python", "/bin/sh", "--peer-script", fake.toString(), "--alternate", mode);
+        assertEquals(0, r.exit(), r.out() + r.err());
+        List<String> order = r.err().lines().filter(l -> l.startsWith("round 1 ") && !l.contains(" starts") && !l.contains("fwd+bwd"))
+                .map(l -> l.substring("round 1 ".length(), l.indexOf(" fwd"))).toList();
+        assertEquals(List.of(expected.split(", ")), order);
     }
 
     @Test
