@@ -52,21 +52,38 @@ final class DoubleGemm {
                 for (int k = kc; k < kp; k++) java.util.Arrays.fill(bp[k], 0, nc, 0);
                 boolean load = accumulate || pc > 0;
                 for (int i = 0; i < m; i++) {
-                    int co = cOff + i * ldc + jc;
-                    int ao = aOff + i * aRs + pc * aCs;
-                    for (int k = 0; k < kc; k++) ar[k] = a[ao + k * aCs];
-                    for (int k = kc; k < kp; k++) ar[k] = 0;
-                    // The row is worked on in a scratch array so that every access in the loop has index j.
-                    if (load) System.arraycopy(c, co, acc, 0, nc);
-                    else java.util.Arrays.fill(acc, 0, nc, 0);
-                    for (int k = 0; k < kp; k += 8) {
-                        fma8(ar[k], ar[k + 1], ar[k + 2], ar[k + 3], ar[k + 4], ar[k + 5], ar[k + 6], ar[k + 7],
-                                bp[k], bp[k + 1], bp[k + 2], bp[k + 3], bp[k + 4], bp[k + 5], bp[k + 6], bp[k + 7], acc, nc);
-                    }
-                    System.arraycopy(acc, 0, c, co, nc);
+                    row(a, aOff + i * aRs + pc * aCs, aCs, kc, kp, ar, bp, acc, c, cOff + i * ldc + jc, nc, load);
                 }
             }
         }
+    }
+
+    /**
+     * One row of C over one K block: copy in, multiply-add eight B rows at a time, copy out. Kept as
+     * one method above C2's inlining size (FreqInlineSize, 325 bytecodes), so it is compiled on its
+     * own: measured on JDK 17, when it was inlined, a recompilation of the caller (a new branch
+     * taken in packing) could leave the multiply-add loop unvectorised, 3× slower.
+     */
+    private static void row(double[] a, int ao, int aCs, int kc, int kp, double[] ar, double[][] bp,
+                            double[] acc, double[] c, int co, int nc, boolean load) {
+        for (int k = 0; k < kc; k++) ar[k] = a[ao + k * aCs];
+        for (int k = kc; k < kp; k++) ar[k] = 0;
+        // The row is worked on in a scratch array so that every access in the loop has index j.
+        if (load) System.arraycopy(c, co, acc, 0, nc);
+        else java.util.Arrays.fill(acc, 0, nc, 0);
+        // nc never exceeds NC; saying so gives C2 the loop bound it needs to vectorise (measured).
+        int n = Math.min(nc, NC);
+        for (int k = 0; k < kp; k += 8) {
+            double a0 = ar[k], a1 = ar[k + 1], a2 = ar[k + 2], a3 = ar[k + 3];
+            double a4 = ar[k + 4], a5 = ar[k + 5], a6 = ar[k + 6], a7 = ar[k + 7];
+            double[] b0 = bp[k], b1 = bp[k + 1], b2 = bp[k + 2], b3 = bp[k + 3];
+            double[] b4 = bp[k + 4], b5 = bp[k + 5], b6 = bp[k + 6], b7 = bp[k + 7];
+            for (int j = 0; j < n; j++) {
+                double t = Math.fma(a3, b3[j], Math.fma(a2, b2[j], Math.fma(a1, b1[j], Math.fma(a0, b0[j], acc[j]))));
+                acc[j] = Math.fma(a7, b7[j], Math.fma(a6, b6[j], Math.fma(a5, b5[j], Math.fma(a4, b4[j], t))));
+            }
+        }
+        System.arraycopy(acc, 0, c, co, nc);
     }
 
     private static void packB(int kc, int nc, double[] b, int off, int rs, int cs, double[][] bp) {
@@ -77,15 +94,6 @@ final class DoubleGemm {
                 double[] row = bp[k];
                 for (int j = 0; j < nc; j++) row[j] = b[off + k * rs + j * cs];
             }
-        }
-    }
-
-    private static void fma8(double a0, double a1, double a2, double a3, double a4, double a5, double a6, double a7,
-                             double[] b0, double[] b1, double[] b2, double[] b3, double[] b4, double[] b5, double[] b6, double[] b7,
-                             double[] acc, int n) {
-        for (int j = 0; j < n; j++) {
-            double t = Math.fma(a3, b3[j], Math.fma(a2, b2[j], Math.fma(a1, b1[j], Math.fma(a0, b0[j], acc[j]))));
-            acc[j] = Math.fma(a7, b7[j], Math.fma(a6, b6[j], Math.fma(a5, b5[j], Math.fma(a4, b4[j], t))));
         }
     }
 }
