@@ -156,11 +156,14 @@ public final class BenchCommand implements Callable<Integer> {
             JconvRunner runner = new JconvRunner(engine, warmup, reps, maxCaseSeconds, mode, BackendAccess.scratchMeter(engine));
             boolean peerOk = peerRunner == null || peerNames.isEmpty();
             List<Double> loads = new ArrayList<>();
+            int cpus = Runtime.getRuntime().availableProcessors();
             for (int round = 1; round <= rounds; round++) {
                 loads.add(loadAverage());
                 err.printf(Locale.ROOT, "round %d starts, load average %.2f%n", round, loads.get(loads.size() - 1));
                 for (BenchProblem p : list) {
+                    MachineLoad.Snapshot before = MachineLoad.now();
                     JconvRunner.ProblemRound r = runner.run(p, passList, seed + p.name().hashCode());
+                    results.addLoad(p.name(), false, MachineLoad.otherCores(before, MachineLoad.now(), cpus));
                     results.addJconv(p, r);
                     for (BenchPass pass : passList) {
                         JconvRunner.RoundTiming t = r.timings().get(pass);
@@ -169,11 +172,16 @@ public final class BenchCommand implements Callable<Integer> {
                                         : r.failures().get(pass));
                     }
                     if (perProblem && peerRunner != null && p.isStandard()) {
+                        MachineLoad.Snapshot peerBefore = MachineLoad.now();
                         peerOk |= runPeer(peerRunner, List.of(p.name()), round, results);
+                        results.addLoad(p.name(), true, MachineLoad.otherCores(peerBefore, MachineLoad.now(), cpus));
                     }
                 }
                 if (!perProblem && peerRunner != null && !peerNames.isEmpty()) {
+                    MachineLoad.Snapshot peerBefore = MachineLoad.now();
                     peerOk |= runPeer(peerRunner, peerNames, round, results);
+                    double others = MachineLoad.otherCores(peerBefore, MachineLoad.now(), cpus);
+                    for (String n : peerNames) results.addLoad(n, true, others);
                 }
             }
 
@@ -181,9 +189,10 @@ public final class BenchCommand implements Callable<Integer> {
             out.println();
             out.print(BenchResults.table(rows, withPeer));
             loads.add(loadAverage());
-            out.println("load average (1 min) at each round's start and at the end: " + loads.stream()
-                    .map(v -> String.format(Locale.ROOT, "%.2f", v)).toList() + " on "
-                    + Runtime.getRuntime().availableProcessors() + " processors; above that count the timings include waiting");
+            out.println("others: cores kept busy by other processes while jconv / the peer ran (mean over rounds; "
+                    + cpus + " processors in all)");
+            out.println("load average (1 min, this benchmark's own threads included) at each round's start and at the end: "
+                    + loads.stream().map(v -> String.format(Locale.ROOT, "%.2f", v)).toList());
             if (csv != null) {
                 BenchResults.writeCsv(csv, rows, backendName, threadText, rounds);
                 Path png = chart != null ? chart : chartPathFor(csv);

@@ -19,12 +19,16 @@ final class BenchResults {
     static final List<String> CSV_COLUMNS = List.of("problem", "pass", "line", "flops", "backend", "threads", "rounds",
             "jconv_ms", "jconv_min_ms", "jconv_round_lo_ms", "jconv_round_hi_ms", "jconv_samples", "jconv_gflops",
             "peer", "peer_ms", "peer_round_lo_ms", "peer_round_hi_ms", "peer_gflops", "ratio",
-            "peak_scratch_bytes", "algorithm", "note");
+            "peak_scratch_bytes", "algorithm", "other_cores_jconv", "other_cores_peer", "note");
 
-    /** One reduced case; times in ms, NaN where that side has no number. */
+    /**
+     * One reduced case; times in ms, NaN where that side has no number. otherCores*: cores that other
+     * processes kept busy while that side ran, averaged over the rounds (the noise the numbers carry).
+     */
     record Row(String problem, BenchPass pass, String line, long flops, double jconvMs, double jconvMinMs,
                double jconvRoundLoMs, double jconvRoundHiMs, int jconvSamples, String peer, double peerMs,
-               double peerRoundLoMs, double peerRoundHiMs, long peakScratchBytes, String algorithm, String note) {
+               double peerRoundLoMs, double peerRoundHiMs, long peakScratchBytes, String algorithm,
+               double otherCoresJconv, double otherCoresPeer, String note) {
         double jconvGflops() {
             return jconvMs > 0 ? Stats.gflops(flops, jconvMs) : Double.NaN;
         }
@@ -44,6 +48,8 @@ final class BenchResults {
         final BenchPass pass;
         final List<JconvRunner.RoundTiming> jconv = new ArrayList<>();
         final List<Double> peerMs = new ArrayList<>();
+        final List<Double> othersJconv = new ArrayList<>();
+        final List<Double> othersPeer = new ArrayList<>();
         String peer = "";
         String algorithm = "";
         long scratch = -1;
@@ -90,6 +96,18 @@ final class BenchResults {
         }
     }
 
+    /** Records the other processes' load while one side timed a problem (NaN: unknown, ignored). */
+    void addLoad(String problem, boolean peerSide, double otherCores) {
+        if (Double.isNaN(otherCores)) return;
+        for (Case c : cases.values()) {
+            if (c.problem.name().equals(problem)) (peerSide ? c.othersPeer : c.othersJconv).add(otherCores);
+        }
+    }
+
+    private static double mean(List<Double> v) {
+        return v.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+    }
+
     void notePeerFailure(String why) {
         for (Case c : cases.values()) {
             if (c.problem.isStandard() && c.note.isEmpty()) c.note = why;
@@ -113,7 +131,7 @@ final class BenchResults {
                     j ? Stats.median(medians) : Double.NaN, j ? Stats.min(mins) : Double.NaN,
                     j ? Stats.min(medians) : Double.NaN, j ? Stats.max(medians) : Double.NaN, samples,
                     c.peer, p ? Stats.median(c.peerMs) : Double.NaN, p ? Stats.min(c.peerMs) : Double.NaN,
-                    p ? Stats.max(c.peerMs) : Double.NaN, c.scratch, c.algorithm, c.note));
+                    p ? Stats.max(c.peerMs) : Double.NaN, c.scratch, c.algorithm, mean(c.othersJconv), mean(c.othersPeer), c.note));
         }
         return out;
     }
@@ -130,7 +148,7 @@ final class BenchResults {
                         num(r.jconvRoundHiMs()), Integer.toString(r.jconvSamples()), num(r.jconvGflops()), r.peer(),
                         num(r.peerMs()), num(r.peerRoundLoMs()), num(r.peerRoundHiMs()), num(r.peerGflops()),
                         num(r.ratio()), r.peakScratchBytes() < 0 ? "" : Long.toString(r.peakScratchBytes()),
-                        r.algorithm(), r.note());
+                        r.algorithm(), num(r.otherCoresJconv()), num(r.otherCoresPeer()), r.note());
                 List<String> quoted = new ArrayList<>();
                 for (String s : f) quoted.add(csvField(s));
                 w.write(String.join(",", quoted));
@@ -152,26 +170,31 @@ final class BenchResults {
     static String table(List<Row> rows, boolean withPeer) {
         StringBuilder b = new StringBuilder();
         String head = withPeer
-                ? String.format(Locale.ROOT, "%-8s %-8s %10s %21s %9s %10s %21s %9s %7s %12s  %s%n", "problem", "pass",
-                "jconv ms", "(round lo..hi)", "GFLOP/s", "peer ms", "(round lo..hi)", "GFLOP/s", "ratio", "scratch B", "algorithm")
-                : String.format(Locale.ROOT, "%-8s %-8s %10s %21s %10s %9s %12s  %s%n", "problem", "pass",
-                "jconv ms", "(round lo..hi)", "min ms", "GFLOP/s", "scratch B", "algorithm");
+                ? String.format(Locale.ROOT, "%-8s %-8s %10s %21s %9s %10s %21s %9s %7s %9s %12s  %s%n", "problem", "pass",
+                "jconv ms", "(round lo..hi)", "GFLOP/s", "peer ms", "(round lo..hi)", "GFLOP/s", "ratio", "others", "scratch B", "algorithm")
+                : String.format(Locale.ROOT, "%-8s %-8s %10s %21s %10s %9s %7s %12s  %s%n", "problem", "pass",
+                "jconv ms", "(round lo..hi)", "min ms", "GFLOP/s", "others", "scratch B", "algorithm");
         b.append(head);
         for (Row r : rows) {
             String scratch = r.peakScratchBytes() < 0 ? "-" : Long.toString(r.peakScratchBytes());
             String alg = r.note().isEmpty() ? r.algorithm() : r.algorithm() + " [" + r.note() + "]";
             if (withPeer) {
-                b.append(String.format(Locale.ROOT, "%-8s %-8s %10s %21s %9s %10s %21s %9s %7s %12s  %s%n", r.problem(),
+                b.append(String.format(Locale.ROOT, "%-8s %-8s %10s %21s %9s %10s %21s %9s %7s %9s %12s  %s%n", r.problem(),
                         r.pass().label(), ms(r.jconvMs()), range(r.jconvRoundLoMs(), r.jconvRoundHiMs()), g(r.jconvGflops()),
                         ms(r.peerMs()), range(r.peerRoundLoMs(), r.peerRoundHiMs()), g(r.peerGflops()),
-                        Double.isNaN(r.ratio()) ? "-" : String.format(Locale.ROOT, "%.2fx", r.ratio()), scratch, alg));
+                        Double.isNaN(r.ratio()) ? "-" : String.format(Locale.ROOT, "%.2fx", r.ratio()),
+                        cores(r.otherCoresJconv()) + "/" + cores(r.otherCoresPeer()), scratch, alg));
             } else {
-                b.append(String.format(Locale.ROOT, "%-8s %-8s %10s %21s %10s %9s %12s  %s%n", r.problem(), r.pass().label(),
+                b.append(String.format(Locale.ROOT, "%-8s %-8s %10s %21s %10s %9s %7s %12s  %s%n", r.problem(), r.pass().label(),
                         ms(r.jconvMs()), range(r.jconvRoundLoMs(), r.jconvRoundHiMs()), ms(r.jconvMinMs()),
-                        g(r.jconvGflops()), scratch, alg));
+                        g(r.jconvGflops()), cores(r.otherCoresJconv()), scratch, alg));
             }
         }
         return b.toString();
+    }
+
+    private static String cores(double v) {
+        return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.2f", v);
     }
 
     private static String ms(double v) {

@@ -22,7 +22,7 @@ class BenchChartTest {
     /** A case where jconv takes {@code jconvMs} and the peer {@code peerMs} for the same FLOPs. */
     private static BenchResults.Row row(String name, double jconvMs, double peerMs) {
         return new BenchResults.Row(name, BenchPass.FWD, "line", 1_000_000_000L, jconvMs, jconvMs, jconvMs, jconvMs, 1,
-                "torch-x", peerMs, peerMs, peerMs, -1, "alg", "");
+                "torch-x", peerMs, peerMs, peerMs, -1, "alg", Double.NaN, Double.NaN, "");
     }
 
     /** The longest vertical run of exactly this colour in any column: a bar's height in pixels. */
@@ -64,7 +64,7 @@ class BenchChartTest {
     @Test
     void withoutAPeerOnlyJconvBarsAreDrawn() {
         BenchResults.Row solo = new BenchResults.Row("P1", BenchPass.FWD, "line", 1_000_000_000L, 5, 5, 5, 5, 1,
-                "", Double.NaN, Double.NaN, Double.NaN, -1, "alg", "");
+                "", Double.NaN, Double.NaN, Double.NaN, -1, "alg", Double.NaN, Double.NaN, "");
         BufferedImage img = BenchChart.render(List.of(solo), 600, 400, "t", "");
         assertTrue(tallestRun(img, BenchChart.JCONV.getRGB() & 0xffffff) > 20);
         assertEquals(0, tallestRun(img, BenchChart.PEER.getRGB() & 0xffffff));

@@ -28,7 +28,7 @@ class BenchCommandTest {
 
     private static final String HEADER = "problem,pass,line,flops,backend,threads,rounds,jconv_ms,jconv_min_ms,"
             + "jconv_round_lo_ms,jconv_round_hi_ms,jconv_samples,jconv_gflops,peer,peer_ms,peer_round_lo_ms,"
-            + "peer_round_hi_ms,peer_gflops,ratio,peak_scratch_bytes,algorithm,note";
+            + "peer_round_hi_ms,peer_gflops,ratio,peak_scratch_bytes,algorithm,other_cores_jconv,other_cores_peer,note";
 
     private record Run(int exit, String out, String err) {
     }
@@ -83,7 +83,7 @@ class BenchCommandTest {
         List<String[]> rows = rows(csv);
         assertEquals(6, rows.size(), "three problems times two passes");
         for (String[] f : rows) {
-            assertEquals(22, f.length, String.join(",", f));
+            assertEquals(24, f.length, String.join(",", f));
             assertEquals("cpu", f[4]);
             assertEquals("1", f[5]);
             double ms = Double.parseDouble(f[7]);
@@ -93,6 +93,9 @@ class BenchCommandTest {
             assertEquals(flops / (ms * 1e6), Double.parseDouble(f[12]), 0.01 + 1e-3 * Double.parseDouble(f[12]));
             assertEquals("", f[14], "no peer asked");
             assertTrue(Long.parseLong(f[19]) >= 0, "the CPU backend reports its peak scratch: " + f[19]);
+            // blank when the case was shorter than one /proc/stat tick (10 ms); a share of the machine otherwise
+            double others = f[21].isEmpty() ? 0 : Double.parseDouble(f[21]);
+            assertTrue(others >= 0 && others <= Runtime.getRuntime().availableProcessors(), "other processes' cores " + others);
         }
         // a: 2*1*3*(6*6)*2*9 forward FLOPs, and three times that for forward+backward
         assertEquals("3888", rows.get(0)[3]);
