@@ -21,10 +21,10 @@ import java.util.concurrent.Callable;
  * alternate round by round and each case's medians are compared.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Times the benchmark problems P1-P8 and D1 (../shared/bench/PROBLEMS.md), forward and forward+backward, FP32:",
-                "warm-ups, then the median of single calls; GFLOP/s by PROBLEMS.md's convention (forward+backward = 3x forward).",
-                "With --peer torch, PyTorch runs the same problems in the same invocation, alternating with jconv for --rounds rounds,",
-                "and the table shows jconv/PyTorch throughput ratios. --csv writes the table, with a PNG bar chart beside it."})
+        description = "Times the benchmark problems P1-P8 and D1 (../shared/bench/PROBLEMS.md), forward and forward+backward, FP32: "
+                + "warm-ups, then the median of single calls; GFLOP/s by PROBLEMS.md's convention (forward+backward = 3x forward). "
+                + "With --peer torch, PyTorch runs the same problems in the same invocation, alternating with jconv for --rounds rounds, "
+                + "and the table shows jconv/PyTorch throughput ratios. --csv writes the table, with a PNG bar chart beside it.")
 public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--backend", paramLabel = "NAME", description = "cpu, opencl or cuda (default: the best available, or jconv.backend / JCONV_BACKEND).")
     String backend;
@@ -45,11 +45,11 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--reps", paramLabel = "N", description = "Timed calls for forward; forward+backward gets max(3, N/3), as the peer script does (default: ${DEFAULT-VALUE}).", defaultValue = "10")
     int reps;
 
-    @Option(names = "--rounds", paramLabel = "N", description = "Rounds, each jconv then the peer; medians over rounds are compared (default: ${DEFAULT-VALUE}).", defaultValue = "1")
+    @Option(names = "--rounds", paramLabel = "N", description = "Rounds of both sides; each case reports the median of its round medians (default: ${DEFAULT-VALUE}).", defaultValue = "1")
     int rounds;
 
-    @Option(names = "--alternate", paramLabel = "UNIT", description = {"How the sides alternate within a round: problem (jconv P1, peer P1, jconv P2, ...;",
-            "both sides of a problem are timed close together, under the same load) or round (all of jconv, then the peer) (default: ${DEFAULT-VALUE})."},
+    @Option(names = "--alternate", paramLabel = "UNIT", description = "How the sides alternate within a round: problem (jconv P1, peer P1, jconv P2, ...: both sides of a problem "
+                    + "are timed close together, under the same load) or round (all of jconv, then the peer) (default: ${DEFAULT-VALUE}).",
             defaultValue = "problem")
     String alternate;
 
