@@ -71,7 +71,25 @@ public final class CpuBackend implements ConvBackend {
                     + MAX_ELEMENTS + " that the CPU backend stores a buffer in; split the batch, e.g. batch "
                     + Math.max(1, shape.dim(0) * (double) MAX_ELEMENTS / n));
         }
-        return new CpuBuffer(this, dtype, shape, (int) n, tracker);
+        long bytes = n * dtype.bytes();
+        Runtime rt = Runtime.getRuntime();
+        if (bytes > rt.maxMemory()) {
+            throw outOfMemory(dtype, shape, bytes, null);
+        }
+        try {
+            return new CpuBuffer(this, dtype, shape, (int) n, tracker);
+        } catch (OutOfMemoryError e) { // one failed array allocation leaves the heap as it was: report, keep working
+            throw outOfMemory(dtype, shape, bytes, e);
+        }
+    }
+
+    private static IllegalStateException outOfMemory(DType dtype, Shape shape, long bytes, OutOfMemoryError cause) {
+        Runtime rt = Runtime.getRuntime();
+        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        IllegalStateException e = new IllegalStateException("out of memory: " + bytes + " bytes requested for " + dtype + shape
+                + ", " + free + " bytes free of the Java heap's " + rt.maxMemory() + "; raise -Xmx or use a smaller batch");
+        if (cause != null) e.initCause(cause);
+        return e;
     }
 
     @Override
