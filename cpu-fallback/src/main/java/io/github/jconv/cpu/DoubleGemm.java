@@ -11,11 +11,11 @@ package io.github.jconv.cpu;
  * into distinct arrays, but not one that reads and writes arrays at different unknown offsets (it
  * cannot rule out aliasing). Each pass over a C row does eight multiply-adds per element load and
  * store. NC is a constant so that C2 knows the row bound (measured: a computed width lost the
- * vectorisation); KC = 32, NC = 1024 measured best on the P problems.
+ * vectorisation); KC = 16, NC = 512 measured best on the P problems.
  */
 final class DoubleGemm {
-    static final int KC = 32;
-    static final int NC = 1024;
+    static final int KC = 16;
+    static final int NC = 512;
 
     /** The Vector API kernel runs when the JVM has the module (checked once, at class load). */
     static final boolean VECTOR = VectorSupport.available();
