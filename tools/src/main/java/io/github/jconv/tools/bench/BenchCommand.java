@@ -53,6 +53,14 @@ public final class BenchCommand implements Callable<Integer> {
             defaultValue = "problem")
     String alternate;
 
+    @Option(names = "--quiet-cores", paramLabel = "X", description = "Before each side of each problem, wait until other processes use at most X cores "
+            + "(measured over half a second), for up to --quiet-wait seconds; off by default.")
+    Double quietCores;
+
+    @Option(names = "--quiet-wait", paramLabel = "S", description = "Longest wait for --quiet-cores before timing anyway (default: ${DEFAULT-VALUE}).",
+            defaultValue = "20")
+    double quietWait;
+
     @Option(names = "--max-case-seconds", paramLabel = "S", description = "Stop repeating one case after this long, keeping what was timed (default: ${DEFAULT-VALUE}).", defaultValue = "30")
     double maxCaseSeconds;
 
@@ -161,6 +169,7 @@ public final class BenchCommand implements Callable<Integer> {
                 loads.add(loadAverage());
                 err.printf(Locale.ROOT, "round %d starts, load average %.2f%n", round, loads.get(loads.size() - 1));
                 for (BenchProblem p : list) {
+                    waitForQuiet(cpus);
                     MachineLoad.Snapshot before = MachineLoad.now();
                     JconvRunner.ProblemRound r = runner.run(p, passList, seed + p.name().hashCode());
                     results.addLoad(p.name(), false, MachineLoad.otherCores(before, MachineLoad.now(), cpus));
@@ -172,12 +181,14 @@ public final class BenchCommand implements Callable<Integer> {
                                         : r.failures().get(pass));
                     }
                     if (perProblem && peerRunner != null && p.isStandard()) {
+                        waitForQuiet(cpus);
                         MachineLoad.Snapshot peerBefore = MachineLoad.now();
                         peerOk |= runPeer(peerRunner, List.of(p.name()), round, results);
                         results.addLoad(p.name(), true, MachineLoad.otherCores(peerBefore, MachineLoad.now(), cpus));
                     }
                 }
                 if (!perProblem && peerRunner != null && !peerNames.isEmpty()) {
+                    waitForQuiet(cpus);
                     MachineLoad.Snapshot peerBefore = MachineLoad.now();
                     peerOk |= runPeer(peerRunner, peerNames, round, results);
                     double others = MachineLoad.otherCores(peerBefore, MachineLoad.now(), cpus);
@@ -223,6 +234,20 @@ public final class BenchCommand implements Callable<Integer> {
             results.notePeerFailure("peer failed: " + e.getMessage());
             return false;
         }
+    }
+
+    /** With --quiet-cores, waits until other processes leave the machine (nearly) free, or the wait runs out. */
+    private void waitForQuiet(int cpus) throws InterruptedException {
+        if (quietCores == null) return;
+        long deadline = System.nanoTime() + (long) (quietWait * 1e9);
+        double others;
+        do {
+            MachineLoad.Snapshot a = MachineLoad.now();
+            Thread.sleep(500);
+            others = MachineLoad.otherCores(a, MachineLoad.now(), cpus);
+            if (Double.isNaN(others) || others <= quietCores) return;
+        } while (System.nanoTime() < deadline);
+        err.printf(Locale.ROOT, "machine still busy after %.0f s (other processes: %.2f cores); timing anyway%n", quietWait, others);
     }
 
     /** True when the sides alternate problem by problem, false when round by round. */
