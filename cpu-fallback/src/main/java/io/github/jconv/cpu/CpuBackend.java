@@ -68,8 +68,8 @@ public final class CpuBackend implements ConvBackend {
         long n = shape.elementCount();
         if (n > MAX_ELEMENTS) {
             throw new IllegalArgumentException("shape = " + shape + ": " + n + " elements exceed the Java array limit of "
-                    + MAX_ELEMENTS + " that the CPU backend stores a buffer in; split the batch, e.g. batch "
-                    + Math.max(1, shape.dim(0) * (double) MAX_ELEMENTS / n));
+                    + MAX_ELEMENTS + " that the CPU backend stores a buffer in; split the work so that each buffer has at most "
+                    + MAX_ELEMENTS + " elements, e.g. a leading dimension of " + Math.max(1, (long) ((double) shape.dim(0) * MAX_ELEMENTS / n)));
         }
         long bytes = n * dtype.bytes();
         Runtime rt = Runtime.getRuntime();
