@@ -174,7 +174,7 @@ final class DoublePasses {
             return;
         }
         boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;
-        int[] blocks = channelBlocks(g, splitFor(g.batch * g.g), 1);
+        int[] blocks = channelBlocks(g, splitFor(g.batch * g.g));
         int nb = blocks.length - 1;
         pool.forEach(g.batch * nb, (i, s) -> {
             int n = i / nb, bi = i % nb, c0 = blocks[bi], c1 = blocks[bi + 1];
@@ -317,12 +317,12 @@ final class DoublePasses {
     }
 
     /**
-     * Channel block starts over [0, c]: each group cut into about {@code split} blocks of at least
-     * {@code minRowsHint} rows, never crossing a group or an offset-group boundary.
+     * Channel block starts over [0, c]: each group cut into about {@code split} blocks, never
+     * crossing a group or an offset-group boundary (a function of the spec, not of the threads).
      */
-    static int[] channelBlocks(Geometry g, int split, int minChannels) {
+    static int[] channelBlocks(Geometry g, int split) {
         int perOg = g.c / g.offsetGroups;
-        int cb = Math.max(minChannels, (g.cg + split - 1) / split);
+        int cb = Math.max(1, (g.cg + split - 1) / split);
         java.util.ArrayList<Integer> starts = new java.util.ArrayList<>();
         int c = 0;
         while (c < g.c) {
@@ -364,7 +364,7 @@ final class DoublePasses {
             return;
         }
         boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;
-        int[] blocks = channelBlocks(g, Math.max(1, (g.rows + 511) / 512), 1);
+        int[] blocks = channelBlocks(g, Math.max(1, (g.rows + 511) / 512));
         int nb = blocks.length - 1;
         // All output channels of a group in one task: B (the columns) is packed once for every row of dW.
         int kb = g.kg;
@@ -500,7 +500,7 @@ final class DoublePasses {
     }
 
     static void deformableBackwardData(Geometry g, double[] dy, double[] off, double[] mask, double[] w, double[] dx, WorkerPool pool) {
-        int[] blocks = channelBlocks(g, splitFor(g.batch * g.g), 1);
+        int[] blocks = channelBlocks(g, splitFor(g.batch * g.g));
         int nb = blocks.length - 1;
         int perOg = g.c / g.offsetGroups;
         pool.forEach(g.batch * nb, (i, s) -> {
@@ -523,7 +523,7 @@ final class DoublePasses {
     }
 
     static void deformableBackwardWeight(Geometry g, double[] x, double[] off, double[] mask, double[] dy, double[] dw, WorkerPool pool) {
-        int[] blocks = channelBlocks(g, Math.max(1, (g.rows + 511) / 512), 1);
+        int[] blocks = channelBlocks(g, Math.max(1, (g.rows + 511) / 512));
         int nb = blocks.length - 1;
         // All output channels of a group in one task: B (the columns) is packed once for every row of dW.
         int kb = g.kg;

@@ -173,7 +173,7 @@ final class FloatPasses {
             return;
         }
         boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;
-        int[] blocks = channelBlocks(g, splitFor(g.batch * g.g), 1);
+        int[] blocks = channelBlocks(g, splitFor(g.batch * g.g));
         int nb = blocks.length - 1;
         pool.forEach(g.batch * nb, (i, s) -> {
             int n = i / nb, bi = i % nb, c0 = blocks[bi], c1 = blocks[bi + 1];
@@ -316,12 +316,12 @@ final class FloatPasses {
     }
 
     /**
-     * Channel block starts over [0, c]: each group cut into about {@code split} blocks of at least
-     * {@code minRowsHint} rows, never crossing a group or an offset-group boundary.
+     * Channel block starts over [0, c]: each group cut into about {@code split} blocks, never
+     * crossing a group or an offset-group boundary (a function of the spec, not of the threads).
      */
-    static int[] channelBlocks(Geometry g, int split, int minChannels) {
+    static int[] channelBlocks(Geometry g, int split) {
         int perOg = g.c / g.offsetGroups;
-        int cb = Math.max(minChannels, (g.cg + split - 1) / split);
+        int cb = Math.max(1, (g.cg + split - 1) / split);
         java.util.ArrayList<Integer> starts = new java.util.ArrayList<>();
         int c = 0;
         while (c < g.c) {
@@ -363,7 +363,7 @@ final class FloatPasses {
             return;
         }
         boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;
-        int[] blocks = channelBlocks(g, Math.max(1, (g.rows + 511) / 512), 1);
+        int[] blocks = channelBlocks(g, Math.max(1, (g.rows + 511) / 512));
         int nb = blocks.length - 1;
         // All output channels of a group in one task: B (the columns) is packed once for every row of dW.
         int kb = g.kg;
@@ -499,7 +499,7 @@ final class FloatPasses {
     }
 
     static void deformableBackwardData(Geometry g, float[] dy, float[] off, float[] mask, float[] w, float[] dx, WorkerPool pool) {
-        int[] blocks = channelBlocks(g, splitFor(g.batch * g.g), 1);
+        int[] blocks = channelBlocks(g, splitFor(g.batch * g.g));
         int nb = blocks.length - 1;
         int perOg = g.c / g.offsetGroups;
         pool.forEach(g.batch * nb, (i, s) -> {
@@ -522,7 +522,7 @@ final class FloatPasses {
     }
 
     static void deformableBackwardWeight(Geometry g, float[] x, float[] off, float[] mask, float[] dy, float[] dw, WorkerPool pool) {
-        int[] blocks = channelBlocks(g, Math.max(1, (g.rows + 511) / 512), 1);
+        int[] blocks = channelBlocks(g, Math.max(1, (g.rows + 511) / 512));
         int nb = blocks.length - 1;
         // All output channels of a group in one task: B (the columns) is packed once for every row of dW.
         int kb = g.kg;
