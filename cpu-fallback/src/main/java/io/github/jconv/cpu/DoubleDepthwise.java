@@ -180,7 +180,9 @@ final class DoubleDepthwise {
             for (int n = n0; n < n1; n++) {
                 double[][] rows = flatShifted(g, x, (n * g.c + c) * g.is, g.ih, g.iw, g.ph, g.pw, s);
                 System.arraycopy(dy, (n * g.k + c) * g.os, dyp, 0, len);
-                for (int t = 0; t < g.kv; t++) fmaProduct(dyp, rows[t], acc[t], len);
+                int t = 0;
+                for (; t + 3 <= g.kv; t += 3) fmaProduct3(dyp, rows[t], rows[t + 1], rows[t + 2], acc[t], acc[t + 1], acc[t + 2], len);
+                for (; t < g.kv; t++) fmaProduct(dyp, rows[t], acc[t], len);
             }
             for (int t = 0; t < g.kv; t++) dw[dwOff + c * g.kv + t] = (double) sum(acc[t], len);
             return;
@@ -202,6 +204,16 @@ final class DoubleDepthwise {
             for (int t = 0; t < g.kv; t++) fmaProduct(dyp, rows[t], acc[t], p.len);
         }
         for (int t = 0; t < g.kv; t++) dw[dwOff + c * g.kv + t] = (double) sum(acc[t], p.len);
+    }
+
+    /** Three taps at once: one load of dy for three products. */
+    private static void fmaProduct3(double[] a, double[] b0, double[] b1, double[] b2, double[] acc0, double[] acc1, double[] acc2, int n) {
+        for (int j = 0; j < n; j++) {
+            double d = a[j];
+            acc0[j] = Math.fma(d, b0[j], acc0[j]);
+            acc1[j] = Math.fma(d, b1[j], acc1[j]);
+            acc2[j] = Math.fma(d, b2[j], acc2[j]);
+        }
     }
 
     private static void fmaProduct(double[] a, double[] b, double[] acc, int n) {

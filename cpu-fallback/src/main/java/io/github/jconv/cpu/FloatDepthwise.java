@@ -179,7 +179,9 @@ final class FloatDepthwise {
             for (int n = n0; n < n1; n++) {
                 float[][] rows = flatShifted(g, x, (n * g.c + c) * g.is, g.ih, g.iw, g.ph, g.pw, s);
                 System.arraycopy(dy, (n * g.k + c) * g.os, dyp, 0, len);
-                for (int t = 0; t < g.kv; t++) fmaProduct(dyp, rows[t], acc[t], len);
+                int t = 0;
+                for (; t + 3 <= g.kv; t += 3) fmaProduct3(dyp, rows[t], rows[t + 1], rows[t + 2], acc[t], acc[t + 1], acc[t + 2], len);
+                for (; t < g.kv; t++) fmaProduct(dyp, rows[t], acc[t], len);
             }
             for (int t = 0; t < g.kv; t++) dw[dwOff + c * g.kv + t] = (float) sum(acc[t], len);
             return;
@@ -201,6 +203,16 @@ final class FloatDepthwise {
             for (int t = 0; t < g.kv; t++) fmaProduct(dyp, rows[t], acc[t], p.len);
         }
         for (int t = 0; t < g.kv; t++) dw[dwOff + c * g.kv + t] = (float) sum(acc[t], p.len);
+    }
+
+    /** Three taps at once: one load of dy for three products. */
+    private static void fmaProduct3(float[] a, float[] b0, float[] b1, float[] b2, float[] acc0, float[] acc1, float[] acc2, int n) {
+        for (int j = 0; j < n; j++) {
+            float d = a[j];
+            acc0[j] = Math.fma(d, b0[j], acc0[j]);
+            acc1[j] = Math.fma(d, b1[j], acc1[j]);
+            acc2[j] = Math.fma(d, b2[j], acc2[j]);
+        }
     }
 
     private static void fmaProduct(float[] a, float[] b, float[] acc, int n) {
