@@ -12,11 +12,16 @@ final class FloatColumns {
 
     /** col[(r - r0) * (p1 - p0) + (p - p0)] = x at row r's tap for output position p, or 0 outside. */
     static void im2col(Geometry g, float[] x, int xBase, int r0, int r1, int p0, int p1, float[] col, int colOff) {
-        if (g.sd == 1 && g.sh == 1 && g.sw == 1 && g.ih == g.oh && g.iw == g.ow && g.id == g.od) {
+        if (sameShape(g)) {
             sameShape(g, x, xBase, r0, r1, p0, p1, col, colOff);
         } else {
             walk(g, x, xBase, r0, r1, p0, p1, col, colOff, false);
         }
+    }
+
+    /** Unit stride and output shape = input shape: a row of the column matrix is a shifted copy of a channel. */
+    static boolean sameShape(Geometry g) {
+        return g.sd == 1 && g.sh == 1 && g.sw == 1 && g.ih == g.oh && g.iw == g.ow && g.id == g.od;
     }
 
     /**

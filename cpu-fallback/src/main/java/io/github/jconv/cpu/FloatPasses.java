@@ -118,6 +118,8 @@ final class FloatPasses {
         boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;
         int t = pw ? Math.min(g.os, 4096) : columnTile(g.rows, g.os, g.ow);
         int tiles = (g.os + t - 1) / t;
+        // The plain GEMM gathers same-shape columns itself; the Vector API kernel packs its own layout.
+        boolean gathered = !FloatGemm.VECTOR && FloatColumns.sameShape(g);
         pool.forEach(g.batch * g.g * tiles, (i, s) -> {
             int tl = i % tiles, rest = i / tiles, grp = rest % g.g, n = rest / g.g;
             int p0 = tl * t, p1 = Math.min(g.os, p0 + t), len = p1 - p0;
@@ -126,6 +128,8 @@ final class FloatPasses {
             if (pw) {
                 FloatGemm.gemm(g.kg, len, g.rows, w, grp * g.kg * g.rows, g.rows, 1,
                         x, xBase + p0, g.is, 1, y, yOff, g.os, false, s);
+            } else if (gathered) {
+                FloatGemm.gemmGathered(g.kg, len, g.rows, w, grp * g.kg * g.rows, g.rows, g, x, xBase, p0, y, yOff, g.os, s);
             } else {
                 float[] col = s.floats(3, g.rows * len);
                 FloatColumns.im2col(g, x, xBase, 0, g.rows, p0, p1, col, 0);
