@@ -267,7 +267,10 @@ final class DoublePasses {
             Geometry sg = ph.geo;
             int p0 = taskStart[j], p1 = Math.min(sg.os, p0 + tileOf[taskPhase[j]]), len = p1 - p0;
             double[] out = s.doubles(5, g.cg * len);
-            if (Phases.hasTaps(ph)) {
+            if (Phases.hasTaps(ph) && !DoubleGemm.VECTOR && DoubleColumns.sameShape(sg)) {
+                DoubleGemm.gemmGathered(g.cg, len, sg.rows, ws, ph.weightOffset + grp * g.cg * sg.rows, sg.rows,
+                        sg, dy, (n * g.k + grp * g.kg) * g.os, p0, out, 0, len, s);
+            } else if (Phases.hasTaps(ph)) {
                 double[] col = s.doubles(3, sg.rows * len);
                 DoubleColumns.im2col(sg, dy, (n * g.k + grp * g.kg) * g.os, 0, sg.rows, p0, p1, col, 0);
                 DoubleGemm.gemm(g.cg, len, sg.rows, ws, ph.weightOffset + grp * g.cg * sg.rows, sg.rows, 1,

@@ -266,7 +266,10 @@ final class FloatPasses {
             Geometry sg = ph.geo;
             int p0 = taskStart[j], p1 = Math.min(sg.os, p0 + tileOf[taskPhase[j]]), len = p1 - p0;
             float[] out = s.floats(5, g.cg * len);
-            if (Phases.hasTaps(ph)) {
+            if (Phases.hasTaps(ph) && !FloatGemm.VECTOR && FloatColumns.sameShape(sg)) {
+                FloatGemm.gemmGathered(g.cg, len, sg.rows, ws, ph.weightOffset + grp * g.cg * sg.rows, sg.rows,
+                        sg, dy, (n * g.k + grp * g.kg) * g.os, p0, out, 0, len, s);
+            } else if (Phases.hasTaps(ph)) {
                 float[] col = s.floats(3, sg.rows * len);
                 FloatColumns.im2col(sg, dy, (n * g.k + grp * g.kg) * g.os, 0, sg.rows, p0, p1, col, 0);
                 FloatGemm.gemm(g.cg, len, sg.rows, ws, ph.weightOffset + grp * g.cg * sg.rows, sg.rows, 1,
