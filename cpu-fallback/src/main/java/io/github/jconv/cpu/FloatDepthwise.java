@@ -7,6 +7,9 @@ package io.github.jconv.cpu;
  * padded buffer is kept in the result, and only the valid columns are copied out.
  */
 final class FloatDepthwise {
+    /** Samples whose padded planes one weight-gradient task holds at once (scratch independent of the batch). */
+    static final int SAMPLE_BLOCK = 8;
+
     private FloatDepthwise() {
     }
 
@@ -70,29 +73,44 @@ final class FloatDepthwise {
      * those columns zeroed (measured: zeroing them in every tap's row cost a third of P4's time).
      */
     private static float[][] flatShifted(Geometry g, float[] src, int base, int h, int w, int pH, int pW, Scratch s) {
-        int len = h * w;
-        int pre = pH * w + pW;
+        float[] xp = s.floats(2, (g.kw + 1) * flatLength(g, h, w, pH, pW));
+        flatPlanes(g, src, base, h, w, pH, pW, xp, 0);
+        float[][] rows = s.floatRows(0, g.kv, h * w);
+        for (int t = 0; t < g.kv; t++) flatRow(g, xp, 0, h, w, pH, pW, t, rows[t]);
+        return rows;
+    }
+
+    /** Length of one version of the flat plane with its zeros before and after. */
+    private static int flatLength(Geometry g, int h, int w, int pH, int pW) {
         int post = Math.max(0, ((g.kh - 1) * g.dh - pH) * w + (g.kw - 1) * g.dw - pW);
-        int xl = pre + len + post;
-        float[] xp = s.floats(2, (g.kw + 1) * xl);
-        java.util.Arrays.fill(xp, 0, pre, 0);
-        System.arraycopy(src, base, xp, pre, len);
-        java.util.Arrays.fill(xp, pre + len, xl, 0);
-        float[][] rows = s.floatRows(0, g.kv, len);
+        return pH * w + pW + h * w + post;
+    }
+
+    /** The flat plane at xp[at], then for each horizontal shift that wraps, a copy with its wrapping columns zeroed. */
+    private static void flatPlanes(Geometry g, float[] src, int base, int h, int w, int pH, int pW, float[] xp, int at) {
+        int len = h * w, pre = pH * w + pW, xl = flatLength(g, h, w, pH, pW);
+        java.util.Arrays.fill(xp, at, at + pre, 0);
+        System.arraycopy(src, base, xp, at + pre, len);
+        java.util.Arrays.fill(xp, at + pre + len, at + xl, 0);
         for (int kx = 0; kx < g.kw; kx++) {
             int sx = kx * g.dw - pW;
             int lo = sx < 0 ? Math.max(0, w + sx) : 0, hi = sx < 0 ? w : Math.min(w, sx);
-            int v = 0;
             if (lo < hi) {
-                v = (kx + 1) * xl;
-                System.arraycopy(xp, 0, xp, v, xl);
+                int v = at + (kx + 1) * xl;
+                System.arraycopy(xp, at, xp, v, xl);
                 for (int col = lo; col < hi; col++) for (int j = v + pre + col; j < v + pre + len; j += w) xp[j] = 0;
             }
-            for (int ky = 0; ky < g.kh; ky++) {
-                System.arraycopy(xp, v + pre + (ky * g.dh - pH) * w + sx, rows[ky * g.kw + kx], 0, len);
-            }
         }
-        return rows;
+    }
+
+    /** Tap t's shifted view, copied from the plane version (built by flatPlanes at xp[at]) of its horizontal shift. */
+    private static void flatRow(Geometry g, float[] xp, int at, int h, int w, int pH, int pW, int t, float[] dst) {
+        int ky = t / g.kw, kx = t % g.kw;
+        int len = h * w, pre = pH * w + pW, xl = flatLength(g, h, w, pH, pW);
+        int sx = kx * g.dw - pW;
+        int lo = sx < 0 ? Math.max(0, w + sx) : 0, hi = sx < 0 ? w : Math.min(w, sx);
+        int v = at + (lo < hi ? (kx + 1) * xl : 0);
+        System.arraycopy(xp, v + pre + (ky * g.dh - pH) * w + sx, dst, 0, len);
     }
 
     private static void sumTaps(int kv, float[] wts, float[][] rows, float[] acc, int len) {
@@ -172,16 +190,26 @@ final class FloatDepthwise {
     /** dw[c] over samples [n0, n1): per tap, elementwise products summed over the plane. */
     static void backwardWeight(Geometry g, int c, int n0, int n1, float[] x, float[] dy, float[] dw, int dwOff, Scratch s) {
         if (sameSize(g)) {
-            int len = g.ih * g.iw;
+            // Tap by tap (three at a time), every sample of a block in turn: three shifted rows and
+            // their accumulators stay in L1, where all nine taps' rows and accumulators did not.
+            int len = g.ih * g.iw, xl = (g.kw + 1) * flatLength(g, g.ih, g.iw, g.ph, g.pw);
             float[][] acc = s.floatRows(1, g.kv, len);
             for (int t = 0; t < g.kv; t++) java.util.Arrays.fill(acc[t], 0, len, 0);
+            float[][] rows = s.floatRows(0, 3, len);
             float[] dyp = s.floats(3, len);
-            for (int n = n0; n < n1; n++) {
-                float[][] rows = flatShifted(g, x, (n * g.c + c) * g.is, g.ih, g.iw, g.ph, g.pw, s);
-                System.arraycopy(dy, (n * g.k + c) * g.os, dyp, 0, len);
-                int t = 0;
-                for (; t + 3 <= g.kv; t += 3) fmaProduct3(dyp, rows[t], rows[t + 1], rows[t + 2], acc[t], acc[t + 1], acc[t + 2], len);
-                for (; t < g.kv; t++) fmaProduct(dyp, rows[t], acc[t], len);
+            for (int nb = n0; nb < n1; nb += SAMPLE_BLOCK) {
+                int ne = Math.min(n1, nb + SAMPLE_BLOCK);
+                float[] xs = s.floats(2, (ne - nb) * xl);
+                for (int n = nb; n < ne; n++) flatPlanes(g, x, (n * g.c + c) * g.is, g.ih, g.iw, g.ph, g.pw, xs, (n - nb) * xl);
+                for (int t0 = 0; t0 < g.kv; t0 += 3) {
+                    int tc = Math.min(3, g.kv - t0);
+                    for (int n = nb; n < ne; n++) {
+                        System.arraycopy(dy, (n * g.k + c) * g.os, dyp, 0, len);
+                        for (int q = 0; q < tc; q++) flatRow(g, xs, (n - nb) * xl, g.ih, g.iw, g.ph, g.pw, t0 + q, rows[q]);
+                        if (tc == 3) fmaProduct3(dyp, rows[0], rows[1], rows[2], acc[t0], acc[t0 + 1], acc[t0 + 2], len);
+                        else for (int q = 0; q < tc; q++) fmaProduct(dyp, rows[q], acc[t0 + q], len);
+                    }
+                }
             }
             for (int t = 0; t < g.kv; t++) dw[dwOff + c * g.kv + t] = (float) sum(acc[t], len);
             return;
