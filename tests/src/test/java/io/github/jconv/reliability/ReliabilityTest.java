@@ -330,7 +330,20 @@ class ReliabilityTest {
     /** Resident memory outside the Java heap: RSS minus the committed heap, after a collection. */
     private static long nativeKiB() {
         System.gc();
-        return rssKiB() - Runtime.getRuntime().totalMemory() / 1024;
+        // newer G1s give uncommitted heap back to the OS from a background thread: wait until RSS settles
+        long last = Long.MIN_VALUE;
+        for (int i = 0; i < 50; i++) {
+            long now = rssKiB() - Runtime.getRuntime().totalMemory() / 1024;
+            if (Math.abs(now - last) < 4 * 1024) return now;
+            last = now;
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return last;
     }
 
     private static long rssKiB() {
