@@ -143,21 +143,18 @@ public final class ConvEngine implements AutoCloseable {
     /** Allocates a buffer of {@code dtype} and fills it from {@code data} (converted on the way). */
     public DeviceBuffer upload(DType dtype, float[] data, Shape shape) {
         checkHost("data", data == null ? -1 : data.length, shape);
-        DeviceBuffer b = allocate(dtype, shape);
-        try {
-            backend.upload(b, 0, data, 0, data.length);
-        } catch (RuntimeException e) {
-            b.close();
-            throw e;
-        }
-        return b;
+        return filled(allocate(dtype, shape), b -> backend.upload(b, 0, data, 0, data.length));
     }
 
     public DeviceBuffer upload(double[] data, Shape shape) {
         checkHost("data", data == null ? -1 : data.length, shape);
-        DeviceBuffer b = allocate(DType.FP64, shape);
+        return filled(allocate(DType.FP64, shape), b -> backend.upload(b, 0, data, 0, data.length));
+    }
+
+    /** Runs {@code fill} on a fresh buffer; a failure closes it, so nothing leaks. */
+    private static DeviceBuffer filled(DeviceBuffer b, java.util.function.Consumer<DeviceBuffer> fill) {
         try {
-            backend.upload(b, 0, data, 0, data.length);
+            fill.accept(b);
         } catch (RuntimeException e) {
             b.close();
             throw e;
@@ -237,8 +234,7 @@ public final class ConvEngine implements AutoCloseable {
             for (Role r : roles) {
                 DeviceBuffer b = args.get(r);
                 if (b == null) {
-                    throw new IllegalArgumentException(r.label() + " = null: " + pass + " of " + spec + " needs " + r.label()
-                            + " with shape " + r.shapeFor(spec) + (r == Role.B ? " (or a spec built with bias(false))" : ""));
+                    throw missing(r, pass, spec);
                 }
                 checkOwned(r.label(), b);
                 Shape want = r.shapeFor(spec);
@@ -264,6 +260,11 @@ public final class ConvEngine implements AutoCloseable {
             }
         }
         return dtype;
+    }
+
+    private static IllegalArgumentException missing(Role r, Pass pass, ConvSpec spec) {
+        return new IllegalArgumentException(r.label() + " = null: " + pass + " of " + spec + " needs " + r.label()
+                + " with shape " + r.shapeFor(spec) + (r == Role.B ? " (or a spec built with bias(false))" : ""));
     }
 
     /** y = x ⋆ w (+ b), allocating y. {@code b} may be null only if the spec has no bias. */
@@ -294,21 +295,13 @@ public final class ConvEngine implements AutoCloseable {
         DeviceBuffer any = probe.asMap().values().stream().findFirst().orElse(null);
         DType dtype = any == null ? DType.FP32 : any.dtype();
         validateInputsOnly(pass, spec, probe);
-        DeviceBuffer out = allocate(dtype, outRole.shapeFor(spec));
-        try {
-            execute(pass, spec, args.put(outRole, out).build());
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        return filled(allocate(dtype, outRole.shapeFor(spec)), out -> execute(pass, spec, args.put(outRole, out).build()));
     }
 
     private void validateInputsOnly(Pass pass, ConvSpec spec, ConvArgs args) {
         for (Role r : pass.inputs(spec)) {
             if (args.get(r) == null) {
-                throw new IllegalArgumentException(r.label() + " = null: " + pass + " of " + spec + " needs " + r.label()
-                        + " with shape " + r.shapeFor(spec) + (r == Role.B ? " (or a spec built with bias(false))" : ""));
+                throw missing(r, pass, spec);
             }
         }
     }
