@@ -127,10 +127,12 @@ public final class ConvSpec {
             } else {
                 long padded = (long) input[a] + padLo[a] + padHi[a];
                 if (kEff > padded) {
+                    // kernel k with d·(k−1)+1 <= padded; or padding p on both sides with input + 2p >= k'
+                    long pad = (kEff - input[a] + 1) / 2;
                     throw new IllegalArgumentException(axisName("kernel", a, rank) + " = " + kernel[a]
                             + ": effective kernel dilation*(kernel-1)+1 = " + kEff + " exceeds padded input input+pad_lo+pad_hi = "
                             + padded + "; e.g. kernel = " + Math.max(1, (padded - 1) / dilation[a] + 1)
-                            + " or padding = " + ((kEff - input[a] + 1) / 2));
+                            + (pad <= Integer.MAX_VALUE ? " or padding = " + pad : ""));
                 }
                 o = (padded - kEff) / stride[a] + 1;
             }
@@ -612,10 +614,11 @@ public final class ConvSpec {
                     int limit = Math.max(s[a], d[a]);
                     long extra = want[a] - base;
                     if (extra < 0 || extra >= limit) {
+                        // sizes below 1 are no outputs: then only less padding helps (padding 0 gives base >= 1)
+                        String fix = base + limit - 1 >= 1 ? "output_size = " + (base + limit - 1) : "padding = 0";
                         throw new IllegalArgumentException(axisName("output_size", a, rank) + " = " + want[a]
                                 + ": reachable sizes are stride*(input-1) - pad_lo - pad_hi + dilation*(kernel-1) + 1 + output_padding with 0 <= output_padding < "
-                                + limit + ", i.e. " + base + ".." + (base + limit - 1)
-                                + "; e.g. output_size = " + Math.max(1, base + limit - 1));
+                                + limit + ", i.e. " + base + ".." + (base + limit - 1) + "; e.g. " + fix);
                     }
                     op[a] = (int) extra;
                 }

@@ -150,13 +150,15 @@ public final class ProblemLine {
             while (at < n && text.charAt(at) >= 'a' && text.charAt(at) <= 'z') at++;
             int numStart = at;
             while (at < n && text.charAt(at) >= '0' && text.charAt(at) <= '9') at++;
-            if (numStart == keyStart || at == numStart) {
-                int bad = numStart == keyStart ? keyStart : at;
+            if (numStart == keyStart) {
                 throw new IllegalArgumentException("problem line = " + quote(line) + ": cannot read from position "
-                        + bad + " (" + quote(text.substring(bad, Math.min(n, bad + 20))) + "); "
-                        + (numStart == keyStart ? "a token starts with a lowercase marker"
-                                : "marker " + quote(text.substring(keyStart, numStart)) + " has no number")
-                        + "; tokens are a marker and a number, e.g. " + EXAMPLE);
+                        + keyStart + " (" + quote(text.substring(keyStart, Math.min(n, keyStart + 20)))
+                        + "); a token is a lowercase marker and a number, e.g. " + EXAMPLE);
+            }
+            if (at == numStart) {
+                throw new IllegalArgumentException("problem line = " + quote(line) + ": cannot read from position "
+                        + keyStart + ": marker " + quote(text.substring(keyStart, numStart), '\'')
+                        + " has no number; a token is a marker and a number, e.g. " + EXAMPLE);
             }
             String key = text.substring(keyStart, numStart);
             if (!KNOWN.contains(key)) {

@@ -122,6 +122,9 @@ class SuggestedValuesTest {
                 m -> ConvSpec.transposed().channels(2, 2).input(1).kernel(1).padding(suggested(m, "padding")));
         check(() -> ConvSpec.transposed().channels(2, 2).input(7).kernel(3).stride(2).outputSize(20),
                 m -> ConvSpec.transposed().channels(2, 2).input(7).kernel(3).stride(2).outputSize(suggested(m, "output_size")));
+        // input 1, kernel 1, padding 2: 0 − 4 + 1 = −3 is the only reachable size; the old message suggested output_size = 1
+        check(() -> ConvSpec.transposed().channels(2, 2).input(1).kernel(1).padding(2).outputSize(1),
+                m -> ConvSpec.transposed().channels(2, 2).input(1).kernel(1).padding(suggested(m, "padding")).outputSize(1));
     }
 
     @Test
