@@ -7,10 +7,17 @@ import java.util.Objects;
  * One convolution problem: operation family, batch, channels, spatial input size and the per-axis
  * parameters. Immutable and validated at construction: a spec that exists has a valid output shape.
  *
- * <p>Shape rules (DESIGN.md): effective kernel k' = d·(k−1)+1; convolution output
- * o = ⌊(i + p_lo + p_hi − k') / s⌋ + 1; transposed output o = s·(i−1) − p_lo − p_hi + k' + op with
- * 0 ≤ op &lt; max(s, d). Weight is [C_out, C_in/g, k…] (transposed: [C_in, C_out/g, k…]). Deformable
- * offsets are [N, 2·G_off·k_h·k_w, o_h, o_w] as (dy, dx) pairs per tap, mask [N, G_off·k_h·k_w, o_h, o_w].
+ * <p>Shape rules, per spatial axis, as in PyTorch: the effective kernel is k' = d·(k−1)+1 (d = 1 is
+ * dense); a convolution's output is o = ⌊(i + p_lo + p_hi − k') / s⌋ + 1 and needs k' ≤ i + p_lo + p_hi;
+ * a transposed convolution's output is o = s·(i−1) − p_lo − p_hi + k' + op with 0 ≤ op &lt; max(s, d)
+ * and o ≥ 1. The weight is [C_out, C_in/g, k…] (transposed: [C_in, C_out/g, k…]); g divides both
+ * channel counts. Deformable offsets are [N, 2·G_off·k_h·k_w, o_h, o_w] as (dy, dx) pairs per tap, the
+ * mask [N, G_off·k_h·k_w, o_h, o_w]; G_off divides C_in.
+ *
+ * <p>Sizes: every dimension of every tensor is an int, every element count and
+ * {@link #forwardFlops()}·3 (forward plus both backward passes) fit in a long; a spec that breaks one
+ * of these is refused with an {@link IllegalArgumentException}. A batch of 0 is allowed (empty input
+ * and output, as in PyTorch); such a spec is valid exactly when the same spec with batch 1 is.
  *
  * <p>{@link #toString()} gives the one-line problem form, {@link #parse(String)} reads it back; see
  * {@link ProblemLine}.
@@ -61,7 +68,10 @@ public final class ConvSpec {
         this.padHi = perAxis("padding_hi", b.padHi, rank, 0);
         this.dilation = perAxis("dilation", b.dilation, rank, 1);
         int[] op = perAxis("output_padding", b.outputPadding, rank, 0);
-        positive("batch", batch, 1);
+        if (batch < 0) {
+            throw new IllegalArgumentException("batch = " + batch
+                    + ": must be non-negative (0 is an empty batch); e.g. batch = 1");
+        }
         positive("in_channels", inChannels, 1);
         positive("out_channels", outChannels, 1);
         for (int a = 0; a < rank; a++) {
@@ -117,28 +127,135 @@ public final class ConvSpec {
             } else {
                 long padded = (long) input[a] + padLo[a] + padHi[a];
                 if (kEff > padded) {
+                    // kernel k with d·(k−1)+1 <= padded; or padding p on both sides with input + 2p >= k'
+                    long pad = (kEff - input[a] + 1) / 2;
                     throw new IllegalArgumentException(axisName("kernel", a, rank) + " = " + kernel[a]
                             + ": effective kernel dilation*(kernel-1)+1 = " + kEff + " exceeds padded input input+pad_lo+pad_hi = "
                             + padded + "; e.g. kernel = " + Math.max(1, (padded - 1) / dilation[a] + 1)
-                            + " or padding = " + ((kEff - input[a] + 1) / 2));
+                            + (pad <= Integer.MAX_VALUE ? " or padding = " + pad : ""));
                 }
                 o = (padded - kEff) / stride[a] + 1;
             }
             if (o > Integer.MAX_VALUE) {
                 throw new IllegalArgumentException(axisName("output", a, rank) + " = " + o
-                        + ": an output dimension must fit in an int (max " + Integer.MAX_VALUE + "); use a smaller input or larger stride");
+                        + ": an output dimension must fit in an int (max " + Integer.MAX_VALUE + "); "
+                        + outputTooLargeFix(a, rank, op[a]));
             }
             output[a] = (int) o;
         }
         this.outputPadding = op;
-        // Every tensor of the problem must have an element count within long: Shape checks it.
-        inputShape();
-        weightShape();
-        outputShape();
-        if (type == ConvType.DEFORMABLE) {
-            offsetShape();
-            maskShape();
+        checkSizes();
+    }
+
+    /** A fix for an output dimension beyond int: a larger stride (convolution) or a smaller input (transposed). */
+    private String outputTooLargeFix(int a, int rank, int op) {
+        long kEff = effectiveKernel(a);
+        if (type != ConvType.TRANSPOSED) {
+            long span = (long) input[a] + padLo[a] + padHi[a] - kEff;
+            long s = (span + Integer.MAX_VALUE - 2) / (Integer.MAX_VALUE - 1);  // ⌊span/s⌋ + 1 <= MAX
+            return "e.g. " + axisName("stride", a, rank) + " = " + s;
         }
+        // s·(i'−1) − p_lo − p_hi + k' + op <= MAX
+        long room = (long) Integer.MAX_VALUE - kEff - op + padLo[a] + padHi[a];
+        if (room >= 0) return "e.g. " + axisName("input", a, rank) + " = " + (room / stride[a] + 1);
+        return "use a smaller kernel or dilation";
+    }
+
+    /**
+     * Every tensor's element count, the offset and mask channel counts and 3·forward FLOPs within their
+     * types: first for one sample (so that a batch of 0 hides nothing), then for the batch, whose
+     * suggested value satisfies every one of these rules at once.
+     */
+    private void checkSizes() {
+        String transposedWeight = "[in_channels, out_channels/groups, kernel...]";
+        String plainWeight = "[out_channels, in_channels/groups, kernel...]";
+        if (perSample(weightShapeDims(), 0) < 0) {
+            throw new IllegalArgumentException("weight shape " + Arrays.toString(weightShapeDims())
+                    + ": element count overflows long (max " + Long.MAX_VALUE + "); the weight is "
+                    + (type == ConvType.TRANSPOSED ? transposedWeight : plainWeight)
+                    + ", use fewer channels, more groups or a smaller kernel");
+        }
+        java.util.List<String> tensors = new java.util.ArrayList<>(java.util.List.of("input", "output"));
+        java.util.List<int[]> dims = new java.util.ArrayList<>(java.util.List.of(
+                concat(batch, inChannels, input), concat(batch, outChannels, output)));
+        if (type == ConvType.DEFORMABLE) {
+            long taps = kernelVolume();  // k_h·k_w, each an int: no overflow
+            long limit = Integer.MAX_VALUE / (2L * offsetGroups);
+            if (taps > limit) {
+                String fix;
+                if (2 * taps <= Integer.MAX_VALUE) {
+                    fix = "offset_groups = " + largestDivisorAtMost(inChannels, (int) (Integer.MAX_VALUE / (2 * taps)));
+                } else {
+                    // a square kernel side with 2·offset_groups·side² within int; offset_groups 1 if even 1×1 is too many
+                    long room = limit >= 1 ? limit : Integer.MAX_VALUE / 2;
+                    int side = (int) Math.sqrt((double) room);
+                    while ((long) side * side > room) side--;
+                    fix = (limit >= 1 ? "" : "offset_groups = 1 and ") + "kernel = "
+                            + Arrays.toString(new int[] {Math.min(kernel[0], side), Math.min(kernel[1], side)});
+                }
+                throw new IllegalArgumentException("kernel = " + Arrays.toString(kernel) + " with offset_groups = "
+                        + offsetGroups + ": the offset tensor [N, 2·offset_groups·kh·kw, oh, ow] would have "
+                        + (2L * offsetGroups * taps) + " channels, more than an int dimension holds (" + Integer.MAX_VALUE
+                        + "); e.g. " + fix);
+            }
+            tensors.add("offset");
+            dims.add(new int[] {batch, (int) (2L * offsetGroups * taps), output[0], output[1]});
+            tensors.add("mask");
+            dims.add(new int[] {batch, (int) (offsetGroups * taps), output[0], output[1]});
+        }
+        long maxBatch = Long.MAX_VALUE;
+        String limiting = null;
+        for (int i = 0; i < tensors.size(); i++) {
+            long per = perSample(dims.get(i), 1);
+            if (per < 0) {
+                throw new IllegalArgumentException(tensors.get(i) + " shape " + Arrays.toString(dims.get(i))
+                        + ": element count overflows long even for one sample (max " + Long.MAX_VALUE
+                        + "); use fewer channels or a smaller " + (tensors.get(i).equals("input") ? "input" : "output"));
+            }
+            if (Long.MAX_VALUE / per < maxBatch) {
+                maxBatch = Long.MAX_VALUE / per;
+                limiting = "the " + tensors.get(i) + " shape " + Arrays.toString(dims.get(i))
+                        + ": element count overflows long (max " + Long.MAX_VALUE + ")";
+            }
+        }
+        // FLOPs: 2·N·C_out·out_spatial·(C_in/g)·k (transposed: 2·N·C_in·in_spatial·(C_out/g)·k); three passes.
+        long flops = type == ConvType.TRANSPOSED
+                ? mul(mul(mul(mul(6, inChannels), inputSpatial()), outChannels / groups), kernelVolume())
+                : mul(mul(mul(mul(6, outChannels), outputSpatial()), inChannels / groups), kernelVolume());
+        String formula = type == ConvType.TRANSPOSED ? "2·batch·in_channels·input·(out_channels/groups)·kernel"
+                : "2·batch·out_channels·output·(in_channels/groups)·kernel";
+        if (flops < 0) {
+            throw new IllegalArgumentException("forward FLOPs = " + formula + " with batch 1: more than a long holds "
+                    + "three times (forward and both backward passes, max " + Long.MAX_VALUE + "); use fewer channels, "
+                    + "a smaller kernel or a smaller " + (type == ConvType.TRANSPOSED ? "input" : "output"));
+        }
+        if (Long.MAX_VALUE / flops < maxBatch) {
+            maxBatch = Long.MAX_VALUE / flops;
+            limiting = "the forward FLOPs " + formula + " = " + batch + " x " + (flops / 3)
+                    + " do not fit three times (forward and both backward passes) in a long (max " + Long.MAX_VALUE + ")";
+        }
+        if (batch > maxBatch) {
+            throw new IllegalArgumentException("batch = " + batch + ": " + limiting + "; e.g. batch = " + maxBatch);
+        }
+    }
+
+    private int[] weightShapeDims() {
+        return type == ConvType.TRANSPOSED ? concat(inChannels, outChannels / groups, kernel)
+                : concat(outChannels, inChannels / groups, kernel);
+    }
+
+    /** The product of dims[from..], or −1 when it overflows a long. */
+    private static long perSample(int[] dims, int from) {
+        long p = 1;
+        for (int i = from; i < dims.length; i++) p = mul(p, dims[i]);
+        return p;
+    }
+
+    /** a·b for non-negative a and b, or −1 when the product overflows a long (or a is already −1). */
+    private static long mul(long a, long b) {
+        if (a < 0 || b < 0) return -1;
+        if (a != 0 && b > Long.MAX_VALUE / a) return -1;
+        return a * b;
     }
 
     // ---- construction ----
@@ -236,17 +353,17 @@ public final class ConvSpec {
     // ---- shapes ----
 
     public Shape inputShape() {
-        return Shape.of(concat(batch, inChannels, input));
+        return Shape.named("input", concat(batch, inChannels, input));
     }
 
     public Shape outputShape() {
-        return Shape.of(concat(batch, outChannels, output));
+        return Shape.named("output", concat(batch, outChannels, output));
     }
 
     public Shape weightShape() {
         return type == ConvType.TRANSPOSED
-                ? Shape.of(concat(inChannels, outChannels / groups, kernel))
-                : Shape.of(concat(outChannels, inChannels / groups, kernel));
+                ? Shape.named("weight", concat(inChannels, outChannels / groups, kernel))
+                : Shape.named("weight", concat(outChannels, inChannels / groups, kernel));
     }
 
     public Shape biasShape() {
@@ -256,13 +373,13 @@ public final class ConvSpec {
     /** [N, 2·G_off·k_h·k_w, o_h, o_w]; deformable only. */
     public Shape offsetShape() {
         requireDeformable("offset");
-        return Shape.of(batch, Math.toIntExact(2L * offsetGroups * kernelVolume()), output[0], output[1]);
+        return Shape.named("offset", batch, (int) (2L * offsetGroups * kernelVolume()), output[0], output[1]);
     }
 
     /** [N, G_off·k_h·k_w, o_h, o_w]; deformable only. */
     public Shape maskShape() {
         requireDeformable("mask");
-        return Shape.of(batch, Math.toIntExact((long) offsetGroups * kernelVolume()), output[0], output[1]);
+        return Shape.named("mask", batch, (int) ((long) offsetGroups * kernelVolume()), output[0], output[1]);
     }
 
     private void requireDeformable(String what) {
@@ -273,7 +390,10 @@ public final class ConvSpec {
 
     // ---- counts ----
 
-    /** Multiply-adds counted as two FLOPs, for the forward pass (PROBLEMS.md's convention). */
+    /**
+     * FLOPs of the forward pass, a multiply-add counting as two: 2·N·C_out·o…·(C_in/g)·k… (transposed:
+     * counted on the input side, 2·N·C_in·i…·(C_out/g)·k…). Never overflows: the spec checks it.
+     */
     public long forwardFlops() {
         if (type == ConvType.TRANSPOSED) {
             return 2L * batch * inChannels * inputSpatial() * (outChannels / groups) * kernelVolume();
@@ -350,9 +470,20 @@ public final class ConvSpec {
         if (v.length != rank) {
             throw new IllegalArgumentException(name + " = " + Arrays.toString(v) + ": rank mismatch, the input has "
                     + rank + " spatial dimension(s); give 1 or " + rank + " values, e.g. " + name + " = "
-                    + Arrays.toString(Arrays.copyOf(v, rank)));
+                    + Arrays.toString(fitRank(name, v, rank)));
         }
         return v.clone();
+    }
+
+    /**
+     * {@code v} cut or extended (repeating its last value) to {@code rank} values, each raised to the
+     * parameter's least valid value (0 for paddings, 1 otherwise): a suggestion that satisfies the rank rule.
+     */
+    static int[] fitRank(String name, int[] v, int rank) {
+        int least = name.contains("padding") ? 0 : 1;
+        int[] r = new int[rank];
+        for (int a = 0; a < rank; a++) r[a] = Math.max(least, v[Math.min(a, v.length - 1)]);
+        return r;
     }
 
     private static int gcd(int a, int b) {
@@ -364,11 +495,16 @@ public final class ConvSpec {
         return a;
     }
 
-    private static int largestDivisorAtMost(int n, int limit) {
-        for (int d = Math.max(1, Math.min(n, limit)); d > 1; d--) {
-            if (n % d == 0) return d;
+    /** The largest divisor of n (n >= 1) that is at most limit, or 1; O(sqrt n), whatever n is. */
+    static int largestDivisorAtMost(int n, int limit) {
+        int best = 1;
+        for (int d = 1; (long) d * d <= n; d++) {
+            if (n % d != 0) continue;
+            if (d <= limit) best = Math.max(best, d);
+            int q = n / d;
+            if (q <= limit) best = Math.max(best, q);
         }
-        return 1;
+        return best;
     }
 
     /** Collects a spec's values; {@link #build()} validates them. Single values broadcast to every axis. */
@@ -389,6 +525,7 @@ public final class ConvSpec {
         private int[] dilation;
         private int[] outputPadding;
         private int[] outputSize;
+        private boolean same;
 
         private Builder(ConvType type) {
             this.type = type;
@@ -404,10 +541,31 @@ public final class ConvSpec {
         public Builder input(int... spatial) { this.input = copy("input", spatial); return this; }
         public Builder kernel(int... k) { this.kernel = copy("kernel", k); return this; }
         public Builder stride(int... s) { this.stride = copy("stride", s); return this; }
-        /** Same padding on both sides of each axis. */
-        public Builder padding(int... p) { this.padLo = copy("padding", p); this.padHi = copy("padding", p); return this; }
-        public Builder paddingLo(int... p) { this.padLo = copy("padding_lo", p); return this; }
-        public Builder paddingHi(int... p) { this.padHi = copy("padding_hi", p); return this; }
+        /** Same padding on both sides of each axis. Replaces an earlier {@link #paddingSame()}. */
+        public Builder padding(int... p) {
+            this.padLo = copy("padding", p);
+            this.padHi = copy("padding", p);
+            this.same = false;
+            return this;
+        }
+        /** Low-side padding of each axis. Replaces an earlier {@link #paddingSame()} (high side then 0 unless given). */
+        public Builder paddingLo(int... p) { this.padLo = copy("padding_lo", p); this.same = false; return this; }
+        /** High-side padding of each axis. Replaces an earlier {@link #paddingSame()} (low side then 0 unless given). */
+        public Builder paddingHi(int... p) { this.padHi = copy("padding_hi", p); this.same = false; return this; }
+        /**
+         * PyTorch's {@code padding='same'}: the output has the input's size. Per axis the total padding is
+         * dilation·(kernel−1), the low side gets half of it rounded down, the high side the rest (so an odd
+         * total puts the extra one on the high side). Resolved when built: the spec holds the per-side values.
+         * Convolution only, and only with stride 1, as in PyTorch; a transposed or deformable builder refuses
+         * it at {@link #build()} with the explicit values to use instead. Replaces earlier padding calls, and
+         * a later padding call replaces it.
+         */
+        public Builder paddingSame() {
+            this.same = true;
+            this.padLo = null;
+            this.padHi = null;
+            return this;
+        }
         public Builder dilation(int... d) { this.dilation = copy("dilation", d); return this; }
         /** Transposed only. */
         public Builder outputPadding(int... op) { this.outputPadding = copy("output_padding", op); return this; }
@@ -429,6 +587,7 @@ public final class ConvSpec {
             if (inChannels == -1 || outChannels == -1) {
                 throw new IllegalArgumentException("channels = unset: in_channels and out_channels are required; e.g. channels(64, 64)");
             }
+            if (same) return resolveSame().build();
             if (outputSize != null) {
                 if (type != ConvType.TRANSPOSED) {
                     throw new IllegalArgumentException("output_size = " + Arrays.toString(outputSize)
@@ -455,10 +614,11 @@ public final class ConvSpec {
                     int limit = Math.max(s[a], d[a]);
                     long extra = want[a] - base;
                     if (extra < 0 || extra >= limit) {
+                        // sizes below 1 are no outputs: then only less padding helps (padding 0 gives base >= 1)
+                        String fix = base + limit - 1 >= 1 ? "output_size = " + (base + limit - 1) : "padding = 0";
                         throw new IllegalArgumentException(axisName("output_size", a, rank) + " = " + want[a]
                                 + ": reachable sizes are stride*(input-1) - pad_lo - pad_hi + dilation*(kernel-1) + 1 + output_padding with 0 <= output_padding < "
-                                + limit + ", i.e. " + base + ".." + (base + limit - 1)
-                                + "; e.g. output_size = " + Math.max(1, base + limit - 1));
+                                + limit + ", i.e. " + base + ".." + (base + limit - 1) + "; e.g. " + fix);
                     }
                     op[a] = (int) extra;
                 }
@@ -468,6 +628,77 @@ public final class ConvSpec {
                 return new ConvSpec(b);
             }
             return new ConvSpec(this);
+        }
+
+        /** A copy with {@code padding='same'} replaced by its per-side values (convolution, stride 1). */
+        private Builder resolveSame() {
+            if (input == null) {
+                throw new IllegalArgumentException("input = null: the spatial input size is required; e.g. input(56, 56)");
+            }
+            int rank = input.length;
+            int[] k = perAxis("kernel", kernel, rank, null);
+            int[] s = perAxis("stride", stride, rank, 1);
+            int[] d = perAxis("dilation", dilation, rank, 1);
+            int[] lo = new int[rank];
+            int[] hi = new int[rank];
+            boolean strided = false;
+            for (int a = 0; a < rank; a++) {
+                if (k[a] < 1 || d[a] < 1 || s[a] < 1) return copyWithout();  // the spec names the bad value
+                long total = (long) d[a] * (k[a] - 1);
+                if (total / 2 > Integer.MAX_VALUE || total - total / 2 > Integer.MAX_VALUE) {
+                    throw new IllegalArgumentException(axisName("kernel", a, rank) + " = " + k[a] + ", "
+                            + axisName("dilation", a, rank) + " = " + d[a] + ": padding = same needs dilation*(kernel-1) = "
+                            + total + " in total, more than an int per side holds; e.g. dilation = 1");
+                }
+                lo[a] = (int) (total / 2);
+                hi[a] = (int) (total - total / 2);
+                strided |= s[a] != 1;
+            }
+            String explicit = "paddingLo(" + list(lo) + ").paddingHi(" + list(hi) + ")";
+            if (type == ConvType.TRANSPOSED) {
+                // The transposed counterpart of 'same' (TensorFlow's): output = stride·input. With
+                // P = max(0, k'−s) in total and op = max(0, s−k'), s·(i−1) − P + k' + op = s·i.
+                int[] tlo = new int[rank];
+                int[] thi = new int[rank];
+                int[] op = new int[rank];
+                for (int a = 0; a < rank; a++) {
+                    long kEff = (long) d[a] * (k[a] - 1) + 1;
+                    long p = Math.max(0, kEff - s[a]);
+                    tlo[a] = (int) Math.min(Integer.MAX_VALUE, p / 2);
+                    thi[a] = (int) Math.min(Integer.MAX_VALUE, p - p / 2);
+                    op[a] = (int) Math.max(0, s[a] - kEff);
+                }
+                throw new IllegalArgumentException("padding = same: transposed convolution has no 'same' padding "
+                        + "(PyTorch's ConvTranspose refuses it); for output = stride*input use paddingLo(" + list(tlo)
+                        + ").paddingHi(" + list(thi) + ").outputPadding(" + list(op)
+                        + "), or ask for a size with outputSize(...)");
+            }
+            if (type == ConvType.DEFORMABLE) {
+                throw new IllegalArgumentException("padding = same: deformable convolution has no 'same' padding "
+                        + "(torchvision's deform_conv2d takes numbers only); give what it would be for a plain "
+                        + "convolution explicitly: " + explicit + (strided ? "" : " keeps the input size"));
+            }
+            if (strided) {
+                throw new IllegalArgumentException("padding = same: not supported for strided convolutions (stride = "
+                        + Arrays.toString(s) + "), as in PyTorch; e.g. stride(1), or the same per-side padding explicitly: "
+                        + explicit);
+            }
+            Builder b = copyWithout();
+            b.padLo = lo;
+            b.padHi = hi;
+            return b;
+        }
+
+        private Builder copyWithout() {
+            Builder b = copyOf();
+            b.same = false;
+            return b;
+        }
+
+        private static String list(int[] v) {
+            StringBuilder b = new StringBuilder();
+            for (int x : v) b.append(b.length() == 0 ? "" : ", ").append(x);
+            return b.toString();
         }
 
         private Builder copyOf() {

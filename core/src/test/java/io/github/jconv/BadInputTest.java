@@ -19,7 +19,7 @@ class BadInputTest {
     @Test
     void nonPositiveSizesAreRejected() {
         rejects(() -> ConvSpec.convolution().channels(0, 4).input(8).kernel(3).build(), "in_channels = 0", "positive", "e.g.");
-        rejects(() -> ConvSpec.convolution().batch(-1).channels(1, 4).input(8).kernel(3).build(), "batch = -1", "positive");
+        rejects(() -> ConvSpec.convolution().batch(-1).channels(1, 4).input(8).kernel(3).build(), "batch = -1", "non-negative", "e.g. batch = 1");
         rejects(() -> ConvSpec.convolution().channels(1, 4).input(8, 0).kernel(3).build(), "input[1] = 0", "positive");
         rejects(() -> ConvSpec.convolution().channels(1, 4).input(8).kernel(3).stride(0).build(), "stride = 0", "positive");
         rejects(() -> ConvSpec.convolution().channels(1, 4).input(8).kernel(3).dilation(0).build(), "dilation = 0", "positive");

@@ -82,7 +82,7 @@ class BadInputTest {
     static List<Bad> catalogue() {
         return List.of(
                 // the problem itself (checked when the spec is built, before any engine call)
-                new Bad("batch zero", "batch", k -> ConvSpec.parse("mb0ic3ih8oc4kh3")),
+                new Bad("negative batch", "batch", k -> ConvSpec.convolution().batch(-1).channels(3, 4).input(8, 8).kernel(3).build()),
                 new Bad("negative channel count", "in_channels", k -> ConvSpec.convolution().channels(-1, 4).input(8, 8).kernel(3).build()),
                 new Bad("input size zero", "input[1]", k -> ConvSpec.convolution().channels(3, 4).input(8, 0).kernel(3).build()),
                 new Bad("kernel zero", "kernel", k -> ConvSpec.parse("mb1ic3iw8oc4kw0")),
