@@ -16,7 +16,8 @@ import java.util.Set;
 /**
  * The functional API: one backend session on one device, every call validated here before the
  * backend sees it. Open with {@link #open()} (selection from {@code jconv.backend} /
- * {@code JCONV_BACKEND}, else by priority) and close when done.
+ * {@code JCONV_BACKEND}, else the best-ranked available backend, see {@link BackendSelection};
+ * only the providers the choice needs are probed) and close when done.
  *
  * <pre>{@code
  * try (ConvEngine e = ConvEngine.open()) {
@@ -99,6 +100,7 @@ public final class ConvEngine implements AutoCloseable {
 
     /** A provider's probe that cannot throw: a broken probe becomes an unavailable result naming what it threw. */
     public static ProbeResult probe(ConvBackendProvider p) {
+        if (p == null) throw new IllegalArgumentException("provider = null: pass one of ConvEngine.providers()");
         try {
             ProbeResult r = p.probe();
             return r != null ? r : ProbeResult.unavailable(p.name(), "probe returned null", "report this as a bug of the provider");

@@ -168,6 +168,12 @@ class ConvEngineTest {
     }
 
     @Test
+    void probingNullIsAnIllegalArgument() {
+        IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, () -> ConvEngine.probe(null));
+        assertTrue(ex.getMessage().startsWith("provider = null"), ex.getMessage());
+    }
+
+    @Test
     void nullPairsForConvArgsAreAnIllegalArgument() {
         IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, () -> ConvArgs.of((Object[]) null));
         assertTrue(ex.getMessage().startsWith("roleBufferPairs = null"), ex.getMessage());
