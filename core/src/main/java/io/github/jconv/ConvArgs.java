@@ -19,6 +19,10 @@ public final class ConvArgs {
 
     /** Pairs of (Role, DeviceBuffer). */
     public static ConvArgs of(Object... roleBufferPairs) {
+        if (roleBufferPairs == null) {
+            throw new IllegalArgumentException("roleBufferPairs = null: give (Role, DeviceBuffer) pairs, e.g. of(Role.X, x, Role.W, w), "
+                    + "or of() for none");
+        }
         Builder b = builder();
         if (roleBufferPairs.length % 2 != 0) {
             throw new IllegalArgumentException("roleBufferPairs has " + roleBufferPairs.length

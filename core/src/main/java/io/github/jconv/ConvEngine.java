@@ -16,7 +16,8 @@ import java.util.Set;
 /**
  * The functional API: one backend session on one device, every call validated here before the
  * backend sees it. Open with {@link #open()} (selection from {@code jconv.backend} /
- * {@code JCONV_BACKEND}, else by priority) and close when done.
+ * {@code JCONV_BACKEND}, else the best-ranked available backend, see {@link BackendSelection};
+ * only the providers the choice needs are probed) and close when done.
  *
  * <pre>{@code
  * try (ConvEngine e = ConvEngine.open()) {
@@ -33,6 +34,8 @@ public final class ConvEngine implements AutoCloseable {
 
     private final ConvBackend backend;
     private final String report;
+    /** Set on this thread when the last call was answered by the engine alone (batch 0). */
+    private final ThreadLocal<String> engineAlgorithm = new ThreadLocal<>();
 
     private ConvEngine(ConvBackend backend, String report) {
         this.backend = backend;
@@ -58,9 +61,8 @@ public final class ConvEngine implements AutoCloseable {
     public static ConvEngine open(List<ConvBackendProvider> providers, EngineOptions options) {
         if (providers == null) throw new IllegalArgumentException("providers = null: pass ConvEngine.providers()");
         if (options == null) throw new IllegalArgumentException("options = null: pass EngineOptions.defaults()");
-        List<BackendSelection.Candidate> cs = new ArrayList<>();
-        for (ConvBackendProvider p : providers) cs.add(new BackendSelection.Candidate(p, probe(p)));
-        BackendSelection.Decision d = BackendSelection.choose(cs, options);
+        // lazy: only the providers the selection rules need are probed (a named backend alone when usable)
+        BackendSelection.Decision d = BackendSelection.choose(providers, options, ConvEngine::probe);
         if (d.fellBack() && options.fallback() == FallbackPolicy.WARN) {
             LOG.log(System.Logger.Level.WARNING, d.report());
         }
@@ -98,6 +100,7 @@ public final class ConvEngine implements AutoCloseable {
 
     /** A provider's probe that cannot throw: a broken probe becomes an unavailable result naming what it threw. */
     public static ProbeResult probe(ConvBackendProvider p) {
+        if (p == null) throw new IllegalArgumentException("provider = null: pass one of ConvEngine.providers()");
         try {
             ProbeResult r = p.probe();
             return r != null ? r : ProbeResult.unavailable(p.name(), "probe returned null", "report this as a bug of the provider");
@@ -125,14 +128,21 @@ public final class ConvEngine implements AutoCloseable {
 
     /** The algorithm the last call on this thread ran. */
     public String lastAlgorithm() {
-        return backend.lastAlgorithm();
+        String own = engineAlgorithm.get();
+        return own != null ? own : backend.lastAlgorithm();
     }
 
     // ---- buffers ----
 
+    /**
+     * A buffer of {@code dtype} and {@code shape}. A shape with no elements (batch 0) gets an
+     * engine-side empty buffer: no backend allocation (OpenCL and CUDA refuse size 0), and every
+     * transfer and pass of this engine accepts it.
+     */
     public DeviceBuffer allocate(DType dtype, Shape shape) {
         if (dtype == null) throw new IllegalArgumentException("dtype = null: choose one, e.g. DType.FP32");
         if (shape == null) throw new IllegalArgumentException("shape = null: give one, e.g. Shape.of(1, 3, 32, 32)");
+        if (shape.elementCount() == 0) return new EmptyBuffer(this, dtype, shape);
         return backend.allocate(dtype, shape);
     }
 
@@ -142,13 +152,47 @@ public final class ConvEngine implements AutoCloseable {
 
     /** Allocates a buffer of {@code dtype} and fills it from {@code data} (converted on the way). */
     public DeviceBuffer upload(DType dtype, float[] data, Shape shape) {
+        if (dtype == null) throw new IllegalArgumentException("dtype = null: choose one, e.g. DType.FP32");
         checkHost("data", data == null ? -1 : data.length, shape);
-        return filled(allocate(dtype, shape), b -> backend.upload(b, 0, data, 0, data.length));
+        return filled(allocate(dtype, shape), b -> {
+            if (data.length > 0) backend.upload(b, 0, data, 0, data.length);
+        });
     }
 
+    /** An FP64 buffer filled from {@code data}. */
     public DeviceBuffer upload(double[] data, Shape shape) {
+        return upload(DType.FP64, data, shape);
+    }
+
+    /** Allocates a buffer of {@code dtype} and fills it from FP64 {@code data} (rounded to {@code dtype} on the way). */
+    public DeviceBuffer upload(DType dtype, double[] data, Shape shape) {
+        if (dtype == null) throw new IllegalArgumentException("dtype = null: choose one, e.g. DType.FP32");
         checkHost("data", data == null ? -1 : data.length, shape);
-        return filled(allocate(DType.FP64, shape), b -> backend.upload(b, 0, data, 0, data.length));
+        return filled(allocate(dtype, shape), b -> {
+            if (data.length > 0) backend.upload(b, 0, data, 0, data.length);
+        });
+    }
+
+    /** Copies {@code src[srcOffset, srcOffset + length)} into {@code dst} from element {@code dstOffset}, after checking every range. */
+    public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
+        checkRange("dst", dst, dstOffset, "src", src == null ? -1 : src.length, srcOffset, length);
+        if (length > 0) backend.upload(dst, dstOffset, src, srcOffset, length);
+    }
+
+    public void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
+        checkRange("dst", dst, dstOffset, "src", src == null ? -1 : src.length, srcOffset, length);
+        if (length > 0) backend.upload(dst, dstOffset, src, srcOffset, length);
+    }
+
+    /** Copies {@code length} elements of {@code src} from element {@code srcOffset} into {@code dst[dstOffset…]}, after checking every range. */
+    public void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
+        checkRange("src", src, srcOffset, "dst", dst == null ? -1 : dst.length, dstOffset, length);
+        if (length > 0) backend.download(src, srcOffset, dst, dstOffset, length);
+    }
+
+    public void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
+        checkRange("src", src, srcOffset, "dst", dst == null ? -1 : dst.length, dstOffset, length);
+        if (length > 0) backend.download(src, srcOffset, dst, dstOffset, length);
     }
 
     /** Runs {@code fill} on a fresh buffer; a failure closes it, so nothing leaks. */
@@ -165,14 +209,14 @@ public final class ConvEngine implements AutoCloseable {
     public float[] downloadFloats(DeviceBuffer buffer) {
         checkOwned("buffer", buffer);
         float[] out = new float[hostLength(buffer)];
-        backend.download(buffer, 0, out, 0, out.length);
+        if (out.length > 0) backend.download(buffer, 0, out, 0, out.length);
         return out;
     }
 
     public double[] downloadDoubles(DeviceBuffer buffer) {
         checkOwned("buffer", buffer);
         double[] out = new double[hostLength(buffer)];
-        backend.download(buffer, 0, out, 0, out.length);
+        if (out.length > 0) backend.download(buffer, 0, out, 0, out.length);
         return out;
     }
 
@@ -180,7 +224,7 @@ public final class ConvEngine implements AutoCloseable {
         if (b.elementCount() > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("buffer has " + b.elementCount()
                     + " elements: a Java array holds at most " + (Integer.MAX_VALUE - 8)
-                    + "; download it in ranges with backend().download(buffer, offset, dst, 0, length)");
+                    + "; download it in ranges with download(buffer, offset, dst, 0, length)");
         }
         return (int) b.elementCount();
     }
@@ -194,13 +238,95 @@ public final class ConvEngine implements AutoCloseable {
         }
     }
 
+    /** Checks a ranged transfer between device buffer {@code dev} and host array {@code host} (length -1: null). */
+    private void checkRange(String devName, DeviceBuffer dev, long devOffset, String hostName, int hostLength, int hostOffset, int length) {
+        checkOwned(devName, dev);
+        if (hostLength < 0) throw new IllegalArgumentException(hostName + " = null: pass a host array");
+        if (length < 0) {
+            throw new IllegalArgumentException("length = " + length + ": must be non-negative; e.g. length = "
+                    + Math.min(hostLength, dev.elementCount()));
+        }
+        if (hostOffset < 0 || hostOffset > hostLength) {
+            throw new IllegalArgumentException(hostName + "Offset = " + hostOffset + ": must be in 0.." + hostLength
+                    + " (" + hostName + ".length = " + hostLength + "); e.g. " + hostName + "Offset = 0");
+        }
+        if (length > hostLength - hostOffset) {
+            throw new IllegalArgumentException("length = " + length + ": " + hostName + "Offset + length must be at most "
+                    + hostName + ".length = " + hostLength + "; with " + hostName + "Offset = " + hostOffset + " use length <= "
+                    + (hostLength - hostOffset));
+        }
+        long n = dev.elementCount();
+        if (devOffset < 0 || devOffset > n) {
+            throw new IllegalArgumentException(devName + "Offset = " + devOffset + ": must be in 0.." + n + " (" + devName
+                    + " has " + n + " elements); e.g. " + devName + "Offset = 0");
+        }
+        if (length > n - devOffset) {
+            throw new IllegalArgumentException("length = " + length + ": " + devName + "Offset + length must be at most the "
+                    + n + " elements of " + devName + "; with " + devName + "Offset = " + devOffset + " use length <= " + (n - devOffset));
+        }
+    }
+
+    private boolean ownsBuffer(DeviceBuffer b) {
+        return b instanceof EmptyBuffer e ? e.engine == this : backend.owns(b);
+    }
+
     private void checkOwned(String name, DeviceBuffer b) {
         if (b == null) throw new IllegalArgumentException(name + " = null: pass a buffer of this engine");
         if (b.isClosed()) throw new IllegalStateException(name + " is closed: allocate a new one");
-        if (!backend.owns(b)) {
-            throw new IllegalArgumentException(name + " belongs to backend session " + b.owner().name() + " ("
-                    + b.owner().device().name() + "), not to this engine's " + backend.name() + " ("
+        if (!ownsBuffer(b)) {
+            ConvBackend o = b.owner();
+            if (o != null && o.name().equals(backend.name())) {
+                throw new IllegalArgumentException(name + " belongs to another engine (another " + o.name() + " session on "
+                        + o.device().name() + "): a buffer is usable only by the engine that allocated it, even between engines "
+                        + "of the same backend; allocate it with this engine, or copy it through the host");
+            }
+            throw new IllegalArgumentException(name + " belongs to backend session " + (o == null ? "null" : o.name() + " ("
+                    + o.device().name() + ")") + ", not to this engine's " + backend.name() + " ("
                     + backend.device().name() + "); copy it through the host first");
+        }
+    }
+
+    /** A buffer with no elements (batch 0): nothing on the device; the engine never hands it to the backend. */
+    private static final class EmptyBuffer implements DeviceBuffer {
+        private final ConvEngine engine;
+        private final DType dtype;
+        private final Shape shape;
+        private volatile boolean closed;
+
+        EmptyBuffer(ConvEngine engine, DType dtype, Shape shape) {
+            this.engine = engine;
+            this.dtype = dtype;
+            this.shape = shape;
+        }
+
+        @Override
+        public DType dtype() {
+            return dtype;
+        }
+
+        @Override
+        public Shape shape() {
+            return shape;
+        }
+
+        @Override
+        public ConvBackend owner() {
+            return engine.backend;
+        }
+
+        @Override
+        public boolean isClosed() {
+            return closed;
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+        }
+
+        @Override
+        public String toString() {
+            return "empty " + dtype + shape + (closed ? " (closed)" : "");
         }
     }
 
@@ -209,16 +335,44 @@ public final class ConvEngine implements AutoCloseable {
     /** Checks everything about a call that can be checked without running it; then runs it. */
     public void execute(Pass pass, ConvSpec spec, ConvArgs args) {
         DType dtype = validate(pass, spec, args);
-        Support s = backend.supports(spec, pass, dtype);
+        // support does not depend on the batch; a backend is never asked about batch 0
+        ConvSpec asked = spec.batch() == 0 ? spec.toBuilder().batch(1).build() : spec;
+        Support s = backend.supports(asked, pass, dtype);
         if (!s.supported()) {
             throw new UnsupportedOperationException("backend " + backend.name() + " does not support " + pass + " "
                     + dtype + " of " + spec + ": " + s.reason());
         }
+        if (spec.batch() == 0) {
+            emptyBatch(pass, spec, args);
+            return;
+        }
+        engineAlgorithm.remove();
         backend.execute(pass, spec, args);
     }
 
-    /** Validates a call: nulls, presence of every buffer, shapes, one dtype, ownership, no aliasing. */
+    /**
+     * Batch 0, answered here without the backend (PyTorch semantics): outputs shaped by the batch
+     * are empty; dw and db, sums over an empty batch, are zeros.
+     */
+    private void emptyBatch(Pass pass, ConvSpec spec, ConvArgs args) {
+        for (Role r : pass.outputs(spec)) {
+            DeviceBuffer b = args.get(r);
+            long n = b.elementCount();
+            float[] zeros = new float[(int) Math.min(n, 1 << 16)];
+            for (long at = 0; at < n; at += zeros.length) {
+                backend.upload(b, at, zeros, 0, (int) Math.min(zeros.length, n - at));
+            }
+        }
+        engineAlgorithm.set("none (batch 0: answered by the engine)");
+    }
+
+    /** Validates a call: nulls, presence of every buffer, no buffer the spec does not use, shapes, one dtype, ownership, no aliasing. */
     public DType validate(Pass pass, ConvSpec spec, ConvArgs args) {
+        return validate(pass, spec, args, true);
+    }
+
+    /** As {@link #validate(Pass, ConvSpec, ConvArgs)}; with {@code outputs} false the pass's outputs are not required yet. */
+    private DType validate(Pass pass, ConvSpec spec, ConvArgs args, boolean outputs) {
         if (pass == null) throw new IllegalArgumentException("pass = null: choose one, e.g. Pass.FORWARD");
         if (spec == null) throw new IllegalArgumentException("spec = null: build one, e.g. ConvSpec.parse(\"mb1ic3ih32oc8kh3ph1\")");
         if (args == null) throw new IllegalArgumentException("args = null: build them with ConvArgs.builder()");
@@ -226,8 +380,12 @@ public final class ConvEngine implements AutoCloseable {
             throw new IllegalArgumentException("pass = " + pass + ": only deformable convolution has offsets and a mask; this spec is "
                     + spec.type() + " (" + spec + ")");
         }
+        for (Role r : args.asMap().keySet()) {
+            String unused = unusedBy(spec, r);
+            if (unused != null) throw new IllegalArgumentException(unused);
+        }
         Set<Role> in = pass.inputs(spec);
-        Set<Role> out = pass.outputs(spec);
+        Set<Role> out = outputs ? pass.outputs(spec) : Set.of();
         DType dtype = null;
         Role first = null;
         for (Set<Role> roles : List.of(in, out)) {
@@ -262,17 +420,37 @@ public final class ConvEngine implements AutoCloseable {
         return dtype;
     }
 
+    /**
+     * Why a buffer in role {@code r} would be ignored by every pass of {@code spec} (null if some
+     * pass uses it): refused rather than silently dropped.
+     */
+    private static String unusedBy(ConvSpec spec, Role r) {
+        boolean deform = spec.type() == ConvType.DEFORMABLE;
+        return switch (r) {
+            case B -> spec.bias() ? null : "b is given, but the spec " + spec + " has no bias (bias(false), bia0), so it would be "
+                    + "ignored; build the spec with .bias(true) to add it, or pass b = null";
+            case OFFSET, DOFFSET -> deform ? null : r.label() + " is given, but the spec " + spec + " is " + spec.type()
+                    + ", which has no offsets, so it would be ignored; use a deformable spec (ConvSpec.deformable()), or pass "
+                    + r.label() + " = null";
+            case MASK, DMASK -> deform && spec.modulated() ? null : r.label() + " is given, but the spec " + spec
+                    + (deform ? " is deformable v1 (no mask), so it would be ignored; build the spec with .mask(true) (msk1) to use it"
+                    : " is " + spec.type() + ", which has no mask, so it would be ignored; use ConvSpec.deformable() with .mask(true)")
+                    + ", or pass " + r.label() + " = null";
+            default -> null;
+        };
+    }
+
     private static IllegalArgumentException missing(Role r, Pass pass, ConvSpec spec) {
         return new IllegalArgumentException(r.label() + " = null: " + pass + " of " + spec + " needs " + r.label()
                 + " with shape " + r.shapeFor(spec) + (r == Role.B ? " (or a spec built with bias(false))" : ""));
     }
 
-    /** y = x ⋆ w (+ b), allocating y. {@code b} may be null only if the spec has no bias. */
+    /** y = x ⋆ w (+ b), allocating y. {@code b} may be null only if the spec has no bias, and must be null then. */
     public DeviceBuffer forward(ConvSpec spec, DeviceBuffer x, DeviceBuffer w, DeviceBuffer b) {
         return run(Pass.FORWARD, spec, Role.Y, ConvArgs.builder().x(x).w(w).b(b));
     }
 
-    /** Deformable forward: offset [N, 2·G·kh·kw, oh, ow]; mask null for v1. */
+    /** Deformable forward: offset [N, 2·G·kh·kw, oh, ow]; mask null for v1 (and must be null then). */
     public DeviceBuffer forward(ConvSpec spec, DeviceBuffer x, DeviceBuffer offset, DeviceBuffer mask, DeviceBuffer w, DeviceBuffer b) {
         return run(Pass.FORWARD, spec, Role.Y, ConvArgs.builder().x(x).offset(offset).mask(mask).w(w).b(b));
     }
@@ -289,21 +467,10 @@ public final class ConvEngine implements AutoCloseable {
         return run(Pass.BACKWARD_BIAS, spec, Role.DB, ConvArgs.builder().dy(dy));
     }
 
+    /** Validates every input first, then allocates the output (so a bad call allocates nothing), then runs. */
     private DeviceBuffer run(Pass pass, ConvSpec spec, Role outRole, ConvArgs.Builder args) {
-        if (spec == null) throw new IllegalArgumentException("spec = null: build one, e.g. ConvSpec.parse(\"mb1ic3ih32oc8kh3ph1\")");
-        ConvArgs probe = args.build();
-        DeviceBuffer any = probe.asMap().values().stream().findFirst().orElse(null);
-        DType dtype = any == null ? DType.FP32 : any.dtype();
-        validateInputsOnly(pass, spec, probe);
+        DType dtype = validate(pass, spec, args.build(), false);
         return filled(allocate(dtype, outRole.shapeFor(spec)), out -> execute(pass, spec, args.put(outRole, out).build()));
-    }
-
-    private void validateInputsOnly(Pass pass, ConvSpec spec, ConvArgs args) {
-        for (Role r : pass.inputs(spec)) {
-            if (args.get(r) == null) {
-                throw missing(r, pass, spec);
-            }
-        }
     }
 
     @Override

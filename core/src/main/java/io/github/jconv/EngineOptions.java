@@ -4,7 +4,9 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * How to choose a backend. {@code backend} null means "best by priority" (cuda &gt; opencl &gt; cpu).
+ * How to choose a backend. {@code backend} null means "the best-ranked available one": cuda &gt;
+ * opencl on a GPU &gt; cpu &gt; opencl on CPU devices only (see {@link BackendSelection}); a name no
+ * provider has is refused when the engine opens.
  * {@link #fromEnvironment()} reads system property {@code jconv.backend}, else env {@code JCONV_BACKEND};
  * {@code jconv.fallback} / {@code JCONV_FALLBACK} (FAIL, WARN, ALLOW; default WARN);
  * {@code jconv.device} / {@code JCONV_DEVICE} (default 0).

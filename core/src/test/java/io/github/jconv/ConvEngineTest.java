@@ -22,7 +22,7 @@ class ConvEngineTest {
     void withNothingRequestedTheHighestAvailablePriorityWins() {
         try (ConvEngine e = ConvEngine.open(all, EngineOptions.defaults())) {
             assertEquals("opencl", e.backendName());
-            assertTrue(e.selectionReport().contains("chosen by priority"), e.selectionReport());
+            assertTrue(e.selectionReport().contains("chosen by rank"), e.selectionReport());
         }
     }
 
@@ -60,11 +60,135 @@ class ConvEngineTest {
     }
 
     @Test
-    void anUnknownBackendNameListsTheKnownOnes() {
-        IllegalStateException ex = assertThrows(IllegalStateException.class,
-                () -> ConvEngine.open(all, EngineOptions.backend("metal", FallbackPolicy.FAIL)));
-        assertTrue(ex.getMessage().contains("not on the classpath"), ex.getMessage());
-        assertTrue(ex.getMessage().contains("cpu"), ex.getMessage());
+    void anUnknownBackendNameIsRejectedWhateverThePolicyListingTheKnownOnes() {
+        for (FallbackPolicy policy : FallbackPolicy.values()) {
+            IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
+                    () -> ConvEngine.open(all, EngineOptions.backend("cpuu", policy)), policy.name());
+            assertTrue(ex.getMessage().startsWith("jconv.backend = cpuu: no backend of that name"), ex.getMessage());
+            assertTrue(ex.getMessage().contains("known: cuda, opencl, cpu"), ex.getMessage());
+            assertTrue(ex.getMessage().contains("e.g. jconv.backend=cpu"), ex.getMessage());
+        }
+        assertEquals(0, cpu.probes.get() + opencl.probes.get() + cuda.probes.get(), "a typo is rejected before any probe");
+    }
+
+    @Test
+    void aBufferOfAnotherEngineOfTheSameBackendIsCalledThat() {
+        ConvSpec spec = ConvSpec.parse("mb1ic2ih4oc2kh1");
+        try (ConvEngine e = ConvEngine.open(List.of(cpu), EngineOptions.defaults());
+             ConvEngine other = ConvEngine.open(List.of(cpu), EngineOptions.defaults());
+             DeviceBuffer x = other.allocate(DType.FP32, spec.inputShape());
+             DeviceBuffer w = e.allocate(DType.FP32, spec.weightShape());
+             DeviceBuffer b = e.allocate(DType.FP32, spec.biasShape())) {
+            IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, () -> e.forward(spec, x, w, b));
+            assertTrue(ex.getMessage().startsWith("x belongs to another engine (another cpu session on cpu-device)"), ex.getMessage());
+            assertTrue(!ex.getMessage().contains("not to this engine's"), ex.getMessage());
+        }
+    }
+
+    @Test
+    void aBufferTheSpecDoesNotUseIsRefusedNamingTheSettingThatWouldUseIt() {
+        ConvSpec noBias = ConvSpec.parse("mb1ic2ih4oc2kh1bia0");
+        ConvSpec v1 = ConvSpec.parse("dg1mb1ic2ih4oc2kh3ph1");
+        ConvSpec plain = ConvSpec.parse("mb1ic2ih4oc2kh1");
+        try (ConvEngine e = ConvEngine.open(List.of(cpu), EngineOptions.defaults())) {
+            DeviceBuffer x = e.allocate(DType.FP32, noBias.inputShape());
+            DeviceBuffer w = e.allocate(DType.FP32, noBias.weightShape());
+            DeviceBuffer b = e.allocate(DType.FP32, Shape.of(2));
+            IllegalArgumentException bias = assertThrows(IllegalArgumentException.class, () -> e.forward(noBias, x, w, b));
+            assertTrue(bias.getMessage().startsWith("b is given") && bias.getMessage().contains(".bias(true)"), bias.getMessage());
+
+            DeviceBuffer dx = e.allocate(DType.FP32, v1.inputShape());
+            DeviceBuffer dw = e.allocate(DType.FP32, v1.weightShape());
+            DeviceBuffer db = e.allocate(DType.FP32, v1.biasShape());
+            DeviceBuffer off = e.allocate(DType.FP32, v1.offsetShape());
+            DeviceBuffer mask = e.allocate(DType.FP32, Shape.of(1, 9, 4, 4));
+            IllegalArgumentException m = assertThrows(IllegalArgumentException.class, () -> e.forward(v1, dx, off, mask, dw, db));
+            assertTrue(m.getMessage().startsWith("mask is given") && m.getMessage().contains(".mask(true)"), m.getMessage());
+
+            DeviceBuffer y = e.allocate(DType.FP32, plain.outputShape());
+            IllegalArgumentException o = assertThrows(IllegalArgumentException.class, () -> e.execute(Pass.FORWARD, plain,
+                    ConvArgs.builder().x(x).w(w).b(b).y(y).offset(off).build()));
+            assertTrue(o.getMessage().startsWith("offset is given") && o.getMessage().contains("ConvSpec.deformable()"), o.getMessage());
+            assertEquals(0, cpu.executes.get());
+        }
+    }
+
+    @Test
+    void theShortcutsValidateEverythingBeforeAllocatingTheOutput() {
+        ConvSpec spec = ConvSpec.parse("mb1ic2ih4oc2kh3ph1");
+        try (ConvEngine e = ConvEngine.open(List.of(cpu), EngineOptions.defaults());
+             ConvEngine other = ConvEngine.open(List.of(opencl), EngineOptions.defaults())) {
+            DeviceBuffer x = e.allocate(DType.FP32, spec.inputShape());
+            DeviceBuffer w = e.allocate(DType.FP32, spec.weightShape());
+            DeviceBuffer b = e.allocate(DType.FP32, spec.biasShape());
+            DeviceBuffer dy = e.allocate(DType.FP32, spec.outputShape());
+            DeviceBuffer badW = e.allocate(DType.FP32, Shape.of(2, 2, 3, 1));
+            DeviceBuffer w64 = e.allocate(DType.FP64, spec.weightShape());
+            DeviceBuffer foreignDy = other.allocate(DType.FP32, spec.outputShape());
+            int before = cpu.allocations.get();
+            assertThrows(IllegalArgumentException.class, () -> e.forward(spec, x, badW, b));
+            assertThrows(IllegalArgumentException.class, () -> e.forward(spec, x, w64, b));
+            assertThrows(IllegalArgumentException.class, () -> e.backwardData(spec, foreignDy, w));
+            assertThrows(IllegalArgumentException.class, () -> e.backwardData(spec, dy, badW));
+            assertThrows(IllegalArgumentException.class, () -> e.backwardWeight(spec, x, foreignDy));
+            assertThrows(IllegalArgumentException.class, () -> e.backwardBias(spec, foreignDy));
+            assertEquals(0, cpu.allocations.get() - before, "no output may be allocated for a call that is refused");
+            try (DeviceBuffer y = e.forward(spec, x, w, b)) {
+                assertEquals(1, cpu.allocations.get() - before);
+                assertEquals(spec.outputShape(), y.shape());
+            }
+        }
+    }
+
+    @Test
+    void rangedTransfersAreCheckedBeforeTheBackendSeesThem() {
+        try (ConvEngine e = ConvEngine.open(List.of(cpu), EngineOptions.defaults())) {
+            DeviceBuffer buf = e.allocate(DType.FP32, Shape.of(2, 3));
+            float[] six = new float[6];
+            IllegalArgumentException far = assertThrows(IllegalArgumentException.class, () -> e.upload(buf, Long.MAX_VALUE, six, 0, 1));
+            assertTrue(far.getMessage().startsWith("dstOffset = " + Long.MAX_VALUE + ": must be in 0..6") && far.getMessage().contains("e.g. dstOffset = 0"),
+                    far.getMessage());
+            IllegalArgumentException neg = assertThrows(IllegalArgumentException.class, () -> e.upload(buf, 0, six, -1, 1));
+            assertTrue(neg.getMessage().startsWith("srcOffset = -1"), neg.getMessage());
+            IllegalArgumentException longer = assertThrows(IllegalArgumentException.class, () -> e.upload(buf, 4, six, 0, 3));
+            assertTrue(longer.getMessage().startsWith("length = 3") && longer.getMessage().contains("use length <= 2"), longer.getMessage());
+            IllegalArgumentException host = assertThrows(IllegalArgumentException.class, () -> e.download(buf, 0, new double[2], 1, 2));
+            assertTrue(host.getMessage().startsWith("length = 2") && host.getMessage().contains("use length <= 1"), host.getMessage());
+            IllegalArgumentException nul = assertThrows(IllegalArgumentException.class, () -> e.download(buf, 0, (float[]) null, 0, 1));
+            assertTrue(nul.getMessage().startsWith("dst = null"), nul.getMessage());
+            IllegalArgumentException negLen = assertThrows(IllegalArgumentException.class, () -> e.download(buf, 0, six, 0, -1));
+            assertTrue(negLen.getMessage().startsWith("length = -1"), negLen.getMessage());
+            IllegalArgumentException nobuf = assertThrows(IllegalArgumentException.class, () -> e.upload(null, 0, six, 0, 1));
+            assertTrue(nobuf.getMessage().startsWith("dst = null"), nobuf.getMessage());
+            assertEquals(0, cpu.transfers.get(), "no bad range reached the backend");
+            e.upload(buf, 4, six, 4, 2);
+            e.download(buf, 0, six, 0, 6);
+            assertEquals(2, cpu.transfers.get());
+        }
+    }
+
+    @Test
+    void probingNullIsAnIllegalArgument() {
+        IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, () -> ConvEngine.probe(null));
+        assertTrue(ex.getMessage().startsWith("provider = null"), ex.getMessage());
+    }
+
+    @Test
+    void nullPairsForConvArgsAreAnIllegalArgument() {
+        IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, () -> ConvArgs.of((Object[]) null));
+        assertTrue(ex.getMessage().startsWith("roleBufferPairs = null"), ex.getMessage());
+        assertEquals(0, ConvArgs.of().asMap().size());
+    }
+
+    @Test
+    void doubleHostDataFillsABufferOfAnyDtype() {
+        try (ConvEngine e = ConvEngine.open(List.of(cpu), EngineOptions.defaults());
+             DeviceBuffer b = e.upload(DType.FP32, new double[] {0.5, 1.5}, Shape.of(2))) {
+            assertEquals(DType.FP32, b.dtype());
+            assertEquals(1, cpu.transfers.get());
+            assertThrows(IllegalArgumentException.class, () -> e.upload(DType.FP32, new double[3], Shape.of(2)));
+            assertThrows(IllegalArgumentException.class, () -> e.upload(null, new double[2], Shape.of(2)));
+        }
     }
 
     @Test

@@ -18,12 +18,25 @@ class FakeProvider implements ConvBackendProvider {
     final String name;
     final int priority;
     final boolean available;
+    /** The device kind reported by the probe ({@link DeviceInfo#type()}). */
+    final String deviceType;
     final AtomicInteger executes = new AtomicInteger();
+    /** Calls of {@link #probe()} (lazy selection tests). */
+    final AtomicInteger probes = new AtomicInteger();
+    /** Buffers allocated by sessions of this provider. */
+    final AtomicInteger allocations = new AtomicInteger();
+    /** Transfers (uploads and downloads) that reached sessions of this provider. */
+    final AtomicInteger transfers = new AtomicInteger();
 
     FakeProvider(String name, int priority, boolean available) {
+        this(name, priority, available, "test");
+    }
+
+    FakeProvider(String name, int priority, boolean available, String deviceType) {
         this.name = name;
         this.priority = priority;
         this.available = available;
+        this.deviceType = deviceType;
     }
 
     @Override
@@ -38,8 +51,13 @@ class FakeProvider implements ConvBackendProvider {
 
     @Override
     public ProbeResult probe() {
+        probes.incrementAndGet();
+        return devices();
+    }
+
+    private ProbeResult devices() {
         return available
-                ? ProbeResult.available(name, List.of(new DeviceInfo(0, name + "-device", "test", 0, 1, Map.of())))
+                ? ProbeResult.available(name, List.of(new DeviceInfo(0, name + "-device", deviceType, 0, 1, Map.of())))
                 : ProbeResult.unavailable(name, "no " + name + " here", "install " + name);
     }
 
@@ -58,11 +76,12 @@ class FakeProvider implements ConvBackendProvider {
 
         @Override
         public DeviceInfo device() {
-            return probe().devices().get(0);
+            return devices().devices().get(0);
         }
 
         @Override
         public DeviceBuffer allocate(DType dtype, Shape shape) {
+            allocations.incrementAndGet();
             AbstractDeviceBuffer b = new AbstractDeviceBuffer(this, dtype, shape) {
             };
             return b;
@@ -70,18 +89,22 @@ class FakeProvider implements ConvBackendProvider {
 
         @Override
         public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
+            transfers.incrementAndGet();
         }
 
         @Override
         public void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
+            transfers.incrementAndGet();
         }
 
         @Override
         public void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
+            transfers.incrementAndGet();
         }
 
         @Override
         public void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
+            transfers.incrementAndGet();
         }
 
         @Override

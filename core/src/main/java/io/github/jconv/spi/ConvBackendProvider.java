@@ -9,7 +9,11 @@ public interface ConvBackendProvider {
     /** Short name used for selection: "cuda", "opencl", "cpu". */
     String name();
 
-    /** Higher wins when nothing is chosen explicitly: cuda 300 &gt; opencl 200 &gt; cpu 100. */
+    /**
+     * Higher wins when nothing is chosen explicitly: cuda 300 &gt; opencl 200 &gt; cpu 100. Providers
+     * are probed in this order, and a provider (other than the pure-Java cpu) whose device is of
+     * kind CPU ranks lower, see {@link io.github.jconv.BackendSelection#rank}.
+     */
     int priority();
 
     /** Devices found, or why none and how to fix it. Never throws. */

@@ -46,6 +46,8 @@ class UnavailablePathTest {
             assertTrue(probe.reason().contains("UnsatisfiedLinkError: "), probe.reason());
             assertFalse(probe.reason().contains("\n"), "one line, not JCuda's nested stack traces: " + probe.reason());
             assertTrue(probe.fix().contains("driver"), probe.fix());
+            // the provider cannot know which other backend is usable: it names none (the engine suggests an available one)
+            assertFalse(probe.fix().contains("jconv.backend=opencl"), probe.fix());
         }
         assertFalse(probe.fix().isEmpty());
         assertTrue(probe.devices().isEmpty());

@@ -140,6 +140,20 @@ class BadInputTest {
                                 .b(k.buf(k.conv.biasShape())).y(k.buf(k.conv.outputShape())).build());
                     }
                 }),
+                new Bad("a bias with a spec without bias", ".bias(true)", k -> {
+                    ConvSpec noBias = ConvSpec.parse("mb2ic4ih6oc4kh3ph1bia0");
+                    k.engine.forward(noBias, k.buf(noBias.inputShape()), k.buf(noBias.weightShape()), k.buf(noBias.biasShape()));
+                }),
+                new Bad("a mask with a deformable v1 spec", ".mask(true)", k -> {
+                    ConvSpec v1 = ConvSpec.parse("dg2mb1ic4ih5oc4kh3ph1");
+                    k.engine.forward(v1, k.buf(v1.inputShape()), k.buf(v1.offsetShape()), k.buf(k.deform.maskShape()),
+                            k.buf(v1.weightShape()), k.buf(v1.biasShape()));
+                }),
+                new Bad("a device offset past the end", "dstOffset", k -> k.engine.upload(k.buf(Shape.of(4)), Long.MAX_VALUE, new float[4], 0, 1)),
+                new Bad("a host range past the end", "length", k -> k.engine.download(k.buf(Shape.of(4)), 0, new float[4], 2, 3)),
+                new Bad("a negative host offset", "srcOffset", k -> k.engine.upload(k.buf(Shape.of(4)), 0, new double[4], -1, 1)),
+                new Bad("null pairs for ConvArgs", "roleBufferPairs", k -> ConvArgs.of((Object[]) null)),
+                new Bad("null host array of FP64 values for FP32", "data", k -> k.engine.upload(DType.FP32, (double[]) null, Shape.of(2))),
                 new Bad("host array shorter than the shape", "data.length", k -> k.engine.upload(new float[5], Shape.of(2, 3))),
                 new Bad("null host array", "data", k -> k.engine.upload((float[]) null, Shape.of(2, 3))),
                 new Bad("null shape", "shape", k -> k.engine.allocate(DType.FP32, null)),
