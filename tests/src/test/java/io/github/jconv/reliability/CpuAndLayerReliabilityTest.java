@@ -151,7 +151,7 @@ class CpuAndLayerReliabilityTest {
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void sgdStepsFromTwoThreadsAreAllAppliedWithTheirOwnGradients() throws Exception {
         int stepsPerThread = 150;
-        float lr = 0.01f;
+        double lr = 0.01;
         try (ConvEngine e = Backends.open("cpu");
              ConvLayer layer = new ConvLayer(e, SPEC, DType.FP64, 5)) {
             double[] w0 = e.downloadDoubles(layer.weight());
