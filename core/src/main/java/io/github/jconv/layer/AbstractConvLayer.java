@@ -27,9 +27,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <p>Threads: a layer may be shared. Weight and bias are shared by all threads; each thread has
  * its own step: the input of its last {@link #forward}, and the gradients its last backward wrote.
  * So a thread's backward uses that thread's forward, {@link #gradWeight()} / {@link #gradBias()}
- * return the calling thread's gradients, and {@link #sgdStep} applies them. A thread that never
- * ran backward sees the gradients of the most recent backward on any thread (one thread trains,
- * another reads). Updates ({@code sgdStep}, {@code setWeight}, {@code setBias}, {@code close}) wait
+ * return the calling thread's gradients, and {@link #sgdStep} applies them. A thread that has not
+ * run backward sees the gradients of the most recent backward on any thread (one thread trains,
+ * another reads or steps). Updates ({@code sgdStep}, {@code setWeight}, {@code setBias}, {@code close}) wait
  * for calls that read the weights, and those wait for updates, so no call sees half-written
  * weights. A thread's backward must follow its own forward: forward on one thread and backward on
  * another throws {@link IllegalStateException}. Each thread other than the first holds its own
@@ -63,6 +63,8 @@ public abstract class AbstractConvLayer implements AutoCloseable {
         final DeviceBuffer gradBias;
         DeviceBuffer gradOffset;
         DeviceBuffer gradMask;
+        /** Set once this thread's backward wrote the gradients: until then the thread reads the latest ones. */
+        volatile boolean hasGradients;
 
         Step(Thread thread, DeviceBuffer gradWeight, DeviceBuffer gradBias) {
             this.thread = thread;
@@ -136,7 +138,7 @@ public abstract class AbstractConvLayer implements AutoCloseable {
     /** The step whose gradients this thread sees: its own, else the latest backward's, else the initial buffers. */
     final Step gradients() {
         Step own = steps.get(Thread.currentThread());
-        if (own != null) return own;
+        if (own != null && own.hasGradients) return own;
         Step l = latest;
         return l != null ? l : initial;
     }
@@ -261,6 +263,7 @@ public abstract class AbstractConvLayer implements AutoCloseable {
             if (step.input.isClosed()) throw new IllegalStateException("the input of the last forward was closed before backward");
             checkBuffer("dy", dy, step.spec.outputShape());
             DeviceBuffer dx = run.apply(step);
+            step.hasGradients = true;
             latest = step;
             return dx;
         });

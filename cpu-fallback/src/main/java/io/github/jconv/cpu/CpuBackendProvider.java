@@ -62,7 +62,8 @@ public final class CpuBackendProvider implements ConvBackendProvider {
         if (deviceIndex != 0) {
             throw new IllegalArgumentException("deviceIndex = " + deviceIndex + ": the CPU backend has one device; use 0");
         }
-        return new CpuBackend(device(), resolveThreads());
+        int threads = resolveThreads(); // validated before anything is made
+        return new CpuBackend(device(), threads);
     }
 
     int resolveThreads() {

@@ -226,6 +226,34 @@ class CpuAndLayerReliabilityTest {
     }
 
     /**
+     * One thread trains, another only looks (it ran a forward, no backward): the looking thread's
+     * gradWeight() is the trainer's, and its sgdStep applies the trainer's gradient (w − 1·dw).
+     */
+    @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS)
+    void aThreadThatRanNoBackwardReadsAndAppliesTheTrainersGradients() throws Exception {
+        try (ConvEngine e = Backends.open("cpu");
+             ConvLayer layer = new ConvLayer(e, SPEC, DType.FP64, 3);
+             DeviceBuffer x = e.upload(uniform(new SplittableRandom(1), SPEC.inputShape().elementCount()), SPEC.inputShape());
+             DeviceBuffer dy = e.upload(uniform(new SplittableRandom(2), SPEC.outputShape().elementCount()), SPEC.outputShape())) {
+            layer.forward(x).close(); // this thread has a step, but no gradients of its own
+            AtomicReference<DeviceBuffer> trainers = new AtomicReference<>();
+            Thread trainer = daemon("trainer", () -> {
+                layer.forward(x).close();
+                layer.backward(dy).close();
+                trainers.set(layer.gradWeight());
+            });
+            joinOrFail(List.of(trainer), 10_000);
+            assertSame(trainers.get(), layer.gradWeight());
+            double[] w0 = e.downloadDoubles(layer.weight()), g = e.downloadDoubles(layer.gradWeight());
+            layer.sgdStep(1.0);
+            double[] w = e.downloadDoubles(layer.weight());
+            for (int i = 0; i < w.length; i++) assertEquals(w0[i] - g[i], w[i], "w[" + i + "] = w0 − 1·dw");
+            assertTrue(Arrays.stream(g).anyMatch(v -> v != 0), "the trainer's gradient is not zero");
+        }
+    }
+
+    /**
      * Closing a layer while another thread trains with it: close waits for the call in progress, and
      * every later call throws IllegalStateException naming the closed layer (before: calls failed on
      * buffers freed under them, naming a buffer); the layer's buffers are all freed.
