@@ -26,8 +26,9 @@ import io.github.jconv.spi.Support;
 public final class CpuBackend implements ConvBackend {
     /** The largest array the JVM reliably allocates. */
     static final int MAX_ELEMENTS = Integer.MAX_VALUE - 8;
-    private static final ThreadLocal<String> LAST = ThreadLocal.withInitial(() -> "none");
 
+    /** Per session: another session's calls on the same thread do not change what this one reports. */
+    private final ThreadLocal<String> last = ThreadLocal.withInitial(() -> "none");
     private final DeviceInfo device;
     private final WorkerPool pool;
     private final BufferTracker tracker = new BufferTracker("cpu");
@@ -185,12 +186,12 @@ public final class CpuBackend implements ConvBackend {
                 DoublePasses.execute(pass, spec, alg, args, pool);
             }
         }
-        LAST.set(alg.label());
+        last.set(alg.label());
     }
 
     @Override
     public String lastAlgorithm() {
-        return LAST.get();
+        return last.get();
     }
 
     @Override

@@ -236,4 +236,18 @@ class CpuCloseAndInterruptTest {
                     runner.run(e, Pass.BACKWARD_WEIGHT, DType.FP32).get(Role.DW));
         }
     }
+
+    /** lastAlgorithm is per session and per thread: another session's call on this thread does not change it. */
+    @Test
+    void lastAlgorithmIsPerSession() {
+        try (ConvEngine a = ConvEngine.open(new CpuBackendProvider(1), 0);
+             ConvEngine b = ConvEngine.open(new CpuBackendProvider(1), 0)) {
+            ConvSpec spec = ConvSpec.parse("g4mb1ic4ih6oc4kh3ph1");
+            PassRunner r = new PassRunner(spec, 1, 1);
+            r.run(a, Pass.FORWARD, DType.FP32);
+            r.run(b, Pass.BACKWARD_BIAS, DType.FP32);
+            assertEquals("direct-depthwise", a.lastAlgorithm());
+            assertEquals("channel-sum", b.lastAlgorithm());
+        }
+    }
 }
