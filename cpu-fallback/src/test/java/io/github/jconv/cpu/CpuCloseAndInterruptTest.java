@@ -52,8 +52,8 @@ class CpuCloseAndInterruptTest {
     }
 
     /**
-     * 18.3: four threads loop backward-weight calls on an 8-worker session while the main thread
-     * closes it. Every call must either complete or throw IllegalStateException (session closed);
+     * 18.3: four threads loop backward-weight calls on a session while the main thread
+     * closes it (8 workers, every third trial 2). Every call must either complete or throw IllegalStateException (session closed);
      * no thread may hang and no other exception (e.g. a raw RejectedExecutionException) may escape.
      * Before the fix, close shut the pool down under a running call: its futures were never run, so
      * the call waited forever holding the session lock, or the next submit threw
@@ -67,7 +67,7 @@ class CpuCloseAndInterruptTest {
         Queue<Throwable> unexpected = new ConcurrentLinkedQueue<>();
         AtomicInteger closedErrors = new AtomicInteger(), completed = new AtomicInteger();
         for (int trial = 0; trial < trials; trial++) {
-            ConvEngine e = ConvEngine.open(new CpuBackendProvider(8), 0);
+            ConvEngine e = ConvEngine.open(new CpuBackendProvider(trial % 3 == 2 ? 2 : 8), 0); // the issue saw hangs with 8 and with 2
             DeviceBuffer x = e.upload(DType.FP32, PassRunner.toFloat(runner.inputs.get(Role.X)), SPEC.inputShape());
             DeviceBuffer dy = e.upload(DType.FP32, PassRunner.toFloat(runner.inputs.get(Role.DY)), SPEC.outputShape());
             List<Thread> callers = new ArrayList<>();
