@@ -250,4 +250,19 @@ class CpuCloseAndInterruptTest {
             assertEquals("channel-sum", b.lastAlgorithm());
         }
     }
+
+    /**
+     * A worker pool whose executor no longer takes tasks (shut down, or no memory for a thread)
+     * still runs every task once, on the calling thread and the workers already started; before,
+     * the submit's RejectedExecutionException escaped and left started workers running.
+     */
+    @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS)
+    void aPoolThatRejectsTasksStillRunsEveryTaskOnce() {
+        WorkerPool pool = new WorkerPool(4);
+        pool.close();
+        int[] runs = new int[1000];
+        pool.forEach(runs.length, (i, s) -> runs[i]++);
+        for (int i = 0; i < runs.length; i++) assertEquals(1, runs[i], "task " + i);
+    }
 }
