@@ -22,27 +22,23 @@ public class ConvLayer extends AbstractConvLayer {
         super(engine, spec, type, dtype, seed);
     }
 
-    /** y for input x (kept for backward; do not close x before backward). The caller owns y. */
+    /** y for input x (kept for this thread's backward; do not close x before backward). The caller owns y. */
     public DeviceBuffer forward(DeviceBuffer x) {
-        checkOpen();
-        ConvSpec s = specFor(x);
-        DeviceBuffer y = engine.forward(s, x, weight(), bias());
-        lastSpec = s;
-        lastInput = x;
-        return y;
+        return forwardStep(x, null, null, s -> engine.forward(s, x, weight(), bias()));
     }
 
-    /** dx for dy; overwrites gradWeight and gradBias. The caller owns dx. */
+    /** dx for dy, from this thread's last forward; overwrites this thread's gradWeight and gradBias. The caller owns dx. */
     public DeviceBuffer backward(DeviceBuffer dy) {
-        checkForwarded();
-        DeviceBuffer dx = engine.allocate(dtype, lastSpec.inputShape());
-        try {
-            engine.execute(Pass.BACKWARD_DATA, lastSpec, ConvArgs.builder().dy(dy).w(weight()).dx(dx).build());
-            weightAndBiasGradients(ConvArgs.builder(), dy);
-        } catch (RuntimeException e) {
-            dx.close();
-            throw e;
-        }
-        return dx;
+        return backwardStep(dy, step -> {
+            DeviceBuffer dx = engine.allocate(dtype, step.spec.inputShape());
+            try {
+                engine.execute(Pass.BACKWARD_DATA, step.spec, ConvArgs.builder().dy(dy).w(weight()).dx(dx).build());
+                weightAndBiasGradients(step, ConvArgs.builder(), dy);
+            } catch (RuntimeException | Error e) {
+                dx.close();
+                throw e;
+            }
+            return dx;
+        });
     }
 }

@@ -10,14 +10,10 @@ import io.github.jconv.spi.DeviceBuffer;
 
 /**
  * A deformable convolution layer (v1 without mask, v2 with). Offsets and mask come from the caller
- * (usually another conv layer); backward gives dx and fills gradOffset / gradMask for them.
+ * (usually another conv layer); backward gives dx and fills gradOffset / gradMask for them. Like
+ * the weight gradients, offset and mask gradients are per thread (see {@link AbstractConvLayer}).
  */
 public class DeformableConvLayer extends AbstractConvLayer {
-    private DeviceBuffer lastOffset;
-    private DeviceBuffer lastMask;
-    private DeviceBuffer gradOffset;
-    private DeviceBuffer gradMask;
-
     public DeformableConvLayer(ConvEngine engine, ConvSpec spec) {
         this(engine, spec, DType.FP32, 42);
     }
@@ -28,51 +24,45 @@ public class DeformableConvLayer extends AbstractConvLayer {
 
     /** y; mask must be null exactly when the spec is v1 (mask(false)). */
     public DeviceBuffer forward(DeviceBuffer x, DeviceBuffer offset, DeviceBuffer mask) {
-        checkOpen();
-        ConvSpec s = specFor(x);
-        DeviceBuffer y = engine.forward(s, x, offset, mask, weight(), bias());
-        lastSpec = s;
-        lastInput = x;
-        lastOffset = offset;
-        lastMask = mask;
-        return y;
-    }
-
-    /** dx; overwrites gradWeight, gradBias, gradOffset and gradMask. The caller owns dx. */
-    public DeviceBuffer backward(DeviceBuffer dy) {
-        checkForwarded();
-        DeviceBuffer dx = engine.allocate(dtype, lastSpec.inputShape());
-        try {
-            engine.execute(Pass.BACKWARD_DATA, lastSpec, withOffsets().dy(dy).w(weight()).dx(dx).build());
-            weightAndBiasGradients(withOffsets(), dy);
-            gradOffset = reuse(gradOffset, lastSpec.offsetShape());
-            if (lastSpec.modulated()) gradMask = reuse(gradMask, lastSpec.maskShape());
-            engine.execute(Pass.BACKWARD_OFFSET_MASK, lastSpec, withOffsets().x(lastInput).w(weight()).dy(dy)
-                    .dOffset(gradOffset).dMask(lastSpec.modulated() ? gradMask : null).build());
-        } catch (RuntimeException e) {
-            dx.close();
-            throw e;
+        if (!spec().modulated() && mask != null) {
+            throw new IllegalArgumentException("mask = " + mask + ": this layer's spec is deformable v1 (mask(false)), which has no mask;"
+                    + " pass null, or build the spec with mask(true) for v2");
         }
-        return dx;
+        return forwardStep(x, offset, mask, s -> engine.forward(s, x, offset, mask, weight(), bias()));
     }
 
-    public DeviceBuffer gradOffset() { return gradOffset; }
-    public DeviceBuffer gradMask() { return gradMask; }
+    /** dx; overwrites this thread's gradWeight, gradBias, gradOffset and gradMask. The caller owns dx. */
+    public DeviceBuffer backward(DeviceBuffer dy) {
+        return backwardStep(dy, step -> {
+            DeviceBuffer dx = engine.allocate(dtype, step.spec.inputShape());
+            try {
+                engine.execute(Pass.BACKWARD_DATA, step.spec, withOffsets(step).dy(dy).w(weight()).dx(dx).build());
+                weightAndBiasGradients(step, withOffsets(step), dy);
+                step.gradOffset = reuse(step.gradOffset, step.spec.offsetShape());
+                if (step.spec.modulated()) step.gradMask = reuse(step.gradMask, step.spec.maskShape());
+                engine.execute(Pass.BACKWARD_OFFSET_MASK, step.spec, withOffsets(step).x(step.input).w(weight()).dy(dy)
+                        .dOffset(step.gradOffset).dMask(step.spec.modulated() ? step.gradMask : null).build());
+            } catch (RuntimeException | Error e) {
+                dx.close();
+                throw e;
+            }
+            return dx;
+        });
+    }
 
-    private ConvArgs.Builder withOffsets() {
-        return ConvArgs.builder().offset(lastOffset).mask(lastMask);
+    /** This thread's offset gradient (null before its first backward). */
+    public DeviceBuffer gradOffset() { return gradients().gradOffset; }
+
+    /** This thread's mask gradient (null for v1, and before the first backward). */
+    public DeviceBuffer gradMask() { return gradients().gradMask; }
+
+    private static ConvArgs.Builder withOffsets(Step step) {
+        return ConvArgs.builder().offset(step.offset).mask(step.mask);
     }
 
     private DeviceBuffer reuse(DeviceBuffer b, io.github.jconv.Shape shape) {
         if (b != null && b.shape().equals(shape)) return b;
         if (b != null) b.close();
         return engine.allocate(dtype, shape);
-    }
-
-    @Override
-    public void close() {
-        if (gradOffset != null) gradOffset.close();
-        if (gradMask != null) gradMask.close();
-        super.close();
     }
 }

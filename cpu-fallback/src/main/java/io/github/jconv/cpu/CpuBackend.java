@@ -15,12 +15,20 @@ import io.github.jconv.spi.Support;
 /**
  * A CPU session: buffers are Java arrays, passes run on a fixed pool of worker threads. Calls from
  * several threads are safe; they run one at a time because the workers' scratch is shared.
+ *
+ * <p>Closing while other threads call: {@link #close()} waits for the call that is running (every
+ * call ends: it computes on the heap and waits for nothing else), then stops the workers; calls
+ * that were waiting for their turn, and every later call, throw {@link IllegalStateException}.
+ * Interrupting a calling thread never cancels its call: the call completes with the full result,
+ * and the thread's interrupt flag is still set when it returns, so the caller's next blocking
+ * operation sees it.
  */
 public final class CpuBackend implements ConvBackend {
     /** The largest array the JVM reliably allocates. */
     static final int MAX_ELEMENTS = Integer.MAX_VALUE - 8;
-    private static final ThreadLocal<String> LAST = ThreadLocal.withInitial(() -> "none");
 
+    /** Per session: another session's calls on the same thread do not change what this one reports. */
+    private final ThreadLocal<String> last = ThreadLocal.withInitial(() -> "none");
     private final DeviceInfo device;
     private final WorkerPool pool;
     private final BufferTracker tracker = new BufferTracker("cpu");
@@ -171,18 +179,19 @@ public final class CpuBackend implements ConvBackend {
         CpuAlgorithm alg = CpuAlgorithms.choose(spec, pass);
         DType dtype = ((CpuBuffer) args.get(pass.outputs(spec).iterator().next())).dtype();
         synchronized (lock) {
+            checkSession(); // close may have run while this call waited for its turn
             if (dtype == DType.FP32) {
                 FloatPasses.execute(pass, spec, alg, args, pool);
             } else {
                 DoublePasses.execute(pass, spec, alg, args, pool);
             }
         }
-        LAST.set(alg.label());
+        last.set(alg.label());
     }
 
     @Override
     public String lastAlgorithm() {
-        return LAST.get();
+        return last.get();
     }
 
     @Override
@@ -196,8 +205,10 @@ public final class CpuBackend implements ConvBackend {
 
     @Override
     public void close() {
-        closed = true;
-        pool.close();
+        closed = true; // calls not yet running fail from now on
+        synchronized (lock) { // wait for the call in flight: its workers finish before they stop
+            pool.close();
+        }
     }
 
     @Override

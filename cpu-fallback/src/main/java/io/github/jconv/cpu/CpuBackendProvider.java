@@ -15,6 +15,12 @@ import java.util.Map;
 public final class CpuBackendProvider implements ConvBackendProvider {
     /** System property that sets the worker count, read when a session opens. */
     public static final String THREADS_PROPERTY = "jconv.cpu.threads";
+    /**
+     * The most worker threads a session takes. More threads than cores only add switching, and
+     * each one holds its own scratch; 1024 covers the largest machines without letting a typo
+     * (e.g. 2147483647) exhaust memory when the session opens.
+     */
+    public static final int MAX_THREADS = 1024;
 
     private final int threads;
 
@@ -25,9 +31,9 @@ public final class CpuBackendProvider implements ConvBackendProvider {
 
     /** {@code threads} workers (0: the available processors); {@code -Djconv.cpu.threads} still wins. */
     public CpuBackendProvider(int threads) {
-        if (threads < 0) {
-            throw new IllegalArgumentException("threads = " + threads + ": must be at least 1, or 0 for the available processors; e.g. threads = "
-                    + Runtime.getRuntime().availableProcessors());
+        if (threads < 0 || threads > MAX_THREADS) {
+            throw new IllegalArgumentException("threads = " + threads + ": must be from 1 to " + MAX_THREADS
+                    + ", or 0 for the available processors; e.g. threads = " + suggestedThreads());
         }
         this.threads = threads;
     }
@@ -56,7 +62,8 @@ public final class CpuBackendProvider implements ConvBackendProvider {
         if (deviceIndex != 0) {
             throw new IllegalArgumentException("deviceIndex = " + deviceIndex + ": the CPU backend has one device; use 0");
         }
-        return new CpuBackend(device(), resolveThreads());
+        int threads = resolveThreads(); // validated before anything is made
+        return new CpuBackend(device(), threads);
     }
 
     int resolveThreads() {
@@ -68,13 +75,18 @@ public final class CpuBackendProvider implements ConvBackendProvider {
             } catch (NumberFormatException e) {
                 n = -1;
             }
-            if (n < 1) {
-                throw new IllegalArgumentException(THREADS_PROPERTY + " = " + prop + ": must be a whole number of at least 1; e.g. -D"
-                        + THREADS_PROPERTY + "=" + Runtime.getRuntime().availableProcessors());
+            if (n < 1 || n > MAX_THREADS) {
+                throw new IllegalArgumentException(THREADS_PROPERTY + " = " + prop + ": must be a whole number from 1 to " + MAX_THREADS
+                        + " (the worker threads of a CPU session); e.g. -D" + THREADS_PROPERTY + "=" + suggestedThreads());
             }
             return n;
         }
-        return threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        return threads > 0 ? threads : suggestedThreads();
+    }
+
+    /** The available processors, within 1..{@link #MAX_THREADS}. */
+    private static int suggestedThreads() {
+        return Math.max(1, Math.min(MAX_THREADS, Runtime.getRuntime().availableProcessors()));
     }
 
     static DeviceInfo device() {

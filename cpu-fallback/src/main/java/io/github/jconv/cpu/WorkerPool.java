@@ -1,8 +1,11 @@
 package io.github.jconv.cpu;
 
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -63,7 +66,13 @@ final class WorkerPool implements AutoCloseable {
         peak.set(0);
     }
 
-    /** Runs tasks 0..count-1 on the workers and the calling thread; rethrows the first failure. */
+    /**
+     * Runs tasks 0..count-1 on the workers and the calling thread; rethrows the first failure. It
+     * returns only once no worker runs a task of this call any more, so the caller may reuse the
+     * scratch and outputs at once. An interrupt does not stop it: the call completes and the
+     * calling thread's interrupt flag is set again before it returns. A worker that cannot be
+     * started (pool shut down, no memory for a thread) leaves its share to the others.
+     */
     void forEach(int count, Body body) {
         if (count <= 0) return;
         int workers = Math.min(threads, count);
@@ -74,21 +83,35 @@ final class WorkerPool implements AutoCloseable {
         AtomicInteger next = new AtomicInteger();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Future<?>[] futures = new Future<?>[workers - 1];
+        int submitted = 0;
         for (int w = 1; w < workers; w++) {
             Scratch s = scratch[w];
-            futures[w - 1] = executor.submit(() -> drain(count, body, s, next, failure));
+            try {
+                futures[w - 1] = executor.submit(() -> drain(count, body, s, next, failure));
+            } catch (RejectedExecutionException | OutOfMemoryError e) {
+                break; // the tasks are claimed from a shared counter: the caller and the started workers do them all
+            }
+            submitted++;
         }
         drain(count, body, scratch[0], next, failure);
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for CPU workers", e);
-            } catch (java.util.concurrent.ExecutionException e) {
-                failure.compareAndSet(null, e.getCause());
+        boolean interrupted = false;
+        for (int i = 0; i < submitted; i++) {
+            while (true) {
+                try {
+                    futures[i].get();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true; // keep waiting: the worker still writes this call's memory
+                } catch (ExecutionException e) {
+                    failure.compareAndSet(null, e.getCause());
+                    break;
+                } catch (CancellationException e) {
+                    failure.compareAndSet(null, new IllegalStateException("a CPU worker task was cancelled", e));
+                    break;
+                }
             }
         }
+        if (interrupted) Thread.currentThread().interrupt();
         Throwable t = failure.get();
         if (t instanceof RuntimeException re) throw re;
         if (t instanceof Error er) throw er;
@@ -107,6 +130,7 @@ final class WorkerPool implements AutoCloseable {
 
     @Override
     public void close() {
-        if (executor != null) executor.shutdownNow();
+        // shutdown, not shutdownNow: a queued task still runs, so nobody waits for a future that never completes
+        if (executor != null) executor.shutdown();
     }
 }

@@ -1,0 +1,111 @@
+package io.github.jconv.layer;
+
+import io.github.jconv.ConvArgs;
+import io.github.jconv.ConvSpec;
+import io.github.jconv.DType;
+import io.github.jconv.Pass;
+import io.github.jconv.Shape;
+import io.github.jconv.spi.AbstractDeviceBuffer;
+import io.github.jconv.spi.BufferTracker;
+import io.github.jconv.spi.ConvBackend;
+import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.spi.DeviceInfo;
+import io.github.jconv.spi.Support;
+
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A backend for layer tests that stores values exactly as a device would (float for FP32, double
+ * for FP64) and computes nothing: execute only counts calls.
+ */
+final class MemoryBackend implements ConvBackend {
+    final BufferTracker tracker = new BufferTracker("memory");
+    final AtomicInteger executes = new AtomicInteger();
+
+    static final class Buffer extends AbstractDeviceBuffer {
+        final float[] f;
+        final double[] d;
+
+        Buffer(ConvBackend owner, DType dtype, Shape shape, BufferTracker tracker) {
+            super(owner, dtype, shape);
+            int n = (int) shape.elementCount();
+            f = dtype == DType.FP64 ? null : new float[n];
+            d = dtype == DType.FP64 ? new double[n] : null;
+            track(tracker, () -> { });
+        }
+    }
+
+    @Override
+    public String name() {
+        return "memory";
+    }
+
+    @Override
+    public DeviceInfo device() {
+        return new DeviceInfo(0, "memory", "test", 0, 1, Map.of());
+    }
+
+    @Override
+    public DeviceBuffer allocate(DType dtype, Shape shape) {
+        return new Buffer(this, dtype, shape, tracker);
+    }
+
+    @Override
+    public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
+        Buffer b = (Buffer) dst;
+        b.checkOpen();
+        for (int i = 0; i < length; i++) {
+            if (b.f != null) b.f[(int) dstOffset + i] = src[srcOffset + i];
+            else b.d[(int) dstOffset + i] = src[srcOffset + i];
+        }
+    }
+
+    @Override
+    public void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
+        Buffer b = (Buffer) dst;
+        b.checkOpen();
+        for (int i = 0; i < length; i++) {
+            if (b.f != null) b.f[(int) dstOffset + i] = (float) src[srcOffset + i];
+            else b.d[(int) dstOffset + i] = src[srcOffset + i];
+        }
+    }
+
+    @Override
+    public void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
+        Buffer b = (Buffer) src;
+        b.checkOpen();
+        for (int i = 0; i < length; i++) dst[dstOffset + i] = b.f != null ? b.f[(int) srcOffset + i] : (float) b.d[(int) srcOffset + i];
+    }
+
+    @Override
+    public void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
+        Buffer b = (Buffer) src;
+        b.checkOpen();
+        for (int i = 0; i < length; i++) dst[dstOffset + i] = b.f != null ? b.f[(int) srcOffset + i] : b.d[(int) srcOffset + i];
+    }
+
+    @Override
+    public Support supports(ConvSpec spec, Pass pass, DType dtype) {
+        return Support.yes();
+    }
+
+    @Override
+    public void execute(Pass pass, ConvSpec spec, ConvArgs args) {
+        executes.incrementAndGet();
+    }
+
+    @Override
+    public String lastAlgorithm() {
+        return "none";
+    }
+
+    @Override
+    public BufferTracker tracker() {
+        return tracker;
+    }
+
+    @Override
+    public void close() {
+    }
+}
