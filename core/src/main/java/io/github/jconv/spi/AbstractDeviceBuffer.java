@@ -91,7 +91,8 @@ public abstract class AbstractDeviceBuffer implements DeviceBuffer {
     }
 
     private IllegalStateException closedException() {
-        return new IllegalStateException(owner.name() + " buffer " + dtype + shape + " is closed: allocate a new one");
+        return new IllegalStateException((owner == null ? "" : owner.name() + " ") + "buffer " + dtype + shape
+                + " is closed: allocate a new one");
     }
 
     /**
@@ -185,6 +186,6 @@ public abstract class AbstractDeviceBuffer implements DeviceBuffer {
 
     @Override
     public String toString() {
-        return owner.name() + " " + dtype + shape + (isClosed() ? " (closed)" : "");
+        return (owner == null ? "" : owner.name() + " ") + dtype + shape + (isClosed() ? " (closed)" : "");
     }
 }

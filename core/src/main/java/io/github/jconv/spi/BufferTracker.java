@@ -1,6 +1,9 @@
 package io.github.jconv.spi;
 
-import java.lang.ref.Cleaner;
+import java.lang.ref.PhantomReference;
+import java.lang.ref.ReferenceQueue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -9,13 +12,18 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Counts a backend's live buffers and bytes, and frees what the program forgot: a buffer that
- * becomes unreachable unclosed is freed by a {@link Cleaner} and reported as a leak. Leaks are
+ * becomes unreachable unclosed is freed by a cleaner thread (a phantom reference per buffer) and
+ * reported as a leak; {@link #reclaimUnreachable} lets an allocation that the device refused free
+ * such buffers at once and retry. Leaks are
  * reported as one summary line per interval ({@code -Djconv.leakReportSeconds}, default 10): the
  * first leak at once, the later ones of an interval counted and summed in one line at its end. With
  * {@code -Djconv.trackAllocations=true} every leak is logged with the stack where it was made.
  */
 public final class BufferTracker {
-    private static final Cleaner CLEANER = Cleaner.create();
+    private static final ReferenceQueue<Object> QUEUE = new ReferenceQueue<>();
+    /** Keeps each registration's reference reachable until it is cleaned. */
+    private static final Set<Ref> REFS = ConcurrentHashMap.newKeySet();
+    private static final Thread CLEANER = cleaner();
     private static final System.Logger LOG = System.getLogger("io.github.jconv.leaks");
     private static final boolean TRACE = Boolean.getBoolean("jconv.trackAllocations");
     static final String REPORT_PROPERTY = "jconv.leakReportSeconds";
@@ -46,6 +54,36 @@ public final class BufferTracker {
         this.reportNanos = reportNanos;
     }
 
+    private static Thread cleaner() {
+        Thread t = new Thread(() -> {
+            while (true) {
+                try {
+                    ((Ref) QUEUE.remove()).clean();
+                } catch (InterruptedException e) {
+                    // a daemon that lives as long as the JVM: keep draining
+                } catch (Throwable e) {
+                    LOG.log(System.Logger.Level.ERROR, "jconv: freeing an unclosed buffer failed", e);
+                }
+            }
+        }, "jconv-buffer-cleaner");
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    /** Trackers with leaks counted but not yet reported; the JVM's exit reports them. */
+    private static final Set<BufferTracker> PENDING = ConcurrentHashMap.newKeySet();
+
+    static {
+        try {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                for (BufferTracker t : PENDING) t.flush();
+            }, "jconv-leak-report-at-exit"));
+        } catch (IllegalStateException | SecurityException e) {
+            // already shutting down, or not allowed: the interval reports still run
+        }
+    }
+
     private static ScheduledExecutorService reporter() {
         ScheduledThreadPoolExecutor s = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "jconv-leak-report");
@@ -64,7 +102,7 @@ public final class BufferTracker {
         return liveBytes.get();
     }
 
-    /** Buffers freed by the Cleaner because nobody closed them. */
+    /** Buffers freed by the cleaner because nobody closed them. */
     public long leaksReclaimed() {
         return leaks.get();
     }
@@ -78,44 +116,43 @@ public final class BufferTracker {
 
     /**
      * Lets the garbage collector find buffers dropped without close, and waits (at most
-     * {@code maxWaitMillis}) until the Cleaner has freed those it found. Returns the bytes freed
+     * {@code maxWaitMillis}) until those it found are freed. Returns the bytes freed
      * meanwhile. A backend calls it once when the device refuses an allocation, then retries.
      */
     public long reclaimUnreachable(long maxWaitMillis) {
         long before = liveBytes.get();
         long deadline = System.nanoTime() + maxWaitMillis * 1_000_000L;
         System.gc();
-        long seen = leaks.get();
-        int quiet = 0;
-        // The Cleaner thread frees asynchronously: wait until it has found nothing new for 50 ms, or the deadline.
-        while (quiet < 5 && System.nanoTime() < deadline) {
+        // Free here what the collection found (the cleaner thread drains the same queue; each buffer is
+        // freed once), until nothing more arrives for 100 ms or the deadline passes.
+        while (true) {
+            long left = (deadline - System.nanoTime()) / 1_000_000L;
+            if (left <= 0) break;
+            Ref r;
             try {
-                Thread.sleep(10);
+                r = (Ref) QUEUE.remove(Math.min(100, left));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
             }
-            long now = leaks.get();
-            if (now == seen) {
-                quiet++;
-            } else {
-                quiet = 0;
-                seen = now;
-            }
+            if (r == null) break;
+            r.clean();
         }
         return Math.max(0, before - liveBytes.get());
     }
 
     /**
      * Registers {@code owner}; {@code free} releases its native memory and must not refer to
-     * {@code owner} (or the Cleaner could never run).
+     * {@code owner} (or it could never become unreachable).
      */
     public Registration register(Object owner, long bytes, Runnable free) {
         Throwable site = TRACE ? new Throwable("allocated here") : null;
         State st = new State(this, bytes, free, site);
         liveBuffers.incrementAndGet();
         liveBytes.addAndGet(bytes);
-        return new Registration(st, CLEANER.register(owner, st));
+        Ref r = new Ref(owner, st);
+        REFS.add(r);
+        return new Registration(st, r);
     }
 
     private void leaked(long bytes, Throwable site) {
@@ -144,6 +181,7 @@ public final class BufferTracker {
             } else if (!flushScheduled) {
                 flushScheduled = true;
                 schedule = true;
+                PENDING.add(this);
             }
         }
         if (now) report(count, sum);
@@ -165,6 +203,7 @@ public final class BufferTracker {
         long sum;
         synchronized (reportLock) {
             flushScheduled = false;
+            PENDING.remove(this);
             count = pendingLeaks;
             sum = pendingBytes;
             if (count == 0) return;
@@ -185,17 +224,33 @@ public final class BufferTracker {
     /** A live registration; {@link #release()} is idempotent. */
     public static final class Registration {
         private final State state;
-        private final Cleaner.Cleanable cleanable;
+        private final Ref ref;
 
-        private Registration(State state, Cleaner.Cleanable cleanable) {
+        private Registration(State state, Ref ref) {
             this.state = state;
-            this.cleanable = cleanable;
+            this.ref = ref;
         }
 
         /** Frees now (explicit close). */
         public void release() {
             state.explicit.set(true);
-            cleanable.clean();
+            ref.clean();
+        }
+    }
+
+    /** Becomes enqueued when its buffer is unreachable; cleaning it frees the memory once. */
+    private static final class Ref extends PhantomReference<Object> {
+        private final State state;
+
+        Ref(Object owner, State state) {
+            super(owner, QUEUE);
+            this.state = state;
+        }
+
+        void clean() {
+            REFS.remove(this);
+            clear();
+            state.run();
         }
     }
 

@@ -47,6 +47,12 @@ final class OpenClSession implements ConvBackend {
     /** How long a refused allocation waits for the Cleaner to free buffers dropped without close. */
     private static final long RECLAIM_WAIT_MILLIS = 2000;
 
+    /**
+     * Tests only: when positive, an allocation that would take this session's live bytes above it is
+     * refused as the device would refuse it (PoCL does not refuse allocations beyond its reported memory).
+     */
+    static volatile long testBudgetBytes;
+
     private final ClDevices.Found dev;
     private final DeviceInfo info;
     private final BufferTracker tracker = new BufferTracker(OpenClBackendProvider.NAME);
@@ -145,6 +151,11 @@ final class OpenClSession implements ConvBackend {
         synchronized (lock) {
             // Checked under the lock: close() releases the context under it, so a create can never see a freed one.
             checkOpen();
+            long budget = testBudgetBytes;
+            if (budget > 0 && tracker.liveBytes() + bytes > budget) {
+                throw new CLException("CL_MEM_OBJECT_ALLOCATION_FAILURE (the test budget of " + budget + " bytes is spent)",
+                        CL_MEM_OBJECT_ALLOCATION_FAILURE);
+            }
             cl_mem m = clCreateBuffer(context, CL_MEM_READ_WRITE, bytes, null, null);
             try {
                 // Both element sizes are multiples of 4, so a 4-byte zero pattern covers every buffer.
