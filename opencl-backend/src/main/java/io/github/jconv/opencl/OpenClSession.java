@@ -143,7 +143,8 @@ final class OpenClSession implements ConvBackend {
     }
 
     private String maxAllocName() {
-        return "CL_DEVICE_MAX_MEM_ALLOC_SIZE of " + info.name() + "; global memory " + dev.globalMemBytes() + " bytes";
+        return "this device's largest allocation, CL_DEVICE_MAX_MEM_ALLOC_SIZE = " + dev.maxAllocBytes() + " on " + info.name()
+                + "; global memory " + dev.globalMemBytes() + " bytes";
     }
 
     /** A zero-filled buffer (cpu allocates zeros too, so unwritten memory reads the same on every backend). */
