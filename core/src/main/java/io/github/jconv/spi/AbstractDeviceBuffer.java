@@ -41,14 +41,14 @@ public abstract class AbstractDeviceBuffer implements DeviceBuffer {
         long n = shape.elementCount();
         int size = dtype.bytes();
         if (n > Long.MAX_VALUE / size) {
-            throw new IllegalArgumentException("shape = " + shape + ": " + n + " elements of " + dtype + " need "
+            throw new IllegalArgumentException("shape = " + shape + ": " + n + " elements of " + dtype + " are a request of "
                     + new java.math.BigInteger(Long.toString(n)).multiply(java.math.BigInteger.valueOf(size))
                     + " bytes, which overflows a long (max " + Long.MAX_VALUE + "); the limit is " + limit + " bytes ("
                     + limitName + "); use smaller dimensions or split the batch");
         }
         long bytes = n * size;
         if (bytes > limit) {
-            throw new IllegalArgumentException("shape = " + shape + ": " + n + " elements of " + dtype + " need " + bytes
+            throw new IllegalArgumentException("shape = " + shape + ": " + n + " elements of " + dtype + " are a request of " + bytes
                     + " bytes, more than " + limit + " bytes (" + limitName + "); use smaller dimensions or split the batch");
         }
         return bytes;
