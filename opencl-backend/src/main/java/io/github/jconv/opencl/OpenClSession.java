@@ -799,7 +799,11 @@ final class OpenClSession implements ConvBackend {
     public void synchronize() {
         synchronized (lock) {
             checkOpen();
-            clFinish(queue);
+            try {
+                clFinish(queue);
+            } catch (CLException e) {
+                throw failed("clFinish", e);
+            }
         }
     }
 
