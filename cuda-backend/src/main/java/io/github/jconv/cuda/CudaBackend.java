@@ -7,6 +7,7 @@ import io.github.jconv.DType;
 import io.github.jconv.Pass;
 import io.github.jconv.Role;
 import io.github.jconv.Shape;
+import io.github.jconv.spi.AbstractDeviceBuffer;
 import io.github.jconv.spi.BufferTracker;
 import io.github.jconv.spi.ConvBackend;
 import io.github.jconv.spi.DeviceBuffer;
@@ -133,10 +134,25 @@ final class CudaBackend implements ConvBackend {
     public DeviceBuffer allocate(DType dtype, Shape shape) {
         if (dtype == null) throw new IllegalArgumentException("dtype = null: choose one, e.g. DType.FP32");
         if (shape == null) throw new IllegalArgumentException("shape = null: give one, e.g. Shape.of(1, 3, 32, 32)");
+        long limit = info.memoryBytes() > 0 ? info.memoryBytes() : Long.MAX_VALUE;
+        long bytes = AbstractDeviceBuffer.byteSize(dtype, shape, limit, "the global memory of " + info.name());
+        // guarded: the closed check and the allocation happen under the session's lock, so close() cannot interleave
+        try {
+            return allocateZeroed(dtype, shape, bytes);
+        } catch (CudaOutOfMemoryException e) {
+            // Buffers dropped without close hold device memory until the collector finds them: collect once
+            // (outside the lock), then try once more; a second refusal is reported as it comes.
+            tracker.reclaimUnreachable(2000);
+            return allocateZeroed(dtype, shape, bytes);
+        }
+    }
+
+    private CudaBuffer allocateZeroed(DType dtype, Shape shape, long bytes) {
         return guarded(() -> {
-            long bytes = shape.elementCount() * dtype.bytes();
             CUdeviceptr p = ctx.alloc(bytes, "allocate " + dtype + shape);
             try {
+                // zero-filled, as on every backend: unwritten memory reads 0, never a previous buffer's values
+                ctx.zero(p, Math.max(bytes, 1), "allocate " + dtype + shape);
                 return new CudaBuffer(this, dtype, shape, p, device.index());
             } catch (RuntimeException e) {
                 ctx.free(p);
@@ -158,7 +174,9 @@ final class CudaBackend implements ConvBackend {
     }
 
     private static void range(String what, long offset, int length, long size, int arrayOffset, int arrayLength) {
-        if (offset < 0 || length < 0 || offset + length > size || arrayOffset < 0 || arrayOffset + (long) length > arrayLength) {
+        // offset > size - length rather than offset + length > size: the sum wraps for offsets near Long.MAX_VALUE
+        if (offset < 0 || length < 0 || length > size || offset > size - length || arrayOffset < 0
+                || arrayOffset + (long) length > arrayLength) {
             throw new IllegalArgumentException(what + ": offset " + offset + ", length " + length + " and array offset " + arrayOffset
                     + " must lie inside the buffer (" + size + " elements) and the array (" + arrayLength + "); e.g. offset 0, length "
                     + Math.min(size, arrayLength));
@@ -168,6 +186,16 @@ final class CudaBackend implements ConvBackend {
     @Override
     public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
         CudaBuffer d = own("dst", dst);
+        if (src == null) throw new IllegalArgumentException("src = null: pass a host array of at least " + length + " values");
+        d.pin(); // a close() from another thread frees the memory only after this copy
+        try {
+            uploadPinned(d, dstOffset, src, srcOffset, length);
+        } finally {
+            d.unpin();
+        }
+    }
+
+    private void uploadPinned(CudaBuffer d, long dstOffset, float[] src, int srcOffset, int length) {
         range("upload", dstOffset, length, d.elementCount(), srcOffset, src.length);
         guardedRun(() -> {
             long at = dstOffset * d.dtype().bytes();
@@ -191,11 +219,21 @@ final class CudaBackend implements ConvBackend {
     @Override
     public void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
         CudaBuffer d = own("dst", dst);
+        if (src == null) throw new IllegalArgumentException("src = null: pass a host array of at least " + length + " values");
+        d.pin();
+        try {
+            uploadPinned(d, dstOffset, src, srcOffset, length);
+        } finally {
+            d.unpin();
+        }
+    }
+
+    private void uploadPinned(CudaBuffer d, long dstOffset, double[] src, int srcOffset, int length) {
         range("upload", dstOffset, length, d.elementCount(), srcOffset, src.length);
         if (d.dtype() != DType.FP64) {
             float[] f = new float[length];
             for (int i = 0; i < length; i++) f[i] = (float) src[srcOffset + i];
-            upload(dst, dstOffset, f, 0, length);
+            uploadPinned(d, dstOffset, f, 0, length);
             return;
         }
         guardedRun(() -> ctx.copyIn(d.ptr, dstOffset * 8, Pointer.to(src).withByteOffset(8L * srcOffset), 8L * length));
@@ -204,6 +242,16 @@ final class CudaBackend implements ConvBackend {
     @Override
     public void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
         CudaBuffer s = own("src", src);
+        if (dst == null) throw new IllegalArgumentException("dst = null: pass a host array of at least " + length + " values");
+        s.pin();
+        try {
+            downloadPinned(s, srcOffset, dst, dstOffset, length);
+        } finally {
+            s.unpin();
+        }
+    }
+
+    private void downloadPinned(CudaBuffer s, long srcOffset, float[] dst, int dstOffset, int length) {
         range("download", srcOffset, length, s.elementCount(), dstOffset, dst.length);
         guardedRun(() -> {
             long at = srcOffset * s.dtype().bytes();
@@ -227,10 +275,20 @@ final class CudaBackend implements ConvBackend {
     @Override
     public void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
         CudaBuffer s = own("src", src);
+        if (dst == null) throw new IllegalArgumentException("dst = null: pass a host array of at least " + length + " values");
+        s.pin();
+        try {
+            downloadPinned(s, srcOffset, dst, dstOffset, length);
+        } finally {
+            s.unpin();
+        }
+    }
+
+    private void downloadPinned(CudaBuffer s, long srcOffset, double[] dst, int dstOffset, int length) {
         range("download", srcOffset, length, s.elementCount(), dstOffset, dst.length);
         if (s.dtype() != DType.FP64) {
             float[] f = new float[length];
-            download(src, srcOffset, f, 0, length);
+            downloadPinned(s, srcOffset, f, 0, length);
             for (int i = 0; i < length; i++) dst[dstOffset + i] = f[i];
             return;
         }
@@ -279,9 +337,13 @@ final class CudaBackend implements ConvBackend {
             dtype = b.dtype();
         }
         DType dt = dtype;
-        String ran = guarded(() -> spec.type() == ConvType.DEFORMABLE
-                ? deformable.run(pass, spec, dt, args)
-                : cudnn.run(pass, spec, dt, args));
+        String ran;
+        // Pinned: a close() from another thread marks a buffer closed but frees it (cuMemFree) only after this call.
+        try (AbstractDeviceBuffer.Pins pins = AbstractDeviceBuffer.pinAll(args.asMap().values())) {
+            ran = guarded(() -> spec.type() == ConvType.DEFORMABLE
+                    ? deformable.run(pass, spec, dt, args)
+                    : cudnn.run(pass, spec, dt, args));
+        }
         last.set(ran);
     }
 

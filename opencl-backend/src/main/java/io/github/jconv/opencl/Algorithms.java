@@ -99,8 +99,9 @@ final class Algorithms {
         boolean tr = t == ConvType.TRANSPOSED;
         long viewOut = tr ? spec.inputSpatial() : spec.outputSpatial();
         long viewIn = tr ? spec.outputSpatial() : spec.inputSpatial();
-        long columns = (tr ? spec.outChannels() : spec.inChannels()) * spec.kernelVolume() * viewOut;
-        boolean fits = columns <= maxColumnElements && viewOut <= Integer.MAX_VALUE && viewIn <= Integer.MAX_VALUE
+        // -1 when the product overflows a long: such columns fit nowhere.
+        long columns = OpenClSession.product(tr ? spec.outChannels() : spec.inChannels(), spec.kernelVolume(), viewOut);
+        boolean fits = columns >= 0 && columns <= maxColumnElements && viewOut <= Integer.MAX_VALUE && viewIn <= Integer.MAX_VALUE
                 && columns / viewOut <= Integer.MAX_VALUE;
         long viewC = tr ? spec.outChannels() : spec.inChannels();
         long viewK = tr ? spec.inChannels() : spec.outChannels();

@@ -46,8 +46,10 @@ final class ClDevices {
     private ClDevices() {
     }
 
-    /** Every device of every platform, in enumeration order. Throws CLException / LinkageError. */
+    /** Every device of every platform, in enumeration order. Throws CLException / LinkageError (UnsatisfiedLinkError without libOpenCL). */
     static List<Found> discover() {
+        // Before the first JOCL class: JOCL prints a missing library on stdout, this throws instead.
+        OpenClLibrary.ensureLoaded();
         CL.setExceptionsEnabled(true);
         int[] n = new int[1];
         clGetPlatformIDs(0, null, n);

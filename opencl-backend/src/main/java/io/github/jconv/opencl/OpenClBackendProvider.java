@@ -94,6 +94,11 @@ public final class OpenClBackendProvider implements ConvBackendProvider {
             throw new IllegalArgumentException("deviceIndex = " + deviceIndex + ": the OpenCL backend offers "
                     + devices.size() + " device(s); use 0.." + (devices.size() - 1));
         }
-        return new OpenClSession(devices.get(deviceIndex), r.devices().get(deviceIndex));
+        try {
+            return new OpenClSession(devices.get(deviceIndex), r.devices().get(deviceIndex));
+        } catch (org.jocl.CLException e) {
+            throw new IllegalStateException("OpenCL could not open a session on device " + deviceIndex + " ("
+                    + r.devices().get(deviceIndex).name() + "): " + e.getMessage() + "; fix: " + FIX, e);
+        }
     }
 }

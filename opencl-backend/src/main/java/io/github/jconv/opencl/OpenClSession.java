@@ -8,6 +8,7 @@ import io.github.jconv.Pass;
 import io.github.jconv.Role;
 import io.github.jconv.Shape;
 import io.github.jconv.kernels.KernelSources;
+import io.github.jconv.spi.AbstractDeviceBuffer;
 import io.github.jconv.spi.BufferTracker;
 import io.github.jconv.spi.ConvBackend;
 import io.github.jconv.spi.DeviceBuffer;
@@ -43,6 +44,14 @@ final class OpenClSession implements ConvBackend {
     private static final long COL_BUDGET = 256L << 20;
     /** Overrides {@link #COL_BUDGET} (tuning; tests set it tiny to run one item per chunk). */
     static final String COL_BUDGET_PROPERTY = "jconv.opencl.columnBudgetBytes";
+    /** How long a refused allocation waits for the Cleaner to free buffers dropped without close. */
+    private static final long RECLAIM_WAIT_MILLIS = 2000;
+
+    /**
+     * Tests only: when positive, an allocation that would take this session's live bytes above it is
+     * refused as the device would refuse it (PoCL does not refuse allocations beyond its reported memory).
+     */
+    static volatile long testBudgetBytes;
 
     private final ClDevices.Found dev;
     private final DeviceInfo info;
@@ -108,32 +117,61 @@ final class OpenClSession implements ConvBackend {
 
     @Override
     public DeviceBuffer allocate(DType dtype, Shape shape) {
+        if (dtype == null) throw new IllegalArgumentException("dtype = null: choose one, e.g. DType.FP32");
+        if (shape == null) throw new IllegalArgumentException("shape = null: give one, e.g. Shape.of(1, 3, 32, 32)");
         checkOpen();
         if (dtype != DType.FP32 && dtype != DType.FP64) {
             throw new IllegalArgumentException("dtype = " + dtype + ": the OpenCL backend stores FP32 and FP64; e.g. DType.FP32");
         }
-        long bytes = shape.elementCount() * dtype.bytes();
-        if (bytes > dev.maxAllocBytes()) {
-            throw new IllegalArgumentException("shape = " + shape + ": " + bytes + " bytes requested, more than this device's "
-                    + "largest allocation CL_DEVICE_MAX_MEM_ALLOC_SIZE = " + dev.maxAllocBytes() + " bytes (global memory "
-                    + dev.globalMemBytes() + " bytes); split the batch");
-        }
-        cl_mem m;
-        synchronized (lock) {
+        long bytes = AbstractDeviceBuffer.byteSize(dtype, shape, dev.maxAllocBytes(), maxAllocName());
+        try {
+            return create(dtype, shape, bytes);
+        } catch (CLException first) {
+            // Buffers dropped without close hold device memory until the collector finds them: let it run once
+            // (outside the lock, so other calls go on), then try once more.
+            long freed = tracker.reclaimUnreachable(RECLAIM_WAIT_MILLIS);
             try {
-                m = clCreateBuffer(context, CL_MEM_READ_WRITE, bytes, null, null);
+                return create(dtype, shape, bytes);
             } catch (CLException e) {
                 throw new IllegalStateException("OpenCL could not allocate " + bytes + " bytes for " + dtype + shape + " on "
-                        + info.name() + " (" + e.getMessage() + "; global memory " + dev.globalMemBytes() + " bytes, live "
-                        + tracker.liveBytes() + " bytes in this session)", e);
+                        + info.name() + " (" + e.getMessage() + ", also after a garbage collection that freed " + freed
+                        + " bytes of unclosed buffers; global memory " + dev.globalMemBytes() + " bytes, live "
+                        + tracker.liveBytes() + " bytes in " + tracker.liveBuffers() + " buffers of this session); close "
+                        + "buffers you no longer need or split the batch", e);
             }
         }
-        return new ClBuffer(this, dtype, shape, m);
+    }
+
+    private String maxAllocName() {
+        return "this device's largest allocation, CL_DEVICE_MAX_MEM_ALLOC_SIZE = " + dev.maxAllocBytes() + " on " + info.name()
+                + "; global memory " + dev.globalMemBytes() + " bytes";
+    }
+
+    /** A zero-filled buffer (cpu allocates zeros too, so unwritten memory reads the same on every backend). */
+    private ClBuffer create(DType dtype, Shape shape, long bytes) {
+        synchronized (lock) {
+            // Checked under the lock: close() releases the context under it, so a create can never see a freed one.
+            checkOpen();
+            long budget = testBudgetBytes;
+            if (budget > 0 && tracker.liveBytes() + bytes > budget) {
+                throw new CLException("CL_MEM_OBJECT_ALLOCATION_FAILURE (the test budget of " + budget + " bytes is spent)",
+                        CL_MEM_OBJECT_ALLOCATION_FAILURE);
+            }
+            cl_mem m = clCreateBuffer(context, CL_MEM_READ_WRITE, bytes, null, null);
+            try {
+                // Both element sizes are multiples of 4, so a 4-byte zero pattern covers every buffer.
+                clEnqueueFillBuffer(queue, m, Pointer.to(new int[] {0}), Sizeof.cl_int, 0, bytes, 0, null, null);
+                return new ClBuffer(this, dtype, shape, m);
+            } catch (RuntimeException | Error e) {
+                clReleaseMemObject(m);
+                throw e;
+            }
+        }
     }
 
     @Override
     public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
-        ClBuffer b = transfer(dst, dstOffset, src.length, srcOffset, length);
+        ClBuffer b = transfer(dst, dstOffset, src, src == null ? 0 : src.length, srcOffset, length);
         if (length == 0) return;
         if (b.dtype() == DType.FP64) {
             // The buffer's dtype decides; values convert on the host.
@@ -147,7 +185,7 @@ final class OpenClSession implements ConvBackend {
 
     @Override
     public void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
-        ClBuffer b = transfer(dst, dstOffset, src.length, srcOffset, length);
+        ClBuffer b = transfer(dst, dstOffset, src, src == null ? 0 : src.length, srcOffset, length);
         if (length == 0) return;
         if (b.dtype() == DType.FP32) {
             float[] f = new float[length];
@@ -160,7 +198,7 @@ final class OpenClSession implements ConvBackend {
 
     @Override
     public void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
-        ClBuffer b = transfer(src, srcOffset, dst.length, dstOffset, length);
+        ClBuffer b = transfer(src, srcOffset, dst, dst == null ? 0 : dst.length, dstOffset, length);
         if (length == 0) return;
         if (b.dtype() == DType.FP64) {
             double[] d = new double[length];
@@ -173,7 +211,7 @@ final class OpenClSession implements ConvBackend {
 
     @Override
     public void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
-        ClBuffer b = transfer(src, srcOffset, dst.length, dstOffset, length);
+        ClBuffer b = transfer(src, srcOffset, dst, dst == null ? 0 : dst.length, dstOffset, length);
         if (length == 0) return;
         if (b.dtype() == DType.FP32) {
             float[] f = new float[length];
@@ -186,35 +224,59 @@ final class OpenClSession implements ConvBackend {
 
     private void write(ClBuffer b, long offset, Pointer host, int length) {
         int size = b.dtype().bytes();
-        synchronized (lock) {
-            checkOpen();
-            clEnqueueWriteBuffer(queue, b.mem, CL_TRUE, offset * size, (long) length * size, host, 0, null, null);
+        b.pin();
+        try {
+            synchronized (lock) {
+                checkOpen();
+                clEnqueueWriteBuffer(queue, b.mem, CL_TRUE, offset * size, (long) length * size, host, 0, null, null);
+            }
+        } catch (CLException e) {
+            throw failed("upload of " + length + " values at element " + offset + " into " + b, e);
+        } finally {
+            b.unpin();
         }
     }
 
     private void read(ClBuffer b, long offset, Pointer host, int length) {
         int size = b.dtype().bytes();
-        synchronized (lock) {
-            checkOpen();
-            clEnqueueReadBuffer(queue, b.mem, CL_TRUE, offset * size, (long) length * size, host, 0, null, null);
+        b.pin();
+        try {
+            synchronized (lock) {
+                checkOpen();
+                clEnqueueReadBuffer(queue, b.mem, CL_TRUE, offset * size, (long) length * size, host, 0, null, null);
+            }
+        } catch (CLException e) {
+            throw failed("download of " + length + " values at element " + offset + " from " + b, e);
+        } finally {
+            b.unpin();
         }
     }
 
-    private ClBuffer transfer(DeviceBuffer buf, long devOffset, int arrayLength, int arrayOffset, int length) {
+    /** A driver error as the exception a public call may throw, naming what was attempted. */
+    private IllegalStateException failed(String what, CLException e) {
+        return new IllegalStateException("OpenCL " + what + " on " + info.name() + " failed: " + e.getMessage(), e);
+    }
+
+    private ClBuffer transfer(DeviceBuffer buf, long devOffset, Object array, int arrayLength, int arrayOffset, int length) {
         checkOpen();
         ClBuffer b = own(buf, "buffer");
+        if (array == null) throw new IllegalArgumentException("array = null: pass a host array of at least " + length + " values");
         if (length < 0 || arrayOffset < 0 || (long) arrayOffset + length > arrayLength) {
             throw new IllegalArgumentException("array range [" + arrayOffset + ", " + ((long) arrayOffset + length) + ") of length "
                     + arrayLength + ": must lie inside the array; e.g. offset 0, length " + arrayLength);
         }
-        if (devOffset < 0 || devOffset + length > b.elementCount()) {
-            throw new IllegalArgumentException("buffer range [" + devOffset + ", " + (devOffset + length) + ") of " + b.elementCount()
-                    + " elements: must lie inside the buffer; e.g. offset 0, length " + Math.min(arrayLength, b.elementCount()));
+        // Written so that no sum can overflow: devOffset + length would wrap for devOffset near Long.MAX_VALUE.
+        if (devOffset < 0 || length > b.elementCount() || devOffset > b.elementCount() - length) {
+            long end = devOffset + length;
+            throw new IllegalArgumentException("buffer range [" + devOffset + ", " + (end < devOffset ? devOffset + " + " + length : String.valueOf(end))
+                    + ") of " + b.elementCount() + " elements: must lie inside the buffer; e.g. offset 0, length "
+                    + Math.min(arrayLength, b.elementCount()));
         }
         return b;
     }
 
     private ClBuffer own(DeviceBuffer buf, String role) {
+        if (buf == null) throw new IllegalArgumentException(role + " = null: pass a buffer of this session");
         if (!(buf instanceof ClBuffer b) || b.owner() != this) {
             throw new IllegalArgumentException(role + " = " + buf + ": belongs to another session; allocate it with this one");
         }
@@ -236,22 +298,33 @@ final class OpenClSession implements ConvBackend {
             return Support.no("BACKWARD_OFFSET_MASK belongs to deformable convolution; this spec is " + spec.type());
         }
         List<Shape> shapes = new ArrayList<>(List.of(spec.inputShape(), spec.weightShape(), spec.outputShape()));
+        long max = dev.maxAllocBytes();
         if (spec.type() == ConvType.DEFORMABLE) {
             shapes.add(spec.offsetShape());
-            long colPerBatch = (long) spec.inChannels() * spec.kernelVolume() * spec.outputSpatial() * dtype.bytes();
-            if ((pass == Pass.BACKWARD_DATA || pass == Pass.BACKWARD_OFFSET_MASK) && colPerBatch > dev.maxAllocBytes()) {
-                return Support.no("the column gradient of one batch item needs " + colPerBatch
-                        + " bytes, more than CL_DEVICE_MAX_MEM_ALLOC_SIZE = " + dev.maxAllocBytes() + "; use fewer channels or a smaller output");
+            long colPerBatch = product(spec.inChannels(), spec.kernelVolume(), spec.outputSpatial(), dtype.bytes());
+            if ((pass == Pass.BACKWARD_DATA || pass == Pass.BACKWARD_OFFSET_MASK) && (colPerBatch < 0 || colPerBatch > max)) {
+                return Support.no("the column gradient of one batch item needs " + (colPerBatch < 0 ? "more than " + Long.MAX_VALUE : colPerBatch)
+                        + " bytes, more than CL_DEVICE_MAX_MEM_ALLOC_SIZE = " + max + "; use fewer channels or a smaller output");
             }
         }
         for (Shape s : shapes) {
-            long bytes = s.elementCount() * dtype.bytes();
-            if (bytes > dev.maxAllocBytes()) {
-                return Support.no("a tensor of shape " + s + " needs " + bytes + " bytes, more than CL_DEVICE_MAX_MEM_ALLOC_SIZE = "
-                        + dev.maxAllocBytes() + " on " + info.name() + "; split the batch");
+            long bytes = product(s.elementCount(), dtype.bytes());
+            if (bytes < 0 || bytes > max) {
+                return Support.no("a tensor of shape " + s + " needs " + (bytes < 0 ? "more than " + Long.MAX_VALUE + " (overflows a long)" : bytes)
+                        + " bytes, more than CL_DEVICE_MAX_MEM_ALLOC_SIZE = " + max + " on " + info.name() + "; split the batch");
             }
         }
         return Support.yes();
+    }
+
+    /** The product of non-negative factors, or -1 when it overflows a long. */
+    static long product(long... factors) {
+        long p = 1;
+        for (long f : factors) {
+            if (f != 0 && p > Long.MAX_VALUE / f) return -1;
+            p *= f;
+        }
+        return p;
     }
 
     // ---- execution ----
@@ -259,14 +332,28 @@ final class OpenClSession implements ConvBackend {
     @Override
     public void execute(Pass pass, ConvSpec spec, ConvArgs args) {
         checkOpen();
-        Algorithms.Choice choice = Algorithms.choose(spec, pass, mode, dev.maxAllocBytes() / Math.max(1, dtypeOf(pass, spec, args).bytes()));
         DType dt = dtypeOf(pass, spec, args);
-        synchronized (lock) {
-            checkOpen();
-            if (spec.type() == ConvType.DEFORMABLE) {
-                runDeformable(family(dt, "deformable"), choice.path(), pass, spec, args, dt);
-            } else {
-                runConv(choice.path(), spec, args, dt);
+        Algorithms.Choice choice = Algorithms.choose(spec, pass, mode, dev.maxAllocBytes() / Math.max(1, dt.bytes()));
+        List<DeviceBuffer> used = new ArrayList<>();
+        for (Map.Entry<Role, DeviceBuffer> e : args.asMap().entrySet()) {
+            own(e.getValue(), e.getKey().label());
+            used.add(e.getValue());
+        }
+        // Pinned: a close() from another thread now marks a buffer closed but frees it only after this call.
+        try (AbstractDeviceBuffer.Pins pins = AbstractDeviceBuffer.pinAll(used)) {
+            synchronized (lock) {
+                checkOpen();
+                try {
+                    if (spec.type() == ConvType.DEFORMABLE) {
+                        runDeformable(family(dt, "deformable"), choice.path(), pass, spec, args, dt);
+                    } else {
+                        runConv(choice.path(), spec, args, dt);
+                    }
+                    // A buffer closed meanwhile is freed when the pins go: let the queued kernels finish with it first.
+                    if (pins.anyClosed()) clFinish(queue);
+                } catch (CLException e) {
+                    throw failed(pass + " of " + spec, e);
+                }
             }
         }
         last.set(rowScatter && pass == Pass.BACKWARD_DATA && spec.type() == ConvType.DEFORMABLE
@@ -659,17 +746,36 @@ final class OpenClSession implements ConvBackend {
 
     private Family build(DType dt, String name, String options, int redWg, int[] gemmTiles) {
         cl_program p = programs.get(name + ".cl", KernelSources.source(name), options);
+        try {
+            return buildKernels(p, name, redWg, gemmTiles);
+        } catch (CLException e) {
+            // A cached binary of another program that passed every check (CL_INVALID_KERNEL_NAME): build from source, once.
+            p = programs.rebuild(name + ".cl", KernelSources.source(name), options);
+            return buildKernels(p, name, redWg, gemmTiles);
+        }
+    }
+
+    private Family buildKernels(cl_program p, String name, int redWg, int[] gemmTiles) {
         Map<String, cl_kernel> ks = new HashMap<>();
         Map<String, Long> sizes = new HashMap<>();
-        for (String kn : KernelSources.kernelNames(name)) {
-            cl_kernel k = clCreateKernel(p, kn, null);
-            ks.put(kn, k);
-            long max = Math.min(kernelLong(k, CL_KERNEL_WORK_GROUP_SIZE), Math.min(dev.maxItemSize0(), PREFERRED_GROUP));
-            long multiple = kernelLong(k, CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE);
-            long local = multiple > 0 && max >= multiple ? max / multiple * multiple : max;
-            sizes.put(kn, Math.max(1, local));
+        try {
+            for (String kn : KernelSources.kernelNames(name)) {
+                cl_kernel k = clCreateKernel(p, kn, null);
+                ks.put(kn, k);
+                sizes.put(kn, localSize(k));
+            }
+        } catch (RuntimeException e) {
+            for (cl_kernel k : ks.values()) clReleaseKernel(k);
+            throw e;
         }
         return new Family(p, ks, sizes, redWg, gemmTiles);
+    }
+
+    private long localSize(cl_kernel k) {
+        long max = Math.min(kernelLong(k, CL_KERNEL_WORK_GROUP_SIZE), Math.min(dev.maxItemSize0(), PREFERRED_GROUP));
+        long multiple = kernelLong(k, CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE);
+        long local = multiple > 0 && max >= multiple ? max / multiple * multiple : max;
+        return Math.max(1, local);
     }
 
     private long kernelLong(cl_kernel k, int param) {
@@ -693,7 +799,11 @@ final class OpenClSession implements ConvBackend {
     public void synchronize() {
         synchronized (lock) {
             checkOpen();
-            clFinish(queue);
+            try {
+                clFinish(queue);
+            } catch (CLException e) {
+                throw failed("clFinish", e);
+            }
         }
     }
 

@@ -103,6 +103,146 @@ class ProgramCacheTest {
         assertTrue(Files.size(bin) > 4, "the rebuilt binary replaced the corrupt one");
     }
 
+    /** The .bin entries of the cache directory. */
+    private List<Path> entries() throws IOException {
+        try (Stream<Path> files = Files.list(dir.resolve("opencl"))) {
+            return files.filter(f -> f.toString().endsWith(".bin")).sorted().toList();
+        }
+    }
+
+    @Test
+    void aTruncatedEntryIsDiscardedAndRebuiltNeverHandedToTheDriver() throws Exception {
+        assumeTrue(new OpenClBackendProvider().probe().available(), "no OpenCL device");
+        assertEquals("1 0", childRun());
+        Path bin = entries().get(0);
+        byte[] whole = Files.readAllBytes(bin);
+        // Half an entry, as a process killed while writing leaves it: old jconv crashed the JVM on it (pocl_binary.c:459).
+        Files.write(bin, java.util.Arrays.copyOf(whole, whole.length / 2));
+        assertEquals("1 0", childRun(), "the truncated entry is rebuilt from source (a child JVM: a crash fails only it)");
+        assertEquals(whole.length, Files.size(bin), "and replaced by a complete one");
+        assertEquals("0 1", childRun(), "which the next process loads");
+    }
+
+    @Test
+    void anEntryOfAnotherProgramUnderThisNameIsDiscardedAndRebuilt() throws IOException {
+        ConvSpec conv = ConvSpec.convolution().batch(1).channels(2, 2).input(5, 5).kernel(3).build();
+        ConvSpec deform = ConvSpec.deformable().batch(1).channels(2, 2).input(5, 5).kernel(3).padding(1).build();
+        double[] first;
+        Path convEntry;
+        try (OpenClSession a = (OpenClSession) openOrSkip()) {
+            first = forward(a, conv);
+            convEntry = entries().get(0);
+            deformForward(a, deform);
+        }
+        Path deformEntry = entries().stream().filter(f -> !f.equals(convEntry)).findFirst().orElseThrow();
+        // A valid binary of deformable.cl under conv.cl's name: before, CL_INVALID_KERNEL_NAME on every call, forever.
+        Files.copy(deformEntry, convEntry, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        try (OpenClSession b = (OpenClSession) openOrSkip()) {
+            assertArrayEquals(first, forward(b, conv));
+            assertEquals(1, b.programCache().sourceBuilds(), "conv.cl was built again");
+        }
+        try (OpenClSession c = (OpenClSession) openOrSkip()) {
+            assertArrayEquals(first, forward(c, conv));
+            assertEquals(0, c.programCache().sourceBuilds(), "and the rebuilt entry serves the next session");
+        }
+    }
+
+    @Test
+    void aBinaryOfAnotherProgramCarryingThisKeyIsRebuiltWhenAKernelIsMissing() throws IOException {
+        ConvSpec conv = ConvSpec.convolution().batch(1).channels(2, 2).input(5, 5).kernel(3).build();
+        ConvSpec deform = ConvSpec.deformable().batch(1).channels(2, 2).input(5, 5).kernel(3).padding(1).build();
+        double[] first;
+        Path convEntry;
+        try (OpenClSession a = (OpenClSession) openOrSkip()) {
+            first = forward(a, conv);
+            convEntry = entries().get(0);
+            deformForward(a, deform);
+        }
+        Path deformEntry = entries().stream().filter(f -> !f.equals(convEntry)).findFirst().orElseThrow();
+        String convKey = convEntry.getFileName().toString().replace(".bin", "");
+        String deformKey = deformEntry.getFileName().toString().replace(".bin", "");
+        String[] why = new String[1];
+        byte[] deformBinary = ProgramCache.decode(deformKey, Files.readAllBytes(deformEntry), why);
+        assertNotNull(deformBinary, why[0]);
+        // Passes every check of the entry (key, length, checksum), yet is the wrong program: its kernels are missing.
+        Files.write(convEntry, ProgramCache.encode(convKey, deformBinary));
+        try (OpenClSession b = (OpenClSession) openOrSkip()) {
+            assertArrayEquals(first, forward(b, conv));
+            assertEquals(1, b.programCache().sourceBuilds(), "rebuilt from source after the kernel was not found");
+        }
+    }
+
+    @Test
+    void decodeRefusesEveryDamagedEntryAndSaysWhy() {
+        String key = "a".repeat(64);
+        byte[] payload = {10, 20, 30, 40, 50};
+        byte[] good = ProgramCache.encode(key, payload);
+        String[] why = new String[1];
+        assertArrayEquals(payload, ProgramCache.decode(key, good, why));
+        assertNull(ProgramCache.decode(key, java.util.Arrays.copyOf(good, good.length - 1), why));
+        assertTrue(why[0].contains("payload"), why[0]);
+        assertNull(ProgramCache.decode(key, java.util.Arrays.copyOf(good, 10), why));
+        assertTrue(why[0].contains("shorter"), why[0]);
+        assertNull(ProgramCache.decode("b".repeat(64), good, why));
+        assertTrue(why[0].contains("another program"), why[0]);
+        byte[] flipped = good.clone();
+        flipped[flipped.length - 1] ^= 1;
+        assertNull(ProgramCache.decode(key, flipped, why));
+        assertTrue(why[0].contains("checksum"), why[0]);
+        byte[] raw = new byte[200]; // a bare driver binary, as jconv stored them before
+        assertNull(ProgramCache.decode(key, raw, why));
+        assertTrue(why[0].contains("header"), why[0]);
+    }
+
+    @Test
+    void theFirstCompileSaysSoOnceAndNamesTheCacheDirectory() {
+        java.util.logging.Logger jul = java.util.logging.Logger.getLogger("io.github.jconv.opencl");
+        List<String> messages = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        java.util.logging.Handler h = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                if (r.getMessage() != null && r.getMessage().contains("compiling")) messages.add(r.getMessage());
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        jul.addHandler(h);
+        try {
+            ConvSpec conv = ConvSpec.convolution().batch(1).channels(2, 2).input(5, 5).kernel(3).build();
+            ConvSpec deform = ConvSpec.deformable().batch(1).channels(2, 2).input(5, 5).kernel(3).padding(1).build();
+            try (OpenClSession a = (OpenClSession) openOrSkip()) {
+                forward(a, conv);
+                deformForward(a, deform); // a second program: still one line
+            }
+            assertEquals(1, messages.size(), messages.toString());
+            assertTrue(messages.get(0).contains(dir.resolve("opencl").toString()), messages.get(0));
+            try (OpenClSession b = (OpenClSession) openOrSkip()) {
+                forward(b, conv);
+            }
+            assertEquals(1, messages.size(), "a warm cache compiles nothing and says nothing: " + messages);
+        } finally {
+            jul.removeHandler(h);
+        }
+    }
+
+    private static void deformForward(OpenClSession session, ConvSpec d) {
+        Random rnd = new Random(4);
+        try (DeviceBuffer x = put(session, DType.FP32, d.inputShape(), random(rnd, d.inputShape().elementCount(), -1, 1));
+             DeviceBuffer w = put(session, DType.FP32, d.weightShape(), random(rnd, d.weightShape().elementCount(), -1, 1));
+             DeviceBuffer b = put(session, DType.FP32, d.biasShape(), random(rnd, d.outChannels(), -1, 1));
+             DeviceBuffer o = put(session, DType.FP32, d.offsetShape(), random(rnd, d.offsetShape().elementCount(), -1, 1));
+             DeviceBuffer y = session.allocate(DType.FP32, d.outputShape())) {
+            session.execute(Pass.FORWARD, d, ConvArgs.builder().x(x).w(w).b(b).offset(o).y(y).build());
+            session.synchronize();
+        }
+    }
+
     @Test
     void aBuildErrorCarriesTheCompilerLogAndTheOptions() {
         ProbeResult r = new OpenClBackendProvider().probe();
