@@ -107,6 +107,30 @@ class NanRuleTest {
     }
 
     /**
+     * The data gradient (and the transposed forward pass, the same sum) is on the other side: dx[i] sums
+     * dy[o]·w[t] over the real pairs with i = o·s − p + t·d only, so w[0, 0, 0, 0] NaN reaches the pixels
+     * (iy, ix) = (oy − 1, ox − 1) of input channel 0 with oy, ox in 0..3, that is iy, ix ≤ 2: 9 of 16 (a
+     * correlation of zero-padded dy with the flipped kernel would mark all 16).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void aNanWeightReachesOnlyThePixelsItsRealPairsReach(String backend) {
+        ConvSpec s = ConvSpec.parse("mb1ic2ih4oc2kh3ph1bia0");
+        boolean[] n = nans(Runs.reference(Pass.BACKWARD_DATA, s, nanWeight(s)).get(Role.DX));
+        assertEquals(9, count(n));
+        for (int iy = 0; iy < 3; iy++) for (int ix = 0; ix < 3; ix++) assertTrue(n[iy * 4 + ix]);
+        onEveryBackend(backend, s, Pass.BACKWARD_DATA, nanWeight(s));
+        for (String line : new String[] {"mb1ic4ih6oc4kh3ph1g4bia0", "mb1ic4ih9oc4kh3sh2ph1bia0", "mb1ic32ih16oc32kh3ph1bia0"}) {
+            ConvSpec c = ConvSpec.parse(line);
+            onEveryBackend(backend, c, Pass.BACKWARD_DATA, nanWeight(c));
+        }
+        for (String line : new String[] {"tr1mb1ic2ih4oc2kh3ph1bia0", "tr1mb1ic4ih5oc4kh3sh2ph1bia0"}) {
+            ConvSpec c = ConvSpec.parse(line);
+            onEveryBackend(backend, c, Pass.FORWARD, nanWeight(c));
+        }
+    }
+
+    /**
      * By hand: dy[0, 0, 0, 0] NaN. dw[0, c, t] = Σ over outputs of x_padded · dy, and output (0, 0)
      * pairs every tap with a pixel or a padding zero, so all 2·3·3 = 18 elements of dw[0] are NaN and the
      * 18 of dw[1] are finite.
