@@ -196,6 +196,29 @@ class NanRuleTest {
     }
 
     /**
+     * A NaN mask at tap 4 of position 6 multiplies that sample (inside the image or not): the outputs
+     * and dw elements it feeds are NaN, and so are the pixels it is scattered to in dx (its in-image
+     * neighbours) and its offset gradient; its mask gradient is Σ G·sample without the mask, finite.
+     * A NaN dy at output (k = 0, position 6) reaches every dw[0, ·, ·], every tap's offset and mask
+     * gradient at position 6 (a product with a zero slope included), and in dx only in-image neighbours
+     * of samples inside the image. The reference's pattern is the rule; here it must hold on every backend.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void aNanMaskOrOutputGradientGivesTheReferencesPatternOnEveryBackend(String backend) {
+        Map<Role, double[]> mask = new EnumMap<>(ProblemData.generate(DEFORM, Offsets.FAR, 12).asMap());
+        mask.get(Role.MASK)[TAP * 16 + POS] = Double.NaN;
+        Map<Role, double[]> dy = new EnumMap<>(ProblemData.generate(DEFORM, Offsets.FAR, 13).asMap());
+        dy.get(Role.DY)[POS] = Double.NaN;
+        assertEquals(1, count(nans(Runs.reference(Pass.BACKWARD_OFFSET_MASK, DEFORM, mask).get(Role.DOFFSET))) / 2);
+        assertEquals(9, count(nans(Runs.reference(Pass.BACKWARD_OFFSET_MASK, DEFORM, dy).get(Role.DMASK))));
+        for (Pass p : new Pass[] {Pass.FORWARD, Pass.BACKWARD_DATA, Pass.BACKWARD_WEIGHT, Pass.BACKWARD_OFFSET_MASK}) {
+            onEveryBackend(backend, DEFORM, p, mask);
+            onEveryBackend(backend, DEFORM, p, dy);
+        }
+    }
+
+    /**
      * x[0, 0, 0, 0] (the top-left pixel of channel 0) NaN, offsets far beyond the border for half the
      * samples: a sample reads the pixel only when it is one of its in-image neighbours. Samples outside
      * the image read nothing, so they stay finite (a backend whose outside samples read pixel 0 with
