@@ -90,12 +90,16 @@ public final class ProblemData {
         return v;
     }
 
-    /** An integer in [−3, 3], half of them moved by ±(2⁻²⁰ … 10⁻³) (log-uniform); an FP32 number. */
+    /**
+     * An integer in [−3, 3], half of them moved by ±(2⁻²⁴ … 10⁻³) (log-uniform); an FP32 number. Moves
+     * below half an FP32 ulp of the sampling coordinate (2⁻²¹ at 4…8) vanish when base + offset is
+     * rounded to FP32, and a move down then lands in the cell above: the slope jumps.
+     */
     private static double nearInteger(SplittableRandom r) {
         double k = r.nextInt(7) - 3;
         double u = r.nextDouble();
         if (u < 0.5) return k;
-        double eps = Math.exp(r.nextDouble(Math.log(0x1p-20), Math.log(1e-3)));
+        double eps = Math.exp(r.nextDouble(Math.log(0x1p-24), Math.log(1e-3)));
         return (float) (u < 0.75 ? k + eps : k - eps);
     }
 
