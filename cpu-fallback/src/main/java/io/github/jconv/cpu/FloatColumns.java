@@ -125,10 +125,34 @@ final class FloatColumns {
 
     // ---- deformable (2D: od = kd = 1) ----
 
+    /** |⌊offset⌋| is clamped here before it becomes an integer: far beyond any image, and exact in FP32. */
+    private static final double FAR = 0x1p40;
+
+    /**
+     * The integer cell ⌊base + off⌋, computed as base + ⌊off⌋ so that no bit of the offset's fraction is
+     * lost to a large base coordinate; off must not be NaN (an infinite offset lands far outside).
+     */
+    static long cell(int base, double off) {
+        return base + (long) Math.max(-FAR, Math.min(FAR, Math.floor(off)));
+    }
+
+    /** The fraction off − ⌊off⌋ of a finite offset, in [0, 1]: the bilinear weight of the upper neighbour. */
+    static double fraction(double off) {
+        return off - Math.floor(off);
+    }
+
+    /** Position cell + frac inside the open interval (−1, size): where the sampled value may be non-zero. */
+    static boolean valueInside(long cell, double frac, int size) {
+        return (cell >= 0 || (cell == -1 && frac > 0)) && cell < size;
+    }
+
     /**
      * Bilinear sampling plan of one offset group for taps × positions [p0, p1): for entry
      * q = (t * len + p - p0) * 4 + corner, the input index (within a channel) and its weight, the
-     * mask already folded in. Corners outside the image get weight 0 and index 0.
+     * mask already folded in. A corner outside the image has index −1 (nothing is read or written
+     * there) and keeps its weight; a sample outside the open box (−1, H) × (−1, W) has four such
+     * corners of weight 0·mask, and a NaN position four of weight NaN, so its value is NaN while it
+     * touches no pixel.
      */
     static void sample(Geometry g, float[] off, int offBase, float[] mask, int maskBase,
                        int p0, int p1, int[] idx, float[] wt) {
@@ -138,27 +162,33 @@ final class FloatColumns {
             int dyBase = offBase + 2 * t * g.os, dxBase = dyBase + g.os, mBase = maskBase + t * g.os;
             for (int p = p0; p < p1; p++) {
                 int oy = p / g.ow, ox = p - oy * g.ow;
-                double py = (double) (oy * g.sh - g.ph + ty * g.dh) + off[dyBase + p];
-                double px = (double) (ox * g.sw - g.pw + tx * g.dw) + off[dxBase + p];
+                double offY = off[dyBase + p], offX = off[dxBase + p];
                 double m = g.modulated ? mask[mBase + p] : 1;
                 int q = (t * len + p - p0) * 4;
-                if (py <= -1 || py >= g.ih || px <= -1 || px >= g.iw) {
-                    idx[q] = 0; idx[q + 1] = 0; idx[q + 2] = 0; idx[q + 3] = 0;
-                    wt[q] = 0; wt[q + 1] = 0; wt[q + 2] = 0; wt[q + 3] = 0;
+                idx[q] = -1; idx[q + 1] = -1; idx[q + 2] = -1; idx[q + 3] = -1;
+                if (Double.isNaN(offY) || Double.isNaN(offX)) {
+                    float nan = (float) (offY + offX);
+                    wt[q] = nan; wt[q + 1] = nan; wt[q + 2] = nan; wt[q + 3] = nan;
                     continue;
                 }
-                int y0 = (int) Math.floor(py), x0 = (int) Math.floor(px);
-                double ly = py - y0, lx = px - x0, hy = 1 - ly, hx = 1 - lx;
+                long y0 = cell(oy * g.sh - g.ph + ty * g.dh, offY), x0 = cell(ox * g.sw - g.pw + tx * g.dw, offX);
+                double ly = fraction(offY), lx = fraction(offX);
+                if (!valueInside(y0, ly, g.ih) || !valueInside(x0, lx, g.iw)) {
+                    float z = (float) (0 * m);
+                    wt[q] = z; wt[q + 1] = z; wt[q + 2] = z; wt[q + 3] = z;
+                    continue;
+                }
+                double hy = 1 - ly, hx = 1 - lx;
                 boolean yIn0 = y0 >= 0, yIn1 = y0 + 1 < g.ih, xIn0 = x0 >= 0, xIn1 = x0 + 1 < g.iw;
-                int i00 = y0 * g.iw + x0;
-                idx[q] = yIn0 && xIn0 ? i00 : 0;
-                wt[q] = yIn0 && xIn0 ? (float) (hy * hx * m) : 0;
-                idx[q + 1] = yIn0 && xIn1 ? i00 + 1 : 0;
-                wt[q + 1] = yIn0 && xIn1 ? (float) (hy * lx * m) : 0;
-                idx[q + 2] = yIn1 && xIn0 ? i00 + g.iw : 0;
-                wt[q + 2] = yIn1 && xIn0 ? (float) (ly * hx * m) : 0;
-                idx[q + 3] = yIn1 && xIn1 ? i00 + g.iw + 1 : 0;
-                wt[q + 3] = yIn1 && xIn1 ? (float) (ly * lx * m) : 0;
+                int i00 = (int) (y0 * g.iw + x0);
+                if (yIn0 && xIn0) idx[q] = i00;
+                wt[q] = (float) (hy * hx * m);
+                if (yIn0 && xIn1) idx[q + 1] = i00 + 1;
+                wt[q + 1] = (float) (hy * lx * m);
+                if (yIn1 && xIn0) idx[q + 2] = i00 + g.iw;
+                wt[q + 2] = (float) (ly * hx * m);
+                if (yIn1 && xIn1) idx[q + 3] = i00 + g.iw + 1;
+                wt[q + 3] = (float) (ly * lx * m);
             }
         }
     }
@@ -172,14 +202,21 @@ final class FloatColumns {
                 int dst = colOff + ((c - c0) * g.kv + t) * len;
                 int q = t * len * 4;
                 for (int j = 0; j < len; j++, q += 4) {
-                    col[dst + j] = wt[q] * x[xc + idx[q]] + wt[q + 1] * x[xc + idx[q + 1]]
-                            + wt[q + 2] * x[xc + idx[q + 2]] + wt[q + 3] * x[xc + idx[q + 3]];
+                    int i0 = idx[q], i1 = idx[q + 1], i2 = idx[q + 2], i3 = idx[q + 3];
+                    if ((i0 | i1 | i2 | i3) >= 0) {
+                        col[dst + j] = wt[q] * x[xc + i0] + wt[q + 1] * x[xc + i1]
+                                + wt[q + 2] * x[xc + i2] + wt[q + 3] * x[xc + i3];
+                    } else {
+                        // a corner outside the image reads zero; the product is still formed (NaN · 0 is NaN)
+                        col[dst + j] = wt[q] * (i0 < 0 ? 0 : x[xc + i0]) + wt[q + 1] * (i1 < 0 ? 0 : x[xc + i1])
+                                + wt[q + 2] * (i2 < 0 ? 0 : x[xc + i2]) + wt[q + 3] * (i3 < 0 ? 0 : x[xc + i3]);
+                    }
                 }
             }
         }
     }
 
-    /** The adjoint of {@link #gather}: adds column gradients onto the sampled input corners. */
+    /** The adjoint of {@link #gather}: adds column gradients onto the sampled input corners inside the image. */
     static void scatter(Geometry g, float[] col, int colOff, int c0, int c1, int len, int[] idx, float[] wt,
                         float[] dx, int dxBase) {
         for (int c = c0; c < c1; c++) {
@@ -189,10 +226,11 @@ final class FloatColumns {
                 int q = t * len * 4;
                 for (int j = 0; j < len; j++, q += 4) {
                     float v = col[src + j];
-                    dx[xc + idx[q]] += wt[q] * v;
-                    dx[xc + idx[q + 1]] += wt[q + 1] * v;
-                    dx[xc + idx[q + 2]] += wt[q + 2] * v;
-                    dx[xc + idx[q + 3]] += wt[q + 3] * v;
+                    int i0 = idx[q], i1 = idx[q + 1], i2 = idx[q + 2], i3 = idx[q + 3];
+                    if (i0 >= 0) dx[xc + i0] += wt[q] * v;
+                    if (i1 >= 0) dx[xc + i1] += wt[q + 1] * v;
+                    if (i2 >= 0) dx[xc + i2] += wt[q + 2] * v;
+                    if (i3 >= 0) dx[xc + i3] += wt[q + 3] * v;
                 }
             }
         }
@@ -201,6 +239,9 @@ final class FloatColumns {
     /**
      * Offset and mask gradients of one offset group over positions [p0, p1): colGrad holds the
      * column gradients of the group's channels [c0, c1) (rows (c - c0) * kv + t, length len).
+     * The offset gradient follows torchvision's coordinate-weight rule: the slope of the bilinear
+     * form on the cell, each in-image neighbour counted, no test on the position itself (so a
+     * coordinate of exactly −1 has the slope from inside the image); the mask gradient is Σ G·value.
      */
     static void coordinateGrads(Geometry g, float[] x, int xBase, int c0, int c1, float[] colGrad, int len,
                                 float[] off, int offBase, float[] mask, int maskBase,
@@ -210,16 +251,17 @@ final class FloatColumns {
             int dyBase = offBase + 2 * t * g.os, dxBase = dyBase + g.os, mBase = maskBase + t * g.os;
             for (int p = p0; p < p1; p++) {
                 int oy = p / g.ow, ox = p - oy * g.ow;
-                double py = (double) (oy * g.sh - g.ph + ty * g.dh) + off[dyBase + p];
-                double px = (double) (ox * g.sw - g.pw + tx * g.dw) + off[dxBase + p];
+                double offY = off[dyBase + p], offX = off[dxBase + p];
                 double m = g.modulated ? mask[mBase + p] : 1;
+                int row = t * len + p - p0;
                 double gy = 0, gx = 0, gm = 0;
-                if (!(py <= -1 || py >= g.ih || px <= -1 || px >= g.iw)) {
-                    int y0 = (int) Math.floor(py), x0 = (int) Math.floor(px);
-                    double ly = py - y0, lx = px - x0, hy = 1 - ly, hx = 1 - lx;
+                long y0 = Double.isNaN(offY) || Double.isNaN(offX) ? Long.MIN_VALUE : cell(oy * g.sh - g.ph + ty * g.dh, offY);
+                long x0 = y0 == Long.MIN_VALUE ? Long.MIN_VALUE : cell(ox * g.sw - g.pw + tx * g.dw, offX);
+                if (y0 >= -1 && y0 < g.ih && x0 >= -1 && x0 < g.iw) {
+                    double ly = fraction(offY), lx = fraction(offX), hy = 1 - ly, hx = 1 - lx;
+                    boolean value = valueInside(y0, ly, g.ih) && valueInside(x0, lx, g.iw);
                     boolean yIn0 = y0 >= 0, yIn1 = y0 + 1 < g.ih, xIn0 = x0 >= 0, xIn1 = x0 + 1 < g.iw;
-                    int i00 = y0 * g.iw + x0;
-                    int row = t * len + p - p0;
+                    int i00 = (int) (y0 * g.iw + x0);
                     for (int c = c0; c < c1; c++) {
                         int xc = xBase + c * g.is;
                         double v00 = yIn0 && xIn0 ? x[xc + i00] : 0;
@@ -229,8 +271,15 @@ final class FloatColumns {
                         double cgv = colGrad[(c - c0) * g.kv * len + row];
                         gy += cgv * (hx * (v10 - v00) + lx * (v11 - v01));
                         gx += cgv * (hy * (v01 - v00) + ly * (v11 - v10));
-                        gm += cgv * (hy * hx * v00 + hy * lx * v01 + ly * hx * v10 + ly * lx * v11);
+                        gm += cgv * (value ? hy * hx * v00 + hy * lx * v01 + ly * hx * v10 + ly * lx * v11 : 0);
                     }
+                } else {
+                    // no neighbour in the image (or a NaN position): every slope and value is 0 (NaN),
+                    // and the products with the column gradients are still formed (NaN · 0 is NaN)
+                    double s = y0 == Long.MIN_VALUE ? offY + offX : 0;
+                    for (int c = c0; c < c1; c++) gy += colGrad[(c - c0) * g.kv * len + row] * s;
+                    gx = gy;
+                    gm = gy;
                 }
                 dOff[dyBase + p] = (float) (gy * m);
                 dOff[dxBase + p] = (float) (gx * m);

@@ -186,6 +186,10 @@ final class FloatPasses {
     // ---- backward data (scatter); with bias, the forward pass of a transposed convolution ----
 
     static void backwardData(Geometry g, CpuAlgorithm alg, float[] dy, float[] w, float[] bias, float[] dx, WorkerPool pool) {
+        // The gathers (depthwise, flipped-kernel im2col, phases) read dy through zero padding and would
+        // multiply a NaN or infinite weight by those zeros, marking pixels that no real (output, tap)
+        // pair reaches. The scatter (GEMM, then col2im) forms only the real pairs, as the op is defined.
+        if (alg != CpuAlgorithm.POINTWISE_GEMM && alg != CpuAlgorithm.GEMM_COL2IM && !allFinite(w)) alg = CpuAlgorithm.GEMM_COL2IM;
         if (alg == CpuAlgorithm.DIRECT_DEPTHWISE) {
             if (FloatDepthwise.appliesToBackwardData(g)) {
                 pool.forEach(g.batch * g.c, (i, s) -> FloatDepthwise.backwardData(g, i / g.c, i % g.c, dy, w, bias, dx, s));
@@ -227,6 +231,11 @@ final class FloatPasses {
             }
             if (bias != null) addBias(bias, c0, c1 - c0, dx, dxBase, g.is, g.is);
         });
+    }
+
+    private static boolean allFinite(float[] v) {
+        for (float f : v) if (!Float.isFinite(f)) return false;
+        return true;
     }
 
     /** Backward data by output phase ({@link Phases}): tasks (sample, group, phase, tile), each writing its own dx positions. */

@@ -167,7 +167,11 @@ final class NaiveOracle {
                                 double val = 0, gy = 0, gx = 0;
                                 java.util.Arrays.fill(corners, -1);
                                 java.util.Arrays.fill(cw, 0);
-                                if (py > -1 && py < h && px > -1 && px < wd) {
+                                // the offset gradient counts every in-image neighbour of the cell, with no test on the
+                                // point itself (torchvision): at py = -1 exactly the slope is x[0] - 0; the value (and
+                                // the corners dx is scattered to) only inside the open box (-1, H) x (-1, W)
+                                boolean value = py > -1 && py < h && px > -1 && px < wd;
+                                if (py >= -1 && py < h && px >= -1 && px < wd) {
                                     int y0 = (int) Math.floor(py), x0 = (int) Math.floor(px);
                                     double ly = py - y0, lx = px - x0;
                                     int[][] at = {{y0, x0}, {y0, x0 + 1}, {y0 + 1, x0}, {y0 + 1, x0 + 1}};
@@ -175,12 +179,14 @@ final class NaiveOracle {
                                     double[] sy = {-1, -1, 1, 1}, sx = {-1, 1, -1, 1};
                                     for (int q = 0; q < 4; q++) {
                                         if (at[q][0] < 0 || at[q][0] >= h || at[q][1] < 0 || at[q][1] >= wd) continue;
-                                        corners[q] = (n * cin + c) * h * wd + at[q][0] * wd + at[q][1];
-                                        cw[q] = wy[q] * wx[q];
-                                        double v = x[corners[q]];
-                                        val += cw[q] * v;
+                                        int xi = (n * cin + c) * h * wd + at[q][0] * wd + at[q][1];
+                                        double v = x[xi];
                                         gy += sy[q] * wx[q] * v;
                                         gx += sx[q] * wy[q] * v;
+                                        if (!value) continue;
+                                        corners[q] = xi;
+                                        cw[q] = wy[q] * wx[q];
+                                        val += cw[q] * v;
                                     }
                                 }
                                 for (int ko = 0; ko < kg; ko++) {

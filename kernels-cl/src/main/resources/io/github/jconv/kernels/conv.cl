@@ -62,16 +62,18 @@ __kernel void conv_forward(__global const real* x, __global const real* w, __glo
         for (int c = 0; c < Cg; c++) {
             __global const real* xc = x + ((long)n * C + (long)g * Cg + c) * in_sp;
             __global const real* wc = w + ((long)k * Cg + c) * taps;
+            // the op is defined on the zero-padded input: a tap on padding still forms its product
+            // (0 * w), so a NaN or infinite weight makes the output NaN wherever its window covers it
             for (int tz = 0; tz < KD; tz++) {
                 const int iz = oz * SD - PD + tz * DD;
-                if (iz < 0 || iz >= D) continue;
+                const int in_z = iz >= 0 && iz < D;
                 for (int ty = 0; ty < KH; ty++) {
                     const int iy = oy * SH - PH + ty * DH;
-                    if (iy < 0 || iy >= H) continue;
+                    const int in_y = in_z && iy >= 0 && iy < H;
                     for (int tx = 0; tx < KW; tx++) {
                         const int ix = ox * SW - PW + tx * DW;
-                        if (ix < 0 || ix >= W) continue;
-                        acc += xc[((long)iz * H + iy) * W + ix] * wc[((long)tz * KH + ty) * KW + tx];
+                        const real xv = (in_y && ix >= 0 && ix < W) ? xc[((long)iz * H + iy) * W + ix] : (real)0;
+                        acc += xv * wc[((long)tz * KH + ty) * KW + tx];
                     }
                 }
             }
@@ -167,9 +169,10 @@ __kernel void conv_backward_weight(__global const real* x, __global const real* 
         const int iz = oz * SD - PD + tz * DD;
         const int iy = oy * SH - PH + ty * DH;
         const int ix = ox * SW - PW + tx * DW;
-        if (iz < 0 || iz >= D || iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-        acc += x[((long)n * C + (long)g * Cg + c) * in_sp + ((long)iz * H + iy) * W + ix]
-             * dy[((long)n * K + k) * out_sp + ((long)oz * OH + oy) * OW + ox];
+        // a tap on padding reads 0 and still forms its product (0 * dy is NaN for a NaN dy)
+        const int inside = iz >= 0 && iz < D && iy >= 0 && iy < H && ix >= 0 && ix < W;
+        const real xv = inside ? x[((long)n * C + (long)g * Cg + c) * in_sp + ((long)iz * H + iy) * W + ix] : (real)0;
+        acc += xv * dy[((long)n * K + k) * out_sp + ((long)oz * OH + oy) * OW + ox];
     }
     GROUP_SUM(part, lid, acc)
     if (lid == 0) dw[widx] = part[0];

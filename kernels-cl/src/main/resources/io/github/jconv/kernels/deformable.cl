@@ -15,9 +15,14 @@
 //   offset [N, 2*GOFF*KH*KW, OH, OW]: tap t = ky*KW + kx of offset group go has dy at channel
 //   go*2*KH*KW + 2*t and dx at go*2*KH*KW + 2*t + 1; mask [N, GOFF*KH*KW, OH, OW], channel go*KH*KW + t.
 //   Input channel ci belongs to offset group ci / (C/GOFF) and to weight group ci / (C/G).
-//   Sample point py = oy*SH - PH + ky*DH + dy, px = ox*SW - PW + kx*DW + dx; bilinear value with
-//   zero when py <= -1 || py >= H || px <= -1 || px >= W, and zero for each of the four integer
-//   neighbours outside the image; times mask (v2), times the weight.
+//   Sample point py = oy*SH - PH + ky*DH + dy, px = ox*SW - PW + kx*DW + dx, kept as an integer cell
+//   floor(py) = (oy*SH - PH + ky*DH) + floor(dy) and a fraction dy - floor(dy), so that FP32 loses no
+//   bit of the offset to a large base coordinate. Bilinear value with zero when py <= -1 || py >= H
+//   || px <= -1 || px >= W, and zero for each of the four integer neighbours outside the image; times
+//   mask (v2), times the weight (the product is formed for every tap). Offset gradient: the slope of
+//   the bilinear form on the cell with each in-image neighbour counted and no test on the point
+//   itself (torchvision's coordinate weight: at py = -1 exactly the slope is x[0] - 0). A NaN offset
+//   samples NaN (so its products are NaN) and touches no pixel of the input gradient.
 //
 // Kernels and their arguments (stable; the CUDA backend launches the same names):
 //   DGEOM = N, C, K, G, GOFF, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW   (all int)
@@ -66,38 +71,60 @@ typedef REAL real;
     const int H, const int W, const int OH, const int OW, const int KH, const int KW, \
     const int SH, const int SW, const int PH, const int PW, const int DH, const int DW
 
-// Bilinear sample of one H x W plane at (py, px) under the shared boundary rule.
+// |floor(offset)| is clamped to 2^40 (far beyond any image, exact in FP32) before it becomes an integer.
+#define FAR_CELL ((real)1099511627776.0)
+
+// The integer cell floor(base + off) = base + floor(off) of a finite offset, exact in any precision.
+DEVICE_FN long coord_cell(const int base, const real off) {
+    const real f = floor(off);
+    return (long)base + (long)(f < -FAR_CELL ? -FAR_CELL : (f > FAR_CELL ? FAR_CELL : f));
+}
+
+// The fraction off - floor(off) in [0, 1]: the bilinear weight of the upper neighbour.
+DEVICE_FN real coord_frac(const real off) {
+    return off - floor(off);
+}
+
+// cell + frac inside the open interval (-1, size): where the sampled value may be non-zero.
+DEVICE_FN int value_inside(const long cell, const real frac, const int size) {
+    return (cell >= 0 || (cell == -1 && frac > 0)) && cell < size;
+}
+
+// Bilinear sample of one H x W plane at (by + oy, bx + ox) (by, bx the integer base coordinates,
+// oy, ox the offsets) under the shared boundary rule.
 DEVICE_FN real bilinear_interpolate(__global const real* plane, const int H, const int W,
-                                    const real py, const real px) {
-    if (py != py || px != px) return py + px; // a NaN offset reads as NaN, and is never used as an index
-    if (py <= -1 || py >= H || px <= -1 || px >= W) return 0;
-    const int y0 = (int)floor(py);
-    const int x0 = (int)floor(px);
-    const real ly = py - y0;
-    const real lx = px - x0;
+                                    const int by, const real oy, const int bx, const real ox) {
+    if (oy != oy || ox != ox) return oy + ox; // a NaN offset reads as NaN, and is never used as an index
+    const long y0 = coord_cell(by, oy);
+    const long x0 = coord_cell(bx, ox);
+    const real ly = coord_frac(oy);
+    const real lx = coord_frac(ox);
+    if (!value_inside(y0, ly, H) || !value_inside(x0, lx, W)) return 0;
     const real hy = 1 - ly;
     const real hx = 1 - lx;
     real v = 0;
-    if (y0 >= 0 && x0 >= 0) v += hy * hx * plane[(long)y0 * W + x0];
-    if (y0 >= 0 && x0 + 1 < W) v += hy * lx * plane[(long)y0 * W + x0 + 1];
-    if (y0 + 1 < H && x0 >= 0) v += ly * hx * plane[(long)(y0 + 1) * W + x0];
-    if (y0 + 1 < H && x0 + 1 < W) v += ly * lx * plane[(long)(y0 + 1) * W + x0 + 1];
+    if (y0 >= 0 && x0 >= 0) v += hy * hx * plane[y0 * W + x0];
+    if (y0 >= 0 && x0 + 1 < W) v += hy * lx * plane[y0 * W + x0 + 1];
+    if (y0 + 1 < H && x0 >= 0) v += ly * hx * plane[(y0 + 1) * W + x0];
+    if (y0 + 1 < H && x0 + 1 < W) v += ly * lx * plane[(y0 + 1) * W + x0 + 1];
     return v;
 }
 
-// d bilinear / d py (is_y = 1) or d bilinear / d px (is_y = 0) at (py, px); zero outside.
+// d bilinear / d py (is_y = 1) or d bilinear / d px (is_y = 0) at (by + oy, bx + ox): the slope on
+// the cell, each in-image neighbour counted, no test on the point itself (zero when no neighbour
+// row or column is in the image).
 DEVICE_FN real coordinate_weight(__global const real* plane, const int H, const int W,
-                                 const real py, const real px, const int is_y) {
-    if (py != py || px != px) return py + px; // a NaN offset reads as NaN, and is never used as an index
-    if (py <= -1 || py >= H || px <= -1 || px >= W) return 0;
-    const int y0 = (int)floor(py);
-    const int x0 = (int)floor(px);
-    const real ly = py - y0;
-    const real lx = px - x0;
-    const real v00 = (y0 >= 0 && x0 >= 0) ? plane[(long)y0 * W + x0] : 0;
-    const real v01 = (y0 >= 0 && x0 + 1 < W) ? plane[(long)y0 * W + x0 + 1] : 0;
-    const real v10 = (y0 + 1 < H && x0 >= 0) ? plane[(long)(y0 + 1) * W + x0] : 0;
-    const real v11 = (y0 + 1 < H && x0 + 1 < W) ? plane[(long)(y0 + 1) * W + x0 + 1] : 0;
+                                 const int by, const real oy, const int bx, const real ox, const int is_y) {
+    if (oy != oy || ox != ox) return oy + ox; // a NaN offset reads as NaN, and is never used as an index
+    const long y0 = coord_cell(by, oy);
+    const long x0 = coord_cell(bx, ox);
+    if (y0 < -1 || y0 >= H || x0 < -1 || x0 >= W) return 0;
+    const real ly = coord_frac(oy);
+    const real lx = coord_frac(ox);
+    const real v00 = (y0 >= 0 && x0 >= 0) ? plane[y0 * W + x0] : 0;
+    const real v01 = (y0 >= 0 && x0 + 1 < W) ? plane[y0 * W + x0 + 1] : 0;
+    const real v10 = (y0 + 1 < H && x0 >= 0) ? plane[(y0 + 1) * W + x0] : 0;
+    const real v11 = (y0 + 1 < H && x0 + 1 < W) ? plane[(y0 + 1) * W + x0 + 1] : 0;
     if (is_y) return (1 - lx) * (v10 - v00) + lx * (v11 - v01);
     return (1 - ly) * (v01 - v00) + ly * (v11 - v10);
 }
@@ -129,9 +156,8 @@ __kernel void deform_forward(__global const real* x, __global const real* offset
             for (int ky = 0; ky < KH; ky++) {
                 for (int kx = 0; kx < KW; kx++) {
                     const int t = ky * KW + kx;
-                    const real py = (real)(oy * SH - PH + ky * DH) + off[(long)(2 * t) * out_sp];
-                    const real px = (real)(ox * SW - PW + kx * DW) + off[(long)(2 * t + 1) * out_sp];
-                    real v = bilinear_interpolate(plane, H, W, py, px);
+                    real v = bilinear_interpolate(plane, H, W, oy * SH - PH + ky * DH, off[(long)(2 * t) * out_sp],
+                                                  ox * SW - PW + kx * DW, off[(long)(2 * t + 1) * out_sp]);
                     if (has_mask) v *= mask[((long)n * GOFF * T + (long)go * T + t) * out_sp + pos];
                     acc += wk[t] * v;
                 }
@@ -186,22 +212,23 @@ __kernel void deform_input_grad(__global const real* col, __global const real* o
             for (int oy = 0; oy < OH; oy++) {
                 for (int ox = 0; ox < OW; ox++) {
                     const long pos = (long)oy * OW + ox;
-                    const real py = (real)(oy * SH - PH + ky * DH) + off[(long)(2 * t) * out_sp + pos];
-                    const real px = (real)(ox * SW - PW + kx * DW) + off[(long)(2 * t + 1) * out_sp + pos];
-                    // written so that a NaN position is skipped too: it must never become an index
-                    if (!(py > -1 && py < H && px > -1 && px < W)) continue;
+                    const real oyv = off[(long)(2 * t) * out_sp + pos];
+                    const real oxv = off[(long)(2 * t + 1) * out_sp + pos];
+                    // a NaN position has no neighbour: it must never become an index
+                    if (oyv != oyv || oxv != oxv) continue;
+                    const long y0 = coord_cell(oy * SH - PH + ky * DH, oyv);
+                    const long x0 = coord_cell(ox * SW - PW + kx * DW, oxv);
+                    const real ly = coord_frac(oyv);
+                    const real lx = coord_frac(oxv);
+                    if (!value_inside(y0, ly, H) || !value_inside(x0, lx, W)) continue;
                     real v = colc[(long)t * out_sp + pos];
                     if (has_mask) v *= msk[(long)t * out_sp + pos];
-                    const int y0 = (int)floor(py);
-                    const int x0 = (int)floor(px);
-                    const real ly = py - y0;
-                    const real lx = px - x0;
                     const real hy = 1 - ly;
                     const real hx = 1 - lx;
-                    if (y0 >= 0 && x0 >= 0) plane[(long)y0 * W + x0] += hy * hx * v;
-                    if (y0 >= 0 && x0 + 1 < W) plane[(long)y0 * W + x0 + 1] += hy * lx * v;
-                    if (y0 + 1 < H && x0 >= 0) plane[(long)(y0 + 1) * W + x0] += ly * hx * v;
-                    if (y0 + 1 < H && x0 + 1 < W) plane[(long)(y0 + 1) * W + x0 + 1] += ly * lx * v;
+                    if (y0 >= 0 && x0 >= 0) plane[y0 * W + x0] += hy * hx * v;
+                    if (y0 >= 0 && x0 + 1 < W) plane[y0 * W + x0 + 1] += hy * lx * v;
+                    if (y0 + 1 < H && x0 >= 0) plane[(y0 + 1) * W + x0] += ly * hx * v;
+                    if (y0 + 1 < H && x0 + 1 < W) plane[(y0 + 1) * W + x0 + 1] += ly * lx * v;
                 }
             }
         }
@@ -231,17 +258,19 @@ __kernel void deform_input_grad_rows(__global const real* col, __global const re
             for (int oy = 0; oy < OH; oy++) {
                 for (int ox = 0; ox < OW; ox++) {
                     const long pos = (long)oy * OW + ox;
-                    const real py = (real)(oy * SH - PH + ky * DH) + off[(long)(2 * t) * out_sp + pos];
-                    if (!(py > -1 && py < H)) continue;
-                    const int y0 = (int)floor(py);
+                    const real oyv = off[(long)(2 * t) * out_sp + pos];
+                    if (oyv != oyv) continue; // a NaN position has no neighbour
+                    const long y0 = coord_cell(oy * SH - PH + ky * DH, oyv);
+                    const real ly = coord_frac(oyv);
+                    if (!value_inside(y0, ly, H)) continue;
                     if (y0 != row && y0 + 1 != row) continue;
-                    const real px = (real)(ox * SW - PW + kx * DW) + off[(long)(2 * t + 1) * out_sp + pos];
-                    if (!(px > -1 && px < W)) continue;
+                    const real oxv = off[(long)(2 * t + 1) * out_sp + pos];
+                    if (oxv != oxv) continue;
+                    const long x0 = coord_cell(ox * SW - PW + kx * DW, oxv);
+                    const real lx = coord_frac(oxv);
+                    if (!value_inside(x0, lx, W)) continue;
                     real v = colc[(long)t * out_sp + pos];
                     if (has_mask) v *= msk[(long)t * out_sp + pos];
-                    const int x0 = (int)floor(px);
-                    const real ly = py - y0;
-                    const real lx = px - x0;
                     const real wy = y0 == row ? 1 - ly : ly;
                     if (x0 >= 0) line[x0] += wy * (1 - lx) * v;
                     if (x0 + 1 < W) line[x0 + 1] += wy * lx * v;
@@ -271,8 +300,10 @@ __kernel void deform_offset_mask_grad(__global const real* x, __global const rea
         const long off_y = ((long)n * 2 * GOFF * T + (long)go * 2 * T + 2 * t) * out_sp + pos;
         const long off_x = off_y + out_sp;
         const long mi = ((long)n * GOFF * T + (long)go * T + t) * out_sp + pos;
-        const real py = (real)(oy * SH - PH + ky * DH) + offset[off_y];
-        const real px = (real)(ox * SW - PW + kx * DW) + offset[off_x];
+        const int by = oy * SH - PH + ky * DH;
+        const int bx = ox * SW - PW + kx * DW;
+        const real oyv = offset[off_y];
+        const real oxv = offset[off_x];
         const real m = has_mask ? mask[mi] : (real)1;
         real gy = 0;
         real gx = 0;
@@ -280,9 +311,9 @@ __kernel void deform_offset_mask_grad(__global const real* x, __global const rea
         for (int ci = go * Cpo; ci < (go + 1) * Cpo; ci++) {
             __global const real* plane = x + ((long)n * C + ci) * H * W;
             const real v = col[(((long)(n - n0) * C + ci) * T + t) * out_sp + pos];
-            gy += v * coordinate_weight(plane, H, W, py, px, 1);
-            gx += v * coordinate_weight(plane, H, W, py, px, 0);
-            if (has_mask) gm += v * bilinear_interpolate(plane, H, W, py, px);
+            gy += v * coordinate_weight(plane, H, W, by, oyv, bx, oxv, 1);
+            gx += v * coordinate_weight(plane, H, W, by, oyv, bx, oxv, 0);
+            if (has_mask) gm += v * bilinear_interpolate(plane, H, W, by, oyv, bx, oxv);
         }
         doffset[off_y] = gy * m;
         doffset[off_x] = gx * m;
@@ -315,9 +346,8 @@ __kernel void deform_weight_grad(__global const real* x, __global const real* of
         const int oy = (int)(pos / OW);
         const int ox = (int)(pos - (long)oy * OW);
         const long off_y = ((long)n * 2 * GOFF * T + (long)go * 2 * T + 2 * t) * out_sp + pos;
-        const real py = (real)(oy * SH - PH + ky * DH) + offset[off_y];
-        const real px = (real)(ox * SW - PW + kx * DW) + offset[off_y + out_sp];
-        real v = bilinear_interpolate(x + ((long)n * C + ci) * H * W, H, W, py, px);
+        real v = bilinear_interpolate(x + ((long)n * C + ci) * H * W, H, W, oy * SH - PH + ky * DH, offset[off_y],
+                                      ox * SW - PW + kx * DW, offset[off_y + out_sp]);
         if (has_mask) v *= mask[((long)n * GOFF * T + (long)go * T + t) * out_sp + pos];
         acc += v * dy[((long)n * K + k) * out_sp + pos];
     }
@@ -367,9 +397,8 @@ __kernel void deform_im2col(__global const real* x, __global const real* offset,
         const int ky = t / KW;
         const int kx = t - ky * KW;
         const long off_y = ((long)n * 2 * GOFF * T + (long)go * 2 * T + 2 * t) * out_sp + pos;
-        const real py = (real)(oy * SH - PH + ky * DH) + offset[off_y];
-        const real px = (real)(ox * SW - PW + kx * DW) + offset[off_y + out_sp];
-        real v = bilinear_interpolate(x + ((long)n * C + ci) * H * W, H, W, py, px);
+        real v = bilinear_interpolate(x + ((long)n * C + ci) * H * W, H, W, oy * SH - PH + ky * DH, offset[off_y],
+                                      ox * SW - PW + kx * DW, offset[off_y + out_sp]);
         if (has_mask) v *= mask[((long)n * GOFF * T + (long)go * T + t) * out_sp + pos];
         col[idx] = v;
     }

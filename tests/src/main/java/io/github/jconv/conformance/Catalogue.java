@@ -19,7 +19,7 @@ import java.util.Locale;
  * mb2ic3ih7oc4kh3sh2ph1            odd-stride2     offsets=far   passes=forward
  * </pre>
  * The problem line comes first ({@link ConvSpec#parse}); then an optional name; then options:
- * {@code offsets=normal|far|zero} (deformable only) and {@code passes=forward} (forward pass only).
+ * {@code offsets=normal|far|zero|near_integer} (deformable only) and {@code passes=forward} (forward pass only).
  */
 public final class Catalogue {
     /** The catalogue files, in the order the suite runs them. */
@@ -76,7 +76,8 @@ public final class Catalogue {
             if (type == io.github.jconv.ConvType.TRANSPOSED) b.outputPadding(op);
             if (type == io.github.jconv.ConvType.DEFORMABLE) {
                 b.offsetGroups(1 + r.nextInt(2)).mask(r.nextBoolean());
-                offsets = Offsets.values()[r.nextInt(Offsets.values().length)];
+                // the first three patterns only, so that the fuzz problems of a seed stay what they were
+                offsets = Offsets.values()[r.nextInt(3)];
             }
             ConvSpec spec;
             try {
@@ -150,7 +151,7 @@ public final class Catalogue {
                     try {
                         offsets = Offsets.valueOf(value.toUpperCase(Locale.ROOT));
                     } catch (IllegalArgumentException e) {
-                        throw new IllegalArgumentException(where + ": offsets = " + value + ": must be normal, far or zero");
+                        throw new IllegalArgumentException(where + ": offsets = " + value + ": must be normal, far, zero or near_integer");
                     }
                 }
                 case "passes" -> {
@@ -160,7 +161,7 @@ public final class Catalogue {
                     forwardOnly = value.equals("forward");
                 }
                 default -> throw new IllegalArgumentException(where + ": unknown option '" + key
-                        + "'; options are offsets=normal|far|zero and passes=forward|all");
+                        + "'; options are offsets=normal|far|zero|near_integer and passes=forward|all");
             }
         }
         return new Problem(spec, name, offsets, forwardOnly, where);

@@ -38,6 +38,7 @@ public final class ProblemData {
             for (int i = 0; i < off.length; i++) {
                 off[i] = switch (offsets) {
                     case ZERO -> 0.0;
+                    case NEAR_INTEGER -> nearInteger(r);
                     case NORMAL -> awayFromInteger(2 * r.nextGaussian(), r);
                     case FAR -> r.nextBoolean()
                             ? awayFromInteger(2 * r.nextGaussian(), r)
@@ -87,6 +88,19 @@ public final class ProblemData {
         double[] v = new double[size(n)];
         for (int i = 0; i < v.length; i++) v[i] = (float) r.nextDouble(-1, 1);
         return v;
+    }
+
+    /**
+     * An integer in [−3, 3], half of them moved by ±(2⁻²⁴ … 10⁻³) (log-uniform); an FP32 number. Moves
+     * below half an FP32 ulp of the sampling coordinate (2⁻²¹ at 4…8) vanish when base + offset is
+     * rounded to FP32, and a move down then lands in the cell above: the slope jumps.
+     */
+    private static double nearInteger(SplittableRandom r) {
+        double k = r.nextInt(7) - 3;
+        double u = r.nextDouble();
+        if (u < 0.5) return k;
+        double eps = Math.exp(r.nextDouble(Math.log(0x1p-24), Math.log(1e-3)));
+        return (float) (u < 0.75 ? k + eps : k - eps);
     }
 
     /** Keeps the fractional part in [0.01, 0.99]: see {@link Offsets#NORMAL}. */

@@ -26,17 +26,35 @@ import java.util.Map;
  * [0, out) are dropped, then the bias is added. Both are one loop here: a "lattice" side (conv: y,
  * transposed: x) is visited position by position and each tap lands on the "spread" side.
  *
+ * <p><b>Padding and non-finite numbers.</b> Every op is defined on the zero-padded tensor, as PyTorch
+ * defines padding: a pass that reads the spread side through the window (conv forward and weight
+ * gradient, transposed data and weight gradient) forms the product with a padding zero too, so a NaN
+ * or infinite factor on the other side makes the sum NaN even where the tap reads padding
+ * (NaN·0 = NaN). A pass whose result lies on the spread side (conv data gradient, transposed forward)
+ * drops the products that land outside, as the crop of the padded result does.
+ *
  * <p><b>Deformable convolution</b> (2D; v1 without mask, v2 with). For offset group og, tap
  * t = ky·kw + kx: dy = offset[n, og·2·kh·kw + 2t, oh, ow], dx = offset[n, og·2·kh·kw + 2t + 1, oh, ow],
  * mask m = mask[n, og·kh·kw + t, oh, ow] (1 for v1). Input channel c belongs to offset group
  * c / (C_in/G_off). The sampling point is py = oh·s_h − p_lo_h + ky·d_h + dy, px likewise.
- * <br><b>Boundary rule:</b> the sample is zero when py ≤ −1 or py ≥ H or px ≤ −1 or px ≥ W, that is
+ * <br><b>Value:</b> the sample is zero when py ≤ −1 or py ≥ H or px ≤ −1 or px ≥ W, that is
  * outside the open box (−1, H) × (−1, W); inside it, the value is the bilinear interpolation of the
  * four integer neighbours (⌊py⌋ or ⌊py⌋+1, ⌊px⌋ or ⌊px⌋+1), where each neighbour outside
- * [0, H−1] × [0, W−1] contributes zero. The rule makes the sample continuous in (py, px).
- * <br>The sample is multiplied by m and by the weight; weight groups apply as in convolution.
- * <br>Gradients with respect to py and px are those of the bilinear form on the cell ⌊py⌋, ⌊px⌋
- * (at an integer coordinate that is the derivative from above), and zero outside (−1, H) × (−1, W).
+ * [0, H−1] × [0, W−1] contributes zero (an in-image neighbour is read even at weight zero, so a NaN
+ * there makes the sample NaN). The rule makes the sample continuous in (py, px).
+ * <br>The sample is multiplied by m and by the weight; weight groups apply as in convolution. The
+ * product with the weight is formed for every tap, also where the sample is zero.
+ * <br><b>Offset gradient</b> (torchvision's coordinate-weight rule): the derivative of the bilinear form on the
+ * cell ⌊py⌋, ⌊px⌋, each of the four neighbours counted when it lies inside the image and no test on
+ * the sampling point itself (at an integer coordinate that is the derivative from above). So at
+ * py = −1 exactly the y slope is x[0, ·] − 0, not zero: a border tap of a zero-initialised offset
+ * learns. It is zero when py &lt; −1 or py ≥ H (no neighbour row inside), likewise in x. The mask
+ * gradient is Σ G·sample (sample under the value rule above).
+ * <br><b>Input gradient:</b> the adjoint of the value: G·m·(bilinear weight) onto each in-image
+ * neighbour, for samples inside the open box.
+ * <br><b>NaN sampling position</b> (a NaN offset): the sample is NaN (so are the outputs, weight
+ * gradients, offset and mask gradients that multiply it), and it has no neighbours, so it adds nothing
+ * to the input gradient. An infinite offset is a position outside the image.
  *
  * <p>With zero offsets and a unit mask the forward pass adds the same products in the same order as
  * the convolution loop, so the two agree bit for bit.
@@ -190,6 +208,8 @@ public final class Reference {
         int xsz = xs[0] * xs[1] * xs[2];
         int ysz = ys[0] * ys[1] * ys[2];
         int kv = k[0] * k[1] * k[2];
+        // conv data gradient and transposed forward write the spread side; the others read it through the window
+        boolean spreadTarget = tr ? mode == FORWARD : mode == DATA;
         double[] acc = out.values();
         double[] mag = out.magnitude();
         for (int n = 0; n < spec.batch(); n++) {
@@ -205,27 +225,40 @@ public final class Reference {
                                     int li = (l0 * lat[1] + l1) * lat[2] + l2;
                                     for (int t0 = 0; t0 < k[0]; t0++) {
                                         int q0 = l0 * s[0] - p[0] + t0 * d[0];
-                                        if (q0 < 0 || q0 >= spr[0]) continue;
+                                        boolean in0 = q0 >= 0 && q0 < spr[0];
                                         for (int t1 = 0; t1 < k[1]; t1++) {
                                             int q1 = l1 * s[1] - p[1] + t1 * d[1];
-                                            if (q1 < 0 || q1 >= spr[1]) continue;
+                                            boolean in1 = in0 && q1 >= 0 && q1 < spr[1];
                                             for (int t2 = 0; t2 < k[2]; t2++) {
                                                 int q2 = l2 * s[2] - p[2] + t2 * d[2];
-                                                if (q2 < 0 || q2 >= spr[2]) continue;
-                                                int si = (q0 * spr[1] + q1) * spr[2] + q2;
-                                                int xi = xBase + (tr ? li : si);
-                                                int yi = yBase + (tr ? si : li);
+                                                boolean inside = in1 && q2 >= 0 && q2 < spr[2];
+                                                // the result lands on the spread side: an outside tap is cropped away
+                                                if (!inside && spreadTarget) continue;
+                                                int si = inside ? (q0 * spr[1] + q1) * spr[2] + q2 : -1;
                                                 int wi = wBase + (t0 * k[1] + t1) * k[2] + t2;
+                                                // an outside tap reads a padding zero and still forms its product
+                                                double spread;
+                                                double lattice;
+                                                if (mode == FORWARD) {
+                                                    spread = tr ? 0 : (inside ? x[xBase + si] : 0);
+                                                    lattice = tr ? x[xBase + li] : 0;
+                                                } else if (mode == DATA) {
+                                                    spread = tr ? (inside ? dy[yBase + si] : 0) : 0;
+                                                    lattice = tr ? 0 : dy[yBase + li];
+                                                } else {
+                                                    spread = inside ? (tr ? dy[yBase + si] : x[xBase + si]) : 0;
+                                                    lattice = tr ? x[xBase + li] : dy[yBase + li];
+                                                }
                                                 double term;
                                                 int target;
                                                 if (mode == FORWARD) {
-                                                    term = x[xi] * w[wi];
-                                                    target = yi;
+                                                    term = (tr ? lattice : spread) * w[wi];
+                                                    target = tr ? yBase + si : yBase + li;
                                                 } else if (mode == DATA) {
-                                                    term = dy[yi] * w[wi];
-                                                    target = xi;
+                                                    term = (tr ? spread : lattice) * w[wi];
+                                                    target = tr ? xBase + li : xBase + si;
                                                 } else {
-                                                    term = x[xi] * dy[yi];
+                                                    term = tr ? lattice * spread : spread * lattice;
                                                     target = wi;
                                                 }
                                                 acc[target] += term;
@@ -287,7 +320,7 @@ public final class Reference {
             int size = Math.toIntExact((long) spec.batch() * cin * taps * oh * ow);
             col = new double[size];
             colMag = new double[size];
-            double[] nb = new double[6];
+            double[] nb = new double[5];
             for (int n = 0; n < spec.batch(); n++) {
                 for (int c = 0; c < cin; c++) {
                     for (int t = 0; t < taps; t++) {
@@ -334,8 +367,14 @@ public final class Reference {
                     + offset[offsetIndex(n, c, t, i, j, 1)];
         }
 
+        /** The value's box: the open (−1, H) × (−1, W); false for a NaN position. */
         boolean inside(double py, double px) {
             return py > -1 && py < h && px > -1 && px < w;
+        }
+
+        /** The offset gradient's box: [−1, H) × [−1, W); outside it no neighbour is in the image. */
+        boolean insideForSlope(double py, double px) {
+            return py >= -1 && py < h && px >= -1 && px < w;
         }
 
         double at(int n, int c, int yy, int xx) {
@@ -343,12 +382,19 @@ public final class Reference {
             return x[((n * cin + c) * h + yy) * w + xx];
         }
 
-        /** r[0] value, r[1] d/dpy, r[2] d/dpx, r[3] Σ|neighbours|; all zero outside the box. */
+        /**
+         * r[0] value, r[1] d/dpy, r[2] d/dpx, r[3] Σ|neighbours| of the value (0 outside its open box),
+         * r[4] Σ|neighbours| of the slopes; all NaN for a NaN position.
+         */
         void sample(int n, int c, int t, int i, int j, double[] r) {
             double py = py(n, c, t, i, j);
             double px = px(n, c, t, i, j);
-            r[0] = r[1] = r[2] = r[3] = 0;
-            if (!inside(py, px)) return;
+            if (Double.isNaN(py) || Double.isNaN(px)) {
+                r[0] = r[1] = r[2] = r[3] = r[4] = Double.NaN;
+                return;
+            }
+            r[0] = r[1] = r[2] = r[3] = r[4] = 0;
+            if (!insideForSlope(py, px)) return;
             int y0 = (int) Math.floor(py);
             int x0 = (int) Math.floor(px);
             double ly = py - y0;
@@ -359,10 +405,13 @@ public final class Reference {
             double v01 = at(n, c, y0, x0 + 1);
             double v10 = at(n, c, y0 + 1, x0);
             double v11 = at(n, c, y0 + 1, x0 + 1);
-            r[0] = hy * hx * v00 + hy * lx * v01 + ly * hx * v10 + ly * lx * v11;
             r[1] = -hx * v00 - lx * v01 + hx * v10 + lx * v11;
             r[2] = -hy * v00 + hy * v01 - ly * v10 + ly * v11;
-            r[3] = Math.abs(v00) + Math.abs(v01) + Math.abs(v10) + Math.abs(v11);
+            r[4] = Math.abs(v00) + Math.abs(v01) + Math.abs(v10) + Math.abs(v11);
+            if (inside(py, px)) {
+                r[0] = hy * hx * v00 + hy * lx * v01 + ly * hx * v10 + ly * lx * v11;
+                r[3] = r[4];
+            }
         }
 
         Output forward(double[] wt, double[] b) {
@@ -382,7 +431,7 @@ public final class Reference {
                                 for (int j = 0; j < ow; j++) {
                                     for (int t = 0; t < taps; t++) {
                                         int ci = colIndex(n, c, t, i, j);
-                                        if (colMag[ci] == 0) continue; // outside the box, or all neighbours outside
+                                        // formed for every tap: a zero sample times a NaN weight is NaN
                                         double term = wt[wBase + t] * col[ci];
                                         y.values()[yBase + i * ow + j] += term;
                                         y.magnitude()[yBase + i * ow + j] += Math.abs(wt[wBase + t]) * colMag[ci];
@@ -477,19 +526,19 @@ public final class Reference {
             Output doff = newOutput(spec.offsetShape().elementCount());
             Output dmask = spec.modulated() ? newOutput(spec.maskShape().elementCount()) : null;
             double[] gs = new double[2];
-            double[] nb = new double[6];
+            double[] nb = new double[5];
             for (int n = 0; n < spec.batch(); n++) {
                 for (int c = 0; c < cin; c++) {
                     for (int t = 0; t < taps; t++) {
                         for (int i = 0; i < oh; i++) {
                             for (int j = 0; j < ow; j++) {
                                 sample(n, c, t, i, j, nb);
-                                if (nb[3] == 0) continue;
+                                // no skip where the slopes are zero: a NaN column gradient times 0 is NaN
                                 gather(wt, dy, n, c, t, i, j, gs);
                                 double m = maskAt(n, c, t, i, j);
                                 int oy = offsetIndex(n, c, t, i, j, 0);
                                 int ox = offsetIndex(n, c, t, i, j, 1);
-                                double offMag = gs[1] * Math.abs(m) * nb[3];
+                                double offMag = gs[1] * Math.abs(m) * nb[4];
                                 doff.values()[oy] += gs[0] * m * nb[1];
                                 doff.magnitude()[oy] += offMag;
                                 doff.values()[ox] += gs[0] * m * nb[2];

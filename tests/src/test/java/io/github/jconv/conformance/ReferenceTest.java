@@ -140,7 +140,7 @@ class ReferenceTest {
         if (spec.type() == ConvType.DEFORMABLE) {
             Map<Role, Reference.Output> om = Reference.run(Pass.BACKWARD_OFFSET_MASK, spec, in);
             // zero offsets put every sample on a bilinear kink, where the derivative is a convention, not a limit
-            if (p.offsets() != Offsets.ZERO) grads.put(Role.OFFSET, om.get(Role.DOFFSET).values());
+            if (p.offsets() != Offsets.ZERO && p.offsets() != Offsets.NEAR_INTEGER) grads.put(Role.OFFSET, om.get(Role.DOFFSET).values());
             if (spec.modulated()) grads.put(Role.MASK, om.get(Role.DMASK).values());
         }
         double h = 1e-3;
