@@ -53,6 +53,8 @@ final class CudnnRunner implements AutoCloseable {
      * indexing runs in batch slices (weight and bias gradients accumulate over the slices).
      */
     String run(Pass pass, ConvSpec spec, DType dtype, ConvArgs args) {
+        // cuDNN's backward bias refuses BF16; both 2-byte types reduce in float in jconv's own kernel
+        if (pass == Pass.BACKWARD_BIAS && BiasGradKernel.handles(dtype)) return BiasGradKernel.run(session.context(), spec, dtype, args);
         int slice = CudnnPlan.batchSlice(spec);
         if (slice >= spec.batch()) return runSlice(pass, spec, dtype, args, 0, false);
         String ran = "";
