@@ -55,34 +55,138 @@ final class CudnnRunner implements AutoCloseable {
     String run(Pass pass, ConvSpec spec, DType dtype, ConvArgs args) {
         // cuDNN's backward bias refuses BF16; both 2-byte types reduce in float in jconv's own kernel
         if (pass == Pass.BACKWARD_BIAS && BiasGradKernel.handles(dtype)) return BiasGradKernel.run(session.context(), spec, dtype, args);
+        Bases whole = Bases.of(args);
+        if (spec.batch() == 0) { // cuDNN refuses N = 0; outputs are empty, or sums over no item: zero
+            for (Role r : pass.outputs(spec)) {
+                long bytes = r.shapeFor(spec).elementCount() * dtype.bytes();
+                if (bytes > 0) session.context().zero(whole.ptr(r), bytes, spec.toString());
+            }
+            return "nothing to compute (batch 0)";
+        }
         int slice = CudnnPlan.batchSlice(spec);
-        if (slice >= spec.batch()) return runSlice(pass, spec, dtype, args, 0, false);
+        if (slice == 0 && pass == Pass.FORWARD) return runSplit(spec, dtype, whole);
+        if (slice >= spec.batch()) return runSlice(pass, spec, dtype, whole, 0, false);
         String ran = "";
         for (int n0 = 0; n0 < spec.batch(); n0 += slice) {
             ConvSpec part = spec.toBuilder().batch(Math.min(slice, spec.batch() - n0)).build();
-            ran = runSlice(pass, part, dtype, args, n0, n0 > 0);
+            ran = runSlice(pass, part, dtype, whole, n0, n0 > 0);
         }
         return ran + " in batch slices of " + slice;
     }
 
+    /** Where each role's data starts: the call's buffers, or the compact scratch tensors of a split part. */
+    private record Bases(java.util.Map<Role, CUdeviceptr> ptrs, java.util.Map<Role, Long> addresses) {
+        static Bases of(ConvArgs args) {
+            java.util.Map<Role, CUdeviceptr> p = new java.util.EnumMap<>(Role.class);
+            java.util.Map<Role, Long> a = new java.util.EnumMap<>(Role.class);
+            for (java.util.Map.Entry<Role, io.github.jconv.spi.DeviceBuffer> e : args.asMap().entrySet()) {
+                CudaBuffer b = (CudaBuffer) e.getValue();
+                p.put(e.getKey(), b.ptr);
+                a.put(e.getKey(), b.address);
+            }
+            return new Bases(p, a);
+        }
+
+        static Bases of(java.util.Map<Role, CUdeviceptr> ptrs) {
+            java.util.Map<Role, Long> a = new java.util.EnumMap<>(Role.class);
+            ptrs.forEach((r, p) -> a.put(r, DeviceAddress.of(p)));
+            return new Bases(ptrs, a);
+        }
+
+        CUdeviceptr ptr(Role r) {
+            CUdeviceptr p = ptrs.get(r);
+            if (p == null) throw new IllegalStateException("no " + r.label() + " buffer bound for this cuDNN call");
+            return p;
+        }
+
+        long address(Role r) {
+            ptr(r);
+            return addresses.get(r);
+        }
+    }
+
     /** The device address of {@code role}'s data for batch items from {@code n0} of a slice shaped like {@code part}. */
-    private static long address(ConvArgs args, Role role, ConvSpec part, int n0, DType dtype) {
-        CudaBuffer b = buf(args, role);
+    private static long address(Bases bases, Role role, ConvSpec part, int n0, DType dtype) {
         boolean perBatch = role != Role.W && role != Role.DW && role != Role.B && role != Role.DB;
         long perItem = perBatch ? role.shapeFor(part).elementCount() / part.batch() : 0;
-        return b.address + n0 * perItem * dtype.bytes();
+        return bases.address(role) + n0 * perItem * dtype.bytes();
     }
 
-    private static Pointer at(ConvArgs args, Role role, ConvSpec part, int n0, DType dtype) {
-        return DeviceAddress.javacpp(address(args, role, part, n0, dtype));
+    private static Pointer at(Bases bases, Role role, ConvSpec part, int n0, DType dtype) {
+        return DeviceAddress.javacpp(address(bases, role, part, n0, dtype));
     }
 
-    private static CUdeviceptr ptrAt(ConvArgs args, Role role, ConvSpec part, int n0, DType dtype) {
-        CudaBuffer b = buf(args, role);
-        return b.ptr.withByteOffset(address(args, role, part, n0, dtype) - b.address);
+    private static CUdeviceptr ptrAt(Bases bases, Role role, ConvSpec part, int n0, DType dtype) {
+        return bases.ptr(role).withByteOffset(address(bases, role, part, n0, dtype) - bases.address(role));
     }
 
-    private String runSlice(Pass pass, ConvSpec spec, DType dtype, ConvArgs args, int n0, boolean accumulate) {
+    /**
+     * A forward convolution whose single batch item exceeds cuDNN's element limit: per batch item, the
+     * parts of {@link SpatialSplit}'s plan, each gathered (input window with its halo, zeros in the
+     * padding) into a compact tensor by the window kernel, run by cuDNN into a compact output, whose
+     * rows are copied into place plane by plane.
+     */
+    private String runSplit(ConvSpec spec, DType dtype, Bases whole) {
+        ConvSpec item = spec.toBuilder().batch(1).build();
+        String problem = spec.toString();
+        SpatialSplit.Plan plan = SpatialSplit.plan(item, CudnnPlan.CUDNN_MAX_ELEMENTS);
+        if (!plan.possible()) { // supports() refuses these before any call gets here
+            throw new UnsupportedOperationException("cuda cannot run " + problem + ": " + plan.refusal());
+        }
+        long es = dtype.bytes();
+        int[] xDims = CudnnPlan.lift(item.inputShape().dims());
+        int axis = spec.rank() == 1 ? 3 : 2; // the outermost spatial axis of the lifted [N, C, (D,) H, W] dims
+        long xInner = 1, yInner = 1;
+        for (int a = axis + 1; a < xDims.length; a++) xInner *= xDims[a];
+        int[] yDims = CudnnPlan.lift(item.outputShape().dims());
+        for (int a = axis + 1; a < yDims.length; a++) yInner *= yDims[a];
+        long xsMax = 0, ysMax = 0;
+        for (SpatialSplit.Part p : plan.parts()) {
+            xsMax = Math.max(xsMax, p.sub().inputShape().elementCount());
+            ysMax = Math.max(ysMax, p.sub().outputShape().elementCount());
+        }
+        CUdeviceptr xs = session.context().alloc(xsMax * es, problem);
+        String ran = "";
+        try {
+            CUdeviceptr ys = session.context().alloc(ysMax * es, problem);
+            try {
+                java.util.Map<Role, CUdeviceptr> m = new java.util.EnumMap<>(Role.class);
+                m.put(Role.X, xs);
+                m.put(Role.W, whole.ptr(Role.W));
+                if (spec.bias()) m.put(Role.B, whole.ptr(Role.B));
+                m.put(Role.Y, ys);
+                Bases parts = Bases.of(m);
+                long xItem = item.inputShape().elementCount();
+                int outRows = yDims[axis], k = spec.outChannels();
+                for (int n = 0; n < spec.batch(); n++) {
+                    for (SpatialSplit.Part p : plan.parts()) {
+                        int[] xsDims = xDims.clone();
+                        xsDims[axis] = p.windowRows();
+                        int[] offset = new int[xDims.length - 2];
+                        offset[axis - 2] = -p.first(); // xs[j] = x[first + j]
+                        session.windowCopy(whole.ptr(Role.X).withByteOffset(n * xItem * es), xDims, xs, xsDims, offset, dtype, problem);
+                        ran = runSlice(Pass.FORWARD, p.sub(), dtype, parts, 0, false);
+                        int rows = p.outHi() - p.outLo();
+                        long chunk = rows * yInner * es;
+                        for (int c = 0; c < k; c++) {
+                            CUdeviceptr dst = whole.ptr(Role.Y).withByteOffset(((n * (long) k + c) * outRows + p.outLo()) * yInner * es);
+                            CUdeviceptr src = ys.withByteOffset(c * rows * yInner * es);
+                            CudaErrors.checkDriver(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(dst, src, chunk, session.context().stream),
+                                    "cuMemcpyDtoDAsync", problem);
+                        }
+                    }
+                }
+                session.context().synchronize(problem); // the scratch is freed below; its last readers must be done
+            } finally {
+                session.context().free(ys);
+            }
+        } finally {
+            session.context().free(xs);
+        }
+        return ran + " in " + plan.parts().size() + " parts along the outermost spatial axis (each with its halo)";
+    }
+
+    private String runSlice(Pass pass, ConvSpec spec, DType dtype, Bases args, int n0, boolean accumulate) {
         CudnnPlan plan = CudnnPlan.of(spec, pass);
         String problem = spec.toString();
         int dt = CudnnTypes.dataType(dtype);

@@ -358,6 +358,90 @@ class CudaGpuTest {
         }
     }
 
+    /**
+     * One 46341 x 46341 image (2,147,488,281 elements, over cuDNN's 2^31 - 1) with a 3 x 3 kernel and padding 1:
+     * SpatialSplit cuts the output rows in two parts of 23171 and 23170 (each part's input window, its rows plus
+     * a halo of 2, stays under the limit), so output rows 23170 and 23171 come from different parts and read
+     * input rows across the cut. Input: zero except random values in rows 23168..23173 and a 3 at the very last
+     * element (past 2^31). Expected values from the definition in FP64 on the host:
+     * y[h][w] = b + sum over i, j < 3 of w[i][j] * x[h - 1 + i][w - 1 + j]. About 26 GB of device memory.
+     */
+    @Test
+    void aForwardOverCudnnsElementLimitRunsInSpatialPartsWithTheirHalo() {
+        int side = 46341;
+        ConvSpec spec = ConvSpec.convolution().batch(1).channels(1, 1).input(side, side).kernel(3).padding(1).build();
+        assertTrue(spec.inputShape().elementCount() > Integer.MAX_VALUE);
+        Random r = new Random(7);
+        double[] w = new double[9];
+        for (int i = 0; i < 9; i++) w[i] = (float) (2 * r.nextDouble() - 1);
+        double bias = 0.25;
+        int row0 = 23168, rowsSet = 6;
+        double[][] band = new double[rowsSet][side];
+        for (double[] row : band) for (int j = 0; j < side; j++) row[j] = (float) (2 * r.nextDouble() - 1);
+        try (DeviceBuffer x = session.allocate(DType.FP32, spec.inputShape());
+             DeviceBuffer wb = upload(session, DType.FP32, w, spec.weightShape());
+             DeviceBuffer bb = upload(session, DType.FP32, new double[]{bias}, spec.biasShape());
+             DeviceBuffer y = session.allocate(DType.FP32, spec.outputShape())) {
+            float[] zeros = new float[1 << 24];
+            long total = spec.inputShape().elementCount();
+            for (long at = 0; at < total; at += zeros.length) session.upload(x, at, zeros, 0, (int) Math.min(zeros.length, total - at));
+            for (int i = 0; i < rowsSet; i++) session.upload(x, (long) (row0 + i) * side, band[i], 0, side);
+            session.upload(x, total - 1, new float[]{3f}, 0, 1);
+            ConvEngine.wrap(session).execute(Pass.FORWARD, spec, ConvArgs.builder().x(x).w(wb).b(bb).y(y).build());
+            assertTrue(session.lastAlgorithm().contains("2 parts"), session.lastAlgorithm());
+            // output rows 23169..23172 read only the band (rows 23168..23173); 23170 | 23171 is the cut
+            for (int oh = row0 + 1; oh <= row0 + rowsSet - 2; oh++) {
+                float[] got = new float[side];
+                session.download(y, (long) oh * side, got, 0, side);
+                for (int ow = 0; ow < side; ow++) {
+                    double want = bias, scale = Math.abs(bias);
+                    for (int i = 0; i < 3; i++) {
+                        for (int j = 0; j < 3; j++) {
+                            int xw = ow - 1 + j;
+                            if (xw < 0 || xw >= side) continue;
+                            double t = w[i * 3 + j] * band[oh - 1 + i - row0][xw];
+                            want += t;
+                            scale += Math.abs(t);
+                        }
+                    }
+                    assertEquals(want, got[ow], 1e-4 * scale + 1e-7, "y[" + oh + "][" + ow + "] ran " + session.lastAlgorithm());
+                }
+            }
+            float[] one = new float[1];
+            session.download(y, total - 1, one, 0, 1); // centre tap on the 3
+            assertEquals(bias + 3 * w[4], one[0], 1e-4 * (3 + bias) + 1e-7);
+            session.download(y, total - 1 - side - 1, one, 0, 1); // y[side-2][side-2]: the 3 under tap (2, 2)
+            assertEquals(bias + 3 * w[8], one[0], 1e-4 * (3 + bias) + 1e-7);
+            session.download(y, 0, one, 0, 1); // far from every non-zero input
+            assertEquals(bias, one[0], 1e-6);
+        }
+    }
+
+    /**
+     * Batch 0: PyTorch gives empty outputs and zero weight and bias gradients (sums over no item). The gradient
+     * buffers start full of ones, so the zeros are written by the call, not left by the allocation.
+     */
+    @Test
+    void batchZeroGivesEmptyOutputsAndZeroGradients() {
+        ConvSpec spec = ConvSpec.convolution().batch(0).channels(3, 4).input(6, 5).kernel(3).padding(1).build();
+        double[] ones = new double[4 * 3 * 9];
+        java.util.Arrays.fill(ones, 1.0);
+        try (DeviceBuffer x = session.allocate(DType.FP32, spec.inputShape());
+             DeviceBuffer dy = session.allocate(DType.FP32, spec.outputShape());
+             DeviceBuffer dx = session.allocate(DType.FP32, spec.inputShape());
+             DeviceBuffer w = upload(session, DType.FP32, ones, spec.weightShape());
+             DeviceBuffer dw = upload(session, DType.FP32, ones, spec.weightShape());
+             DeviceBuffer db = upload(session, DType.FP32, new double[]{1, 1, 1, 1}, spec.biasShape())) {
+            ConvEngine e = ConvEngine.wrap(session);
+            e.execute(Pass.BACKWARD_DATA, spec, ConvArgs.builder().dy(dy).w(w).dx(dx).build());
+            e.execute(Pass.BACKWARD_WEIGHT, spec, ConvArgs.builder().x(x).dy(dy).dw(dw).build());
+            e.execute(Pass.BACKWARD_BIAS, spec, ConvArgs.builder().dy(dy).db(db).build());
+            assertArrayEquals(new double[4 * 3 * 9], download(session, dw), 0.0);
+            assertArrayEquals(new double[4], download(session, db), 0.0);
+            assertEquals("nothing to compute (batch 0)", session.lastAlgorithm());
+        }
+    }
+
     @Test
     void benchmarkModeTimesCandidatesOnceAndCachesTheChoice() {
         try (ConvBackend bench = new CudaBackendProvider().open(0, new CudaOptions(MathMode.FP32, false, CudaOptions.AlgoMode.BENCHMARK, 256L << 20))) {
