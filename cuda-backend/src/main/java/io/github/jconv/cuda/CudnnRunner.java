@@ -65,6 +65,8 @@ final class CudnnRunner implements AutoCloseable {
         }
         int slice = CudnnPlan.batchSlice(spec);
         if (slice == 0 && pass == Pass.FORWARD) return runSplit(spec, dtype, whole);
+        if (slice == 0) throw new UnsupportedOperationException("cuda cannot run " + pass + " of " + spec + ": "
+                + CudnnPlan.supports(spec, pass).reason()); // ConvEngine asks supports() first; a direct SPI call lands here
         if (slice >= spec.batch()) return runSlice(pass, spec, dtype, whole, 0, false);
         String ran = "";
         for (int n0 = 0; n0 < spec.batch(); n0 += slice) {
@@ -136,8 +138,7 @@ final class CudnnRunner implements AutoCloseable {
         long es = dtype.bytes();
         int[] xDims = CudnnPlan.lift(item.inputShape().dims());
         int axis = spec.rank() == 1 ? 3 : 2; // the outermost spatial axis of the lifted [N, C, (D,) H, W] dims
-        long xInner = 1, yInner = 1;
-        for (int a = axis + 1; a < xDims.length; a++) xInner *= xDims[a];
+        long yInner = 1;
         int[] yDims = CudnnPlan.lift(item.outputShape().dims());
         for (int a = axis + 1; a < yDims.length; a++) yInner *= yDims[a];
         long xsMax = 0, ysMax = 0;
@@ -170,7 +171,7 @@ final class CudnnRunner implements AutoCloseable {
                         long chunk = rows * yInner * es;
                         for (int c = 0; c < k; c++) {
                             CUdeviceptr dst = whole.ptr(Role.Y).withByteOffset(((n * (long) k + c) * outRows + p.outLo()) * yInner * es);
-                            CUdeviceptr src = ys.withByteOffset(c * rows * yInner * es);
+                            CUdeviceptr src = ys.withByteOffset((long) c * rows * yInner * es);
                             CudaErrors.checkDriver(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(dst, src, chunk, session.context().stream),
                                     "cuMemcpyDtoDAsync", problem);
                         }
