@@ -25,9 +25,10 @@ import java.util.List;
 import static org.bytedeco.cuda.global.cudnn.*;
 
 /**
- * Runs a {@link CudnnPlan} on one session's cuDNN handle: descriptors from the plan, the
- * algorithm from {@link AlgoSelection} (cached), workspace allocated per call and freed after it,
- * staging through the window kernel where the plan says so.
+ * Runs a {@link CudnnPlan} on one session's cuDNN handle: the plan, its descriptors and its algorithm
+ * key prepared once per (problem, pass, dtype) and kept ({@link PreparedKey}), the algorithm from
+ * {@link AlgoSelection} (cached per key), the workspace from the session's scratch (grown on demand,
+ * kept), staging through the window kernel where the plan says so.
  */
 final class CudnnRunner implements AutoCloseable {
     private final CudaBackend session;
@@ -188,23 +189,22 @@ final class CudnnRunner implements AutoCloseable {
     }
 
     private String runSlice(Pass pass, ConvSpec spec, DType dtype, Bases args, int n0, boolean accumulate) {
-        CudnnPlan plan = CudnnPlan.of(spec, pass);
-        String problem = spec.toString();
-        int dt = CudnnTypes.dataType(dtype);
+        Prepared prep = prepare(pass, spec, dtype);
+        CudnnPlan plan = prep.plan;
+        String problem = prep.problem;
         Pointer one = dtype == DType.FP64 ? oneD : oneF;
         Pointer zero = dtype == DType.FP64 ? zeroD : zeroF;
         if (plan.op() == CudnnPlan.Op.BACKWARD_BIAS) {
-            cudnnTensorStruct dyD = tensor(plan.ycDims(), dt, problem);
-            cudnnTensorStruct dbD = tensor(CudnnPlan.biasDims(spec.outChannels(), plan.ycDims()), dt, problem);
+            cudnnTensorStruct dyD = prep.yD;
+            cudnnTensorStruct dbD = prep.bD;
             CudaErrors.checkCudnn(cudnnConvolutionBackwardBias(handle, one, dyD, at(args, Role.DY, spec, n0, dtype),
                     accumulate ? one : zero, dbD, at(args, Role.DB, spec, n0, dtype)), "cudnnConvolutionBackwardBias", problem);
             return "cudnn bwd-bias";
         }
         CudaOptions o = session.options();
-        cudnnTensorStruct xD = tensor(plan.xcDims(), dt, problem);
-        cudnnTensorStruct yD = tensor(plan.ycDims(), dt, problem);
-        cudnnFilterStruct wD = filter(plan.wDims(), dt, problem);
-        cudnnConvolutionStruct cD = conv(plan, dtype, o, problem);
+        cudnnTensorStruct xD = prep.xD, yD = prep.yD;
+        cudnnFilterStruct wD = prep.wD;
+        cudnnConvolutionStruct cD = prep.cD;
         CUdeviceptr staged = null;
         Operands ops = new Operands(
                 plan.staged() ? null : at(args, plan.xc(), spec, n0, dtype),
@@ -218,9 +218,11 @@ final class CudnnRunner implements AutoCloseable {
                         dtype, problem);
             }
         }
-        AlgoSelection.Key key = AlgoSelection.Key.of(spec, pass, dtype, o, session.deviceKey());
+        AlgoSelection.Key key = prep.key;
         List<AlgoSelection.Choice> choices = session.algoCache().get(key);
         if (choices == null) {
+            // the descriptor is shared and each run sets its choice's math type: ask cuDNN from the mode's own
+            CudaErrors.checkCudnn(cudnnSetConvolutionMathType(cD, CudnnTypes.mathType(dtype, o.math())), "cudnnSetConvolutionMathType", problem);
             List<AlgoSelection.Result> results = o.algo() == CudaOptions.AlgoMode.BENCHMARK
                     ? measure(plan.op(), xD, wD, cD, yD, ops, o, problem)
                     : heuristics(plan.op(), xD, wD, cD, yD, problem);
@@ -239,14 +241,81 @@ final class CudnnRunner implements AutoCloseable {
             session.windowCopy(staged, plan.xcDims(), ptrAt(args, plan.xc(), spec, n0, dtype), plan.ourXcDims(), back, dtype, problem);
         }
         if (plan.addBias()) {
-            int[] yDims = CudnnPlan.lift(spec.outputShape().dims());
-            cudnnTensorStruct bD = tensor(CudnnPlan.biasDims(spec.outChannels(), yDims), dt, problem);
-            cudnnTensorStruct outD = tensor(yDims, dt, problem);
+            cudnnTensorStruct bD = prep.bD, outD = prep.outD;
             CudaErrors.checkCudnn(cudnnAddTensor(handle, one, bD, at(args, Role.B, spec, n0, dtype), one, outD,
                     at(args, Role.Y, spec, n0, dtype)), "cudnnAddTensor", problem);
             ran += " + bias";
         }
         return plan.staged() ? ran + " (staged: asymmetric padding or large output_padding)" : ran;
+    }
+
+    /**
+     * The key of {@link Prepared}: the session fixes the options and the device, so the problem, the pass and
+     * the dtype name everything the preparation depends on. Hashes the spec's fields directly (ConvSpec's own
+     * hashCode formats its problem line, which is the per-call host work this cache removes).
+     */
+    static final class PreparedKey {
+        final ConvSpec spec;
+        final Pass pass;
+        final DType dtype;
+        private final int hash;
+
+        PreparedKey(ConvSpec spec, Pass pass, DType dtype) {
+            this.spec = spec;
+            this.pass = pass;
+            this.dtype = dtype;
+            int h = java.util.Objects.hash(spec.type(), spec.batch(), spec.inChannels(), spec.outChannels(), spec.groups(),
+                    spec.offsetGroups(), spec.modulated(), spec.bias(), pass, dtype);
+            for (int[] a : new int[][]{spec.input(), spec.kernel(), spec.stride(), spec.paddingLo(), spec.paddingHi(), spec.dilation(),
+                    spec.outputPadding()}) {
+                h = 31 * h + java.util.Arrays.hashCode(a);
+            }
+            this.hash = h;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof PreparedKey k && k.hash == hash && k.pass == pass && k.dtype == dtype && k.spec.equals(spec);
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+    }
+
+    /** What a cuDNN call derives from (spec, pass, dtype) alone: made on the first call, kept for the session. */
+    private record Prepared(CudnnPlan plan, String problem, int dt, cudnnTensorStruct xD, cudnnTensorStruct yD, cudnnFilterStruct wD,
+                            cudnnConvolutionStruct cD, cudnnTensorStruct bD, cudnnTensorStruct outD, AlgoSelection.Key key) {
+    }
+
+    private final java.util.Map<PreparedKey, Prepared> prepared = new java.util.HashMap<>(); // calls are serialized by the session
+
+    private Prepared prepare(Pass pass, ConvSpec spec, DType dtype) {
+        PreparedKey k = new PreparedKey(spec, pass, dtype);
+        Prepared known = prepared.get(k);
+        if (known != null) return known;
+        CudnnPlan plan = CudnnPlan.of(spec, pass);
+        String problem = spec.toString();
+        int dt = CudnnTypes.dataType(dtype);
+        Prepared p;
+        if (plan.op() == CudnnPlan.Op.BACKWARD_BIAS) {
+            p = new Prepared(plan, problem, dt, null, tensor(plan.ycDims(), dt, problem), null, null,
+                    tensor(CudnnPlan.biasDims(spec.outChannels(), plan.ycDims()), dt, problem), null, null);
+        } else {
+            CudaOptions o = session.options();
+            cudnnTensorStruct bD = null, outD = null;
+            if (plan.addBias()) {
+                int[] yDims = CudnnPlan.lift(spec.outputShape().dims());
+                bD = tensor(CudnnPlan.biasDims(spec.outChannels(), yDims), dt, problem);
+                outD = tensor(yDims, dt, problem);
+            }
+            p = new Prepared(plan, problem, dt, tensor(plan.xcDims(), dt, problem), tensor(plan.ycDims(), dt, problem),
+                    filter(plan.wDims(), dt, problem), conv(plan, dtype, o, problem), bD, outD,
+                    AlgoSelection.Key.of(spec, pass, dtype, o, session.deviceKey()));
+        }
+        prepared.put(k, p);
+        return p;
     }
 
     /** The device pointers of cuDNN's xc, w and yc. */
@@ -419,12 +488,7 @@ final class CudnnRunner implements AutoCloseable {
         String key = java.util.Arrays.toString(plan.pad()) + java.util.Arrays.toString(plan.stride())
                 + java.util.Arrays.toString(plan.dilation()) + "g" + plan.groups() + dtype;
         cudnnConvolutionStruct known = convs.get(key);
-        if (known != null) {
-            // the math type is per run (runMath), so a kept descriptor starts each call from the mode's own
-            CudaErrors.checkCudnn(cudnnSetConvolutionMathType(known, CudnnTypes.mathType(dtype, o.math())),
-                    "cudnnSetConvolutionMathType", problem);
-            return known;
-        }
+        if (known != null) return known; // its math type is set before each choice runs, and before cuDNN is asked
         cudnnConvolutionStruct d = new cudnnConvolutionStruct();
         CudaErrors.checkCudnn(cudnnCreateConvolutionDescriptor(d), "cudnnCreateConvolutionDescriptor", problem);
         CudaErrors.checkCudnn(cudnnSetConvolutionNdDescriptor(d, plan.pad().length, plan.pad(), plan.stride(), plan.dilation(),
@@ -448,6 +512,7 @@ final class CudnnRunner implements AutoCloseable {
         tensors.clear();
         filters.clear();
         convs.clear();
+        prepared.clear();
         cudnnDestroy(handle);
         oneF.close();
         zeroF.close();
