@@ -82,17 +82,12 @@ record CudnnPlan(Op op, Role xc, Role w, Role yc, int[] xcDims, int[] wDims, int
     }
 
     /**
-     * Like {@link #supports(ConvSpec)} for one pass: a forward convolution whose single batch item is over
-     * the limit runs split along its outermost spatial axis ({@link SpatialSplit}) where that split exists.
+     * Like {@link #supports(ConvSpec)} for one pass: a convolution whose single batch item is over the
+     * limit runs split along its outermost spatial axis ({@link SpatialSplit}), every pass, where that split exists.
      */
     static Support supports(ConvSpec spec, Pass pass) {
         Support all = supports(spec);
         if (all.supported() || spec.type() == ConvType.DEFORMABLE || spec.weightShape().elementCount() > CUDNN_MAX_ELEMENTS) return all;
-        if (pass != Pass.FORWARD) {
-            return Support.no("one batch item's tensors exceed cuDNN's limit of " + CUDNN_MAX_ELEMENTS + " elements (int indexing); "
-                    + "jconv splits such a problem along its outermost spatial axis for the forward pass of a convolution only, not for "
-                    + pass + "; use a smaller input or fewer channels");
-        }
         SpatialSplit.Plan split = SpatialSplit.plan(spec.toBuilder().batch(1).build(), CUDNN_MAX_ELEMENTS);
         if (!split.possible()) {
             return Support.no("one batch item's tensors exceed cuDNN's limit of " + CUDNN_MAX_ELEMENTS

@@ -65,9 +65,7 @@ final class CudnnRunner implements AutoCloseable {
             return "nothing to compute (batch 0)";
         }
         int slice = CudnnPlan.batchSlice(spec);
-        if (slice == 0 && pass == Pass.FORWARD) return runSplit(spec, dtype, whole);
-        if (slice == 0) throw new UnsupportedOperationException("cuda cannot run " + pass + " of " + spec + ": "
-                + CudnnPlan.supports(spec, pass).reason()); // ConvEngine asks supports() first; a direct SPI call lands here
+        if (slice == 0) return runSplit(pass, spec, dtype, whole);
         if (slice >= spec.batch()) return runSlice(pass, spec, dtype, whole, 0, false);
         String ran = "";
         for (int n0 = 0; n0 < spec.batch(); n0 += slice) {
@@ -124,68 +122,139 @@ final class CudnnRunner implements AutoCloseable {
     }
 
     /**
-     * A forward convolution whose single batch item exceeds cuDNN's element limit: per batch item, the
-     * parts of {@link SpatialSplit}'s plan, each gathered (input window with its halo, zeros in the
-     * padding) into a compact tensor by the window kernel, run by cuDNN into a compact output, whose
-     * rows are copied into place plane by plane.
+     * A convolution whose single batch item exceeds cuDNN's element limit, per batch item in the parts of
+     * {@link SpatialSplit}'s plan. The window kernel gathers each part's operands into compact tensors (the
+     * input window with its halo and zeros in the padding; the part's rows of dy), cuDNN runs the part, and:
+     * forward copies the part's output rows into place; backward data adds the window's gradient into dx
+     * (zeroed first; windows overlap by the halo, so the parts' sums are added in order, one after the other);
+     * backward weight and bias accumulate over the parts with beta = 1.
      */
-    private String runSplit(ConvSpec spec, DType dtype, Bases whole) {
+    private String runSplit(Pass pass, ConvSpec spec, DType dtype, Bases whole) {
         ConvSpec item = spec.toBuilder().batch(1).build();
         String problem = spec.toString();
         SpatialSplit.Plan plan = SpatialSplit.plan(item, CudnnPlan.CUDNN_MAX_ELEMENTS);
         if (!plan.possible()) { // supports() refuses these before any call gets here
-            throw new UnsupportedOperationException("cuda cannot run " + problem + ": " + plan.refusal());
+            throw new UnsupportedOperationException("cuda cannot run " + pass + " of " + problem + ": " + plan.refusal());
         }
         long es = dtype.bytes();
         int[] xDims = CudnnPlan.lift(item.inputShape().dims());
-        int axis = spec.rank() == 1 ? 3 : 2; // the outermost spatial axis of the lifted [N, C, (D,) H, W] dims
-        long yInner = 1;
         int[] yDims = CudnnPlan.lift(item.outputShape().dims());
+        int axis = spec.rank() == 1 ? 3 : 2; // the outermost spatial axis of the lifted [N, C, (D,) H, W] dims
+        long xInner = 1, yInner = 1;
+        for (int a = axis + 1; a < xDims.length; a++) xInner *= xDims[a];
         for (int a = axis + 1; a < yDims.length; a++) yInner *= yDims[a];
         long xsMax = 0, ysMax = 0;
         for (SpatialSplit.Part p : plan.parts()) {
             xsMax = Math.max(xsMax, p.sub().inputShape().elementCount());
             ysMax = Math.max(ysMax, p.sub().outputShape().elementCount());
         }
-        CUdeviceptr xs = session.context().alloc(xsMax * es, problem);
+        long xItem = item.inputShape().elementCount(), yItem = item.outputShape().elementCount();
+        int inRows = xDims[axis], outRows = yDims[axis], c = spec.inChannels(), k = spec.outChannels();
+        Pointer one = dtype == DType.FP64 ? oneD : oneF;
+        DeviceContext ctx = session.context();
+        List<CUdeviceptr> scratch = new ArrayList<>();
         String ran = "";
         try {
-            CUdeviceptr ys = session.context().alloc(ysMax * es, problem);
-            try {
-                java.util.Map<Role, CUdeviceptr> m = new java.util.EnumMap<>(Role.class);
-                m.put(Role.X, xs);
-                m.put(Role.W, whole.ptr(Role.W));
-                if (spec.bias()) m.put(Role.B, whole.ptr(Role.B));
-                m.put(Role.Y, ys);
-                Bases parts = Bases.of(m);
-                long xItem = item.inputShape().elementCount();
-                int outRows = yDims[axis], k = spec.outChannels();
-                for (int n = 0; n < spec.batch(); n++) {
-                    for (SpatialSplit.Part p : plan.parts()) {
-                        int[] xsDims = xDims.clone();
-                        xsDims[axis] = p.windowRows();
-                        int[] offset = new int[xDims.length - 2];
-                        offset[axis - 2] = -p.first(); // xs[j] = x[first + j]
-                        session.windowCopy(whole.ptr(Role.X).withByteOffset(n * xItem * es), xDims, xs, xsDims, offset, dtype, problem);
-                        ran = runSlice(Pass.FORWARD, p.sub(), dtype, parts, 0, false);
-                        int rows = p.outHi() - p.outLo();
-                        long chunk = rows * yInner * es;
-                        for (int c = 0; c < k; c++) {
-                            CUdeviceptr dst = whole.ptr(Role.Y).withByteOffset(((n * (long) k + c) * outRows + p.outLo()) * yInner * es);
-                            CUdeviceptr src = ys.withByteOffset((long) c * rows * yInner * es);
-                            CudaErrors.checkDriver(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(dst, src, chunk, session.context().stream),
-                                    "cuMemcpyDtoDAsync", problem);
+            CUdeviceptr xs = null, ys = null, xw = null;
+            if (pass != Pass.BACKWARD_BIAS) {
+                xs = ctx.alloc(xsMax * es, problem);
+                scratch.add(xs);
+            }
+            ys = ctx.alloc(ysMax * es, problem);
+            scratch.add(ys);
+            if (pass == Pass.BACKWARD_DATA) {
+                xw = ctx.alloc(xsMax * es, problem);
+                scratch.add(xw);
+                ctx.zero(whole.ptr(Role.DX), spec.inputShape().elementCount() * es, problem);
+            }
+            java.util.Map<Role, CUdeviceptr> m = new java.util.EnumMap<>(Role.class);
+            switch (pass) {
+                case FORWARD -> {
+                    m.put(Role.X, xs);
+                    m.put(Role.W, whole.ptr(Role.W));
+                    if (spec.bias()) m.put(Role.B, whole.ptr(Role.B));
+                    m.put(Role.Y, ys);
+                }
+                case BACKWARD_DATA -> {
+                    m.put(Role.DY, ys);
+                    m.put(Role.W, whole.ptr(Role.W));
+                    m.put(Role.DX, xw);
+                }
+                case BACKWARD_WEIGHT -> {
+                    m.put(Role.X, xs);
+                    m.put(Role.DY, ys);
+                    m.put(Role.DW, whole.ptr(Role.DW));
+                }
+                case BACKWARD_BIAS -> {
+                    m.put(Role.DY, ys);
+                    m.put(Role.DB, whole.ptr(Role.DB));
+                }
+                default -> throw new AssertionError(pass);
+            }
+            Bases parts = Bases.of(m);
+            boolean first = true;
+            for (int n = 0; n < spec.batch(); n++) {
+                for (SpatialSplit.Part p : plan.parts()) {
+                    int rows = p.outHi() - p.outLo();
+                    int[] xsDims = xDims.clone();
+                    xsDims[axis] = p.windowRows();
+                    int[] ysDims = yDims.clone();
+                    ysDims[axis] = rows;
+                    if (pass == Pass.FORWARD || pass == Pass.BACKWARD_WEIGHT) { // xs[j] = x[first + j]
+                        session.windowCopy(whole.ptr(Role.X).withByteOffset(n * xItem * es), xDims, xs, xsDims,
+                                along(axis, xDims.length, -p.first()), dtype, problem);
+                    }
+                    if (pass != Pass.FORWARD) { // ys[j] = dy[outLo + j]
+                        session.windowCopy(whole.ptr(Role.DY).withByteOffset(n * yItem * es), yDims, ys, ysDims,
+                                along(axis, yDims.length, -p.outLo()), dtype, problem);
+                    }
+                    if (pass == Pass.BACKWARD_DATA) { // the window's dx so far, to add this part's gradient to
+                        session.windowCopy(whole.ptr(Role.DX).withByteOffset(n * xItem * es), xDims, xs, xsDims,
+                                along(axis, xDims.length, -p.first()), dtype, problem);
+                    }
+                    ran = runSlice(pass, p.sub(), dtype, parts, 0, !first && (pass == Pass.BACKWARD_WEIGHT || pass == Pass.BACKWARD_BIAS));
+                    first = false;
+                    switch (pass) {
+                        case FORWARD -> { // the part's rows of every output plane into place
+                            for (int ch = 0; ch < k; ch++) {
+                                copy(ys.withByteOffset((long) ch * rows * yInner * es),
+                                        whole.ptr(Role.Y).withByteOffset(((n * (long) k + ch) * outRows + p.outLo()) * yInner * es),
+                                        rows * yInner * es, problem);
+                            }
+                        }
+                        case BACKWARD_DATA -> {
+                            cudnnTensorStruct d = tensor(xsDims, CudnnTypes.dataType(dtype), problem);
+                            CudaErrors.checkCudnn(cudnnAddTensor(handle, one, d, DeviceAddress.javacpp(DeviceAddress.of(xw)), one, d,
+                                    DeviceAddress.javacpp(DeviceAddress.of(xs))), "cudnnAddTensor", problem);
+                            int real = p.inHi() - p.inLo(); // the window's rows inside the input go back
+                            for (int ch = 0; real > 0 && ch < c; ch++) {
+                                copy(xs.withByteOffset(((long) ch * p.windowRows() + p.padLo()) * xInner * es),
+                                        whole.ptr(Role.DX).withByteOffset(((n * (long) c + ch) * inRows + p.inLo()) * xInner * es),
+                                        real * xInner * es, problem);
+                            }
+                        }
+                        default -> { // weight and bias gradients accumulated in place
                         }
                     }
                 }
-                session.context().synchronize(problem); // the scratch is freed below; its last readers must be done
-            } finally {
-                session.context().free(ys);
             }
+            ctx.synchronize(problem); // the scratch is freed below; its last readers must be done
         } finally {
-            session.context().free(xs);
+            for (CUdeviceptr q : scratch) ctx.free(q);
         }
         return ran + " in " + plan.parts().size() + " parts along the outermost spatial axis (each with its halo)";
+    }
+
+    /** A window offset of {@code shift} along the lifted axis {@code axis} of {@code rank}-dimensional dims. */
+    private static int[] along(int axis, int rank, int shift) {
+        int[] o = new int[rank - 2];
+        o[axis - 2] = shift;
+        return o;
+    }
+
+    private void copy(CUdeviceptr src, CUdeviceptr dst, long bytes, String problem) {
+        CudaErrors.checkDriver(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(dst, src, bytes, session.context().stream),
+                "cuMemcpyDtoDAsync", problem);
     }
 
     private String runSlice(Pass pass, ConvSpec spec, DType dtype, Bases args, int n0, boolean accumulate) {

@@ -8,9 +8,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Splitting a forward convolution whose tensors exceed cuDNN's element limit (int indexing) along the
+ * Splitting a convolution whose tensors exceed cuDNN's element limit (int indexing) along the
  * outermost spatial axis (D in 3D, H in 2D, W in 1D), as PyTorch does for 32-bit indexing: a pure plan,
- * unit-tested without a GPU.
+ * unit-tested without a GPU. The same parts serve every pass: forward writes each part's output rows;
+ * the input gradient is the sum of the parts' window gradients (windows overlap by the halo); the weight
+ * and bias gradients are sums over the parts.
  *
  * <p>Each part computes output rows {@code [outLo, outHi)} of that axis. It reads the window of input
  * rows {@code [first, last]} with {@code first = outLo * stride - padLo} and {@code last = (outHi - 1) *
@@ -53,7 +55,7 @@ final class SpatialSplit {
         return Math.max(n, p.stagedElements());
     }
 
-    /** Splits {@code spec}'s forward so that every tensor of every part has at most {@code limit} elements. */
+    /** Splits {@code spec} so that every tensor of every part has at most {@code limit} elements. */
     static Plan plan(ConvSpec spec, long limit) {
         if (spec.weightShape().elementCount() > limit) {
             return new Plan(List.of(), "the weight has " + spec.weightShape().elementCount() + " elements, over the limit of " + limit
@@ -61,7 +63,7 @@ final class SpatialSplit {
         }
         if (spec.type() != ConvType.CONVOLUTION) {
             return new Plan(List.of(), spec.type().toString().toLowerCase(java.util.Locale.ROOT)
-                    + " convolution is not split along its spatial axes (only plain convolution's forward is); its tensors need at most "
+                    + " convolution is not split along its spatial axes (only plain convolution is); its tensors need at most "
                     + limit + " elements per batch item: use a smaller input or fewer channels");
         }
         int rows = spec.output(0);

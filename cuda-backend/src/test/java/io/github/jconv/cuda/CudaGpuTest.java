@@ -413,7 +413,96 @@ class CudaGpuTest {
             session.download(y, total - 1 - side - 1, one, 0, 1); // y[side-2][side-2]: the 3 under tap (2, 2)
             assertEquals(bias + 3 * w[8], one[0], 1e-4 * (3 + bias) + 1e-7);
             session.download(y, 0, one, 0, 1); // far from every non-zero input
-            assertEquals(bias, one[0], 1e-6);
+            assertEquals(bias, one[0], 1e-4);
+        }
+    }
+
+    /**
+     * The backward passes of the same 46341 x 46341 problem, split the same way (cut between rows 23170 and
+     * 23171). x and dy are zero except rows 23168..23173, which hold integers 1..3, as does w: every sum is a
+     * sum of positive integers below 2^24, so a part that lost or doubled the halo's rows would be off by a
+     * large amount, while FP32 arithmetic is exact for GEMM-based algorithms (the tolerance, 1e-5 of the sum,
+     * leaves room for others). From the definition, with out-of-range indices reading zero:
+     *   dx[i][j] = sum over ti, tj of dy[i + 1 - ti][j + 1 - tj] * w[ti][tj]
+     *   dw[ti][tj] = sum over o, q of dy[o][q] * x[o - 1 + ti][q - 1 + tj]
+     *   db = sum of dy.
+     * About 40 GB of device memory.
+     */
+    @Test
+    void backwardPassesOverCudnnsElementLimitRunInSpatialPartsWithTheirHalo() {
+        int side = 46341, row0 = 23168, rowsSet = 6;
+        ConvSpec spec = ConvSpec.convolution().batch(1).channels(1, 1).input(side, side).kernel(3).padding(1).build();
+        Random r = new Random(8);
+        double[] w = new double[9];
+        for (int i = 0; i < 9; i++) w[i] = 1 + r.nextInt(3);
+        double[][] xb = new double[rowsSet][side], dyb = new double[rowsSet][side];
+        for (int i = 0; i < rowsSet; i++) {
+            for (int j = 0; j < side; j++) {
+                xb[i][j] = 1 + r.nextInt(3);
+                dyb[i][j] = 1 + r.nextInt(3);
+            }
+        }
+        long total = spec.inputShape().elementCount();
+        try (DeviceBuffer x = session.allocate(DType.FP32, spec.inputShape());
+             DeviceBuffer dy = session.allocate(DType.FP32, spec.outputShape());
+             DeviceBuffer wb = upload(session, DType.FP32, w, spec.weightShape());
+             DeviceBuffer dx = session.allocate(DType.FP32, spec.inputShape());
+             DeviceBuffer dw = session.allocate(DType.FP32, spec.weightShape());
+             DeviceBuffer db = session.allocate(DType.FP32, spec.biasShape())) {
+            float[] zeros = new float[1 << 24];
+            for (DeviceBuffer b : List.of(x, dy)) {
+                for (long at = 0; at < total; at += zeros.length) session.upload(b, at, zeros, 0, (int) Math.min(zeros.length, total - at));
+            }
+            for (int i = 0; i < rowsSet; i++) {
+                session.upload(x, (long) (row0 + i) * side, xb[i], 0, side);
+                session.upload(dy, (long) (row0 + i) * side, dyb[i], 0, side);
+            }
+            ConvEngine e = ConvEngine.wrap(session);
+            // input gradient: rows 23169..23172 read dy rows 23168..23173 only
+            e.execute(Pass.BACKWARD_DATA, spec, ConvArgs.builder().dy(dy).w(wb).dx(dx).build());
+            assertTrue(session.lastAlgorithm().contains("2 parts"), session.lastAlgorithm());
+            for (int i = row0 + 1; i <= row0 + rowsSet - 2; i++) {
+                float[] got = new float[side];
+                session.download(dx, (long) i * side, got, 0, side);
+                for (int j = 0; j < side; j++) {
+                    double want = 0;
+                    for (int ti = 0; ti < 3; ti++) {
+                        for (int tj = 0; tj < 3; tj++) {
+                            int q = j + 1 - tj;
+                            if (q >= 0 && q < side) want += dyb[i + 1 - ti - row0][q] * w[ti * 3 + tj];
+                        }
+                    }
+                    assertEquals(want, got[j], 1e-5 * want, "dx[" + i + "][" + j + "] ran " + session.lastAlgorithm());
+                }
+            }
+            float[] one = new float[1];
+            session.download(dx, 0, one, 0, 1);
+            assertEquals(0f, one[0], 1e-3, "far from dy's rows");
+            session.download(dx, total - 1, one, 0, 1);
+            assertEquals(0f, one[0], 1e-3, "far from dy's rows, past 2^31");
+            // weight gradient
+            e.execute(Pass.BACKWARD_WEIGHT, spec, ConvArgs.builder().x(x).dy(dy).dw(dw).build());
+            assertTrue(session.lastAlgorithm().contains("2 parts"), session.lastAlgorithm());
+            double[] gotW = download(session, dw);
+            for (int ti = 0; ti < 3; ti++) {
+                for (int tj = 0; tj < 3; tj++) {
+                    double want = 0;
+                    for (int o = row0; o < row0 + rowsSet; o++) {
+                        int xr = o - 1 + ti;
+                        if (xr < row0 || xr >= row0 + rowsSet) continue;
+                        for (int q = 0; q < side; q++) {
+                            int xc = q - 1 + tj;
+                            if (xc >= 0 && xc < side) want += dyb[o - row0][q] * xb[xr - row0][xc];
+                        }
+                    }
+                    assertEquals(want, gotW[ti * 3 + tj], 1e-5 * want, "dw[" + ti + "][" + tj + "] ran " + session.lastAlgorithm());
+                }
+            }
+            // bias gradient
+            e.execute(Pass.BACKWARD_BIAS, spec, ConvArgs.builder().dy(dy).db(db).build());
+            double want = 0;
+            for (double[] row : dyb) for (double v : row) want += v;
+            assertEquals(want, download(session, db)[0], 1e-5 * want, "ran " + session.lastAlgorithm());
         }
     }
 

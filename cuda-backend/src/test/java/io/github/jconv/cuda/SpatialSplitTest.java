@@ -153,8 +153,13 @@ class SpatialSplitTest {
         assertEquals(new SpatialSplit.Part(23171, 46341, 23171, 23171, 46341, 0, 0, p.parts().get(1).sub()), p.parts().get(1));
     }
 
+    /**
+     * Every pass, the way the CUDA runner stitches it: forward places each part's output rows; the input
+     * gradient adds each part's window gradient (from the part's rows of dy) at the window's rows inside
+     * the input; the weight and bias gradients add the parts' gradients.
+     */
     @Test
-    void partsRunOnTheCpuBackendAndStitchedEqualTheWholeProblemsDefinition() {
+    void partsRunOnTheCpuBackendAndStitchedEqualTheWholeProblemsDefinitionForEveryPass() {
         ConvBackendProvider cpu = ConvEngine.providers().stream().filter(q -> q.name().equals("cpu")).findFirst().orElse(null);
         assumeTrue(cpu != null, "jconv-cpu is not on the test classpath");
         List<ConvSpec> specs = List.of(
@@ -165,32 +170,72 @@ class SpatialSplitTest {
                 ConvSpec.convolution().batch(1).channels(1, 1).input(6, 4).kernel(2).padding(4).build()); // windows in padding only
         try (ConvBackend c = cpu.open(0)) {
             for (ConvSpec spec : specs) {
-                Map<Role, double[]> in = CudnnPlanTest.randomInputs(spec, Pass.FORWARD, new Random(spec.hashCode()));
-                double[] want = CudnnPlanTest.Reference.run(spec, Pass.FORWARD, in);
-                Map<Role, double[]> absIn = new EnumMap<>(Role.class);
-                in.forEach((r, a) -> absIn.put(r, CudaGpuTest.abs(a)));
-                double[] scale = CudnnPlanTest.Reference.run(spec, Pass.FORWARD, absIn);
-                long whole = SpatialSplit.largestTensor(spec);
-                int mostParts = 0;
-                long weight = spec.weightShape().elementCount(); // the weight is never split: limits below it are refused
-                for (long limit : new long[]{whole, Math.max(weight, whole / 2), Math.max(weight, whole / 3), Math.max(weight, whole / 5)}) {
-                    SpatialSplit.Plan plan = SpatialSplit.plan(spec, limit);
-                    if (!plan.possible()) continue;
-                    mostParts = Math.max(mostParts, plan.parts().size());
-                    double[] got = new double[want.length];
-                    java.util.Arrays.fill(got, Double.NaN);
-                    for (SpatialSplit.Part p : plan.parts()) {
-                        Map<Role, double[]> sub = new EnumMap<>(Role.class);
-                        sub.put(Role.X, gather(in.get(Role.X), spec, p));
-                        sub.put(Role.W, in.get(Role.W));
-                        if (spec.bias()) sub.put(Role.B, in.get(Role.B));
-                        paste(CudaGpuTest.runOutput(c, p.sub(), Pass.FORWARD, DType.FP64, sub, Role.Y), got, spec, p);
+                for (Pass pass : CudnnPlanTest.PASSES) {
+                    if (pass == Pass.BACKWARD_BIAS && !spec.bias()) continue;
+                    Map<Role, double[]> in = CudnnPlanTest.randomInputs(spec, pass, new Random(spec.hashCode() + pass.ordinal()));
+                    double[] want = CudnnPlanTest.Reference.run(spec, pass, in);
+                    Map<Role, double[]> absIn = new EnumMap<>(Role.class);
+                    in.forEach((r, a) -> absIn.put(r, CudaGpuTest.abs(a)));
+                    double[] scale = CudnnPlanTest.Reference.run(spec, pass, absIn);
+                    long whole = SpatialSplit.largestTensor(spec);
+                    long weight = spec.weightShape().elementCount(); // the weight is never split: limits below it are refused
+                    int mostParts = 0;
+                    for (long limit : new long[]{whole, Math.max(weight, whole / 2), Math.max(weight, whole / 3), Math.max(weight, whole / 5)}) {
+                        SpatialSplit.Plan plan = SpatialSplit.plan(spec, limit);
+                        if (!plan.possible()) continue;
+                        mostParts = Math.max(mostParts, plan.parts().size());
+                        double[] got = new double[want.length];
+                        if (pass == Pass.FORWARD) java.util.Arrays.fill(got, Double.NaN); // each row written exactly once
+                        for (SpatialSplit.Part p : plan.parts()) {
+                            Map<Role, double[]> sub = new EnumMap<>(Role.class);
+                            if (in.containsKey(Role.X)) sub.put(Role.X, gather(in.get(Role.X), spec, p));
+                            if (in.containsKey(Role.W)) sub.put(Role.W, in.get(Role.W));
+                            if (in.containsKey(Role.B)) sub.put(Role.B, in.get(Role.B));
+                            if (in.containsKey(Role.DY)) sub.put(Role.DY, rowsOf(in.get(Role.DY), spec, p));
+                            Role out = pass.outputs(spec).iterator().next();
+                            double[] part = CudaGpuTest.runOutput(c, p.sub(), pass, DType.FP64, sub, out);
+                            switch (pass) {
+                                case FORWARD -> paste(part, got, spec, p);
+                                case BACKWARD_DATA -> addWindow(part, got, spec, p);
+                                default -> {
+                                    for (int i = 0; i < got.length; i++) got[i] += part[i];
+                                }
+                            }
+                        }
+                        for (int i = 0; i < want.length; i++) {
+                            assertEquals(want[i], got[i], 1e-12 * scale[i] + 1e-300,
+                                    pass + " " + spec + " limit " + limit + " (" + plan.parts().size() + " parts) [" + i + "]");
+                        }
                     }
-                    for (int i = 0; i < want.length; i++) {
-                        assertEquals(want[i], got[i], 1e-12 * scale[i] + 1e-300, spec + " limit " + limit + " (" + plan.parts().size() + " parts) y[" + i + "]");
-                    }
+                    assertTrue(mostParts >= 3, spec + " was split in " + mostParts + " parts at most");
                 }
-                assertTrue(mostParts >= 3, spec + " was split in " + mostParts + " parts at most");
+            }
+        }
+    }
+
+    /** dy's rows [outLo, outHi) of every (n, k) plane. */
+    static double[] rowsOf(double[] dy, ConvSpec spec, SpatialSplit.Part p) {
+        int planes = spec.batch() * spec.outChannels(), rows = spec.output(0), mine = p.outHi() - p.outLo();
+        long inner = spec.outputSpatial() / rows;
+        double[] out = new double[Math.toIntExact(planes * mine * inner)];
+        for (int pl = 0; pl < planes; pl++) {
+            for (int j = 0; j < mine; j++) {
+                for (long e = 0; e < inner; e++) out[(int) ((pl * (long) mine + j) * inner + e)] = dy[(int) ((pl * (long) rows + p.outLo() + j) * inner + e)];
+            }
+        }
+        return out;
+    }
+
+    /** Adds the window's input gradient at the window rows that lie inside the input (the rest is padding). */
+    static void addWindow(double[] dxWindow, double[] dx, ConvSpec spec, SpatialSplit.Part p) {
+        int planes = spec.batch() * spec.inChannels(), rows = spec.input(0), win = p.windowRows();
+        long inner = spec.inputSpatial() / rows;
+        assertEquals(planes * win * inner, dxWindow.length);
+        for (int pl = 0; pl < planes; pl++) {
+            for (int j = 0; j < win; j++) {
+                int row = p.first() + j;
+                if (row < 0 || row >= rows) continue;
+                for (long e = 0; e < inner; e++) dx[(int) ((pl * (long) rows + row) * inner + e)] += dxWindow[(int) ((pl * (long) win + j) * inner + e)];
             }
         }
     }
