@@ -28,4 +28,5 @@ sha() { sha256sum "$1" | cut -c1-64; }
   echo "opencl_to_cuda.h=$(sha "$here/opencl_to_cuda.h")"
   echo "window.cu=$(sha "$here/window.cu")"
 } > "$out/manifest.properties"
-echo "[build-ptx] wrote $out"
+# silent on success, so that mvn -q stays quiet; BUILD_PTX_VERBOSE=1 says where the PTX went
+if [ -n "${BUILD_PTX_VERBOSE:-}" ]; then echo "[build-ptx] wrote $out"; fi
