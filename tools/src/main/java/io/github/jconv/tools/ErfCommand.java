@@ -120,7 +120,8 @@ final class ErfCommand implements Callable<Integer> {
                 new HeatMap.Box(lo0, lo1, lo0 + r.effectiveSide() - 1, lo1 + r.effectiveSide() - 1, EFFECTIVE_RGB, false,
                         "effective RF (" + Text.num(100 * r.massFraction()) + "% of the mass)"));
         HeatMap.write(img, png);
-        out.println("wrote " + png + " (" + img.getWidth() + "x" + img.getHeight() + " px, " + sc + " px per input pixel; blue box ="
+        out.println("wrote " + png + " (" + img.getWidth() + "x" + img.getHeight() + " px: a " + n * sc + "x" + n * sc + " px map, "
+                + sc + " px per input pixel; blue box ="
                 + " theoretical RF, drawn just outside its pixels; white box = effective RF; colour scale and legend below the map)");
         out.println(String.format(Locale.ROOT, "backend %s, %.0f ms", r.backend(), ms));
         out.flush();
