@@ -16,10 +16,12 @@ import java.util.Map;
 @Command(name = "jconv", mixinStandardHelpOptions = true, version = "jconv 0.1.0",
         description = "Convolution on CUDA/cuDNN, OpenCL or the CPU: probe devices, benchmark, analyse stacks, train a demo.",
         footer = {"",
-                "Anywhere on the line: -Dkey=value sets a system property before the command runs (e.g. -Djconv.backend=cpu,",
-                "-Djconv.fallback=WARN); --debug prints the stack trace of an unexpected error.",
-                "JVM options go in JCONV_JAVA_OPTS, e.g. JCONV_JAVA_OPTS=-Xmx8g ./jconv bench.",
-                "Exit codes: 0 done, 1 the run failed (a check, a backend or the machine), 2 a bad argument."},
+                "Anywhere on the line: -Dkey=value sets a system property for the run",
+                "(e.g. -Djconv.backend=cpu, -Djconv.fallback=WARN); --debug adds the stack",
+                "trace to an unexpected error. JVM options go in JCONV_JAVA_OPTS,",
+                "e.g. JCONV_JAVA_OPTS=-Xmx8g ./jconv bench.",
+                "Exit codes: 0 done; 1 the run failed (a check, a backend, the machine);",
+                "2 a bad argument."},
         subcommands = {ProbeCommand.class, BenchCommand.class, RfCommand.class, ErfCommand.class,
                 OverlapCommand.class, FlopsCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

@@ -106,4 +106,43 @@ class PeerScriptTest {
             if (s.type() == ConvType.DEFORMABLE) assertTrue(s.modulated(), "D1 has a mask, as deform_conv2d(mask=...) does");
         }
     }
+
+    /** The Python on the PATH, else Debian's, that can import torch and torchvision; null when none can. */
+    private static String pythonWithTorch() throws InterruptedException {
+        for (String py : List.of("python3", "/usr/bin/python3")) {
+            try {
+                Process p = new ProcessBuilder(py, "-c", "import torch, torchvision").redirectErrorStream(true).start();
+                p.getInputStream().readAllBytes();
+                if (p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0) return py;
+            } catch (java.io.IOException e) {
+                // not there: try the next
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Where PyTorch is installed (Debian's python3-torch 1.13 with torchvision 0.14 here), the script
+     * times the smallest problem, P4, and D1 through torchvision's deform_conv2d, in the CSV bench reads,
+     * with GFLOP/s = the problem line's FLOPs / time (three times for forward+backward).
+     */
+    @Test
+    void withPyTorchTheScriptTimesProblemsInTheCsvBenchReads() throws Exception {
+        String py = pythonWithTorch();
+        Assumptions.assumeTrue(py != null, "no Python with torch and torchvision here");
+        Process p = new ProcessBuilder(py, repoScript().toString(), "--device", "cpu", "--threads", "1", "--reps", "3",
+                "--warmup", "1", "--problems", "P4,D1").redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        List<PeerCsv.Row> rows = PeerCsv.parse(out);
+        assertEquals(4, rows.size(), out);
+        for (PeerCsv.Row r : rows) {
+            assertTrue(r.peer().startsWith("torch-") && r.device().equals("cpu") && r.mode().equals("fp32"), r.toString());
+            long flops = ConvSpec.parse(BenchProblem.STANDARD_LINES.get(r.problem())).forwardFlops()
+                    * (r.pass() == BenchPass.FWD ? 1 : 3);
+            assertTrue(r.medianMs() > 0, r.toString());
+            assertEquals(flops / r.medianMs() / 1e6, r.gflops(), 0.051 + 1e-3 * r.gflops(), "printed with one decimal: " + r);
+        }
+    }
 }
