@@ -114,6 +114,7 @@ def main(argv=None):
     ap.add_argument("--reps", type=int, default=0, help="timed calls for forward (default: 10 on the CPU, 50 on a GPU)")
     ap.add_argument("--warmup", type=int, default=3, help="warm-up calls for forward; forward+backward gets one fewer")
     ap.add_argument("--problems", default=",".join(PROBLEMS), help="comma-separated names (default: all)")
+    ap.add_argument("--passes", default="fwd,fwd+bwd", help="fwd, fwd+bwd or both (default: both)")
     ap.add_argument("--list", action="store_true", help="print the problem table as CSV and exit (no PyTorch needed)")
     a = ap.parse_args(argv)
 
@@ -121,6 +122,9 @@ def main(argv=None):
     unknown = [x for x in names if x not in PROBLEMS]
     if unknown:
         ap.error("unknown problem(s) %s; known: %s" % (",".join(unknown), ",".join(PROBLEMS)))
+    passes = [x.strip() for x in a.passes.split(",") if x.strip()]
+    if not passes or any(x not in ("fwd", "fwd+bwd") for x in passes):
+        ap.error("--passes %s: give fwd, fwd+bwd or both, comma separated" % a.passes)
     if a.reps < 0 or a.threads < 0 or a.warmup < 0:
         ap.error("--reps, --threads and --warmup must not be negative")
 
@@ -158,9 +162,12 @@ def main(argv=None):
             failed += 1
             continue
         flops = forward_flops(name)
-        with torch.no_grad():
-            ms = time_ms(torch, call, device, a.warmup, reps)
-        print("%s,%s,fp32,%s,fwd,%.4f,%.1f" % (peer, device, name, ms, flops / ms / 1e6), flush=True)
+        if "fwd" in passes:
+            with torch.no_grad():
+                ms = time_ms(torch, call, device, a.warmup, reps)
+            print("%s,%s,fp32,%s,fwd,%.4f,%.1f" % (peer, device, name, ms, flops / ms / 1e6), flush=True)
+        if "fwd+bwd" not in passes:
+            continue
 
         grad_out = torch.randn_like(call())
 
