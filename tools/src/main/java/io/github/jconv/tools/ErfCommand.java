@@ -89,7 +89,7 @@ final class ErfCommand implements Callable<Integer> {
         int sc = scale != null ? scale : HeatMap.scaleFor(n, 512);
         if ((long) n * sc > HeatMap.MAX_SIDE) {
             throw new IllegalArgumentException("--scale = " + sc + ": the map would be " + (long) n * sc + " px wide, over "
-                    + HeatMap.MAX_SIDE + "; e.g. --scale " + Math.max(1, HeatMap.MAX_SIDE / n));
+                    + HeatMap.MAX_SIDE + "; e.g. --scale " + HeatMap.suggestedScale(n));
         }
         OutputFiles.checkWritable("--png", png, "erf.png");
         PrintWriter out = spec.commandLine().getOut();

@@ -36,7 +36,7 @@ final class HeatMap {
     /** Narrowest image, so that the scale and the legend fit beside a small map. */
     static final int MIN_WIDTH = 360;
     /** Widest or tallest map these tools draw, in pixels. */
-    static final int MAX_SIDE = 16384;
+    static final int MAX_SIDE = 4096;
     private static final int BAR_HEIGHT = 10;
 
     /** Colour of {@code t} in [0, 1]. */
@@ -67,7 +67,7 @@ final class HeatMap {
         int h = map.length, w = map[0].length;
         if ((long) h * scale > MAX_SIDE || (long) w * scale > MAX_SIDE) {
             throw new IllegalArgumentException("scale = " + scale + ": the map would be " + (long) w * scale + "x" + (long) h * scale
-                    + " px, over " + MAX_SIDE + "; e.g. scale = " + Math.max(1, MAX_SIDE / Math.max(h, w)));
+                    + " px, over " + MAX_SIDE + "; e.g. scale = " + suggestedScale(Math.max(h, w)));
         }
         double max = 0;
         for (double[] row : map) for (double v : row) max = Math.max(max, v);
@@ -150,6 +150,11 @@ final class HeatMap {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    /** A scale that fits {@link #MAX_SIDE} for a map of {@code cells} per side, 16 at most. */
+    static int suggestedScale(int cells) {
+        return Math.max(1, Math.min(16, MAX_SIDE / Math.max(1, cells)));
     }
 
     /** A scale that makes the longer side about {@code target} pixels. */

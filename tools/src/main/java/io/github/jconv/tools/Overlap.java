@@ -20,8 +20,11 @@ record Overlap(int kernel, int stride, int dilation, int input, int[] counts) {
         positive("input", input, 8);
         long length = (long) stride * (input - 1) + (long) dilation * (kernel - 1) + 1;
         if (length > MAX_OUTPUT) {
+            long span = (long) dilation * (kernel - 1) + 1;
+            long fits = span <= MAX_OUTPUT ? (MAX_OUTPUT - span) / stride + 1 : 0; // the largest input that still fits
+            String eg = fits >= 1 ? "--input " + Math.min(fits, 6) : "-k 4 -s 2";
             throw new IllegalArgumentException("output = stride*(input-1) + dilation*(kernel-1) + 1 = " + length + " per axis: over "
-                    + MAX_OUTPUT + ", the largest map drawn; use a smaller --input, kernel, stride or dilation, e.g. --input 6");
+                    + MAX_OUTPUT + ", the largest map drawn; use a smaller --input, kernel, stride or dilation, e.g. " + eg);
         }
         int span = dilation * (kernel - 1) + 1;
         int[] c = new int[stride * (input - 1) + span];

@@ -54,7 +54,7 @@ final class OverlapCommand implements Callable<Integer> {
         int sc = scale != null ? scale : HeatMap.scaleFor(cells, 384);
         if ((long) cells * sc > HeatMap.MAX_SIDE) {
             throw new IllegalArgumentException("--scale = " + sc + ": the map would be " + (long) cells * sc + " px wide, over "
-                    + HeatMap.MAX_SIDE + "; e.g. --scale " + Math.max(1, HeatMap.MAX_SIDE / cells));
+                    + HeatMap.MAX_SIDE + "; e.g. --scale " + HeatMap.suggestedScale(cells));
         }
         OutputFiles.checkWritable("--png", png, "overlap.png");
         PrintWriter out = spec.commandLine().getOut();
