@@ -37,6 +37,10 @@ public final class Main implements Runnable {
     boolean debug;
 
     public static void main(String[] args) {
+        // the library's warnings (a fallback, a leaked buffer) in one line each, without the logger's date and class line
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+            System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s: %5$s%6$s%n");
+        }
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 

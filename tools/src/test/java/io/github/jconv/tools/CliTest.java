@@ -110,6 +110,9 @@ class CliTest {
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), out);
         assertEquals(0, p.exitValue(), out);
         assertTrue(out.contains("fell back to"), out);
+        // the library's warning is one line, without java.util.logging's date-and-class line before it
+        assertTrue(out.lines().anyMatch(l -> l.startsWith("WARNING: backend cuda is unavailable")), out);
+        assertFalse(out.contains("io.github.jconv.ConvEngine open"), out);
     }
 
     /** ./jconv before the jar is built names the build command instead of java's "Unable to access jarfile". */
