@@ -32,4 +32,5 @@ sha() { sha256sum "$1" | cut -c1-64; }
   echo "bias_wg=$bias_wg"
   echo "bias_grad.cu=$(sha "$here/bias_grad.cu")"
 } > "$out/manifest.properties"
-echo "[build-ptx] wrote $out"
+# silent on success, so that mvn -q stays quiet; BUILD_PTX_VERBOSE=1 says where the PTX went
+if [ -n "${BUILD_PTX_VERBOSE:-}" ]; then echo "[build-ptx] wrote $out"; fi
