@@ -134,8 +134,9 @@ public final class BackendSelection {
         if (options.fallback() == FallbackPolicy.FAIL) {
             throw new IllegalStateException(why + "; fallback policy FAIL" + (s.best == null
                     ? "; and no other backend is available: " + s.log
-                    : "; available instead: " + s.best.provider().name() + " (set jconv.backend=" + s.best.provider().name()
-                    + ", or jconv.fallback=WARN to fall back to it)"));
+                    : "; available instead: " + s.best.provider().name() + " (use it with -Djconv.backend=" + s.best.provider().name()
+                    + " or JCONV_BACKEND=" + s.best.provider().name()
+                    + "; or fall back to it with -Djconv.fallback=WARN or JCONV_FALLBACK=WARN)"));
         }
         if (s.best == null) {
             throw new IllegalStateException(why + "; and no other backend is available: " + s.log);

@@ -109,7 +109,7 @@ class BackendSelectionTest {
         IllegalStateException fail = assertThrows(IllegalStateException.class,
                 () -> ConvEngine.open(all, EngineOptions.backend("cuda", FallbackPolicy.FAIL)));
         // 12.6: the suggestion names only a backend whose probe said it is available
-        assertTrue(fail.getMessage().contains("available instead: cpu (set jconv.backend=cpu"), fail.getMessage());
+        assertTrue(fail.getMessage().contains("available instead: cpu (use it with -Djconv.backend=cpu"), fail.getMessage());
         assertFalse(fail.getMessage().contains("jconv.backend=opencl"), fail.getMessage());
         try (ConvEngine e = ConvEngine.open(all, EngineOptions.backend("cuda", FallbackPolicy.ALLOW))) {
             assertEquals("cpu", e.backendName());

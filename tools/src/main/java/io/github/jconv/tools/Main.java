@@ -142,14 +142,10 @@ public final class Main implements Runnable {
         return code;
     }
 
-    /**
-     * {@code s} on one line, with the library's advice to set jconv.fallback said the way this command
-     * line takes it.
-     */
+    /** {@code s} on one line. */
     public static String oneLine(String s) {
         if (s == null) return "";
-        return s.strip().replaceAll("\\s*\\R\\s*", " ").replace("(set jconv.fallback=WARN to fall back)",
-                "(to fall back, add -Djconv.fallback=WARN to the command line or set JCONV_FALLBACK=WARN)");
+        return s.strip().replaceAll("\\s*\\R\\s*", " ");
     }
 
     @Override

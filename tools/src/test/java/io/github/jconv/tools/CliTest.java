@@ -93,7 +93,7 @@ class CliTest {
     void theFallbackAdviceOfAnUnavailableBackendWorksBothWaysItIsGiven() throws Exception {
         Assumptions.assumeFalse(available("cuda"), "needs a machine where the cuda backend is unavailable");
         ToolRun refused = ToolRun.of("demo", "--backend", "cuda", "--steps", "1");
-        refused.assertRefused("add -Djconv.fallback=WARN to the command line or set JCONV_FALLBACK=WARN");
+        refused.assertRefused("fall back to it with -Djconv.fallback=WARN or JCONV_FALLBACK=WARN");
         assertTrue(refused.err().contains("-Djconv.backend=cpu"), "the probe's advice names a backend that is always there: " + refused);
 
         ToolRun viaProperty = ToolRun.of("demo", "--backend", "cuda", "--steps", "1", "-Djconv.fallback=WARN");
