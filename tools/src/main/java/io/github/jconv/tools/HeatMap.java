@@ -146,7 +146,10 @@ final class HeatMap {
         try {
             Path parent = file.toAbsolutePath().getParent();
             if (parent != null) Files.createDirectories(parent);
-            if (!ImageIO.write(img, "png", file.toFile())) throw new IllegalStateException("no PNG writer in this JVM");
+            // through our own stream: ImageIO's file path prints the JDK's stack trace when the file cannot be opened
+            try (java.io.OutputStream out = Files.newOutputStream(file)) {
+                if (!ImageIO.write(img, "png", out)) throw new IllegalStateException("no PNG writer in this JVM");
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
         }

@@ -169,6 +169,26 @@ class ErfCommandTest {
         assertTrue(r.out().isEmpty(), "nothing ran: " + r);
     }
 
+    /**
+     * A path that passes the up-front check but cannot be opened (root may "write" under /proc, where no
+     * new file can be made): one exception for the command's one line, and nothing printed by the JDK
+     * (ImageIO's file path printed a FileNotFoundException's stack trace on stderr).
+     */
+    @Test
+    void aPngThatCannotBeOpenedFailsWithoutAStackTraceOnStderr() {
+        java.io.PrintStream saved = System.err;
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(err, true));
+        try {
+            BufferedImage img = new BufferedImage(4, 4, BufferedImage.TYPE_INT_RGB);
+            org.junit.jupiter.api.Assertions.assertThrows(java.io.UncheckedIOException.class,
+                    () -> HeatMap.write(img, Path.of("/proc/jconv-no-such-file.png")));
+        } finally {
+            System.setErr(saved);
+        }
+        assertEquals("", err.toString(), "nothing on stderr");
+    }
+
     @Test
     void anUnknownBackendIsRefusedByName(@TempDir Path dir) {
         ToolRun r = ToolRun.of("erf", "conv3", "--backend", "tpu", "-o", dir.resolve("erf.png").toString());

@@ -37,8 +37,9 @@ final class BenchChart {
         BufferedImage img = render(rows, width, height, title, peerName);
         Path parent = png.toAbsolutePath().getParent();
         if (parent != null) Files.createDirectories(parent);
-        if (!ImageIO.write(img, "png", png.toFile())) {
-            throw new IOException("no PNG writer in this JVM; cannot write " + png);
+        // through our own stream: ImageIO's file path prints the JDK's stack trace when the file cannot be opened
+        try (java.io.OutputStream out = Files.newOutputStream(png)) {
+            if (!ImageIO.write(img, "png", out)) throw new IOException("no PNG writer in this JVM; cannot write " + png);
         }
     }
 
