@@ -82,6 +82,9 @@ final class AlgoSelection {
             else if (!CudnnTypes.mathAllowed(dtype, o.math(), r.mathType())) b.append(CudnnTypes.mathName(r.mathType())).append(" breaks math mode ").append(o.math());
             else b.append("duplicate");
         }
+        if (o.deterministic() && results.stream().anyMatch(r -> r.status() == 0 && !r.deterministic())) {
+            b.append("; non-deterministic algorithms exist: jconv.cuda.deterministic=false (JCONV_CUDA_DETERMINISTIC=false) allows them");
+        }
         return b.toString();
     }
 
@@ -97,8 +100,13 @@ final class AlgoSelection {
             map.put(k, List.copyOf(choices));
         }
 
-        /** Drops the choice that failed for lack of memory, so the next call starts from the one that ran. */
+        /**
+         * Drops the choice that failed for lack of memory, so the next call starts from the one that ran.
+         * Not in deterministic mode: there a key's order is fixed when it is first chosen, so every call
+         * tries the same algorithm first and a call falls to the next one only while memory is short.
+         */
         void demote(Key k, Choice failed) {
+            if (k.deterministic()) return;
             map.computeIfPresent(k, (key, list) -> {
                 List<Choice> l = new ArrayList<>(list);
                 l.remove(failed);

@@ -407,11 +407,15 @@ final class CudaBackend implements ConvBackend {
             if (cc < 75) return Support.no("jconv's kernels are PTX for compute_75 and up; this device is " + cc / 10 + "." + cc % 10);
             return Support.yes();
         }
-        Support s = CudnnPlan.supports(spec);
+        Support s = CudnnPlan.supports(spec, pass);
         if (!s.supported()) return s;
         if (pass != Pass.BACKWARD_BIAS && CudnnPlan.of(spec, pass).staged() && cc < 75) {
             return Support.no("asymmetric padding (or output_padding >= stride) is staged through a jconv kernel, PTX for compute_75 and up; "
                     + "this device is " + cc / 10 + "." + cc % 10 + "; use symmetric padding");
+        }
+        if (CudnnPlan.batchSlice(spec) == 0 && cc < 75) {
+            return Support.no("a batch item over cuDNN's element limit is split through a jconv kernel, PTX for compute_75 and up; "
+                    + "this device is " + cc / 10 + "." + cc % 10 + "; use a smaller input");
         }
         return Support.yes();
     }

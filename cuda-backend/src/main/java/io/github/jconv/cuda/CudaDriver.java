@@ -45,7 +45,7 @@ final class CudaDriver {
             return new Status(true, "", "", v[0]);
         } catch (LinkageError e) {
             return new Status(false, describe(e), "install the NVIDIA driver (580 or newer for CUDA 13) so that libcuda.so.1 "
-                    + "is on the library path, or leave -Djconv.backend unset to use the best available backend", 0);
+                    + "is on the library path, or choose another backend that probe lists as available, e.g. -Djconv.backend=cpu", 0);
         }
     }
 

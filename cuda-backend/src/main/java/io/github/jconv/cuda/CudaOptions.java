@@ -8,8 +8,10 @@ import java.util.Properties;
  * The CUDA session's knobs, read when a session opens: system property, else environment, else default.
  * <ul>
  * <li>{@code jconv.cuda.math} / {@code JCONV_CUDA_MATH}: fp32 (exact, default) or tf32</li>
- * <li>{@code jconv.cuda.deterministic} / {@code JCONV_CUDA_DETERMINISTIC}: true keeps only algorithms
- *     whose result does not depend on scheduling (default false)</li>
+ * <li>{@code jconv.cuda.deterministic} / {@code JCONV_CUDA_DETERMINISTIC}: true (default) keeps only the
+ *     algorithms cuDNN reports as deterministic (no atomics), so the same call gives bit-identical results,
+ *     as on jconv's other backends; false lets cuDNN's fastest algorithms run, whose last bits may change from
+ *     call to call (PyTorch's default)</li>
  * <li>{@code jconv.cuda.algo} / {@code JCONV_CUDA_ALGO}: heuristic (default) or benchmark</li>
  * <li>{@code jconv.cuda.workspaceLimit} / {@code JCONV_CUDA_WORKSPACE_LIMIT}: most bytes of scratch one
  *     call may use, with an optional k/m/g suffix (default 1g)</li>
@@ -36,7 +38,7 @@ public record CudaOptions(MathMode math, boolean deterministic, AlgoMode algo, l
     }
 
     public static CudaOptions defaults() {
-        return new CudaOptions(MathMode.FP32, false, AlgoMode.HEURISTIC, DEFAULT_WORKSPACE_LIMIT);
+        return new CudaOptions(MathMode.FP32, true, AlgoMode.HEURISTIC, DEFAULT_WORKSPACE_LIMIT);
     }
 
     public static CudaOptions fromEnvironment() {
@@ -49,7 +51,7 @@ public record CudaOptions(MathMode math, boolean deterministic, AlgoMode algo, l
         String algo = first(props.getProperty("jconv.cuda.algo"), env.get("JCONV_CUDA_ALGO"));
         String ws = first(props.getProperty("jconv.cuda.workspaceLimit"), env.get("JCONV_CUDA_WORKSPACE_LIMIT"));
         MathMode m = math == null ? MathMode.FP32 : MathMode.parse(math);
-        boolean d = false;
+        boolean d = defaults().deterministic();
         if (det != null) {
             String v = det.strip().toLowerCase(Locale.ROOT);
             if (!v.equals("true") && !v.equals("false")) {

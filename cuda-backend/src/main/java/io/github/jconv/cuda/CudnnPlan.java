@@ -81,11 +81,27 @@ record CudnnPlan(Op op, Role xc, Role w, Role yc, int[] xcDims, int[] wDims, int
         return Support.yes();
     }
 
+    /**
+     * Like {@link #supports(ConvSpec)} for one pass: a convolution whose single batch item is over the
+     * limit runs split along its outermost spatial axis ({@link SpatialSplit}), every pass, where that split exists.
+     */
+    static Support supports(ConvSpec spec, Pass pass) {
+        Support all = supports(spec);
+        if (all.supported() || spec.type() == ConvType.DEFORMABLE || spec.weightShape().elementCount() > CUDNN_MAX_ELEMENTS) return all;
+        SpatialSplit.Plan split = SpatialSplit.plan(spec.toBuilder().batch(1).build(), CUDNN_MAX_ELEMENTS);
+        if (!split.possible()) {
+            return Support.no("one batch item's tensors exceed cuDNN's limit of " + CUDNN_MAX_ELEMENTS
+                    + " elements (int indexing) and cannot be split: " + split.refusal());
+        }
+        return Support.yes();
+    }
+
     /** Elements per batch item of the largest batch-major tensor (x, y, or the staged xc). */
     private static long largestPerItem(ConvSpec spec) {
-        long per = Math.max(spec.inputShape().elementCount(), spec.outputShape().elementCount()) / spec.batch();
-        CudnnPlan p = of(spec, Pass.FORWARD);
-        if (p.staged()) per = Math.max(per, p.stagedElements() / spec.batch());
+        ConvSpec one = spec.batch() == 1 ? spec : spec.toBuilder().batch(1).build(); // batch 0 is valid: measure one item
+        long per = Math.max(one.inputShape().elementCount(), one.outputShape().elementCount());
+        CudnnPlan p = of(one, Pass.FORWARD);
+        if (p.staged()) per = Math.max(per, p.stagedElements());
         return per;
     }
 
@@ -96,7 +112,7 @@ record CudnnPlan(Op op, Role xc, Role w, Role yc, int[] xcDims, int[] wDims, int
      */
     static int batchSlice(ConvSpec spec) {
         long per = largestPerItem(spec);
-        return (int) Math.min(spec.batch(), CUDNN_MAX_ELEMENTS / per);
+        return (int) Math.min(Math.max(spec.batch(), 1), CUDNN_MAX_ELEMENTS / per);
     }
 
     /** The plan of {@code pass} (not BACKWARD_OFFSET_MASK) for a convolution or transposed convolution. */

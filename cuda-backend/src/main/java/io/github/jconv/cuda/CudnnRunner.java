@@ -25,9 +25,10 @@ import java.util.List;
 import static org.bytedeco.cuda.global.cudnn.*;
 
 /**
- * Runs a {@link CudnnPlan} on one session's cuDNN handle: descriptors from the plan, the
- * algorithm from {@link AlgoSelection} (cached), workspace allocated per call and freed after it,
- * staging through the window kernel where the plan says so.
+ * Runs a {@link CudnnPlan} on one session's cuDNN handle: the plan, its descriptors and its algorithm
+ * key prepared once per (problem, pass, dtype) and kept ({@link PreparedKey}), the algorithm from
+ * {@link AlgoSelection} (cached per key), the workspace from the session's scratch (grown on demand,
+ * kept), staging through the window kernel where the plan says so.
  */
 final class CudnnRunner implements AutoCloseable {
     private final CudaBackend session;
@@ -53,51 +54,226 @@ final class CudnnRunner implements AutoCloseable {
      * indexing runs in batch slices (weight and bias gradients accumulate over the slices).
      */
     String run(Pass pass, ConvSpec spec, DType dtype, ConvArgs args) {
+        // cuDNN's backward bias refuses BF16; both 2-byte types reduce in float in jconv's own kernel
+        if (pass == Pass.BACKWARD_BIAS && BiasGradKernel.handles(dtype)) return BiasGradKernel.run(session.context(), spec, dtype, args);
+        Bases whole = Bases.of(args);
+        if (spec.batch() == 0) { // cuDNN refuses N = 0; outputs are empty, or sums over no item: zero
+            for (Role r : pass.outputs(spec)) {
+                long bytes = r.shapeFor(spec).elementCount() * dtype.bytes();
+                if (bytes > 0) session.context().zero(whole.ptr(r), bytes, spec.toString());
+            }
+            return "nothing to compute (batch 0)";
+        }
         int slice = CudnnPlan.batchSlice(spec);
-        if (slice >= spec.batch()) return runSlice(pass, spec, dtype, args, 0, false);
+        if (slice == 0) return runSplit(pass, spec, dtype, whole);
+        if (slice >= spec.batch()) return runSlice(pass, spec, dtype, whole, 0, false);
         String ran = "";
         for (int n0 = 0; n0 < spec.batch(); n0 += slice) {
             ConvSpec part = spec.toBuilder().batch(Math.min(slice, spec.batch() - n0)).build();
-            ran = runSlice(pass, part, dtype, args, n0, n0 > 0);
+            ran = runSlice(pass, part, dtype, whole, n0, n0 > 0);
         }
         return ran + " in batch slices of " + slice;
     }
 
+    /** Where each role's data starts: the call's buffers, or the compact scratch tensors of a split part. */
+    private record Bases(java.util.Map<Role, CUdeviceptr> ptrs, java.util.Map<Role, Long> addresses) {
+        static Bases of(ConvArgs args) {
+            java.util.Map<Role, CUdeviceptr> p = new java.util.EnumMap<>(Role.class);
+            java.util.Map<Role, Long> a = new java.util.EnumMap<>(Role.class);
+            for (java.util.Map.Entry<Role, io.github.jconv.spi.DeviceBuffer> e : args.asMap().entrySet()) {
+                CudaBuffer b = (CudaBuffer) e.getValue();
+                p.put(e.getKey(), b.ptr);
+                a.put(e.getKey(), b.address);
+            }
+            return new Bases(p, a);
+        }
+
+        static Bases of(java.util.Map<Role, CUdeviceptr> ptrs) {
+            java.util.Map<Role, Long> a = new java.util.EnumMap<>(Role.class);
+            ptrs.forEach((r, p) -> a.put(r, DeviceAddress.of(p)));
+            return new Bases(ptrs, a);
+        }
+
+        CUdeviceptr ptr(Role r) {
+            CUdeviceptr p = ptrs.get(r);
+            if (p == null) throw new IllegalStateException("no " + r.label() + " buffer bound for this cuDNN call");
+            return p;
+        }
+
+        long address(Role r) {
+            ptr(r);
+            return addresses.get(r);
+        }
+    }
+
     /** The device address of {@code role}'s data for batch items from {@code n0} of a slice shaped like {@code part}. */
-    private static long address(ConvArgs args, Role role, ConvSpec part, int n0, DType dtype) {
-        CudaBuffer b = buf(args, role);
+    private static long address(Bases bases, Role role, ConvSpec part, int n0, DType dtype) {
         boolean perBatch = role != Role.W && role != Role.DW && role != Role.B && role != Role.DB;
         long perItem = perBatch ? role.shapeFor(part).elementCount() / part.batch() : 0;
-        return b.address + n0 * perItem * dtype.bytes();
+        return bases.address(role) + n0 * perItem * dtype.bytes();
     }
 
-    private static Pointer at(ConvArgs args, Role role, ConvSpec part, int n0, DType dtype) {
-        return DeviceAddress.javacpp(address(args, role, part, n0, dtype));
+    private static Pointer at(Bases bases, Role role, ConvSpec part, int n0, DType dtype) {
+        return DeviceAddress.javacpp(address(bases, role, part, n0, dtype));
     }
 
-    private static CUdeviceptr ptrAt(ConvArgs args, Role role, ConvSpec part, int n0, DType dtype) {
-        CudaBuffer b = buf(args, role);
-        return b.ptr.withByteOffset(address(args, role, part, n0, dtype) - b.address);
+    private static CUdeviceptr ptrAt(Bases bases, Role role, ConvSpec part, int n0, DType dtype) {
+        return bases.ptr(role).withByteOffset(address(bases, role, part, n0, dtype) - bases.address(role));
     }
 
-    private String runSlice(Pass pass, ConvSpec spec, DType dtype, ConvArgs args, int n0, boolean accumulate) {
-        CudnnPlan plan = CudnnPlan.of(spec, pass);
+    /**
+     * A convolution whose single batch item exceeds cuDNN's element limit, per batch item in the parts of
+     * {@link SpatialSplit}'s plan. The window kernel gathers each part's operands into compact tensors (the
+     * input window with its halo and zeros in the padding; the part's rows of dy), cuDNN runs the part, and:
+     * forward copies the part's output rows into place; backward data adds the window's gradient into dx
+     * (zeroed first; windows overlap by the halo, so the parts' sums are added in order, one after the other);
+     * backward weight and bias accumulate over the parts with beta = 1.
+     */
+    private String runSplit(Pass pass, ConvSpec spec, DType dtype, Bases whole) {
+        ConvSpec item = spec.toBuilder().batch(1).build();
         String problem = spec.toString();
-        int dt = CudnnTypes.dataType(dtype);
+        SpatialSplit.Plan plan = SpatialSplit.plan(item, CudnnPlan.CUDNN_MAX_ELEMENTS);
+        if (!plan.possible()) { // supports() refuses these before any call gets here
+            throw new UnsupportedOperationException("cuda cannot run " + pass + " of " + problem + ": " + plan.refusal());
+        }
+        long es = dtype.bytes();
+        int[] xDims = CudnnPlan.lift(item.inputShape().dims());
+        int[] yDims = CudnnPlan.lift(item.outputShape().dims());
+        int axis = spec.rank() == 1 ? 3 : 2; // the outermost spatial axis of the lifted [N, C, (D,) H, W] dims
+        long xInner = 1, yInner = 1;
+        for (int a = axis + 1; a < xDims.length; a++) xInner *= xDims[a];
+        for (int a = axis + 1; a < yDims.length; a++) yInner *= yDims[a];
+        long xsMax = 0, ysMax = 0;
+        for (SpatialSplit.Part p : plan.parts()) {
+            xsMax = Math.max(xsMax, p.sub().inputShape().elementCount());
+            ysMax = Math.max(ysMax, p.sub().outputShape().elementCount());
+        }
+        long xItem = item.inputShape().elementCount(), yItem = item.outputShape().elementCount();
+        int inRows = xDims[axis], outRows = yDims[axis], c = spec.inChannels(), k = spec.outChannels();
+        Pointer one = dtype == DType.FP64 ? oneD : oneF;
+        DeviceContext ctx = session.context();
+        List<CUdeviceptr> scratch = new ArrayList<>();
+        String ran = "";
+        try {
+            CUdeviceptr xs = null, ys = null, xw = null;
+            if (pass != Pass.BACKWARD_BIAS) {
+                xs = ctx.alloc(xsMax * es, problem);
+                scratch.add(xs);
+            }
+            ys = ctx.alloc(ysMax * es, problem);
+            scratch.add(ys);
+            if (pass == Pass.BACKWARD_DATA) {
+                xw = ctx.alloc(xsMax * es, problem);
+                scratch.add(xw);
+                ctx.zero(whole.ptr(Role.DX), spec.inputShape().elementCount() * es, problem);
+            }
+            java.util.Map<Role, CUdeviceptr> m = new java.util.EnumMap<>(Role.class);
+            switch (pass) {
+                case FORWARD -> {
+                    m.put(Role.X, xs);
+                    m.put(Role.W, whole.ptr(Role.W));
+                    if (spec.bias()) m.put(Role.B, whole.ptr(Role.B));
+                    m.put(Role.Y, ys);
+                }
+                case BACKWARD_DATA -> {
+                    m.put(Role.DY, ys);
+                    m.put(Role.W, whole.ptr(Role.W));
+                    m.put(Role.DX, xw);
+                }
+                case BACKWARD_WEIGHT -> {
+                    m.put(Role.X, xs);
+                    m.put(Role.DY, ys);
+                    m.put(Role.DW, whole.ptr(Role.DW));
+                }
+                case BACKWARD_BIAS -> {
+                    m.put(Role.DY, ys);
+                    m.put(Role.DB, whole.ptr(Role.DB));
+                }
+                default -> throw new AssertionError(pass);
+            }
+            Bases parts = Bases.of(m);
+            boolean first = true;
+            for (int n = 0; n < spec.batch(); n++) {
+                for (SpatialSplit.Part p : plan.parts()) {
+                    int rows = p.outHi() - p.outLo();
+                    int[] xsDims = xDims.clone();
+                    xsDims[axis] = p.windowRows();
+                    int[] ysDims = yDims.clone();
+                    ysDims[axis] = rows;
+                    if (pass == Pass.FORWARD || pass == Pass.BACKWARD_WEIGHT) { // xs[j] = x[first + j]
+                        session.windowCopy(whole.ptr(Role.X).withByteOffset(n * xItem * es), xDims, xs, xsDims,
+                                along(axis, xDims.length, -p.first()), dtype, problem);
+                    }
+                    if (pass != Pass.FORWARD) { // ys[j] = dy[outLo + j]
+                        session.windowCopy(whole.ptr(Role.DY).withByteOffset(n * yItem * es), yDims, ys, ysDims,
+                                along(axis, yDims.length, -p.outLo()), dtype, problem);
+                    }
+                    if (pass == Pass.BACKWARD_DATA) { // the window's dx so far, to add this part's gradient to
+                        session.windowCopy(whole.ptr(Role.DX).withByteOffset(n * xItem * es), xDims, xs, xsDims,
+                                along(axis, xDims.length, -p.first()), dtype, problem);
+                    }
+                    ran = runSlice(pass, p.sub(), dtype, parts, 0, !first && (pass == Pass.BACKWARD_WEIGHT || pass == Pass.BACKWARD_BIAS));
+                    first = false;
+                    switch (pass) {
+                        case FORWARD -> { // the part's rows of every output plane into place
+                            for (int ch = 0; ch < k; ch++) {
+                                copy(ys.withByteOffset((long) ch * rows * yInner * es),
+                                        whole.ptr(Role.Y).withByteOffset(((n * (long) k + ch) * outRows + p.outLo()) * yInner * es),
+                                        rows * yInner * es, problem);
+                            }
+                        }
+                        case BACKWARD_DATA -> {
+                            cudnnTensorStruct d = tensor(xsDims, CudnnTypes.dataType(dtype), problem);
+                            CudaErrors.checkCudnn(cudnnAddTensor(handle, one, d, DeviceAddress.javacpp(DeviceAddress.of(xw)), one, d,
+                                    DeviceAddress.javacpp(DeviceAddress.of(xs))), "cudnnAddTensor", problem);
+                            int real = p.inHi() - p.inLo(); // the window's rows inside the input go back
+                            for (int ch = 0; real > 0 && ch < c; ch++) {
+                                copy(xs.withByteOffset(((long) ch * p.windowRows() + p.padLo()) * xInner * es),
+                                        whole.ptr(Role.DX).withByteOffset(((n * (long) c + ch) * inRows + p.inLo()) * xInner * es),
+                                        real * xInner * es, problem);
+                            }
+                        }
+                        default -> { // weight and bias gradients accumulated in place
+                        }
+                    }
+                }
+            }
+            ctx.synchronize(problem); // the scratch is freed below; its last readers must be done
+        } finally {
+            for (CUdeviceptr q : scratch) ctx.free(q);
+        }
+        return ran + " in " + plan.parts().size() + " parts along the outermost spatial axis (each with its halo)";
+    }
+
+    /** A window offset of {@code shift} along the lifted axis {@code axis} of {@code rank}-dimensional dims. */
+    private static int[] along(int axis, int rank, int shift) {
+        int[] o = new int[rank - 2];
+        o[axis - 2] = shift;
+        return o;
+    }
+
+    private void copy(CUdeviceptr src, CUdeviceptr dst, long bytes, String problem) {
+        CudaErrors.checkDriver(jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(dst, src, bytes, session.context().stream),
+                "cuMemcpyDtoDAsync", problem);
+    }
+
+    private String runSlice(Pass pass, ConvSpec spec, DType dtype, Bases args, int n0, boolean accumulate) {
+        Prepared prep = prepare(pass, spec, dtype);
+        CudnnPlan plan = prep.plan;
+        String problem = prep.problem;
         Pointer one = dtype == DType.FP64 ? oneD : oneF;
         Pointer zero = dtype == DType.FP64 ? zeroD : zeroF;
         if (plan.op() == CudnnPlan.Op.BACKWARD_BIAS) {
-            cudnnTensorStruct dyD = tensor(plan.ycDims(), dt, problem);
-            cudnnTensorStruct dbD = tensor(CudnnPlan.biasDims(spec.outChannels(), plan.ycDims()), dt, problem);
+            cudnnTensorStruct dyD = prep.yD;
+            cudnnTensorStruct dbD = prep.bD;
             CudaErrors.checkCudnn(cudnnConvolutionBackwardBias(handle, one, dyD, at(args, Role.DY, spec, n0, dtype),
                     accumulate ? one : zero, dbD, at(args, Role.DB, spec, n0, dtype)), "cudnnConvolutionBackwardBias", problem);
             return "cudnn bwd-bias";
         }
         CudaOptions o = session.options();
-        cudnnTensorStruct xD = tensor(plan.xcDims(), dt, problem);
-        cudnnTensorStruct yD = tensor(plan.ycDims(), dt, problem);
-        cudnnFilterStruct wD = filter(plan.wDims(), dt, problem);
-        cudnnConvolutionStruct cD = conv(plan, dtype, o, problem);
+        cudnnTensorStruct xD = prep.xD, yD = prep.yD;
+        cudnnFilterStruct wD = prep.wD;
+        cudnnConvolutionStruct cD = prep.cD;
         CUdeviceptr staged = null;
         Operands ops = new Operands(
                 plan.staged() ? null : at(args, plan.xc(), spec, n0, dtype),
@@ -111,9 +287,11 @@ final class CudnnRunner implements AutoCloseable {
                         dtype, problem);
             }
         }
-        AlgoSelection.Key key = AlgoSelection.Key.of(spec, pass, dtype, o, session.deviceKey());
+        AlgoSelection.Key key = prep.key;
         List<AlgoSelection.Choice> choices = session.algoCache().get(key);
         if (choices == null) {
+            // the descriptor is shared and each run sets its choice's math type: ask cuDNN from the mode's own
+            CudaErrors.checkCudnn(cudnnSetConvolutionMathType(cD, CudnnTypes.mathType(dtype, o.math())), "cudnnSetConvolutionMathType", problem);
             List<AlgoSelection.Result> results = o.algo() == CudaOptions.AlgoMode.BENCHMARK
                     ? measure(plan.op(), xD, wD, cD, yD, ops, o, problem)
                     : heuristics(plan.op(), xD, wD, cD, yD, problem);
@@ -132,14 +310,81 @@ final class CudnnRunner implements AutoCloseable {
             session.windowCopy(staged, plan.xcDims(), ptrAt(args, plan.xc(), spec, n0, dtype), plan.ourXcDims(), back, dtype, problem);
         }
         if (plan.addBias()) {
-            int[] yDims = CudnnPlan.lift(spec.outputShape().dims());
-            cudnnTensorStruct bD = tensor(CudnnPlan.biasDims(spec.outChannels(), yDims), dt, problem);
-            cudnnTensorStruct outD = tensor(yDims, dt, problem);
+            cudnnTensorStruct bD = prep.bD, outD = prep.outD;
             CudaErrors.checkCudnn(cudnnAddTensor(handle, one, bD, at(args, Role.B, spec, n0, dtype), one, outD,
                     at(args, Role.Y, spec, n0, dtype)), "cudnnAddTensor", problem);
             ran += " + bias";
         }
         return plan.staged() ? ran + " (staged: asymmetric padding or large output_padding)" : ran;
+    }
+
+    /**
+     * The key of {@link Prepared}: the session fixes the options and the device, so the problem, the pass and
+     * the dtype name everything the preparation depends on. Hashes the spec's fields directly (ConvSpec's own
+     * hashCode formats its problem line, which is the per-call host work this cache removes).
+     */
+    static final class PreparedKey {
+        final ConvSpec spec;
+        final Pass pass;
+        final DType dtype;
+        private final int hash;
+
+        PreparedKey(ConvSpec spec, Pass pass, DType dtype) {
+            this.spec = spec;
+            this.pass = pass;
+            this.dtype = dtype;
+            int h = java.util.Objects.hash(spec.type(), spec.batch(), spec.inChannels(), spec.outChannels(), spec.groups(),
+                    spec.offsetGroups(), spec.modulated(), spec.bias(), pass, dtype);
+            for (int[] a : new int[][]{spec.input(), spec.kernel(), spec.stride(), spec.paddingLo(), spec.paddingHi(), spec.dilation(),
+                    spec.outputPadding()}) {
+                h = 31 * h + java.util.Arrays.hashCode(a);
+            }
+            this.hash = h;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof PreparedKey k && k.hash == hash && k.pass == pass && k.dtype == dtype && k.spec.equals(spec);
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+    }
+
+    /** What a cuDNN call derives from (spec, pass, dtype) alone: made on the first call, kept for the session. */
+    private record Prepared(CudnnPlan plan, String problem, int dt, cudnnTensorStruct xD, cudnnTensorStruct yD, cudnnFilterStruct wD,
+                            cudnnConvolutionStruct cD, cudnnTensorStruct bD, cudnnTensorStruct outD, AlgoSelection.Key key) {
+    }
+
+    private final java.util.Map<PreparedKey, Prepared> prepared = new java.util.HashMap<>(); // calls are serialized by the session
+
+    private Prepared prepare(Pass pass, ConvSpec spec, DType dtype) {
+        PreparedKey k = new PreparedKey(spec, pass, dtype);
+        Prepared known = prepared.get(k);
+        if (known != null) return known;
+        CudnnPlan plan = CudnnPlan.of(spec, pass);
+        String problem = spec.toString();
+        int dt = CudnnTypes.dataType(dtype);
+        Prepared p;
+        if (plan.op() == CudnnPlan.Op.BACKWARD_BIAS) {
+            p = new Prepared(plan, problem, dt, null, tensor(plan.ycDims(), dt, problem), null, null,
+                    tensor(CudnnPlan.biasDims(spec.outChannels(), plan.ycDims()), dt, problem), null, null);
+        } else {
+            CudaOptions o = session.options();
+            cudnnTensorStruct bD = null, outD = null;
+            if (plan.addBias()) {
+                int[] yDims = CudnnPlan.lift(spec.outputShape().dims());
+                bD = tensor(CudnnPlan.biasDims(spec.outChannels(), yDims), dt, problem);
+                outD = tensor(yDims, dt, problem);
+            }
+            p = new Prepared(plan, problem, dt, tensor(plan.xcDims(), dt, problem), tensor(plan.ycDims(), dt, problem),
+                    filter(plan.wDims(), dt, problem), conv(plan, dtype, o, problem), bD, outD,
+                    AlgoSelection.Key.of(spec, pass, dtype, o, session.deviceKey()));
+        }
+        prepared.put(k, p);
+        return p;
     }
 
     /** The device pointers of cuDNN's xc, w and yc. */
@@ -312,12 +557,7 @@ final class CudnnRunner implements AutoCloseable {
         String key = java.util.Arrays.toString(plan.pad()) + java.util.Arrays.toString(plan.stride())
                 + java.util.Arrays.toString(plan.dilation()) + "g" + plan.groups() + dtype;
         cudnnConvolutionStruct known = convs.get(key);
-        if (known != null) {
-            // the math type is per run (runMath), so a kept descriptor starts each call from the mode's own
-            CudaErrors.checkCudnn(cudnnSetConvolutionMathType(known, CudnnTypes.mathType(dtype, o.math())),
-                    "cudnnSetConvolutionMathType", problem);
-            return known;
-        }
+        if (known != null) return known; // its math type is set before each choice runs, and before cuDNN is asked
         cudnnConvolutionStruct d = new cudnnConvolutionStruct();
         CudaErrors.checkCudnn(cudnnCreateConvolutionDescriptor(d), "cudnnCreateConvolutionDescriptor", problem);
         CudaErrors.checkCudnn(cudnnSetConvolutionNdDescriptor(d, plan.pad().length, plan.pad(), plan.stride(), plan.dilation(),
@@ -341,6 +581,7 @@ final class CudnnRunner implements AutoCloseable {
         tensors.clear();
         filters.clear();
         convs.clear();
+        prepared.clear();
         cudnnDestroy(handle);
         oneF.close();
         zeroF.close();

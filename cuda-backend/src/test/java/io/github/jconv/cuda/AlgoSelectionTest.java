@@ -43,8 +43,11 @@ class AlgoSelectionTest {
                 r(0, 0, -1, 0, true, FMA),
                 r(1, 0, -1, 1000, true, FMA),        // duplicate: dropped
                 r(2, 0, -1, 64, false, FMA));
-        List<AlgoSelection.Choice> cs = AlgoSelection.rank(FWD, rs, DType.FP32, CudaOptions.defaults());
+        List<AlgoSelection.Choice> cs = AlgoSelection.rank(FWD, rs, DType.FP32,
+                opts(MathMode.FP32, false, CudaOptions.AlgoMode.HEURISTIC, CudaOptions.DEFAULT_WORKSPACE_LIMIT));
         assertEquals(List.of(1, 0, 2), algos(cs));
+        assertEquals(List.of(1, 0), algos(AlgoSelection.rank(FWD, rs, DType.FP32, CudaOptions.defaults())),
+                "the default is deterministic: algorithm 2 (non-deterministic) is dropped");
         assertEquals(1000, cs.get(0).workspace());
     }
 
@@ -94,7 +97,7 @@ class AlgoSelectionTest {
         assertTrue(AlgoSelection.rank(FWD, rs, DType.FP32, o).isEmpty());
         String why = AlgoSelection.whyNone(rs, DType.FP32, o);
         assertTrue(why.contains("0=non-deterministic") && why.contains("1=tensor-op breaks math mode FP32")
-                && why.contains("2=CUDNN_STATUS_NOT_SUPPORTED"), why);
+                && why.contains("2=CUDNN_STATUS_NOT_SUPPORTED") && why.contains("jconv.cuda.deterministic=false"), why);
     }
 
     @Test
@@ -132,10 +135,10 @@ class AlgoSelectionTest {
                 Arguments.of("groups", AlgoSelection.Key.of(SPEC.toBuilder().groups(2).build(), Pass.FORWARD, DType.FP32, d, dev)),
                 Arguments.of("pass", AlgoSelection.Key.of(SPEC, Pass.BACKWARD_DATA, DType.FP32, d, dev)),
                 Arguments.of("dtype", AlgoSelection.Key.of(SPEC, Pass.FORWARD, DType.BF16, d, dev)),
-                Arguments.of("math", AlgoSelection.Key.of(SPEC, Pass.FORWARD, DType.FP32, opts(MathMode.TF32, false, CudaOptions.AlgoMode.HEURISTIC, d.workspaceLimit()), dev)),
-                Arguments.of("deterministic", AlgoSelection.Key.of(SPEC, Pass.FORWARD, DType.FP32, opts(MathMode.FP32, true, CudaOptions.AlgoMode.HEURISTIC, d.workspaceLimit()), dev)),
-                Arguments.of("workspace limit", AlgoSelection.Key.of(SPEC, Pass.FORWARD, DType.FP32, opts(MathMode.FP32, false, CudaOptions.AlgoMode.HEURISTIC, 1 << 20), dev)),
-                Arguments.of("mode", AlgoSelection.Key.of(SPEC, Pass.FORWARD, DType.FP32, opts(MathMode.FP32, false, CudaOptions.AlgoMode.BENCHMARK, d.workspaceLimit()), dev)),
+                Arguments.of("math", AlgoSelection.Key.of(SPEC, Pass.FORWARD, DType.FP32, opts(MathMode.TF32, d.deterministic(), CudaOptions.AlgoMode.HEURISTIC, d.workspaceLimit()), dev)),
+                Arguments.of("deterministic", AlgoSelection.Key.of(SPEC, Pass.FORWARD, DType.FP32, opts(MathMode.FP32, !d.deterministic(), CudaOptions.AlgoMode.HEURISTIC, d.workspaceLimit()), dev)),
+                Arguments.of("workspace limit", AlgoSelection.Key.of(SPEC, Pass.FORWARD, DType.FP32, opts(MathMode.FP32, d.deterministic(), CudaOptions.AlgoMode.HEURISTIC, 1 << 20), dev)),
+                Arguments.of("mode", AlgoSelection.Key.of(SPEC, Pass.FORWARD, DType.FP32, opts(MathMode.FP32, d.deterministic(), CudaOptions.AlgoMode.BENCHMARK, d.workspaceLimit()), dev)),
                 Arguments.of("device", AlgoSelection.Key.of(SPEC, Pass.FORWARD, DType.FP32, d, "1:NVIDIA H200:sm90")),
                 Arguments.of("device model", AlgoSelection.Key.of(SPEC, Pass.FORWARD, DType.FP32, d, "0:NVIDIA H100 80GB HBM3:sm90")));
     }
@@ -159,14 +162,36 @@ class AlgoSelectionTest {
         assertEquals(1, c.get(k).get(0).algo());
     }
 
+    static final AlgoSelection.Key FAST = AlgoSelection.Key.of(SPEC, Pass.FORWARD, DType.FP32,
+            opts(MathMode.FP32, false, CudaOptions.AlgoMode.HEURISTIC, CudaOptions.DEFAULT_WORKSPACE_LIMIT), "0:NVIDIA H200:sm90");
+
     @Test
-    void anAlgorithmThatRanOutOfMemoryMovesToTheBackOfItsEntry() {
+    void outsideDeterministicModeAnAlgorithmThatRanOutOfMemoryMovesToTheBackOfItsEntry() {
+        AlgoSelection.Cache c = new AlgoSelection.Cache();
+        AlgoSelection.Choice big = new AlgoSelection.Choice(FWD, 7, 1L << 30, FMA);
+        AlgoSelection.Choice small = new AlgoSelection.Choice(FWD, 1, 0, FMA);
+        c.put(FAST, List.of(big, small));
+        c.demote(FAST, big);
+        assertEquals(List.of(small, big), c.get(FAST));
+        assertEquals(1, c.size());
+    }
+
+    @Test
+    void inDeterministicModeAKeysOrderNeverChangesSoEveryCallTriesTheSameAlgorithmFirst() {
+        assertTrue(BASE.deterministic(), "the default options are deterministic");
         AlgoSelection.Cache c = new AlgoSelection.Cache();
         AlgoSelection.Choice big = new AlgoSelection.Choice(FWD, 7, 1L << 30, FMA);
         AlgoSelection.Choice small = new AlgoSelection.Choice(FWD, 1, 0, FMA);
         c.put(BASE, List.of(big, small));
         c.demote(BASE, big);
-        assertEquals(List.of(small, big), c.get(BASE));
-        assertEquals(1, c.size());
+        assertEquals(List.of(big, small), c.get(BASE));
+    }
+
+    @Test
+    void theDefaultsPromiseBitIdenticalResults() {
+        assertTrue(CudaOptions.defaults().deterministic());
+        assertTrue(CudaOptions.from(new java.util.Properties(), java.util.Map.of()).deterministic());
+        assertTrue(!CudaOptions.from(new java.util.Properties(), java.util.Map.of("JCONV_CUDA_DETERMINISTIC", "false")).deterministic(),
+                "switched off on request");
     }
 }

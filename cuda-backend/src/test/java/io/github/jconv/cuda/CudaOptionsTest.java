@@ -14,10 +14,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The session's knobs: defaults, property over environment, and bad values named with a fix. */
 class CudaOptionsTest {
     @Test
-    void defaultsAreFp32ExactHeuristicNonDeterministicWithOneGibibyteOfWorkspace() {
+    void defaultsAreFp32ExactHeuristicDeterministicWithOneGibibyteOfWorkspace() {
         CudaOptions o = CudaOptions.from(new Properties(), Map.of());
         assertEquals(CudaOptions.defaults(), o);
         assertEquals(MathMode.FP32, o.math());
+        assertTrue(o.deterministic(), "bit-identical results by default, as on the other backends");
+        assertEquals(CudaOptions.AlgoMode.HEURISTIC, o.algo());
         assertEquals(1L << 30, o.workspaceLimit());
     }
 
@@ -25,10 +27,10 @@ class CudaOptionsTest {
     void aPropertyBeatsTheEnvironment() {
         Properties p = new Properties();
         p.setProperty("jconv.cuda.math", "TF32");
-        CudaOptions o = CudaOptions.from(p, Map.of("JCONV_CUDA_MATH", "fp32", "JCONV_CUDA_DETERMINISTIC", "true",
+        CudaOptions o = CudaOptions.from(p, Map.of("JCONV_CUDA_MATH", "fp32", "JCONV_CUDA_DETERMINISTIC", "false",
                 "JCONV_CUDA_ALGO", "benchmark", "JCONV_CUDA_WORKSPACE_LIMIT", "256m"));
         assertEquals(MathMode.TF32, o.math());
-        assertTrue(o.deterministic());
+        assertTrue(!o.deterministic(), "the environment switched determinism off");
         assertEquals(CudaOptions.AlgoMode.BENCHMARK, o.algo());
         assertEquals(256L << 20, o.workspaceLimit());
     }

@@ -2,6 +2,7 @@ package io.github.jconv.cuda;
 
 import io.github.jconv.ConvSpec;
 import io.github.jconv.ConvType;
+import io.github.jconv.DType;
 import io.github.jconv.Pass;
 import io.github.jconv.Role;
 import org.junit.jupiter.api.Test;
@@ -183,6 +184,31 @@ class CudnnPlanTest {
         var s = CudnnPlan.supports(item);
         assertFalse(s.supported());
         assertTrue(s.reason().contains("2147483647"), s.reason());
+        // every pass of it splits along H (one output row reads 16384 * 1 * 400 elements)
+        for (Pass p : PASSES) assertTrue(CudnnPlan.supports(item, p).supported(), p.name());
+        // the huge image of the first GPU run: refused before, split now
+        ConvSpec huge = ConvSpec.parse("mb1ic1ih46341oc1kh1bia0");
+        assertFalse(CudnnPlan.supports(huge).supported(), "not every pass");
+        assertTrue(CudnnPlan.supports(huge, Pass.FORWARD).supported());
+        assertTrue(CudaBackend.supports(huge, Pass.FORWARD, DType.FP32, 90).supported());
+        assertFalse(CudaBackend.supports(huge, Pass.FORWARD, DType.FP32, 70).supported(), "the split needs the window kernel's compute_75");
+        // a transposed item over the limit is not split: refused, saying so
+        ConvSpec tr = ConvSpec.transposed().batch(1).channels(1, 1).input(46341, 46341).kernel(1).bias(false).build();
+        var t = CudnnPlan.supports(tr, Pass.FORWARD);
+        assertFalse(t.supported());
+        assertTrue(t.reason().contains("cannot be split") && t.reason().contains("transposed"), t.reason());
+    }
+
+    @Test
+    void batchZeroIsSupportedAndNeedsNoSlicing() {
+        // batch 0 is a valid spec (core's BatchZeroTest); per-item sizes used to be divided by the batch
+        for (ConvSpec s : specs()) {
+            ConvSpec zero = s.toBuilder().batch(0).build();
+            assertTrue(CudnnPlan.supports(zero).supported(), zero.toString());
+            for (Pass p : PASSES) assertTrue(CudnnPlan.supports(zero, p).supported(), p + " " + zero);
+            assertEquals(1, CudnnPlan.batchSlice(zero));
+            assertTrue(CudaBackend.supports(zero, Pass.BACKWARD_WEIGHT, DType.FP32, 90).supported());
+        }
     }
 
     @Test

@@ -65,6 +65,8 @@ class PtxBuildTest {
         assertEquals(m.getProperty("opencl_to_cuda.h"), sha256(CUDA_SRC.resolve("opencl_to_cuda.h")), "opencl_to_cuda.h changed" + FIX);
         assertEquals(m.getProperty("window.cu"), sha256(CUDA_SRC.resolve("window.cu")), "window.cu changed" + FIX);
         assertEquals(Integer.toString(DeformableRunner.RED_WG), m.getProperty("red_wg"), "the runner launches RED_WG items per group");
+        assertEquals(m.getProperty("bias_grad.cu"), sha256(CUDA_SRC.resolve("bias_grad.cu")), "bias_grad.cu changed" + FIX);
+        assertEquals(Integer.toString(BiasGradKernel.WG), m.getProperty("bias_wg"), "the bias kernel launches BiasGradKernel.WG threads per block");
     }
 
     @Test
@@ -79,7 +81,7 @@ class PtxBuildTest {
         if (!Files.exists(out.resolve("manifest.properties"))) { // the nvcc profile builds it in generate-test-resources
             run("bash", CUDA_SRC.resolve("build-ptx.sh").toString(), out.toString());
         }
-        for (String f : List.of("deformable_f32.ptx", "deformable_f64.ptx", "window.ptx", "manifest.properties")) {
+        for (String f : List.of("deformable_f32.ptx", "deformable_f64.ptx", "window.ptx", "bias_grad.ptx", "manifest.properties")) {
             assertArrayEquals(Files.readAllBytes(COMMITTED.resolve(f)), Files.readAllBytes(out.resolve(f)), f + " differs from a fresh build" + FIX);
         }
     }
@@ -169,6 +171,26 @@ class PtxBuildTest {
         assertEquals(List.of("src", "dst", 6L, 1, 1, 9, 1, 1, 12, 0, 0, 2), List.of(a));
         Object[] b = CudaBackend.windowArgs("s", new int[]{1, 2, 4, 5, 6}, "d", new int[]{1, 2, 3, 5, 4}, new int[]{-1, 0, -2});
         assertEquals(List.of("s", "d", 2L, 4, 5, 6, 3, 5, 4, -1, 0, -2), List.of(b));
+    }
+
+    @Test
+    void biasGradLaunchesMatchTheirKernelsAndWereCompiledForTheirBlockSize() throws IOException {
+        ConvSpec s = ConvSpec.convolution().batch(3).channels(2, 5).input(7, 9).kernel(3).build(); // output 5 x 7 = 35 positions
+        for (DType dt : List.of(DType.FP16, DType.BF16)) {
+            DeformableRunner.Launch l = BiasGradKernel.launch(s, dt, r -> r);
+            assertEquals(signature(BiasGradKernel.PTX, l.kernel()), types(l.args()), l.kernel());
+            assertEquals(List.of(Role.DY, Role.DB, 3, 5, 35L), List.of(l.args()));
+            assertEquals(5, l.blocks(), "one block per output channel");
+            assertEquals(BiasGradKernel.WG, l.threads());
+        }
+        assertEquals("bias_grad_f16", BiasGradKernel.kernel(DType.FP16));
+        assertEquals("bias_grad_bf16", BiasGradKernel.kernel(DType.BF16));
+        assertTrue(BiasGradKernel.handles(DType.BF16) && BiasGradKernel.handles(DType.FP16));
+        assertTrue(!BiasGradKernel.handles(DType.FP32) && !BiasGradKernel.handles(DType.FP64), "FP32/FP64 stay with cuDNN");
+        String ptx = new String(DeviceContext.readResource("ptx/" + BiasGradKernel.PTX), StandardCharsets.US_ASCII);
+        Matcher m = Pattern.compile("\\.shared \\.align \\d+ \\.b8 \\w*bias_grad_bf16\\w*part\\[(\\d+)]").matcher(ptx);
+        assertTrue(m.find(), "bias_grad_bf16's shared partial sums");
+        assertEquals(BiasGradKernel.WG * 4, Integer.parseInt(m.group(1)), "one float per thread");
     }
 
     @Test

@@ -40,7 +40,9 @@ class SupportTest {
                 Arguments.of(DEFORM, Pass.FORWARD, DType.FP16, 90, false, "FP32 and FP64 kernels only"),
                 Arguments.of(DEFORM, Pass.FORWARD, DType.FP32, 70, false, "compute_75"),
                 Arguments.of(HUGE, Pass.FORWARD, DType.FP32, 90, true, ""),
-                Arguments.of(ONE_ITEM_TOO_BIG, Pass.FORWARD, DType.FP32, 90, false, "even batch slices of 1 cannot run"));
+                Arguments.of(ONE_ITEM_TOO_BIG, Pass.FORWARD, DType.FP32, 90, true, ""), // split along H (SpatialSplit)
+                Arguments.of(ONE_ITEM_TOO_BIG, Pass.BACKWARD_DATA, DType.FP32, 90, true, ""),
+                Arguments.of(ONE_ITEM_TOO_BIG, Pass.FORWARD, DType.FP32, 70, false, "compute_75"));
     }
 
     @ParameterizedTest(name = "{1} {2} on sm{3} of {0}: {4}")

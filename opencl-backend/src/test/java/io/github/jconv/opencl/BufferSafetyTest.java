@@ -131,9 +131,14 @@ class BufferSafetyTest {
             assertTrue(m.contains("[960382853, 5, 960384914]") && m.contains("overflows") && m.contains("CL_DEVICE_MAX_MEM_ALLOC_SIZE")
                     && m.contains(s.device().properties().get("maxAllocBytes")), m);
             assertEquals(before, s.tracker().liveBuffers(), "nothing was allocated");
-            // The same shape as a problem: supports() says no with the reason, it does not throw or wrap around.
-            ConvSpec spec = ConvSpec.convolution().batch(960382853).channels(5, 1).input(960384914).kernel(1).build();
-            Support sup = s.supports(spec, Pass.FORWARD, DType.FP32);
+            // The same shape as a problem is refused by the spec itself (its FLOPs do not fit a long).
+            assertThrows(IllegalArgumentException.class,
+                    () -> ConvSpec.convolution().batch(960382853).channels(5, 1).input(960384914).kernel(1).build());
+            // A spec the spec rules accept whose FP64 tensors overflow in bytes: 1.5e9 * 960384914 = 1.44e18
+            // elements (3 x 2 x that many FLOPs = 8.6e18 fits a long), x 8 bytes = 1.15e19 does not.
+            // supports() says no with the reason, it does not throw or wrap around.
+            ConvSpec spec = ConvSpec.convolution().batch(1_500_000_000).channels(1, 1).input(960384914).kernel(1).build();
+            Support sup = s.supports(spec, Pass.FORWARD, DType.FP64);
             assertFalse(sup.supported());
             assertTrue(sup.reason().contains("overflows"), sup.reason());
         }

@@ -239,6 +239,9 @@ class PlantedBugTest {
         ConvBackendProvider planted = ForwardingBackend.provider(cpu(), "cpu-drops-bias", DropsBias::new);
         List<String> failures = new ArrayList<>();
         int run = 0;
+        // the suite prints its report; say that its FAILED line is this test's planted bug, caught as it should be
+        System.out.println("PlantedBugTest: EXPECTED FAILURE below: the backend cpu-drops-bias has a planted bug (it drops the bias);"
+                + " the kit must report it, and this test passes when it does");
         try (Stream<DynamicNode> nodes = ConformanceSuite.of(planted).dtypes(DType.FP32).problems(PROBLEMS.subList(0, 2)).dynamicTests()) {
             for (DynamicTest t : flatten(nodes.toList())) {
                 run++;
@@ -251,6 +254,7 @@ class PlantedBugTest {
                 }
             }
         }
+        System.out.println("PlantedBugTest: end of the expected failure report");
         // problem 1 has 4 checks, problem 2 (no bias) 3, plus the summary
         assertEquals(8, run);
         assertEquals(1, failures.size(), failures.toString());

@@ -63,6 +63,7 @@ final class Demo {
                         dy[i] = (float) (e / y.length);
                     }
                     losses.add(new Step(step, loss / (2.0 * y.length)));
+                    if (!Double.isFinite(loss)) break; // diverged: the caller says so
                     try (DeviceBuffer dyb = engine.upload(dy, spec.outputShape())) {
                         // the first layer's input gradient is not needed: close it at once
                         student.backward(dyb).close();

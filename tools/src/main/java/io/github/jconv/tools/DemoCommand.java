@@ -37,10 +37,26 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "7", description = "seed of the images and the initial weights (default ${DEFAULT-VALUE})")
     long seed;
 
+    /** Above about 2/λ_max of this least-squares problem SGD diverges; 10 leaves room to see it happen. */
+    static final float MAX_LR = 10f;
+    static final int MAX_STEPS = 100_000;
+    static final int MAX_SIZE = 4096;
+    /** Most pixels per step (batch x size x size). */
+    static final long MAX_ELEMENTS = 1L << 22;
+
     @Override
     public Integer call() {
-        if (!(lr > 0 && Float.isFinite(lr))) throw new IllegalArgumentException("--lr = " + lr + ": must be a positive number; e.g. --lr 1.5");
-        if (steps < 1) throw new IllegalArgumentException("--steps = " + steps + ": must be at least 1; e.g. --steps 30");
+        if (!(lr > 0 && lr <= MAX_LR)) {
+            throw new IllegalArgumentException("--lr = " + lr + ": must be above 0 and at most " + Text.num(MAX_LR)
+                    + " (larger steps diverge on this problem); e.g. --lr 1.5");
+        }
+        if (steps < 1 || steps > MAX_STEPS) throw new IllegalArgumentException("--steps = " + steps + ": must be 1 to " + MAX_STEPS + "; e.g. --steps 30");
+        if (batch < 1 || batch > 1024) throw new IllegalArgumentException("--batch = " + batch + ": must be 1 to 1024; e.g. --batch 4");
+        if (size < 3 || size > MAX_SIZE) throw new IllegalArgumentException("--size = " + size + ": must be 3 to " + MAX_SIZE + "; e.g. --size 32");
+        if ((long) batch * size * size > MAX_ELEMENTS) {
+            throw new IllegalArgumentException("--batch " + batch + " x --size " + size + "^2 = " + (long) batch * size * size
+                    + " pixels per step, over " + MAX_ELEMENTS + "; e.g. --batch 4 --size 32");
+        }
         PrintWriter out = spec.commandLine().getOut();
         long t0 = System.nanoTime();
         Demo.Result r;
@@ -54,6 +70,13 @@ final class DemoCommand implements Callable<Integer> {
             r = Demo.train(engine, steps, batch, size, lr, seed);
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
+        for (Demo.Step s : r.losses()) {
+            if (!Double.isFinite(s.loss())) {
+                spec.commandLine().getErr().println("demo: training diverged: the loss is " + s.loss() + " at step " + s.step()
+                        + " with --lr " + Text.num(lr) + "; use a smaller learning rate, e.g. --lr 1.5");
+                return Main.FAILED;
+            }
+        }
         int every = Math.max(1, steps / 10);
         for (Demo.Step s : r.losses()) {
             if (s.step() == 1 || s.step() % every == 0 || s.step() == steps) out.printf(Locale.ROOT, "step %4d  loss %.3e%n", s.step(), s.loss());

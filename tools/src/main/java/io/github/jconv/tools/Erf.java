@@ -21,7 +21,7 @@ import java.util.SplittableRandom;
  */
 final class Erf {
     /** What one measurement found; {@code map[row][col]} is |dx| summed over channels and batch. */
-    record Result(double[][] map, int theoreticalRf, double centreRow, double centreCol,
+    record Result(double[][] map, int theoreticalRf, int theoreticalTop, int theoreticalLeft, double centreRow, double centreCol,
                   int supportTop, int supportLeft, int supportBottom, int supportRight,
                   int effectiveSide, double massFraction, long nonZero, String backend) {
         int supportHeight() {
@@ -81,12 +81,16 @@ final class Erf {
             for (int c = 0; c < channels; c++) {
                 for (int y = 0; y < size; y++) for (int xx = 0; xx < size; xx++) map[y][xx] += Math.abs(dx[(c * size + y) * size + xx]);
             }
-            List<ReceptiveField.Row> rows = ReceptiveField.compute(stack);
-            ReceptiveField.Row last = rows.get(rows.size() - 1);
-            // the RF of output o is centred at start + o·jump in pixel units where pixel i spans [i, i+1)
-            double cy = last.start() + (oh / 2) * last.jump() - 0.5;
-            double cx = last.start() + (ow / 2) * last.jump() - 0.5;
-            return analyse(map, (int) Math.round(last.receptiveField()), cy, cx, massFraction, engine.backendName());
+            // the exact input span of the output whose gradient was taken (behind a transposed layer the
+            // outputs' centres are not evenly spaced, so start + o·jump would miss it by up to a pixel)
+            long[] rowsSpan = ReceptiveField.span(stack, oh / 2), colsSpan = ReceptiveField.span(stack, ow / 2);
+            if (rowsSpan == null || colsSpan == null) {
+                throw new IllegalStateException("the centre output receives no input from this stack (a transposed layer's dilation"
+                        + " shares a factor with its stride); use a dilation coprime to the stride");
+            }
+            int rf = (int) (rowsSpan[1] - rowsSpan[0] + 1);
+            return analyse(map, rf, (int) rowsSpan[0], (int) colsSpan[0], (rowsSpan[0] + rowsSpan[1]) / 2.0,
+                    (colsSpan[0] + colsSpan[1]) / 2.0, massFraction, engine.backendName());
         } finally {
             for (DeviceBuffer b : activations) b.close();
             for (ConvLayer l : layers) l.close();
@@ -119,7 +123,8 @@ final class Erf {
     }
 
     /** Support box, and the side of the smallest square about the RF centre that holds {@code fraction} of the mass. */
-    static Result analyse(double[][] map, int theoreticalRf, double cy, double cx, double fraction, String backend) {
+    static Result analyse(double[][] map, int theoreticalRf, int theoreticalTop, int theoreticalLeft, double cy, double cx,
+                          double fraction, String backend) {
         int h = map.length, w = map[0].length;
         double max = 0, total = 0;
         for (double[] row : map) for (double v : row) {
@@ -145,7 +150,8 @@ final class Erf {
         for (; side < Math.max(h, w); side++) {
             if (mass(map, cy, cx, side) >= fraction * total * (1 - 1e-12)) break;
         }
-        return new Result(map, theoreticalRf, cy, cx, top, left, bottom, right, side, fraction, nonZero, backend);
+        return new Result(map, theoreticalRf, theoreticalTop, theoreticalLeft, cy, cx, top, left, bottom, right, side, fraction,
+                nonZero, backend);
     }
 
     /** First row (or column) of a square of {@code side} cells centred at {@code c}. */

@@ -51,11 +51,23 @@ final class ErfCommand implements Callable<Integer> {
     @Option(names = "--scale", description = "pixels per input pixel (default: about 512 px wide)")
     Integer scale;
 
+    /** Largest input side. */
+    static final int MAX_SIZE = 4096;
+    static final int MAX_CHANNELS = 1024;
+    /** Most values in one activation (channels x size x size): 64 MiB of floats. */
+    static final long MAX_ELEMENTS = 1L << 24;
+    static final int THEORETICAL_RGB = 0x40C0FF;
+    static final int EFFECTIVE_RGB = 0xFFFFFF;
+
     @Override
     public Integer call() {
         if (scale != null && scale < 1) throw new IllegalArgumentException("--scale = " + scale + ": must be at least 1; e.g. --scale 8");
-        if (size != null && size < 1) throw new IllegalArgumentException("--size = " + size + ": must be positive; e.g. --size 64");
-        if (channels < 1) throw new IllegalArgumentException("--channels = " + channels + ": must be positive; e.g. --channels 8");
+        if (size != null && (size < 1 || size > MAX_SIZE)) {
+            throw new IllegalArgumentException("--size = " + size + ": must be 1 to " + MAX_SIZE + "; e.g. --size 64");
+        }
+        if (channels < 1 || channels > MAX_CHANNELS) {
+            throw new IllegalArgumentException("--channels = " + channels + ": must be 1 to " + MAX_CHANNELS + "; e.g. --channels 8");
+        }
         if (!(mass > 0 && mass <= 1)) throw new IllegalArgumentException("--mass = " + mass + ": must be in (0, 1]; e.g. --mass 0.95");
         List<ReceptiveField.Layer> layers = LayerStack.parseSpecOrFile(stack);
         Erf.Weights w = switch (weights.strip().toLowerCase(Locale.ROOT)) {
@@ -64,8 +76,22 @@ final class ErfCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("--weights = " + weights + ": must be random or constant; e.g. --weights random");
         };
         List<ReceptiveField.Row> rows = ReceptiveField.compute(layers);
-        int rf = (int) Math.round(rows.get(rows.size() - 1).receptiveField());
-        int n = size != null ? size : Math.max(32, 2 * rf + 1);
+        double rfMax = rows.get(rows.size() - 1).receptiveField();
+        if (size == null && 2 * rfMax + 1 > MAX_SIZE) {
+            throw new IllegalArgumentException("stack = " + stack + ": its receptive field " + Text.num(rfMax) + " needs an input of "
+                    + Text.num(2 * rfMax + 1) + ", over " + MAX_SIZE + "; give a smaller stack, or --size up to " + MAX_SIZE);
+        }
+        int n = size != null ? size : Math.max(32, (int) (2 * rfMax + 1));
+        if ((long) channels * n * n > MAX_ELEMENTS) {
+            throw new IllegalArgumentException("--channels " + channels + " x --size " + n + "^2 = " + (long) channels * n * n
+                    + " values per activation, over " + MAX_ELEMENTS + "; e.g. --channels 8 --size " + (int) Math.sqrt(MAX_ELEMENTS / 8.0));
+        }
+        int sc = scale != null ? scale : HeatMap.scaleFor(n, 512);
+        if ((long) n * sc > HeatMap.MAX_SIDE) {
+            throw new IllegalArgumentException("--scale = " + sc + ": the map would be " + (long) n * sc + " px wide, over "
+                    + HeatMap.MAX_SIDE + "; e.g. --scale " + HeatMap.suggestedScale(n));
+        }
+        OutputFiles.checkWritable("--png", png, "erf.png");
         PrintWriter out = spec.commandLine().getOut();
         long t0 = System.nanoTime();
         Erf.Result r;
@@ -76,19 +102,27 @@ final class ErfCommand implements Callable<Integer> {
         double ms = (System.nanoTime() - t0) / 1e6;
         out.println("stack: " + layers.size() + " layer(s), " + channels + " channels, input " + n + "x" + n + ", "
                 + w.name().toLowerCase(Locale.ROOT) + " weights" + (w == Erf.Weights.RANDOM ? " (seed " + seed + ")" : ""));
-        out.println("theoretical RF:   " + rf + "x" + rf);
+        int rf = r.theoreticalRf();
+        out.println("theoretical RF:   " + rf + "x" + rf + " (input pixels " + r.theoreticalTop() + ".." + (r.theoreticalTop() + rf - 1)
+                + " x " + r.theoreticalLeft() + ".." + (r.theoreticalLeft() + rf - 1) + ", of the centre output"
+                + (Math.round(rfMax) != rf ? "; " + Text.num(rfMax) + " for the outputs that see most" : "") + ")");
         out.println("gradient support: " + r.supportHeight() + "x" + r.supportWidth() + " (" + r.nonZero() + " non-zero input pixels)");
-        out.println(String.format(Locale.ROOT, "effective RF:     %dx%d holds %.0f%% of the gradient mass", r.effectiveSide(),
-                r.effectiveSide(), 100 * r.massFraction()));
-        out.println(String.format(Locale.ROOT, "ratio effective / theoretical: %.3f", r.ratio()));
-        int sc = scale != null ? scale : HeatMap.scaleFor(n, 512);
         int lo0 = Erf.lo(r.centreRow(), r.effectiveSide()), lo1 = Erf.lo(r.centreCol(), r.effectiveSide());
-        int t0r = Erf.lo(r.centreRow(), rf), t0c = Erf.lo(r.centreCol(), rf);
-        BufferedImage img = HeatMap.render(r.map(), sc,
-                new HeatMap.Box(t0r, t0c, t0r + rf - 1, t0c + rf - 1, 0x40C0FF),
-                new HeatMap.Box(lo0, lo1, lo0 + r.effectiveSide() - 1, lo1 + r.effectiveSide() - 1, 0xFFFFFF));
+        out.println(String.format(Locale.ROOT, "gradient rows %d..%d, columns %d..%d", r.supportTop(), r.supportBottom(), r.supportLeft(),
+                r.supportRight()));
+        out.println(String.format(Locale.ROOT, "effective RF:     %dx%d (input pixels %d..%d x %d..%d) holds %.0f%% of the gradient mass",
+                r.effectiveSide(), r.effectiveSide(), lo0, lo0 + r.effectiveSide() - 1, lo1, lo1 + r.effectiveSide() - 1,
+                100 * r.massFraction()));
+        out.println(String.format(Locale.ROOT, "ratio effective / theoretical: %.3f", r.ratio()));
+        int t0r = r.theoreticalTop(), t0c = r.theoreticalLeft();
+        BufferedImage img = HeatMap.render(r.map(), sc, "|d input| summed over channels",
+                new HeatMap.Box(t0r, t0c, t0r + rf - 1, t0c + rf - 1, THEORETICAL_RGB, true, "theoretical RF (outside its pixels)"),
+                new HeatMap.Box(lo0, lo1, lo0 + r.effectiveSide() - 1, lo1 + r.effectiveSide() - 1, EFFECTIVE_RGB, false,
+                        "effective RF (" + Text.num(100 * r.massFraction()) + "% of the mass)"));
         HeatMap.write(img, png);
-        out.println("wrote " + png + " (" + img.getWidth() + "x" + img.getHeight() + " px; blue box = theoretical RF, white box = effective RF)");
+        out.println("wrote " + png + " (" + img.getWidth() + "x" + img.getHeight() + " px: a " + n * sc + "x" + n * sc + " px map, "
+                + sc + " px per input pixel; blue box ="
+                + " theoretical RF, drawn just outside its pixels; white box = effective RF; colour scale and legend below the map)");
         out.println(String.format(Locale.ROOT, "backend %s, %.0f ms", r.backend(), ms));
         out.flush();
         return 0;

@@ -48,6 +48,8 @@ final class FlopsCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (dims < 1 || dims > 3) throw new IllegalArgumentException("--dims = " + dims + ": must be 1, 2 or 3; e.g. --dims 2");
+        if (input < 1 || input > 1_000_000) throw new IllegalArgumentException("--input = " + input + ": must be 1 to 1000000; e.g. --input 56");
+        if (batch < 1 || batch > 1_000_000) throw new IllegalArgumentException("--batch = " + batch + ": must be 1 to 1000000; e.g. --batch 1");
         List<Named> layers = parse(LayerStack.readSpecOrFile(stack), input, dims, batch);
         PrintWriter out = spec.commandLine().getOut();
         Text.Table t = new Text.Table("#", "layer", "in -> out", "groups", "weights", "params", "dense weights", "weights vs dense", "fwd MFLOP", "train MFLOP")
@@ -59,10 +61,17 @@ final class FlopsCommand implements Callable<Integer> {
         for (Named n : layers) {
             ConvSpec s = n.spec();
             LayerCost c = LayerCost.of(s);
-            params += c.parameters();
-            dense += c.denseWeights() + c.biases();
-            flops += c.forwardFlops();
-            denseFlops += c.forwardFlops() * s.groups();
+            checkFits(n, c);
+            try {
+                params = Math.addExact(params, c.parameters());
+                dense = Math.addExact(dense, c.denseWeights() + c.biases());
+                flops = Math.addExact(flops, c.forwardFlops());
+                denseFlops = Math.addExact(denseFlops, Math.multiplyExact(c.forwardFlops(), (long) s.groups()));
+                Math.multiplyExact(3, flops);
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("stack: the totals after layer " + (i) + " (" + n.name() + ") are over 2^63 FLOPs;"
+                        + " use smaller layers, --input or --batch, e.g. --input 56 --batch 1");
+            }
             if (prevChannels > 0 && prevChannels != s.inChannels()) {
                 notes.add("note: layer " + i + " takes " + s.inChannels() + " channels but layer " + (i - 1) + " gives " + prevChannels);
             }
@@ -86,6 +95,25 @@ final class FlopsCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * Refuses a layer whose counts do not fit a long: the FLOPs are also worked out in floating point
+     * (2·N·K·out·(C/g)·k for a convolution, 2·N·C·in·(K/g)·k for a transposed one) and must agree.
+     */
+    private static void checkFits(Named n, LayerCost c) {
+        ConvSpec s = n.spec();
+        double spatial = 1;
+        for (int v : (s.type() == ConvType.TRANSPOSED ? s.input() : s.output())) spatial *= v;
+        double f = s.type() == ConvType.TRANSPOSED
+                ? 2.0 * s.batch() * s.inChannels() * spatial * ((double) s.outChannels() / s.groups()) * s.kernelVolume()
+                : 2.0 * s.batch() * s.outChannels() * spatial * ((double) s.inChannels() / s.groups()) * s.kernelVolume();
+        double limit = Long.MAX_VALUE / 3.0 / Math.max(1, s.groups());
+        boolean agrees = Math.abs(c.forwardFlops() - f) <= 1e-9 * f + 1;
+        if (f > limit || c.forwardFlops() < 0 || c.parameters() < 0 || (s.type() != ConvType.DEFORMABLE && !agrees)) {
+            throw new IllegalArgumentException("layer = \"" + n.name() + "\": about " + String.format(Locale.ROOT, "%.3g", f)
+                    + " FLOPs forward, too many to count in 64 bits; use smaller layers, --input or --batch, e.g. --input 56 --batch 1");
+        }
+    }
+
     private static String shape(int c, int[] spatial) {
         StringBuilder b = new StringBuilder().append(c);
         for (int v : spatial) b.append('x').append(v);
@@ -106,6 +134,9 @@ final class FlopsCommand implements Callable<Integer> {
         int[] spatial = new int[dims];
         Arrays.fill(spatial, input);
         for (String t : LayerStack.tokens(text)) {
+            if (t.matches(".*\\d{10,}.*")) {
+                throw new IllegalArgumentException("layer = \"" + t + "\": a number has 10 or more digits, more than these tools take; e.g. conv64->64k3p1");
+            }
             ConvSpec s;
             if (t.contains("ic")) {
                 s = ConvSpec.parse(t);

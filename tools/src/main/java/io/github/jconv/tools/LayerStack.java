@@ -21,6 +21,11 @@ final class LayerStack {
     private static final Pattern LAYER = Pattern.compile("(conv|pool|tconv)(\\d+)((?:[spd]\\d+)*)(?:x(\\d+))?");
     private static final Pattern OPTION = Pattern.compile("([spd])(\\d+)");
 
+    /** Largest kernel, stride, padding, dilation or effective kernel of one layer. */
+    static final int MAX_VALUE = 1_000_000;
+    /** Most layers in one stack, repeats included. */
+    static final int MAX_LAYERS = 1_000;
+
     private LayerStack() {
     }
 
@@ -33,11 +38,21 @@ final class LayerStack {
         if (text == null || text.isBlank()) {
             throw new IllegalArgumentException("stack = \"" + text + "\": give layers such as conv3,conv3,pool2s2 or a file of them");
         }
-        Path p = Path.of(text.strip());
+        String t = text.strip();
+        // a path: has a separator or a file-name dot, which no layer spec has
+        boolean looksLikePath = !t.contains(",") && (t.contains("/") || t.contains("\\") || t.contains("."));
         try {
-            if (!text.contains(",") && Files.isRegularFile(p)) return Files.readString(p);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read stack file " + p, e);
+            Path p = Path.of(t);
+            if (!t.contains(",") && Files.isRegularFile(p)) {
+                if (Files.size(p) > 1 << 20) throw new IllegalArgumentException("stack file " + p + " is over 1 MiB; a stack file lists layers, e.g. conv3,conv3");
+                return Files.readString(p);
+            }
+            if (looksLikePath) {
+                throw new IllegalArgumentException("stack file " + t + ": " + (Files.exists(p) ? "not a regular file" : "no such file")
+                        + "; give an existing file of layers or layers such as conv3,conv3,pool2s2");
+            }
+        } catch (IOException | UncheckedIOException e) {
+            throw new IllegalArgumentException("stack file " + t + ": cannot be read (" + e.getMessage() + ")", e);
         } catch (java.nio.file.InvalidPathException ignored) {
             // not a path: a spec
         }
@@ -66,11 +81,16 @@ final class LayerStack {
                 throw new IllegalArgumentException("layer = \"" + t + "\": expected conv<k>, pool<k> or tconv<k> followed by"
                         + " s<stride>, p<padding>, d<dilation> and x<repeat>, e.g. conv3d2, pool2s2 or tconv4s2p1");
             }
-            int k = Integer.parseInt(m.group(2));
+            int k = bounded(t, "kernel", m.group(2), 3);
             int s = 1, p = 0, d = 1;
             Matcher o = OPTION.matcher(m.group(3));
             while (o.find()) {
-                int v = Integer.parseInt(o.group(2));
+                String what = switch (o.group(1)) {
+                    case "s" -> "stride";
+                    case "p" -> "padding";
+                    default -> "dilation";
+                };
+                int v = bounded(t, what, o.group(2), 1);
                 switch (o.group(1)) {
                     case "s" -> s = v;
                     case "p" -> p = v;
@@ -85,12 +105,30 @@ final class LayerStack {
             if (kind == ReceptiveField.Kind.POOL && d != 1) {
                 throw new IllegalArgumentException("layer = \"" + t + "\": dilation = " + d + " on a pooling layer; pooling here is dense, use d1 or conv" + k + "d" + d);
             }
-            int repeat = m.group(4) == null ? 1 : Integer.parseInt(m.group(4));
+            if ((long) d * (k - 1) + 1 > MAX_VALUE) {
+                throw new IllegalArgumentException("layer = \"" + t + "\": effective kernel d*(k-1)+1 = " + ((long) d * (k - 1) + 1)
+                        + " is over " + MAX_VALUE + "; e.g. conv3d2");
+            }
+            long repeat = m.group(4) == null ? 1 : m.group(4).length() > 9 ? Long.MAX_VALUE : Long.parseLong(m.group(4));
             if (repeat < 1) throw new IllegalArgumentException("layer = \"" + t + "\": repeat x" + repeat + " must be at least 1, e.g. x2");
+            if (out.size() + repeat > MAX_LAYERS) {
+                throw new IllegalArgumentException("layer = \"" + t + "\": repeat x" + m.group(4) + " makes the stack over " + MAX_LAYERS
+                        + " layers, the most these tools take; e.g. x6");
+            }
             String name = m.group(1) + m.group(2) + m.group(3);
             for (int i = 0; i < repeat; i++) out.add(new ReceptiveField.Layer(name, kind, k, s, p, d));
         }
         if (out.isEmpty()) throw new IllegalArgumentException("stack = \"" + text.strip() + "\": no layers; e.g. conv3,conv3");
         return out;
+    }
+
+    /** The number {@code digits} of {@code layer}, refused with its name when over {@link #MAX_VALUE}. */
+    private static int bounded(String layer, String what, String digits, int example) {
+        String d = digits.replaceFirst("^0+(?=\\d)", "");
+        if (d.length() > 7 || Long.parseLong(d) > MAX_VALUE) {
+            throw new IllegalArgumentException("layer = \"" + layer + "\": " + what + " = " + digits + " is over " + MAX_VALUE
+                    + ", the largest these tools take; e.g. " + what + " = " + example);
+        }
+        return Integer.parseInt(d);
     }
 }

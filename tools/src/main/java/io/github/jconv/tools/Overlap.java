@@ -10,11 +10,22 @@ import java.util.List;
  */
 record Overlap(int kernel, int stride, int dilation, int input, int[] counts) {
 
+    /** Longest output per axis that is counted and drawn. */
+    static final int MAX_OUTPUT = 2048;
+
     static Overlap of(int kernel, int stride, int dilation, int input) {
         positive("kernel", kernel, 4);
         positive("stride", stride, 2);
         positive("dilation", dilation, 1);
         positive("input", input, 8);
+        long length = (long) stride * (input - 1) + (long) dilation * (kernel - 1) + 1;
+        if (length > MAX_OUTPUT) {
+            long span = (long) dilation * (kernel - 1) + 1;
+            long fits = span <= MAX_OUTPUT ? (MAX_OUTPUT - span) / stride + 1 : 0; // the largest input that still fits
+            String eg = fits >= 1 ? "--input " + Math.min(fits, 6) : "-k 4 -s 2";
+            throw new IllegalArgumentException("output = stride*(input-1) + dilation*(kernel-1) + 1 = " + length + " per axis: over "
+                    + MAX_OUTPUT + ", the largest map drawn; use a smaller --input, kernel, stride or dilation, e.g. " + eg);
+        }
         int span = dilation * (kernel - 1) + 1;
         int[] c = new int[stride * (input - 1) + span];
         for (int i = 0; i < input; i++) for (int t = 0; t < kernel; t++) c[i * stride + t * dilation]++;
@@ -55,10 +66,27 @@ record Overlap(int kernel, int stride, int dilation, int input, int[] counts) {
         return m;
     }
 
-    /** Kernel sizes up to {@code max} with even overlap at this stride and dilation. */
+    /**
+     * Kernel sizes up to {@code max} with even overlap at this stride and dilation. The taps t·d fall
+     * on the residues mod s that are multiples of g = gcd(d, s), cycling with period s/g: when g > 1
+     * the other residues get nothing (uneven for every kernel); when g = 1 every residue gets the same
+     * count exactly when the kernel is a whole number of cycles, a multiple of s.
+     */
     static List<Integer> evenKernels(int stride, int dilation, int max) {
         List<Integer> out = new ArrayList<>();
-        for (int k = 1; k <= max; k++) if (of(k, stride, dilation, 2).even()) out.add(k);
+        if (java.math.BigInteger.valueOf(stride).gcd(java.math.BigInteger.valueOf(dilation)).intValue() != 1) return out;
+        for (long k = stride; k <= max; k += stride) out.add((int) k);
         return out;
+    }
+
+    /** The smallest input whose output has a whole period of positions that every tap can reach (the interior). */
+    static long inputForInterior(int kernel, int stride, int dilation) {
+        // interior positions o satisfy (k-1)·d <= o <= s·(input-1); a period needs s of them
+        long span = (long) dilation * (kernel - 1);
+        return (span + stride - 1 + stride - 1) / stride + 1;
+    }
+
+    boolean hasInterior() {
+        return input >= inputForInterior(kernel, stride, dilation);
     }
 }

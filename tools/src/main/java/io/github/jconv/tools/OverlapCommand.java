@@ -50,10 +50,21 @@ final class OverlapCommand implements Callable<Integer> {
     public Integer call() {
         if (scale != null && scale < 1) throw new IllegalArgumentException("--scale = " + scale + ": must be at least 1; e.g. --scale 20");
         Overlap o = Overlap.of(kernel, stride, dilation, input);
+        int cells = o.counts().length;
+        int sc = scale != null ? scale : HeatMap.scaleFor(cells, 384);
+        if ((long) cells * sc > HeatMap.MAX_SIDE) {
+            throw new IllegalArgumentException("--scale = " + sc + ": the map would be " + (long) cells * sc + " px wide, over "
+                    + HeatMap.MAX_SIDE + "; e.g. --scale " + HeatMap.suggestedScale(cells));
+        }
+        OutputFiles.checkWritable("--png", png, "overlap.png");
         PrintWriter out = spec.commandLine().getOut();
         out.println("transposed convolution: kernel " + kernel + ", stride " + stride + ", dilation " + dilation
                 + " (effective kernel " + o.effectiveKernel() + "), input " + input + " -> output " + o.counts().length + " per axis");
         out.println("overlap counts along one axis: " + join(o.counts()));
+        if (!o.hasInterior()) {
+            out.println("no interior at input " + input + ": every output is near a border (an interior needs --input "
+                    + Overlap.inputForInterior(kernel, stride, dilation) + " or more); the pattern and verdict below are for larger inputs");
+        }
         out.println("interior pattern (period " + stride + "): " + join(o.period()));
         int[] p = o.period();
         int lo = Arrays.stream(p).min().orElse(0), hi = Arrays.stream(p).max().orElse(0);
@@ -68,19 +79,20 @@ final class OverlapCommand implements Callable<Integer> {
             out.println("note: the rule of thumb (effective kernel a multiple of the stride) says "
                     + (o.ruleOfThumbEven() ? "even" : "uneven") + " here; with dilation the exact count above decides");
         }
-        List<Integer> good = Overlap.evenKernels(stride, dilation, Math.max(4 * stride, 8));
+        int upTo = (int) Math.min(Integer.MAX_VALUE, Math.max(4L * stride, 8));
+        List<Integer> good = Overlap.evenKernels(stride, dilation, upTo);
         if (good.isEmpty()) {
-            out.println("no kernel size up to " + Math.max(4 * stride, 8) + " gives even overlap at stride " + stride + " and dilation "
+            out.println("no kernel size up to " + upTo + " gives even overlap at stride " + stride + " and dilation "
                     + dilation + ": use a dilation coprime to the stride, or resize then convolve");
         } else {
             out.println("kernel sizes with even overlap at stride " + stride + ", dilation " + dilation + ": " + good);
         }
         double[][] map = o.map2d();
-        int sc = scale != null ? scale : HeatMap.scaleFor(map.length, 384);
-        BufferedImage img = HeatMap.render(map, sc);
+        BufferedImage img = HeatMap.render(map, sc, "(input, tap) pairs per output pixel");
         HeatMap.write(img, png);
-        out.println("wrote " + png + " (" + img.getWidth() + "x" + img.getHeight() + " px, " + map.length + "x" + map.length
-                + " cells; brighter = more overlap, max " + hi * hi + " interior)");
+        int most = Arrays.stream(o.counts()).max().orElse(0);
+        out.println("wrote " + png + " (" + img.getWidth() + "x" + img.getHeight() + " px: a " + cells * sc + "x" + cells * sc + " px map of "
+                + cells + "x" + cells + " cells, brighter = more overlap, max " + most * most + ", with a colour scale below)");
         int exit = 0;
         if (backend != null) exit = compareWithBackend(o, map, out);
         out.flush();

@@ -12,6 +12,7 @@ final class Text {
     /** 3, 0.5, 1.25: integers without a decimal point, other values with up to three decimals. */
     static String num(double v) {
         if (v == Math.rint(v) && Math.abs(v) < 1e15) return Long.toString((long) v);
+        if (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e15) return String.format(Locale.ROOT, "%.3g", v); // not "0" for 1/4096
         String s = String.format(Locale.ROOT, "%.3f", v);
         return s.replaceAll("0+$", "").replaceAll("\\.$", "");
     }

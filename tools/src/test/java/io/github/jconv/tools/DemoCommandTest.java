@@ -43,4 +43,25 @@ class DemoCommandTest {
         assertTrue(r.err().contains(option.substring(2) + " = " + value), r::toString);
         assertFalse(r.out().contains("step    1"), r::toString);
     }
+
+    @ParameterizedTest(name = "demo {0} {1} is refused")
+    @CsvSource({
+            "--size, 100000, --size = 100000",    // an OutOfMemoryError
+            "--lr, 1e30, --lr = 1.0E30",          // ended with a NaN loss and exit 0
+            "--lr, NaN, --lr = NaN",
+            "--steps, 100000000, --steps = 100000000",
+            "--size, 4096, --batch 4 x --size 4096"})
+    void anOverLargeValueIsRefusedInOneLineBeforeTraining(String option, String value, String named) {
+        ToolRun r = ToolRun.of("demo", "--backend", "cpu", option, value).assertRefused(named);
+        assertFalse(r.out().contains("step    1"), r::toString);
+    }
+
+    /** At the largest allowed rate, 10, SGD on this problem (Hessian eigenvalues near 9·E[x²] = 3) blows up: said, exit 1. */
+    @Test
+    void aDivergingRunEndsWithExitOneAndSaysWhy() {
+        ToolRun r = ToolRun.of("demo", "--backend", "cpu", "--lr", "10", "--steps", "200");
+        assertEquals(1, r.exit(), r::toString);
+        r.assertOneLine();
+        assertTrue(r.err().contains("diverged") && r.err().contains("--lr"), r::toString);
+    }
 }

@@ -66,4 +66,22 @@ class FlopsCommandTest {
         assertEquals(2, r.exit(), r::toString);
         assertTrue(r.err().contains("conv64-64k3"), r::toString);
     }
+
+    /**
+     * 2·N·K·out·C·k² for conv4096->4096k3 at 8192² and batch 1000: 2·1000·4096·8190²·4096·9 ≈ 5e21
+     * FLOPs, over 2^63 ≈ 9.2e18: it printed a negative MFLOP count; now refused.
+     */
+    @Test
+    void aStackWhoseCountsOverflowIsRefusedNotPrintedNegative() {
+        ToolRun r = ToolRun.of("flops", "conv4096->4096k3", "--input", "8192", "--batch", "1000");
+        assertEquals(2, r.exit(), r::toString);
+        r.assertOneLine();
+        assertTrue(r.out().isEmpty(), "no table, so no negative count: " + r);
+    }
+
+    @ParameterizedTest(name = "flops {0} is refused")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"--input=0", "--batch=-1", "--input=2000000"})
+    void aBadSizeIsRefused(String option) {
+        ToolRun.of("flops", "conv3->3k3", option).assertRefused(option.substring(0, option.indexOf('=')));
+    }
 }

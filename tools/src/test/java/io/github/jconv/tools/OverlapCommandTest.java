@@ -63,15 +63,71 @@ class OverlapCommandTest {
         Path png = dir.resolve("k3s2.png");
         ToolRun r = ToolRun.of("overlap", "-k", "3", "-s", "2", "--input", "6", "--scale", "10", "-o", png.toString());
         assertEquals(0, r.exit(), r::toString);
-        assertTrue(r.out().contains("(130x130 px, 13x13 cells"), r::toString);
+        assertTrue(r.out().contains("a 130x130 px map of 13x13 cells"), r::toString);
+        assertTrue(r.out().contains("max 4,"), "the most any pixel gets is 2·2: " + r);
         BufferedImage img = ImageIO.read(png.toFile());
         assertNotNull(img, "not a readable image");
-        assertEquals(130, img.getWidth());
-        assertEquals(130, img.getHeight());
+        // the map, a 1 px margin around it, and the strip with the colour scale under it
+        assertEquals(Math.max(HeatMap.MIN_WIDTH, 132), img.getWidth());
+        assertEquals(132 + HeatMap.STRIP, img.getHeight());
+        int m = HeatMap.MARGIN;
         // cell (2,2) gets 2·2 = 4 pairs, (2,3) 2·1 = 2, (3,3) 1·1 = 1
-        double four = luminance(img.getRGB(25, 25)), two = luminance(img.getRGB(35, 25)), one = luminance(img.getRGB(35, 35));
+        double four = luminance(img.getRGB(m + 25, m + 25)), two = luminance(img.getRGB(m + 35, m + 25)), one = luminance(img.getRGB(m + 35, m + 35));
         assertTrue(four > two && two > one, "luminance 4:" + four + " 2:" + two + " 1:" + one);
-        assertEquals(img.getRGB(25, 25), img.getRGB(45, 65), "cells (2,2) and (6,4) both get 4 pairs");
+        assertEquals(img.getRGB(m + 25, m + 25), img.getRGB(m + 45, m + 65), "cells (2,2) and (6,4) both get 4 pairs");
+        int[] bar = HeatMap.colourBar(img);
+        assertEquals(HeatMap.colour(0), img.getRGB(bar[0], bar[2]) & 0xFFFFFF, "the colour scale starts at 0");
+        assertEquals(HeatMap.colour(1), img.getRGB(bar[1], bar[2]) & 0xFFFFFF, "and ends at the maximum");
+    }
+
+    /**
+     * Input 1: the output is the kernel's 3 taps, one pair each (counts 1 1 1), and no position is
+     * reached by every tap: there is no interior. The map's maximum is 1, not the interior's 4.
+     */
+    @Test
+    void anInputTooSmallForAnInteriorSaysSoAndReportsItsRealMaximum(@TempDir Path dir) {
+        ToolRun r = ToolRun.of("overlap", "-k", "3", "-s", "2", "--input", "1", "-o", dir.resolve("o.png").toString());
+        assertEquals(0, r.exit(), r::toString);
+        assertEquals("1 1 1", r.find("along one axis: ([\\d ]+)$"));
+        // interior positions o with (k-1)·d <= o <= s·(input-1) must number s: 2 <= o <= 2(n-1) twice, n >= 3
+        assertTrue(r.out().contains("no interior at input 1") && r.out().contains("--input 3 or more"), r::toString);
+        assertTrue(r.out().contains("max 1,"), r::toString);
+    }
+
+    @ParameterizedTest(name = "overlap {0} is refused")
+    @CsvSource(delimiter = ';', value = {
+            "-k 3 -s 50000; output = ",                    // an OutOfMemoryError
+            "-k 100000 -s 100000 --input 2; output = ",    // over 200 s
+            "-k 3 -s 2 --scale 100000; --scale = 100000",
+            "-k 0 -s 2; kernel = 0",
+            "-k 3 -s x; --stride"})                         // picocli's own message, in one line
+    void anOverLargeMapIsRefusedInOneLine(String args, String named, @TempDir Path dir) {
+        java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of("overlap"));
+        a.addAll(java.util.List.of(args.split(" ")));
+        a.addAll(java.util.List.of("-o", dir.resolve("o.png").toString()));
+        long t0 = System.nanoTime();
+        ToolRun.of(a.toArray(new String[0])).assertRefused(named);
+        assertTrue(System.nanoTime() - t0 < 5e9, "refused at once");
+    }
+
+    @Test
+    void anUnwritablePngIsRefusedBeforeAnyOutput(@TempDir Path dir) throws Exception {
+        Path file = java.nio.file.Files.writeString(dir.resolve("plain-file"), "x");
+        ToolRun r = ToolRun.of("overlap", "-k", "3", "-s", "2", "-o", file.resolve("o.png").toString());
+        r.assertRefused("--png");
+        assertTrue(r.out().isEmpty(), r::toString);
+    }
+
+    /** The closed form of evenKernels (gcd(d, s) = 1 and s | k) against the counts themselves, for small cases. */
+    @Test
+    void theEvenKernelRuleAgreesWithCountingEveryCase() {
+        for (int s = 1; s <= 6; s++) {
+            for (int d = 1; d <= 6; d++) {
+                java.util.List<Integer> counted = new java.util.ArrayList<>();
+                for (int k = 1; k <= 24; k++) if (Overlap.of(k, s, d, 2).even()) counted.add(k);
+                assertEquals(counted, Overlap.evenKernels(s, d, 24), "stride " + s + ", dilation " + d);
+            }
+        }
     }
 
     private static double luminance(int rgb) {

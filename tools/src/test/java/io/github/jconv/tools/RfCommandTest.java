@@ -34,10 +34,12 @@ class RfCommandTest {
     void everyLayerOfTheNotesStackHasItsRfJumpAndStart() {
         ToolRun r = ToolRun.of("rf", "conv3,conv3,pool2s2,conv3d2,tconv4s2p1");
         assertEquals(0, r.exit(), r::toString);
-        // by hand: start += ((k'-1)/2 - p)·j for conv and pool; transposed: j /= s, start += (p - (k'-1)/2)·j_out
+        // by hand: start += ((k'-1)/2 - p)·j for conv and pool. The transposed layer's output 0 receives
+        // conv3d2 outputs i with 2i + t - 1 = 0, taps t = 1, 3: i = 0 and -1, which cover pixels [0, 14) and
+        // [-2, 12): the span [-2, 14) is 16 wide and centred at 6 (not 6.5, which start + (p - (k'-1)/2)·j gives)
         String[][] want = {
                 {"conv3", "3", "1", "1.5"}, {"conv3", "5", "1", "2.5"}, {"pool2s2", "6", "2", "3"},
-                {"conv3d2", "14", "2", "7"}, {"tconv4s2p1", "16", "1", "6.5"}};
+                {"conv3d2", "14", "2", "7"}, {"tconv4s2p1", "16", "1", "6"}};
         for (int i = 0; i < want.length; i++) {
             String row = r.find("^(" + (i + 1) + "\\s+" + want[i][0] + "\\s.*)$");
             String[] cells = row.trim().split("\\s+");
@@ -56,6 +58,36 @@ class RfCommandTest {
         ToolRun inline = ToolRun.of("rf", "conv3,conv3,pool2s2");
         assertEquals(0, file.exit(), file::toString);
         assertEquals(inline.out(), file.out());
+    }
+
+    /**
+     * tconv3s2 then conv2 (no padding): a tconv3s2 output o receives inputs o/2 and o/2 - 1 when o is even
+     * (taps 0, 2), (o - 1)/2 when odd (tap 1). A conv2 output c reads tconv outputs c and c + 1, whose
+     * inputs together are always two neighbours: RF 2 for every output (the average rule gave 2.5).
+     */
+    @Test
+    void behindATransposedLayerTheFieldIsCountedPerOutput() {
+        ToolRun r = ToolRun.of("rf", "tconv3s2,conv2");
+        assertEquals(0, r.exit(), r::toString);
+        assertTrue(r.out().contains("sees 2x2 input pixels"), r::toString);
+    }
+
+    @ParameterizedTest(name = "rf {0} is refused")
+    @CsvSource(delimiter = ';', value = {
+            "conv2147483647s2147483647d2147483647x40; kernel = 2147483647", // printed a negative RF
+            "conv3x2000000000; repeat",                                    // an OutOfMemoryError
+            "conv99999999999999999999; kernel",                            // a NumberFormatException
+            "conv2000d1000; effective kernel",
+            "conv3s1000000x5; 2^53",
+            "tconv1000000s1000000x1000; too many to trace",                // ran for minutes
+            "/nonexistent/file; no such file"})                            // said "layer syntax"
+    void anOverLargeOrMissingStackIsRefusedInOneLine(String stack, String named) {
+        ToolRun.of("rf", stack).assertRefused(named);
+    }
+
+    @Test
+    void anUnknownOptionIsOneLineAndExitTwo() {
+        ToolRun.of("rf", "conv3", "--bogus").assertRefused("--bogus");
     }
 
     @ParameterizedTest(name = "{0} is refused")

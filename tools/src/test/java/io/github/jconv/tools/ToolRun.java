@@ -1,7 +1,5 @@
 package io.github.jconv.tools;
 
-import picocli.CommandLine;
-
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.regex.Matcher;
@@ -16,12 +14,9 @@ record ToolRun(int exit, String out, String err) {
     }
 
     static ToolRun of(String... args) {
-        CommandLine cl = Main.commandLine();
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int exit = cl.execute(args);
+        int exit = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
         return new ToolRun(exit, out.toString(), err.toString());
     }
 
@@ -30,6 +25,22 @@ record ToolRun(int exit, String out, String err) {
         Matcher m = Pattern.compile(regex, Pattern.MULTILINE).matcher(out);
         assertTrue(m.find(), () -> "no match for /" + regex + "/ in:\n" + out + err);
         return m.group(1);
+    }
+
+    /** A refusal: exit 2, one line on stderr naming {@code named}, and no stack trace. */
+    ToolRun assertRefused(String named) {
+        org.junit.jupiter.api.Assertions.assertEquals(2, exit, this::toString);
+        assertOneLine();
+        assertTrue(err.contains(named), () -> "the message does not name " + named + ": " + this);
+        return this;
+    }
+
+    /** stderr is exactly one line, and it is no stack trace. */
+    ToolRun assertOneLine() {
+        String e = err.strip();
+        assertTrue(!e.isEmpty() && e.lines().count() == 1, () -> "not one line on stderr: " + this);
+        assertTrue(!e.contains("\tat ") && !e.contains("Exception in thread"), () -> "a stack trace: " + this);
+        return this;
     }
 
     @Override

@@ -2,7 +2,8 @@ package io.github.jconv.tools.bench;
 
 import io.github.jconv.ConvEngine;
 import io.github.jconv.EngineOptions;
-import io.github.jconv.FallbackPolicy;
+import io.github.jconv.tools.Main;
+import io.github.jconv.tools.OutputFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -17,12 +18,12 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /**
- * The benchmark of PROBLEMS.md on any backend, optionally side by side with PyTorch: the two sides
+ * The benchmark of docs/bench-problems.md on any backend, optionally side by side with PyTorch: the two sides
  * alternate round by round and each case's medians are compared.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Times the benchmark problems P1-P8 and D1 (../shared/bench/PROBLEMS.md), forward and forward+backward, FP32: "
-                + "warm-ups, then the median of single calls; GFLOP/s by PROBLEMS.md's convention (forward+backward = 3x forward). "
+        description = "Times the benchmark problems P1-P8 and D1 (docs/bench-problems.md), forward and forward+backward, FP32: "
+                + "warm-ups, then the median of single calls; GFLOP/s by that page's convention (forward+backward = 3x forward). "
                 + "With --peer torch, PyTorch runs the same problems in the same invocation, alternating with jconv for --rounds rounds, "
                 + "and the table shows jconv/PyTorch throughput ratios. --csv writes the table, with a PNG bar chart beside it.")
 public final class BenchCommand implements Callable<Integer> {
@@ -79,11 +80,12 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--peer", paramLabel = "NAME", description = "none or torch (default: ${DEFAULT-VALUE}).", defaultValue = "none")
     String peer;
 
-    @Option(names = "--peer-script", paramLabel = "FILE", description = "The peer script (default: ${DEFAULT-VALUE}, relative to the working directory).",
-            defaultValue = "../shared/peers/torch_bench.py")
+    @Option(names = "--peer-script", paramLabel = "FILE", description = "The peer script (default: tools/peers/torch_peer.py beside the jar,"
+            + " else the copy packed in the jar).")
     Path peerScript;
 
-    @Option(names = "--python", paramLabel = "EXE", description = "Interpreter for the peer script (default: ${DEFAULT-VALUE}).", defaultValue = "/usr/bin/python3")
+    @Option(names = "--python", paramLabel = "EXE", description = "Interpreter for the peer script (default: ${DEFAULT-VALUE} on the PATH;"
+            + " Debian's python3-torch is /usr/bin/python3).", defaultValue = "python3")
     String python;
 
     @Option(names = "--peer-device", paramLabel = "DEV", description = "Peer device, cpu or cuda (default: cpu for the cpu backend, else cuda).")
@@ -100,6 +102,15 @@ public final class BenchCommand implements Callable<Integer> {
 
     private final PrintStream out;
     private final PrintStream err;
+
+    /** Writes the PNG chart; a seam so that tests can make it fail as a machine without font libraries does. */
+    interface ChartWriter {
+        void write(Path png, List<BenchResults.Row> rows, int width, int height, String title, String peerName) throws IOException;
+    }
+
+    static ChartWriter chartWriter = BenchChart::write;
+
+    static final int MAX_CHART_SIDE = 8000;
 
     public BenchCommand() {
         this(System.out, System.err);
@@ -120,7 +131,7 @@ public final class BenchCommand implements Callable<Integer> {
         try {
             return run();
         } catch (IllegalArgumentException | IllegalStateException e) { // bad options or no such backend: say why, no stack
-            err.println("bench: " + e.getMessage());
+            err.println("bench: " + Main.oneLine(e.getMessage()));
             return 2;
         }
     }
@@ -128,8 +139,38 @@ public final class BenchCommand implements Callable<Integer> {
     private int run() throws Exception {
         List<BenchProblem> list = BenchProblem.parseList(problems);
         List<BenchPass> passList = parsePasses(passes);
-        if (rounds < 1) throw new IllegalArgumentException("rounds = " + rounds + ": must be >= 1; e.g. --rounds 3");
+        if (rounds < 1 || rounds > 1000) throw new IllegalArgumentException("rounds = " + rounds + ": must be 1 to 1000; e.g. --rounds 3");
+        if (warmup < 0 || warmup > 100_000) throw new IllegalArgumentException("warmup = " + warmup + ": must be 0 to 100000; e.g. --warmup 3");
+        if (reps < 1 || reps > 1_000_000) throw new IllegalArgumentException("reps = " + reps + ": must be 1 to 1000000; e.g. --reps 10");
+        if (threads != null && (threads < 1 || threads > 4096)) {
+            throw new IllegalArgumentException("threads = " + threads + ": must be 1 to 4096; e.g. --threads 2");
+        }
+        if (peerThreads != null && (peerThreads < 1 || peerThreads > 4096)) {
+            throw new IllegalArgumentException("peer-threads = " + peerThreads + ": must be 1 to 4096; e.g. --peer-threads 2");
+        }
+        if (quietCores != null && !(quietCores >= 0 && quietCores <= 4096)) {
+            throw new IllegalArgumentException("quiet-cores = " + quietCores + ": must be a number of cores from 0 to 4096; e.g. --quiet-cores 0.5");
+        }
+        if (!(quietWait >= 0 && quietWait <= 86_400)) {
+            throw new IllegalArgumentException("quiet-wait = " + quietWait + ": must be 0 to 86400 seconds; e.g. --quiet-wait 20");
+        }
+        if (!(maxCaseSeconds > 0 && maxCaseSeconds <= 86_400)) {
+            throw new IllegalArgumentException("max-case-seconds = " + maxCaseSeconds + ": must be above 0 and at most 86400; e.g. --max-case-seconds 30");
+        }
+        if (peerTimeout < 1 || peerTimeout > 86_400) {
+            throw new IllegalArgumentException("peer-timeout = " + peerTimeout + ": must be 1 to 86400 seconds; e.g. --peer-timeout 1800");
+        }
+        if (peerDevice != null && !peerDevice.strip().matches("cpu|cuda(:\\d+)?")) {
+            throw new IllegalArgumentException("peer-device = " + peerDevice + ": must be cpu or cuda; e.g. --peer-device cpu");
+        }
         int[] size = parseSize(chartSize);
+        if (timing != null) timingMode(timing, "cpu");
+        if (csv != null) {
+            OutputFiles.checkWritable("--csv", csv, "bench.csv");
+            OutputFiles.checkWritable("--chart", chart != null ? chart : chartPathFor(csv), "bench.png");
+        } else if (chart != null) {
+            throw new IllegalArgumentException("chart = " + chart + ": the chart is drawn with the CSV; add --csv, e.g. --csv bench.csv --chart " + chart);
+        }
         boolean perProblem = alternation(alternate);
         boolean withPeer = switch (peer.strip().toLowerCase(Locale.ROOT)) {
             case "none", "" -> false;
@@ -153,7 +194,7 @@ public final class BenchCommand implements Callable<Integer> {
             if (withPeer) {
                 String dev = peerDevice != null ? peerDevice : backendName.equals("cpu") ? "cpu" : "cuda";
                 int pt = peerThreads != null ? peerThreads : threads != null ? threads : Runtime.getRuntime().availableProcessors();
-                peerRunner = new PeerRunner(python, peerScript, dev, pt, reps, peerTimeout);
+                peerRunner = new PeerRunner(python, peerScript != null ? peerScript : PeerScript.locate(), dev, pt, reps, peerTimeout);
                 peerRunner.checkScript();
                 for (BenchProblem p : list) if (p.isStandard()) peerNames.add(p.name());
                 out.println("peer: " + String.join(" ", peerRunner.command(peerNames))
@@ -208,10 +249,17 @@ public final class BenchCommand implements Callable<Integer> {
                 BenchResults.writeCsv(csv, rows, backendName, threadText, rounds);
                 Path png = chart != null ? chart : chartPathFor(csv);
                 String peerLabel = rows.stream().map(BenchResults.Row::peer).filter(s -> !s.isEmpty()).findFirst().orElse("");
-                BenchChart.write(png, rows, size[0], size[1],
-                        "jconv " + backendName + (peerLabel.isEmpty() ? "" : " vs " + peerLabel) + ", GFLOP/s, " + threadText
-                                + " threads, median of " + rounds + " round(s)", peerLabel);
-                out.println("wrote " + csv + " and " + png);
+                try {
+                    chartWriter.write(png, rows, size[0], size[1],
+                            "jconv " + backendName + (peerLabel.isEmpty() ? "" : " vs " + peerLabel) + ", GFLOP/s, " + threadText
+                                    + " threads, median of " + rounds + " round(s)", peerLabel);
+                    out.println("wrote " + csv + " and " + png);
+                } catch (LinkageError | java.awt.AWTError e) {
+                    // a JDK without its font libraries (e.g. no libharfbuzz.so.0) cannot draw text: keep the table and the CSV
+                    out.println("wrote " + csv);
+                    err.println("bench: chart skipped, this JVM cannot draw text (" + e.getClass().getSimpleName() + ": "
+                            + Main.oneLine(String.valueOf(e.getMessage())) + "); the table and the CSV are complete");
+                }
             }
             boolean allRan = rows.stream().noneMatch(r -> Double.isNaN(r.jconvMs()));
             return allRan && peerOk ? 0 : 1;
@@ -282,11 +330,15 @@ public final class BenchCommand implements Callable<Integer> {
     static int[] parseSize(String text) {
         String[] f = text.toLowerCase(Locale.ROOT).split("x");
         try {
-            if (f.length == 2) return new int[] {Integer.parseInt(f[0].strip()), Integer.parseInt(f[1].strip())};
+            if (f.length == 2) {
+                int w = Integer.parseInt(f[0].strip()), h = Integer.parseInt(f[1].strip());
+                if (w >= 200 && h >= 150 && w <= MAX_CHART_SIDE && h <= MAX_CHART_SIDE) return new int[] {w, h};
+            }
         } catch (NumberFormatException e) {
             // falls through to the message below
         }
-        throw new IllegalArgumentException("chart-size = " + text + ": must be WIDTHxHEIGHT in pixels; e.g. 1100x560");
+        throw new IllegalArgumentException("chart-size = " + text + ": must be WIDTHxHEIGHT in pixels, from 200x150 to "
+                + MAX_CHART_SIDE + "x" + MAX_CHART_SIDE + "; e.g. 1100x560");
     }
 
     static JconvRunner.Timing timingMode(String text, String backendName) {
@@ -298,8 +350,8 @@ public final class BenchCommand implements Callable<Integer> {
         };
     }
 
-    /** Options for an explicit backend: no silent fallback, the user asked for this one. */
+    /** Options for an explicit backend: no silent fallback, the user asked for this one, unless jconv.fallback says otherwise. */
     static EngineOptions engineOptions(String backend) {
-        return backend == null ? EngineOptions.fromEnvironment() : EngineOptions.backend(backend, FallbackPolicy.FAIL);
+        return io.github.jconv.tools.Backends.options(backend);
     }
 }

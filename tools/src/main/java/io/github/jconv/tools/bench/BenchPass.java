@@ -2,7 +2,7 @@ package io.github.jconv.tools.bench;
 
 import java.util.Locale;
 
-/** What one timed call covers; forward+backward counts three forwards' FLOPs (PROBLEMS.md). */
+/** What one timed call covers; forward+backward counts three forwards' FLOPs (docs/bench-problems.md). */
 enum BenchPass {
     FWD("fwd", 1),
     FWD_BWD("fwd+bwd", 3);

@@ -9,11 +9,11 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * One named benchmark problem. The standard set is the table of ../shared/bench/PROBLEMS.md written
+ * One named benchmark problem. The standard set is the table of docs/bench-problems.md written
  * as problem lines; bias is off because the PyTorch peer times its convolutions without one.
  */
 record BenchProblem(String name, ConvSpec spec) {
-    /** PROBLEMS.md, row by row; every axis is spelled out so that no family default changes a size. */
+    /** docs/bench-problems.md, row by row; every axis is spelled out so that no family default changes a size. */
     static final Map<String, String> STANDARD_LINES = standardLines();
 
     BenchProblem {
@@ -39,7 +39,7 @@ record BenchProblem(String name, ConvSpec spec) {
         return java.util.Collections.unmodifiableMap(m);
     }
 
-    /** P1-P8 and D1 in PROBLEMS.md's order. */
+    /** P1-P8 and D1 in the order of docs/bench-problems.md. */
     static List<BenchProblem> standard() {
         List<BenchProblem> out = new ArrayList<>();
         STANDARD_LINES.forEach((n, line) -> out.add(new BenchProblem(n, ConvSpec.parse(line))));

@@ -19,7 +19,7 @@ import java.util.Random;
 
 /**
  * Times problems on one engine: warm-ups, then single calls (median), or for asynchronous devices
- * R back-to-back calls between two synchronisations divided by R, as PROBLEMS.md asks.
+ * R back-to-back calls between two synchronisations divided by R, as docs/bench-problems.md asks.
  */
 final class JconvRunner {
     /** How calls are timed. */
@@ -118,19 +118,32 @@ final class JconvRunner {
         if (b.backwardOffsetMask != null) engine.execute(Pass.BACKWARD_OFFSET_MASK, spec, b.backwardOffsetMask);
     }
 
+    /**
+     * Warm-ups, then timed calls, within the case's time budget (--max-case-seconds, counted from the
+     * first warm-up): once it is spent no further call starts, except that at least one call is timed.
+     * Batched timing divides each batch's time by the calls it actually made; it synchronises after
+     * 1, 2, 4, ... calls to read the budget, which an asynchronous backend would otherwise outrun.
+     */
     private RoundTiming time(Runnable call, int warm, int n) {
         ConvBackend backend = engine.backend();
-        for (int i = 0; i < warm; i++) call.run();
+        long deadline = System.nanoTime() + (long) (maxCaseSeconds * 1e9);
+        for (int i = 0; i < warm && System.nanoTime() < deadline; i++) call.run();
         backend.synchronize();
         List<Double> samples = new ArrayList<>();
-        long deadline = System.nanoTime() + (long) (maxCaseSeconds * 1e9);
         if (timing == Timing.BATCHED) {
             for (int k = 0; k < BATCHES; k++) {
                 backend.synchronize();
                 long t0 = System.nanoTime();
-                for (int i = 0; i < n; i++) call.run();
+                int calls = 0;
+                do {
+                    call.run();
+                    calls++;
+                    // an asynchronous backend only queues calls: wait for them at 1, 2, 4, ... calls before the
+                    // clock is held against the budget, so that a batch overshoots it by at most its own length
+                    if (Integer.bitCount(calls) == 1) backend.synchronize();
+                } while (calls < n && System.nanoTime() <= deadline);
                 backend.synchronize();
-                samples.add((System.nanoTime() - t0) / 1e6 / n);
+                samples.add((System.nanoTime() - t0) / 1e6 / calls);
                 if (System.nanoTime() > deadline) break;
             }
         } else {

@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The CSV that ../shared/peers/torch_bench.py prints:
+ * The CSV that the peer script (tools/peers/torch_peer.py) prints:
  * {@code peer,device,mode,problem,pass,median_ms,gflops}. Comment lines (#) and the header are skipped.
  */
 final class PeerCsv {

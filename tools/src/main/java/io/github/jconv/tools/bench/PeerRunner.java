@@ -40,7 +40,8 @@ final class PeerRunner {
     void checkScript() {
         if (!Files.isRegularFile(script)) {
             throw new IllegalArgumentException("peer-script = " + script.toAbsolutePath()
-                    + ": no such file; pass --peer-script with the path of torch_bench.py, e.g. ../shared/peers/torch_bench.py");
+                    + ": no such file; pass --peer-script with the path of the peer script, e.g. tools/peers/torch_peer.py,"
+                    + " or leave it out to use the one beside or in the jar");
         }
     }
 
@@ -48,7 +49,13 @@ final class PeerRunner {
     List<PeerCsv.Row> run(List<String> problemNames) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(command(problemNames));
         pb.redirectError(ProcessBuilder.Redirect.INHERIT);
-        Process p = pb.start();
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            throw new IOException("cannot start " + python + " (" + e.getMessage() + "); pass --python with a Python 3 that has PyTorch,"
+                    + " e.g. --python /usr/bin/python3", e);
+        }
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         Thread reader = new Thread(() -> copy(p.getInputStream(), out), "peer-stdout");
         reader.start();

@@ -153,4 +153,80 @@ class BenchCommandTest {
         assertTrue(r.err().contains("peer-script") && r.err().contains("nope.py"), r.err());
         assertTrue(r.err().lines().noneMatch(l -> l.startsWith("round ")), r.err());
     }
+
+    @ParameterizedTest(name = "bench {0} {1} is refused before timing")
+    @CsvSource(delimiter = ';', value = {
+            "--quiet-cores; -1; quiet-cores = -1.0",
+            "--max-case-seconds; NaN; max-case-seconds = NaN",
+            "--chart-size; 0x0; chart-size = 0x0",                 // was refused after the benchmark had run
+            "--chart-size; 200000x200000; chart-size = 200000x200000", // an OutOfMemoryError drawing it
+            "--reps; 0; reps = 0",
+            "--peer-device; tpu; peer-device = tpu",
+            "--timing; sometimes; timing = sometimes"})
+    void aBadValueIsRefusedInOneLineBeforeAnyTiming(String option, String value, String named, @TempDir Path dir) {
+        Run r = bench("--backend", "cpu", "--problems", "a=mb1ic2ih6oc3kh3ph1bia0", "--csv", dir.resolve("b.csv").toString(),
+                option, value);
+        assertEquals(2, r.exit(), r.out() + r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains(named), r.err());
+        assertTrue(r.out().isEmpty() && !r.err().contains("round "), "nothing timed: " + r.out() + r.err());
+    }
+
+    @Test
+    void anUnwritableCsvIsRefusedBeforeAnyTiming(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("plain-file"), "x");
+        Run r = bench("--backend", "cpu", "--problems", "a=mb1ic2ih6oc3kh3ph1bia0", "--csv", file.resolve("b.csv").toString());
+        assertEquals(2, r.exit(), r.out() + r.err());
+        assertTrue(r.err().contains("--csv"), r.err());
+        assertTrue(r.out().isEmpty() && !r.err().contains("round "), "nothing timed: " + r.out() + r.err());
+    }
+
+    /** A JDK without font libraries fails in the chart's text: the table and the CSV stay, the chart is skipped in one line, exit 0. */
+    @Test
+    void aChartThatCannotBeDrawnIsSkippedWithAWarning(@TempDir Path dir) throws Exception {
+        BenchCommand.ChartWriter before = BenchCommand.chartWriter;
+        BenchCommand.chartWriter = (png, rows, w, h, title, peer) -> {
+            throw new UnsatisfiedLinkError("/usr/lib/jvm/x/lib/libfontmanager.so: libharfbuzz.so.0: cannot open shared object file");
+        };
+        try {
+            Path csv = dir.resolve("bench.csv");
+            Run r = bench("--backend", "cpu", "--threads", "1", "--problems", "a=mb1ic2ih6oc3kh3ph1bia0", "--passes", "fwd",
+                    "--warmup", "0", "--reps", "1", "--csv", csv.toString());
+            assertEquals(0, r.exit(), r.out() + r.err());
+            assertEquals(2, Files.readAllLines(csv).size(), "header and one row");
+            assertTrue(r.out().contains("GFLOP/s"), "the table: " + r.out());
+            assertTrue(!Files.exists(dir.resolve("bench.png")));
+            List<String> warn = r.err().lines().filter(l -> l.contains("chart skipped")).toList();
+            assertEquals(1, warn.size(), r.err());
+            assertTrue(warn.get(0).contains("libharfbuzz.so.0"), warn.get(0));
+        } finally {
+            BenchCommand.chartWriter = before;
+        }
+    }
+
+    /**
+     * Batched timing with a million reps and a million warm-ups would run for hours; --max-case-seconds 0.3
+     * stops each case's calls once 0.3 s are spent (the three batches share it), keeping what was timed.
+     */
+    @Test
+    void batchedTimingKeepsToMaxCaseSeconds(@TempDir Path dir) throws Exception {
+        Path csv = dir.resolve("b.csv");
+        long t0 = System.nanoTime();
+        Run r = bench("--backend", "cpu", "--threads", "1", "--problems", "a=mb1ic8ih32oc8kh3ph1bia0", "--passes", "fwd",
+                "--timing", "batched", "--warmup", "100000", "--reps", "1000000", "--max-case-seconds", "0.3", "--csv", csv.toString());
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(seconds < 10, "took " + seconds + " s");
+        int samples = Integer.parseInt(rows(csv).get(0)[11]);
+        assertTrue(samples >= 1 && samples <= 3, "batches timed: " + samples);
+    }
+
+    @Test
+    void thePeerScriptIsFoundWithoutThePeerScriptOption() {
+        // no --peer-script: the script beside the classes (tools/peers) is used whatever the working directory;
+        // /bin/false stands in for python, so the run fails after the command line is printed
+        Run r = bench("--backend", "cpu", "--problems", "P4", "--passes", "fwd", "--warmup", "0", "--reps", "1",
+                "--peer", "torch", "--python", "/bin/false");
+        assertTrue(r.out().contains("peer: /bin/false ") && r.out().contains("torch_peer.py --device cpu"), r.out() + r.err());
+    }
 }

@@ -1,0 +1,154 @@
+package io.github.jconv.tools.bench;
+
+import io.github.jconv.ConvSpec;
+import io.github.jconv.ConvType;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The PyTorch peer script is found from the jar (or classes) wherever the command runs, and times our problems. */
+class PeerScriptTest {
+    /** tools/peers/torch_peer.py in this checkout (tests run in the tools module). */
+    private static Path repoScript() {
+        Path p = Path.of("peers", PeerScript.NAME).toAbsolutePath();
+        assertTrue(Files.isRegularFile(p), "the script is in the repository: " + p);
+        return p;
+    }
+
+    @Test
+    void aJarInTargetFindsTheScriptOfItsModule(@TempDir Path dir) throws Exception {
+        Path module = dir.resolve("somewhere/tools");
+        Path jar = Files.createDirectories(module.resolve("target")).resolve("jconv.jar");
+        Files.writeString(jar, "not read");
+        assertNull(PeerScript.besideCodeSource(jar), "no peers folder yet");
+        Path script = Files.createDirectories(module.resolve("peers")).resolve(PeerScript.NAME);
+        Files.writeString(script, "# stand-in");
+        assertEquals(script.toAbsolutePath(), PeerScript.besideCodeSource(jar).toAbsolutePath());
+        assertEquals(script.toAbsolutePath(), PeerScript.locate(jar).toAbsolutePath());
+    }
+
+    @Test
+    void withoutTheRepositoryTheCopyPackedInTheJarIsWrittenOutAndIsTheSameScript(@TempDir Path dir) throws Exception {
+        Path lonelyJar = dir.resolve("opt/jconv.jar"); // a jar copied alone: nothing beside it
+        Path got = PeerScript.locate(lonelyJar);
+        assertTrue(Files.isRegularFile(got), got::toString);
+        assertEquals(Files.readString(repoScript()), Files.readString(got));
+    }
+
+    @Test
+    void theRunningToolsFindTheScriptWithoutTheWorkingDirectory() throws Exception {
+        Path found = PeerScript.locate();
+        assertNotNull(found);
+        assertEquals(Files.readString(repoScript()), Files.readString(found));
+        try (InputStream in = PeerScript.class.getResourceAsStream(PeerScript.RESOURCE)) {
+            assertNotNull(in, "packed as a resource by tools/pom.xml");
+        }
+    }
+
+    /**
+     * The script's own problem table (--list, no PyTorch needed) against the problem lines bench runs:
+     * every size, and the forward FLOPs, must agree, or the two sides would time different problems.
+     */
+    @Test
+    void theScriptsProblemsAreTheProblemsBenchRuns() throws Exception {
+        String python = "python3";
+        Process p;
+        try {
+            p = new ProcessBuilder(python, repoScript().toString(), "--list").redirectErrorStream(true).start();
+        } catch (java.io.IOException e) {
+            Assumptions.abort("no python3 on the PATH: " + e.getMessage());
+            return;
+        }
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        List<String> lines = new ArrayList<>(out.strip().lines().toList());
+        assertTrue(lines.remove(0).startsWith("name,kind,batch"), out);
+        assertEquals(BenchProblem.STANDARD_LINES.keySet(), new java.util.LinkedHashSet<>(lines.stream().map(l -> l.split(",")[0]).toList()));
+        for (String line : lines) {
+            String[] f = line.split(",", -1);
+            ConvSpec s = ConvSpec.parse(BenchProblem.STANDARD_LINES.get(f[0]));
+            String kind = switch (s.type()) {
+                case TRANSPOSED -> "transposed";
+                case DEFORMABLE -> "deformable";
+                default -> s.rank() == 3 ? "conv3d" : "conv";
+            };
+            assertEquals(kind, f[1], line);
+            int last = s.rank() - 1;
+            assertEquals(s.batch(), Integer.parseInt(f[2]), line);
+            assertEquals(s.inChannels(), Integer.parseInt(f[3]), line);
+            assertEquals(s.rank() == 3 ? String.valueOf(s.input(0)) : "", f[4], line);
+            assertEquals(s.input(last - 1), Integer.parseInt(f[5]), line);
+            assertEquals(s.input(last), Integer.parseInt(f[6]), line);
+            assertEquals(s.outChannels(), Integer.parseInt(f[7]), line);
+            for (int a = 0; a <= last; a++) {
+                assertEquals(s.kernel(a), Integer.parseInt(f[8]), line);
+                assertEquals(s.stride(a), Integer.parseInt(f[9]), line);
+                assertEquals(s.paddingLo(a), Integer.parseInt(f[10]), line);
+                assertEquals(s.paddingHi(a), Integer.parseInt(f[10]), line);
+                assertEquals(s.dilation(a), Integer.parseInt(f[11]), line);
+            }
+            assertEquals(s.groups(), Integer.parseInt(f[12]), line);
+            assertEquals(s.forwardFlops(), Long.parseLong(f[13]), line);
+            if (s.type() == ConvType.DEFORMABLE) assertTrue(s.modulated(), "D1 has a mask, as deform_conv2d(mask=...) does");
+        }
+    }
+
+    /** The Python on the PATH, else Debian's, that can import torch and torchvision; null when none can. */
+    private static String pythonWithTorch() throws InterruptedException {
+        for (String py : List.of("python3", "/usr/bin/python3")) {
+            try {
+                Process p = new ProcessBuilder(py, "-c", "import torch, torchvision").redirectErrorStream(true).start();
+                p.getInputStream().readAllBytes();
+                if (p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0) return py;
+            } catch (java.io.IOException e) {
+                // not there: try the next
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Where PyTorch is installed (Debian's python3-torch 1.13 with torchvision 0.14 here), the script
+     * times the smallest problem, P4, and D1's forward through torchvision's deform_conv2d, in the CSV bench reads,
+     * with GFLOP/s = the problem line's FLOPs / time (three times for forward+backward).
+     */
+    @Test
+    void withPyTorchTheScriptTimesProblemsInTheCsvBenchReads() throws Exception {
+        String py = pythonWithTorch();
+        Assumptions.assumeTrue(py != null, "no Python with torch and torchvision here");
+        // P4 (the smallest) both passes; D1 forward only, as its backward takes seconds on a CPU
+        List<PeerCsv.Row> rows = new ArrayList<>();
+        for (List<String> args : List.of(List.of("--problems", "P4"), List.of("--problems", "D1", "--passes", "fwd"))) {
+            List<String> cmd = new ArrayList<>(List.of(py, repoScript().toString(), "--device", "cpu", "--threads", "2",
+                    "--reps", "3", "--warmup", "1"));
+            cmd.addAll(args);
+            Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue(), out);
+            rows.addAll(PeerCsv.parse(out));
+        }
+        assertEquals(List.of("P4 fwd", "P4 fwd+bwd", "D1 fwd"), rows.stream().map(r -> r.problem() + " " + r.pass().label()).toList());
+        for (PeerCsv.Row r : rows) {
+            assertTrue(r.peer().startsWith("torch-") && r.device().equals("cpu") && r.mode().equals("fp32"), r.toString());
+            long flops = ConvSpec.parse(BenchProblem.STANDARD_LINES.get(r.problem())).forwardFlops()
+                    * (r.pass() == BenchPass.FWD ? 1 : 3);
+            assertTrue(r.medianMs() > 0, r.toString());
+            assertEquals(flops / r.medianMs() / 1e6, r.gflops(), 0.051 + 1e-3 * r.gflops(), "printed with one decimal: " + r);
+        }
+    }
+}
