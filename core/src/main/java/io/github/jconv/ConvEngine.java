@@ -193,6 +193,15 @@ public final class ConvEngine implements AutoCloseable {
         return backend.nativeHandle(buffer);
     }
 
+    /** The raw device address of one of this engine's buffers (cuda only), e.g. for JavaCPP's NCCL presets. */
+    public long nativeAddress(DeviceBuffer buffer) {
+        checkOwned("buffer", buffer);
+        if (buffer instanceof EmptyBuffer) {
+            throw new IllegalArgumentException("buffer " + buffer + " has no elements, so no device memory; give a buffer with elements");
+        }
+        return backend.nativeAddress(buffer);
+    }
+
     /**
      * The in-order queue or stream all of this engine's work runs on: opencl the
      * {@code cl_command_queue}, cuda the {@code CUstream}; null for cpu, whose calls have finished

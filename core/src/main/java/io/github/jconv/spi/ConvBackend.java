@@ -79,6 +79,11 @@ public interface ConvBackend extends AutoCloseable {
         throw new UnsupportedOperationException("the " + name() + " backend exposes no native handles");
     }
 
+    /** The raw device address of a buffer of this session (cuda), for bindings such as JavaCPP's NCCL presets. */
+    default long nativeAddress(DeviceBuffer buffer) {
+        throw new UnsupportedOperationException("the " + name() + " backend has no raw device addresses; use nativeHandle");
+    }
+
     /**
      * The queue or stream jconv's work of this session runs on, in order (opencl a
      * {@code cl_command_queue}, cuda a {@code CUstream}); null on synchronous backends (cpu), where

@@ -90,6 +90,9 @@ class CpuInteropTest {
             assertThrows(IllegalArgumentException.class, () -> e.wrap(DType.FP32, X, ExternalMemory.cudaPointer(0x1000L)));
             assertThrows(IllegalArgumentException.class, () -> e.wrap(FloatBuffer.wrap(new float[4]).asReadOnlyBuffer(), X));
             assertNull(e.nativeQueue()); // synchronous: every call has finished when it returns
+            try (DeviceBuffer b = e.allocate(DType.FP32, X)) {
+                assertThrows(UnsupportedOperationException.class, () -> e.nativeAddress(b)); // heap memory has no device address
+            }
         }
     }
 

@@ -234,6 +234,11 @@ final class CudaBackend implements ConvBackend {
         return own("buffer", buffer).ptr;
     }
 
+    @Override
+    public long nativeAddress(DeviceBuffer buffer) {
+        return own("buffer", buffer).address;
+    }
+
     /** The CUstream all of this session's work runs on, in order. */
     @Override
     public Object nativeQueue() {

@@ -88,6 +88,8 @@ class CudaInteropGpuTest {
              DeviceBuffer x = engine.upload(new float[] {1, -2, 3, -4}, SPEC.inputShape());
              DeviceBuffer y2 = engine.wrap(DType.FP32, SPEC.outputShape(), ExternalMemory.cudaPointer(out));
              DeviceBuffer y1 = engine.forward(SPEC, x, w, b)) {
+            assertEquals(DeviceAddress.of((CUdeviceptr) engine.nativeHandle(y1)), engine.nativeAddress(y1));
+            assertEquals(DeviceAddress.of(out), engine.nativeAddress(y2)); // a wrapped buffer is the caller's memory itself
             relu((CUdeviceptr) engine.nativeHandle(y1), 4, stream); // same stream: after the forward, before the next call
             engine.execute(Pass.FORWARD, SPEC, ConvArgs.builder().x(y1).w(w).b(b).y(y2).build());
             assertArrayEquals(new float[] {7, 1, 15, 1}, engine.downloadFloats(y2));
