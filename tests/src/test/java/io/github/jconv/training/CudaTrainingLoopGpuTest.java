@@ -171,4 +171,35 @@ class CudaTrainingLoopGpuTest {
             }
         }
     }
+
+    /**
+     * More than one GPU: one engine per device, each trained from its own thread (two devices where
+     * there are two, else N = 1); every device's losses equal the CPU loop's.
+     */
+    @Test
+    void oneEnginePerDeviceEachFromItsOwnThread() throws Exception {
+        try (ConvEngine first = openCudaOrSkip()) {
+            io.github.jconv.spi.ConvBackendProvider cuda = ConvEngine.providers().stream().filter(p -> p.name().equals("cuda")).findFirst().orElseThrow();
+            int devices = Math.min(2, ConvEngine.probe(cuda).devices().size());
+            double[] cpu = TrainingLoopDocTest.train(4).losses();
+            java.util.List<java.util.concurrent.Future<double[]>> runs = new java.util.ArrayList<>();
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(devices);
+            try {
+                for (int d = 0; d < devices; d++) {
+                    int device = d;
+                    runs.add(pool.submit(() -> {
+                        try (ConvEngine e = ConvEngine.open(new EngineOptions("cuda", FallbackPolicy.FAIL, device))) {
+                            return train(e, 4);
+                        }
+                    }));
+                }
+                for (int d = 0; d < devices; d++) {
+                    double[] gpu = runs.get(d).get(120, java.util.concurrent.TimeUnit.SECONDS);
+                    for (int i = 0; i < cpu.length; i++) assertEquals(cpu[i], gpu[i], 1e-3 * cpu[i], "device " + d + ", step " + i);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
 }

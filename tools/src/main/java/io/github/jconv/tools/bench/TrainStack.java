@@ -82,20 +82,35 @@ final class TrainStack implements AutoCloseable {
     void step() {
         List<DeviceBuffer> tmp = new ArrayList<>();
         try {
+            // each buffer is closed as soon as nothing needs it (back to the cache for the next one), as
+            // PyTorch frees a saved activation once its layer's backward ran; close is idempotent, so the
+            // finally below may close them again
             DeviceBuffer y1 = add(tmp, c1.forward(x));
             DeviceBuffer y2 = add(tmp, dw.forward(y1));
             DeviceBuffer y3 = add(tmp, def.forward(y2, offset, mask));
             DeviceBuffer y4 = add(tmp, pw.forward(y3));
             DeviceBuffer y5 = add(tmp, up.forward(y4));
             DeviceBuffer v5 = add(tmp, view(engine, y5, specs.get(5).inputShape()));
-            add(tmp, c3d.forward(v5));
+            add(tmp, c3d.forward(v5)).close(); // the loss <y, g> needs no y: its gradient is g
             DeviceBuffer d6 = add(tmp, c3d.backward(dy));
+            v5.close();
+            y5.close();
             DeviceBuffer v6 = add(tmp, view(engine, d6, specs.get(4).outputShape()));
             DeviceBuffer d5 = add(tmp, up.backward(v6));
+            v6.close();
+            d6.close();
+            y4.close();
             DeviceBuffer d4 = add(tmp, pw.backward(d5));
+            d5.close();
+            y3.close();
             DeviceBuffer d3 = add(tmp, def.backward(d4));
+            d4.close();
+            y2.close();
             DeviceBuffer d2 = add(tmp, dw.backward(d3));
-            add(tmp, c1.backward(d2));
+            d3.close();
+            y1.close();
+            add(tmp, c1.backward(d2)).close();
+            d2.close();
             for (var l : List.of(c1, dw, def, pw, up, c3d)) l.sgdStep(LEARNING_RATE);
             engine.synchronize();
         } finally {
