@@ -149,4 +149,62 @@ class CachingAllocatorTest {
         assertEquals((1 << 20) + 512, a.stats().peakReservedBytes());
         a.release(small);
     }
+
+    /**
+     * Four threads acquire and release blocks of a few sizes for half a second: no block is handed to
+     * two holders at once, the counters end where they must (nothing allocated; reserved = what the
+     * device holds), and every device block is freed once by emptyCache.
+     */
+    @Test
+    void concurrentAcquireAndReleaseNeverShareABlock() throws Exception {
+        FakeDevice dev = new FakeDevice();
+        CachingAllocator.Device<Long> synced = new CachingAllocator.Device<>() {
+            @Override
+            public synchronized Long allocate(Object kind, long bytes) {
+                return dev.allocate(kind, bytes);
+            }
+
+            @Override
+            public synchronized void free(Long memory) {
+                dev.free(memory);
+            }
+        };
+        CachingAllocator<Long> a = new CachingAllocator<>("fake", synced, false);
+        java.util.Set<Long> held = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.concurrent.atomic.AtomicReference<String> clash = new java.util.concurrent.atomic.AtomicReference<>();
+        long end = System.nanoTime() + 500_000_000L;
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            int seed = t;
+            Thread th = new Thread(() -> {
+                java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+                List<CachingAllocator.Block<Long>> mine = new ArrayList<>();
+                while (System.nanoTime() < end) {
+                    if (mine.size() < 4 && r.nextBoolean()) {
+                        CachingAllocator.Block<Long> b = a.acquire("k", 1000L * (1 + r.nextInt(4)));
+                        if (!held.add(b.memory())) clash.set("block " + b.memory() + " handed out twice");
+                        mine.add(b);
+                    } else if (!mine.isEmpty()) {
+                        CachingAllocator.Block<Long> b = mine.remove(r.nextInt(mine.size()));
+                        held.remove(b.memory());
+                        a.release(b);
+                    }
+                }
+                for (CachingAllocator.Block<Long> b : mine) {
+                    held.remove(b.memory());
+                    a.release(b);
+                }
+            });
+            threads.add(th);
+            th.start();
+        }
+        for (Thread th : threads) th.join(10_000);
+        assertNull(clash.get());
+        MemoryStats s = a.stats();
+        assertEquals(0, s.allocatedBytes(), s.toString());
+        assertEquals(dev.liveBytes, s.reservedBytes(), s.toString());
+        assertTrue(s.cacheHits() > 0, s.toString());
+        a.emptyCache();
+        assertTrue(dev.live.isEmpty());
+    }
 }
