@@ -53,6 +53,16 @@ final class TrainBench {
         if (batch < 1) throw new IllegalArgumentException("train-batch = " + batch + ": must be >= 1; e.g. --train-batch 32");
         if (warmup < 2) throw new IllegalArgumentException("warmup = " + warmup + ": --train needs at least 2 warm-up steps (allocations are counted after the second); e.g. --warmup 2");
         if (reps < 1) throw new IllegalArgumentException("reps = " + reps + ": must be >= 1; e.g. --reps 5");
+        for (io.github.jconv.ConvSpec spec : TrainStack.specs(batch)) { // refuse before allocating anything
+            for (io.github.jconv.Pass pass : io.github.jconv.Pass.values()) {
+                if (pass == io.github.jconv.Pass.BACKWARD_OFFSET_MASK && spec.type() != io.github.jconv.ConvType.DEFORMABLE) continue;
+                io.github.jconv.spi.Support s = engine.backend().supports(spec, pass, dtype);
+                if (!s.supported()) {
+                    throw new IllegalArgumentException("train-dtype = " + dtype + ": backend " + engine.backendName() + " cannot run " + pass
+                            + " of T1's layer " + spec + " (" + s.reason() + "); e.g. --train-dtype fp32");
+                }
+            }
+        }
         try (TrainStack t = new TrainStack(engine, batch, dtype, seed)) {
             MemoryStats second = null;
             for (int i = 0; i < warmup; i++) {

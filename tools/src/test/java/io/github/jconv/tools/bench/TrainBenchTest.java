@@ -109,5 +109,11 @@ class TrainBenchTest {
                 .execute("--train", "--train-dtype", "fp8", "--backend", "cpu");
         assertEquals(2, exit);
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("train-dtype = fp8"), err.toString(StandardCharsets.UTF_8));
+        // bf16 is a dtype T1 knows, but the cpu backend computes in FP32 and FP64: refused by name, before any step
+        ByteArrayOutputStream err2 = new ByteArrayOutputStream();
+        int exit2 = new CommandLine(new BenchCommand(new PrintStream(new ByteArrayOutputStream()), new PrintStream(err2, true, StandardCharsets.UTF_8)))
+                .execute("--train", "--train-dtype", "bf16", "--backend", "cpu");
+        assertEquals(2, exit2);
+        assertTrue(err2.toString(StandardCharsets.UTF_8).contains("train-dtype = BF16: backend cpu cannot run FORWARD"), err2.toString(StandardCharsets.UTF_8));
     }
 }
