@@ -21,6 +21,15 @@ import static org.junit.jupiter.api.Assertions.*;
  * the gradients it applies are those of the loss (finite differences in FP64).
  */
 class TrainingLoopDocTest {
+    /** The cpu backend, or a skipped test (a failure when JCONV_REQUIRE_BACKENDS lists cpu). */
+    @org.junit.jupiter.api.BeforeEach
+    void needsTheCpuBackend() {
+        boolean here = ConvEngine.providers().stream().anyMatch(p -> p.name().equals("cpu"));
+        if (!here && io.github.jconv.equivalence.RequiredBackends.fromEnvironment().contains("cpu")) {
+            fail("JCONV_REQUIRE_BACKENDS lists cpu, but the cpu backend is not on the class path");
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(here, "the cpu backend is not on the class path (profile backend-cpu off)");
+    }
     /** What the doc's loop reports: the loss of every step, and the allocator after step 1 and at the end. */
     record Run(double[] losses, MemoryStats afterFirstStep, MemoryStats atEnd) {
     }
@@ -154,6 +163,24 @@ class TrainingLoopDocTest {
                 for (int i = 0; i < yv.length; i++) l += (yv[i] - target[i]) * (yv[i] - target[i]) / yv.length;
                 return l;
             }
+        }
+    }
+
+    /**
+     * Engines in one process are independent: two, each trained from its own thread at the same time,
+     * give exactly the losses of one trained alone (the cpu backend is deterministic for a thread count).
+     */
+    @Test
+    void twoEnginesTrainedFromTwoThreadsAtOnceMatchOneAlone() throws Exception {
+        double[] alone = train(6).losses();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            var a = pool.submit(() -> train(6).losses());
+            var b = pool.submit(() -> train(6).losses());
+            assertArrayEquals(alone, a.get(60, java.util.concurrent.TimeUnit.SECONDS));
+            assertArrayEquals(alone, b.get(60, java.util.concurrent.TimeUnit.SECONDS));
+        } finally {
+            pool.shutdownNow();
         }
     }
 }
