@@ -71,8 +71,12 @@ public final class CachingAllocator<M> {
     private final Device<M> device;
     private final boolean exactSizes;
     private final Map<Key, ArrayDeque<Block<M>>> free = new HashMap<>();
+    /** Cached blocks, oldest first: what a full cache gives back first. */
+    private final ArrayDeque<Block<M>> cachedOrder = new ArrayDeque<>();
     // all guarded by this
     private long limit;
+    private long maxCached = Long.MAX_VALUE;
+    private long cachedBytes;
     private long allocated;
     private long reserved;
     private long peakAllocated;
@@ -111,6 +115,8 @@ public final class CachingAllocator<M> {
         if (b != null) {
             cacheHits++;
             cachedBlocks--;
+            cachedBytes -= b.bytes;
+            cachedOrder.remove(b);
         } else {
             if (limit > 0 && reserved + cls > limit) {
                 emptyCache();
@@ -150,7 +156,33 @@ public final class CachingAllocator<M> {
             return;
         }
         free.computeIfAbsent(new Key(b.kind, b.bytes), k -> new ArrayDeque<>()).addLast(b);
+        cachedOrder.addLast(b);
         cachedBlocks++;
+        cachedBytes += b.bytes;
+        trimCache();
+    }
+
+    /** Frees the oldest cached blocks while the cache holds more than its cap. */
+    private void trimCache() {
+        while (cachedBytes > maxCached && !cachedOrder.isEmpty()) {
+            Block<M> old = cachedOrder.pollFirst();
+            ArrayDeque<Block<M>> l = free.get(new Key(old.kind, old.bytes));
+            l.remove(old);
+            cachedBlocks--;
+            cachedBytes -= old.bytes;
+            freeOnDevice(old);
+        }
+    }
+
+    /**
+     * Caps the bytes the cache keeps (blocks not in use); a release over it frees the oldest cached
+     * blocks. The cpu backend caps its cache at a quarter of the Java heap, so cached arrays never
+     * starve the rest of the program; device backends keep everything until {@link #emptyCache()}.
+     */
+    public synchronized void setMaxCachedBytes(long bytes) {
+        if (bytes < 0) throw new IllegalArgumentException("maxCachedBytes = " + bytes + ": must be >= 0 (0 caches nothing), e.g. 1L << 28");
+        maxCached = bytes;
+        trimCache();
     }
 
     /** Frees every cached block on the device; blocks in use stay. Returns the bytes freed. */
@@ -159,7 +191,9 @@ public final class CachingAllocator<M> {
         List<Block<M>> all = new ArrayList<>();
         for (ArrayDeque<Block<M>> l : free.values()) all.addAll(l);
         free.clear();
+        cachedOrder.clear();
         cachedBlocks = 0;
+        cachedBytes = 0;
         RuntimeException first = null;
         for (Block<M> b : all) {
             try {

@@ -207,4 +207,25 @@ class CachingAllocatorTest {
         a.emptyCache();
         assertTrue(dev.live.isEmpty());
     }
+
+    @Test
+    void aCappedCacheFreesItsOldestBlocksFirst() {
+        FakeDevice dev = new FakeDevice();
+        CachingAllocator<Long> a = new CachingAllocator<>("fake", dev, true);
+        a.setMaxCachedBytes(2500);
+        CachingAllocator.Block<Long> b1 = a.acquire("k", 1000), b2 = a.acquire("k", 1001), b3 = a.acquire("k", 1002);
+        a.release(b1);
+        a.release(b2); // cached 2001 <= 2500
+        assertEquals(0, a.stats().deviceFrees());
+        a.release(b3); // cached 3003 > 2500: b1, the oldest, goes back to the device
+        assertEquals(1, a.stats().deviceFrees());
+        assertFalse(dev.live.contains(b1.memory()));
+        assertTrue(dev.live.contains(b2.memory()) && dev.live.contains(b3.memory()));
+        assertEquals(1001 + 1002, a.stats().reservedBytes()); // b2 and b3 stay reserved
+        assertSame(b2.memory(), a.acquire("k", 1001).memory()); // still cached
+        a.setMaxCachedBytes(0); // caches nothing: b3 goes too
+        assertFalse(dev.live.contains(b3.memory()));
+        assertEquals(0, a.stats().cachedBlocks());
+        assertThrows(IllegalArgumentException.class, () -> a.setMaxCachedBytes(-1));
+    }
 }

@@ -53,6 +53,8 @@ public final class CpuBackend implements ConvBackend {
     CpuBackend(DeviceInfo device, int threads) {
         this.device = device;
         this.pool = new WorkerPool(threads);
+        // cached arrays are heap the collector cannot take: keep at most a quarter of the heap cached
+        allocator.setMaxCachedBytes(Runtime.getRuntime().maxMemory() / 4);
     }
 
     /** Worker threads of this session (calling thread included). */
