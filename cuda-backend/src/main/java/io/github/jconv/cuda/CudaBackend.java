@@ -38,6 +38,8 @@ final class CudaBackend implements ConvBackend {
     private final DeformableRunner deformable;
     /** jconv's own buffers by size class, reused after close: no cuMemAlloc once a training step's shapes repeat. */
     private final CachingAllocator<CUdeviceptr> allocator;
+    /** What the allocation in progress is for (set under the session's lock), so an out-of-memory names the shape. */
+    private String allocating = "allocate";
     private volatile CudaException poison;
     private volatile boolean closed;
 
@@ -57,7 +59,7 @@ final class CudaBackend implements ConvBackend {
         this.allocator = new CachingAllocator<>("cuda (" + info.name() + ")", new CachingAllocator.Device<>() {
             @Override
             public CUdeviceptr allocate(Object kind, long bytes) {
-                return ctx.alloc(bytes, "allocate a block of " + bytes + " bytes");
+                return ctx.alloc(bytes, allocating + " (a block of " + bytes + " bytes)");
             }
 
             @Override
@@ -168,6 +170,7 @@ final class CudaBackend implements ConvBackend {
 
     private CudaBuffer allocateZeroed(DType dtype, Shape shape, long bytes) {
         return guarded(() -> {
+            allocating = "allocate " + dtype + shape;
             CachingAllocator.Block<CUdeviceptr> block = allocator.acquire(dtype, Math.max(bytes, 1));
             CUdeviceptr p = block.memory();
             try {
