@@ -2,7 +2,10 @@ package io.github.jconv;
 
 import io.github.jconv.spi.ConvBackend;
 import io.github.jconv.spi.ConvBackendProvider;
+import io.github.jconv.spi.CachingAllocator;
 import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.spi.ExternalMemory;
+import io.github.jconv.spi.MemoryStats;
 import io.github.jconv.spi.DeviceInfo;
 import io.github.jconv.spi.ProbeResult;
 import io.github.jconv.spi.Support;
@@ -148,6 +151,106 @@ public final class ConvEngine implements AutoCloseable {
 
     public DeviceBuffer upload(float[] data, Shape shape) {
         return upload(DType.FP32, data, shape);
+    }
+
+    // ---- interop: the caller's memory, queue and context ----
+
+    /**
+     * Wraps memory the caller owns as a buffer of this engine, with its dtype and shape, without a
+     * copy where the backend can (cpu: a float[] used in place when it is exactly the buffer, else
+     * staged through a copy in each call; opencl: the cl_mem itself; cuda: the device pointer itself).
+     * The memory must hold at least the bytes of {@code shape} in {@code dtype}; jconv never frees it:
+     * {@link DeviceBuffer#close()} ends jconv's use only. Ordering: see {@link #nativeQueue()}.
+     */
+    public DeviceBuffer wrap(DType dtype, Shape shape, ExternalMemory memory) {
+        if (dtype == null) throw new IllegalArgumentException("dtype = null: choose one, e.g. DType.FP32");
+        if (shape == null) throw new IllegalArgumentException("shape = null: give one, e.g. Shape.of(1, 3, 32, 32)");
+        if (memory == null) throw new IllegalArgumentException("memory = null: e.g. ExternalMemory.floats(array, 0)");
+        if (shape.elementCount() == 0) return new EmptyBuffer(this, dtype, shape);
+        return backend.wrap(dtype, shape, memory);
+    }
+
+    /** FP32 {@code array} from element {@code offset} on, as a buffer of {@code shape} (cpu backend). */
+    public DeviceBuffer wrap(float[] array, int offset, Shape shape) {
+        return wrap(DType.FP32, shape, ExternalMemory.floats(array, offset));
+    }
+
+    /** FP32 {@code buffer} from its position on, as a buffer of {@code shape} (cpu backend). */
+    public DeviceBuffer wrap(java.nio.FloatBuffer buffer, Shape shape) {
+        return wrap(DType.FP32, shape, ExternalMemory.floats(buffer));
+    }
+
+    /**
+     * The native handle of one of this engine's buffers for the caller's own kernels (cpu: a
+     * FloatBuffer over its values; opencl: its cl_mem; cuda: its CUdeviceptr). Valid until the buffer
+     * is closed; the caller must not free it.
+     */
+    public Object nativeHandle(DeviceBuffer buffer) {
+        checkOwned("buffer", buffer);
+        if (buffer instanceof EmptyBuffer) {
+            throw new IllegalArgumentException("buffer " + buffer + " has no elements, so no device memory; give a buffer with elements");
+        }
+        return backend.nativeHandle(buffer);
+    }
+
+    /** The raw device address of one of this engine's buffers (cuda only), e.g. for JavaCPP's NCCL presets. */
+    public long nativeAddress(DeviceBuffer buffer) {
+        checkOwned("buffer", buffer);
+        if (buffer instanceof EmptyBuffer) {
+            throw new IllegalArgumentException("buffer " + buffer + " has no elements, so no device memory; give a buffer with elements");
+        }
+        return backend.nativeAddress(buffer);
+    }
+
+    /**
+     * The in-order queue or stream all of this engine's work runs on: opencl the
+     * {@code cl_command_queue}, cuda the {@code CUstream}; null for cpu, whose calls have finished
+     * when they return. Ordering rule: work the caller enqueues on this same queue runs after the
+     * jconv calls that returned before it was enqueued, and before the jconv calls made after it.
+     * Work on any other queue or stream is not ordered with jconv's: finish it (clFinish,
+     * cuStreamSynchronize, or an event the caller waits for) before passing its memory to jconv, and call
+     * {@link #synchronize()} before reading jconv's results from it. Results reach the host only through
+     * a download (which waits for the queue) or after {@link #synchronize()}.
+     */
+    public Object nativeQueue() {
+        return backend.nativeQueue();
+    }
+
+    /** The native context buffers must belong to: opencl the {@code cl_context}, cuda the {@code CUcontext}; null for cpu. */
+    public Object nativeContext() {
+        return backend.nativeContext();
+    }
+
+    /** Blocks until every call made so far has finished on the device. */
+    public void synchronize() {
+        backend.synchronize();
+    }
+
+    // ---- the caching allocator ----
+
+    /** The device memory statistics of this engine's caching allocator ({@link MemoryStats#NONE} without one). */
+    public MemoryStats memoryStats() {
+        CachingAllocator<?> a = backend.allocator();
+        return a == null ? MemoryStats.NONE : a.stats();
+    }
+
+    /** Gives the allocator's cached blocks back to the device; returns the bytes freed. */
+    public long emptyCache() {
+        CachingAllocator<?> a = backend.allocator();
+        return a == null ? 0 : a.emptyCache();
+    }
+
+    /** Caps the device memory this engine reserves (0: no limit); an allocation over it throws IllegalStateException. */
+    public void setMemoryLimit(long bytes) {
+        CachingAllocator<?> a = backend.allocator();
+        if (a == null) throw new UnsupportedOperationException("the " + backend.name() + " backend has no caching allocator to limit");
+        a.setLimit(bytes);
+    }
+
+    /** Starts new peak measurements (e.g. after warm-up). */
+    public void resetPeakMemory() {
+        CachingAllocator<?> a = backend.allocator();
+        if (a != null) a.resetPeaks();
     }
 
     /** Allocates a buffer of {@code dtype} and fills it from {@code data} (converted on the way). */

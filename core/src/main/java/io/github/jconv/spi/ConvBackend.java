@@ -61,6 +61,48 @@ public interface ConvBackend extends AutoCloseable {
         return true;
     }
 
+    /**
+     * Wraps memory the caller owns as a buffer of this session, without a copy where the backend
+     * can (see each backend). Checked: the memory's kind, its size (at least the bytes of
+     * {@code shape} in {@code dtype}), its context. Closing the buffer never frees the memory.
+     */
+    default DeviceBuffer wrap(DType dtype, Shape shape, ExternalMemory memory) {
+        throw new UnsupportedOperationException("the " + name() + " backend does not wrap caller memory; upload the values instead");
+    }
+
+    /**
+     * The native handle of a buffer of this session, for the caller's own kernels: cpu a
+     * {@code java.nio.FloatBuffer} over its values, opencl a JOCL {@code cl_mem}, cuda a JCuda
+     * {@code CUdeviceptr}. Valid until the buffer is closed.
+     */
+    default Object nativeHandle(DeviceBuffer buffer) {
+        throw new UnsupportedOperationException("the " + name() + " backend exposes no native handles");
+    }
+
+    /** The raw device address of a buffer of this session (cuda), for bindings such as JavaCPP's NCCL presets. */
+    default long nativeAddress(DeviceBuffer buffer) {
+        throw new UnsupportedOperationException("the " + name() + " backend has no raw device addresses; use nativeHandle");
+    }
+
+    /**
+     * The queue or stream jconv's work of this session runs on, in order (opencl a
+     * {@code cl_command_queue}, cuda a {@code CUstream}); null on synchronous backends (cpu), where
+     * every call has finished when it returns.
+     */
+    default Object nativeQueue() {
+        return null;
+    }
+
+    /** The native context (opencl a {@code cl_context}, cuda a {@code CUcontext}); null on cpu. */
+    default Object nativeContext() {
+        return null;
+    }
+
+    /** This session's caching allocator, or null when it has none. */
+    default CachingAllocator<?> allocator() {
+        return null;
+    }
+
     /** Blocks until queued work is done (a no-op on synchronous backends). */
     default void synchronize() {
     }

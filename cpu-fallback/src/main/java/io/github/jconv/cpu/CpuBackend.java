@@ -7,6 +7,8 @@ import io.github.jconv.Pass;
 import io.github.jconv.Role;
 import io.github.jconv.Shape;
 import io.github.jconv.spi.BufferTracker;
+import io.github.jconv.spi.CachingAllocator;
+import io.github.jconv.spi.ExternalMemory;
 import io.github.jconv.spi.ConvBackend;
 import io.github.jconv.spi.DeviceBuffer;
 import io.github.jconv.spi.DeviceInfo;
@@ -32,12 +34,27 @@ public final class CpuBackend implements ConvBackend {
     private final DeviceInfo device;
     private final WorkerPool pool;
     private final BufferTracker tracker = new BufferTracker("cpu");
+    /** Arrays by dtype and exact size: a training loop whose shapes repeat reuses them instead of making new ones. */
+    private final CachingAllocator<Object> allocator = new CachingAllocator<>("cpu", new CachingAllocator.Device<>() {
+        @Override
+        public Object allocate(Object kind, long bytes) {
+            int n = (int) (bytes / ((DType) kind).bytes());
+            return kind == DType.FP32 ? new float[n] : new double[n];
+        }
+
+        @Override
+        public void free(Object memory) {
+            // the collector takes the array
+        }
+    }, true);
     private final Object lock = new Object();
     private volatile boolean closed;
 
     CpuBackend(DeviceInfo device, int threads) {
         this.device = device;
         this.pool = new WorkerPool(threads);
+        // cached arrays are heap the collector cannot take: keep at most a quarter of the heap cached
+        allocator.setMaxCachedBytes(Runtime.getRuntime().maxMemory() / 4);
     }
 
     /** Worker threads of this session (calling thread included). */
@@ -85,7 +102,7 @@ public final class CpuBackend implements ConvBackend {
             throw outOfMemory(dtype, shape, bytes, null);
         }
         try {
-            return new CpuBuffer(this, dtype, shape, (int) n, tracker);
+            return new CpuBuffer(this, dtype, shape, (int) n, tracker, allocator);
         } catch (OutOfMemoryError e) { // one failed array allocation leaves the heap as it was: report, keep working
             throw outOfMemory(dtype, shape, bytes, e);
         }
@@ -101,9 +118,46 @@ public final class CpuBackend implements ConvBackend {
     }
 
     @Override
+    public CachingAllocator<?> allocator() {
+        return allocator;
+    }
+
+    /**
+     * FP32 host memory only. A float[] that is exactly the buffer (offset 0, length = element count) or
+     * a heap FloatBuffer over such an array is used in place; any other (an offset, a longer array, a
+     * direct buffer) is staged: each call copies it in before and its outputs back after, and
+     * transfers read and write the caller's memory directly.
+     */
+    @Override
+    public DeviceBuffer wrap(DType dtype, Shape shape, ExternalMemory memory) {
+        checkSession();
+        if (memory.kind() != ExternalMemory.Kind.HOST_FLOATS) {
+            throw memory.unsupportedBy("cpu", "host floats only: ExternalMemory.floats(float[], offset) or floats(FloatBuffer)");
+        }
+        if (dtype != DType.FP32) {
+            throw new IllegalArgumentException("dtype = " + dtype + ": wrapped host floats are FP32; use DType.FP32");
+        }
+        long n = shape.elementCount();
+        java.nio.FloatBuffer f = memory.floats();
+        if (f.capacity() < n) {
+            throw new IllegalArgumentException("memory of " + f.capacity() + " floats is smaller than shape " + shape + " ("
+                    + n + " elements); pass at least " + n + " floats after the offset");
+        }
+        return new CpuBuffer(this, shape, (int) n, f, tracker);
+    }
+
+    /** A FloatBuffer over the values: the array itself, or the caller's memory for a staged wrapped buffer. */
+    @Override
+    public Object nativeHandle(DeviceBuffer buffer) {
+        return own(buffer, 0, 0).view();
+    }
+
+    @Override
     public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
         CpuBuffer b = own(dst, dstOffset, length);
-        if (b.floats != null) {
+        if (b.external != null) {
+            b.external.put((int) dstOffset, src, srcOffset, length);
+        } else if (b.floats != null) {
             System.arraycopy(src, srcOffset, b.floats, (int) dstOffset, length);
         } else {
             for (int i = 0; i < length; i++) b.doubles[(int) dstOffset + i] = src[srcOffset + i];
@@ -113,7 +167,9 @@ public final class CpuBackend implements ConvBackend {
     @Override
     public void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
         CpuBuffer b = own(dst, dstOffset, length);
-        if (b.doubles != null) {
+        if (b.external != null) {
+            for (int i = 0; i < length; i++) b.external.put((int) dstOffset + i, (float) src[srcOffset + i]);
+        } else if (b.doubles != null) {
             System.arraycopy(src, srcOffset, b.doubles, (int) dstOffset, length);
         } else {
             for (int i = 0; i < length; i++) b.floats[(int) dstOffset + i] = (float) src[srcOffset + i];
@@ -123,7 +179,9 @@ public final class CpuBackend implements ConvBackend {
     @Override
     public void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
         CpuBuffer b = own(src, srcOffset, length);
-        if (b.floats != null) {
+        if (b.external != null) {
+            b.external.get((int) srcOffset, dst, dstOffset, length);
+        } else if (b.floats != null) {
             System.arraycopy(b.floats, (int) srcOffset, dst, dstOffset, length);
         } else {
             for (int i = 0; i < length; i++) dst[dstOffset + i] = (float) b.doubles[(int) srcOffset + i];
@@ -133,7 +191,9 @@ public final class CpuBackend implements ConvBackend {
     @Override
     public void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
         CpuBuffer b = own(src, srcOffset, length);
-        if (b.doubles != null) {
+        if (b.external != null) {
+            for (int i = 0; i < length; i++) dst[dstOffset + i] = b.external.get((int) srcOffset + i);
+        } else if (b.doubles != null) {
             System.arraycopy(b.doubles, (int) srcOffset, dst, dstOffset, length);
         } else {
             for (int i = 0; i < length; i++) dst[dstOffset + i] = b.floats[(int) srcOffset + i];
@@ -180,11 +240,13 @@ public final class CpuBackend implements ConvBackend {
         DType dtype = ((CpuBuffer) args.get(pass.outputs(spec).iterator().next())).dtype();
         synchronized (lock) {
             checkSession(); // close may have run while this call waited for its turn
+            for (DeviceBuffer b : args.asMap().values()) if (b instanceof CpuBuffer c) c.pullIn();
             if (dtype == DType.FP32) {
                 FloatPasses.execute(pass, spec, alg, args, pool);
             } else {
                 DoublePasses.execute(pass, spec, alg, args, pool);
             }
+            for (Role r : pass.outputs(spec)) if (args.get(r) instanceof CpuBuffer c) c.pushOut();
         }
         last.set(alg.label());
     }
@@ -208,6 +270,7 @@ public final class CpuBackend implements ConvBackend {
         closed = true; // calls not yet running fail from now on
         synchronized (lock) { // wait for the call in flight: its workers finish before they stop
             pool.close();
+            allocator.close();
         }
     }
 

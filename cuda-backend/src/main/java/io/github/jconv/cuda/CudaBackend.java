@@ -9,6 +9,7 @@ import io.github.jconv.Role;
 import io.github.jconv.Shape;
 import io.github.jconv.spi.AbstractDeviceBuffer;
 import io.github.jconv.spi.BufferTracker;
+import io.github.jconv.spi.CachingAllocator;
 import io.github.jconv.spi.ConvBackend;
 import io.github.jconv.spi.DeviceBuffer;
 import io.github.jconv.spi.DeviceInfo;
@@ -35,6 +36,10 @@ final class CudaBackend implements ConvBackend {
     private final DeviceContext ctx;
     private final CudnnRunner cudnn;
     private final DeformableRunner deformable;
+    /** jconv's own buffers by size class, reused after close: no cuMemAlloc once a training step's shapes repeat. */
+    private final CachingAllocator<CUdeviceptr> allocator;
+    /** What the allocation in progress is for (set under the session's lock), so an out-of-memory names the shape. */
+    private String allocating = "allocate";
     private volatile CudaException poison;
     private volatile boolean closed;
 
@@ -50,6 +55,22 @@ final class CudaBackend implements ConvBackend {
             throw e;
         }
         this.deformable = new DeformableRunner(this);
+        PrimaryContext primary = ctx.primary;
+        this.allocator = new CachingAllocator<>("cuda (" + info.name() + ")", new CachingAllocator.Device<>() {
+            @Override
+            public CUdeviceptr allocate(Object kind, long bytes) {
+                return ctx.alloc(bytes, allocating + " (a block of " + bytes + " bytes)");
+            }
+
+            @Override
+            public void free(CUdeviceptr p) {
+                try {
+                    primary.makeCurrent();
+                } catch (RuntimeException ignored) { // a closed session's context: the driver frees with it
+                }
+                jcuda.driver.JCudaDriver.cuMemFree(p);
+            }
+        }, false);
     }
 
     DeviceContext context() {
@@ -149,16 +170,90 @@ final class CudaBackend implements ConvBackend {
 
     private CudaBuffer allocateZeroed(DType dtype, Shape shape, long bytes) {
         return guarded(() -> {
-            CUdeviceptr p = ctx.alloc(bytes, "allocate " + dtype + shape);
+            allocating = "allocate " + dtype + shape;
+            CachingAllocator.Block<CUdeviceptr> block = allocator.acquire(dtype, Math.max(bytes, 1));
+            CUdeviceptr p = block.memory();
             try {
-                // zero-filled, as on every backend: unwritten memory reads 0, never a previous buffer's values
+                // zero-filled, as on every backend: unwritten memory reads 0, never a previous buffer's values;
+                // a reused block's last kernels were enqueued on this same stream, so they finish before the memset
                 ctx.zero(p, Math.max(bytes, 1), "allocate " + dtype + shape);
-                return new CudaBuffer(this, dtype, shape, p, device.index());
+                CachingAllocator<CUdeviceptr> a = allocator;
+                return new CudaBuffer(this, dtype, shape, p, device.index(), false, () -> a.release(block));
             } catch (RuntimeException e) {
-                ctx.free(p);
+                allocator.release(block);
                 throw e;
             }
         });
+    }
+
+    @Override
+    public CachingAllocator<?> allocator() {
+        return allocator;
+    }
+
+    /**
+     * The caller's device memory (a JCuda CUdeviceptr or a raw address) on this session's device and
+     * context, used in place; jconv never frees it. Its allocation must hold at least the buffer's
+     * bytes from the pointer on (checked with cuMemGetAddressRange).
+     */
+    @Override
+    public DeviceBuffer wrap(DType dtype, Shape shape, io.github.jconv.spi.ExternalMemory memory) {
+        CUdeviceptr p;
+        switch (memory.kind()) {
+            case CUDA_POINTER -> {
+                if (!(memory.handle() instanceof CUdeviceptr d)) {
+                    throw memory.unsupportedBy(name(), "a jcuda.driver.CUdeviceptr or a raw device address; got " + memory.handle().getClass().getName());
+                }
+                p = d;
+            }
+            case CUDA_ADDRESS -> p = DeviceAddress.deviceptr(memory.address());
+            default -> throw memory.unsupportedBy(name(), "device memory only: ExternalMemory.cudaPointer(CUdeviceptr or address)");
+        }
+        if (dtype == null) throw new IllegalArgumentException("dtype = null: choose one, e.g. DType.FP32");
+        long limit = info.memoryBytes() > 0 ? info.memoryBytes() : Long.MAX_VALUE;
+        long bytes = AbstractDeviceBuffer.byteSize(dtype, shape, limit, "the global memory of " + info.name());
+        long address = DeviceAddress.of(p);
+        long available = guarded(() -> {
+            CUdeviceptr base = new CUdeviceptr();
+            long[] size = new long[1];
+            int rc = jcuda.driver.JCudaDriver.cuMemGetAddressRange(base, size, p);
+            if (rc != 0) return -1L;
+            return DeviceAddress.of(base) + size[0] - address;
+        });
+        if (available < 0) {
+            throw new IllegalArgumentException("memory = " + memory + ": not device memory of this session's context on "
+                    + info.name() + " (cuMemGetAddressRange refused it); allocate it with cuMemAlloc in engine.nativeContext()");
+        }
+        if (available < bytes) {
+            throw new IllegalArgumentException("memory = " + memory + ": " + available + " bytes from the pointer to the end of its "
+                    + "allocation, less than " + dtype + shape + " needs (" + bytes + " bytes); pass at least " + bytes + " bytes");
+        }
+        return new CudaBuffer(this, dtype, shape, p, device.index(), true, () -> { });
+    }
+
+    /** The buffer's CUdeviceptr (the caller must not free it). */
+    @Override
+    public Object nativeHandle(DeviceBuffer buffer) {
+        return own("buffer", buffer).ptr;
+    }
+
+    @Override
+    public long nativeAddress(DeviceBuffer buffer) {
+        return own("buffer", buffer).address;
+    }
+
+    /** The CUstream all of this session's work runs on, in order. */
+    @Override
+    public Object nativeQueue() {
+        checkUsable();
+        return ctx.stream;
+    }
+
+    /** The device's primary context, which this session uses (JCuda's CUcontext). */
+    @Override
+    public Object nativeContext() {
+        checkUsable();
+        return ctx.primary.context;
     }
 
     private CudaBuffer own(String name, DeviceBuffer b) {
@@ -400,6 +495,7 @@ final class CudaBackend implements ConvBackend {
         closed = true;
         try {
             ctx.makeCurrent();
+            allocator.close();
             cudnn.close();
         } catch (RuntimeException ignored) { // a poisoned context may refuse; the context release below still runs
         } finally {

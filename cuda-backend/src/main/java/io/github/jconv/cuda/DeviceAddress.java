@@ -43,6 +43,17 @@ final class DeviceAddress {
         }
     }
 
+    /** A JCuda device pointer at a raw {@code address} (memory the caller allocated elsewhere, e.g. with JavaCPP). */
+    static jcuda.driver.CUdeviceptr deviceptr(long address) {
+        jcuda.driver.CUdeviceptr p = new jcuda.driver.CUdeviceptr();
+        try {
+            NATIVE_POINTER.setLong(p, address);
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException("cannot set JCuda's native pointer: " + e, e);
+        }
+        return p;
+    }
+
     /** A JavaCPP pointer at {@code address} (device memory or a CUDA handle); owns nothing. */
     static org.bytedeco.javacpp.Pointer javacpp(long address) {
         return new Raw(address);

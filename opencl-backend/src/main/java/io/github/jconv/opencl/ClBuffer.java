@@ -5,15 +5,20 @@ import io.github.jconv.Shape;
 import io.github.jconv.spi.AbstractDeviceBuffer;
 import org.jocl.cl_mem;
 
-import static org.jocl.CL.clReleaseMemObject;
-
-/** A cl_mem of one session's context. */
+/**
+ * A cl_mem of one session's context: a block of the session's caching allocator (given back on
+ * close), or the caller's own (wrapped: never released by jconv). The cl_mem may be larger than the
+ * buffer (a size class); jconv reads and writes its first {@link #byteSize()} bytes only.
+ */
 final class ClBuffer extends AbstractDeviceBuffer {
     final cl_mem mem;
+    final boolean wrapped;
 
-    ClBuffer(OpenClSession owner, DType dtype, Shape shape, cl_mem mem) {
+    /** {@code free} must not refer to this buffer. */
+    ClBuffer(OpenClSession owner, DType dtype, Shape shape, cl_mem mem, boolean wrapped, Runnable free) {
         super(owner, dtype, shape);
         this.mem = mem;
-        track(owner.tracker(), () -> clReleaseMemObject(mem));
+        this.wrapped = wrapped;
+        track(owner.tracker(), free);
     }
 }

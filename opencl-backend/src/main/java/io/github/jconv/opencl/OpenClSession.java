@@ -10,6 +10,7 @@ import io.github.jconv.Shape;
 import io.github.jconv.kernels.KernelSources;
 import io.github.jconv.spi.AbstractDeviceBuffer;
 import io.github.jconv.spi.BufferTracker;
+import io.github.jconv.spi.CachingAllocator;
 import io.github.jconv.spi.ConvBackend;
 import io.github.jconv.spi.DeviceBuffer;
 import io.github.jconv.spi.DeviceInfo;
@@ -66,6 +67,8 @@ final class OpenClSession implements ConvBackend {
     private final Algorithms.Mode mode = Algorithms.Mode.fromProperty();
     private final long colBudget = Math.max(1, Long.getLong(COL_BUDGET_PROPERTY, COL_BUDGET));
     private final boolean rowScatter;
+    /** jconv's own buffers: cl_mems by size class, reused after close. */
+    private final CachingAllocator<cl_mem> allocator;
     private cl_mem scratch;
     private long scratchBytes;
     private volatile boolean closed;
@@ -92,6 +95,22 @@ final class OpenClSession implements ConvBackend {
         this.programs = new ProgramCache(context, dev.device(), dev.identity(), ProgramCache.defaultDir());
         // Kernels take a buffer for an absent bias or mask; this one is never read (has_* = 0).
         this.dummy = clCreateBuffer(context, CL_MEM_READ_WRITE, 16, null, null);
+        this.allocator = new CachingAllocator<>("opencl (" + info.name() + ")", new CachingAllocator.Device<>() {
+            @Override
+            public cl_mem allocate(Object kind, long bytes) {
+                long budget = testBudgetBytes;
+                if (budget > 0 && allocator.stats().reservedBytes() + bytes > budget) {
+                    throw new CLException("CL_MEM_OBJECT_ALLOCATION_FAILURE (the test budget of " + budget + " bytes is spent)",
+                            CL_MEM_OBJECT_ALLOCATION_FAILURE);
+                }
+                return clCreateBuffer(context, CL_MEM_READ_WRITE, bytes, null, null);
+            }
+
+            @Override
+            public void free(cl_mem memory) {
+                clReleaseMemObject(memory); // OpenCL defers the free until queued kernels that use it finish
+            }
+        }, false);
     }
 
     @Override
@@ -152,21 +171,81 @@ final class OpenClSession implements ConvBackend {
         synchronized (lock) {
             // Checked under the lock: close() releases the context under it, so a create can never see a freed one.
             checkOpen();
-            long budget = testBudgetBytes;
-            if (budget > 0 && tracker.liveBytes() + bytes > budget) {
-                throw new CLException("CL_MEM_OBJECT_ALLOCATION_FAILURE (the test budget of " + budget + " bytes is spent)",
-                        CL_MEM_OBJECT_ALLOCATION_FAILURE);
-            }
-            cl_mem m = clCreateBuffer(context, CL_MEM_READ_WRITE, bytes, null, null);
+            // A reused block may hold an earlier buffer's values: zero it too. The in-order queue runs the
+            // fill after every kernel already enqueued with that block's previous owner.
+            CachingAllocator.Block<cl_mem> block = allocator.acquire(dtype, bytes);
             try {
                 // Both element sizes are multiples of 4, so a 4-byte zero pattern covers every buffer.
-                clEnqueueFillBuffer(queue, m, Pointer.to(new int[] {0}), Sizeof.cl_int, 0, bytes, 0, null, null);
-                return new ClBuffer(this, dtype, shape, m);
+                clEnqueueFillBuffer(queue, block.memory(), Pointer.to(new int[] {0}), Sizeof.cl_int, 0, bytes, 0, null, null);
+                CachingAllocator<cl_mem> a = allocator;
+                return new ClBuffer(this, dtype, shape, block.memory(), false, () -> a.release(block));
             } catch (RuntimeException | Error e) {
-                clReleaseMemObject(m);
+                allocator.release(block);
                 throw e;
             }
         }
+    }
+
+    @Override
+    public CachingAllocator<?> allocator() {
+        return allocator;
+    }
+
+    /**
+     * A cl_mem of this session's context ({@link #nativeContext()}), of at least the bytes of
+     * {@code shape} in {@code dtype}, used in place; jconv never releases it. The caller keeps it
+     * alive until the buffer is closed, and orders its own work on it with {@link #nativeQueue()}.
+     */
+    @Override
+    public DeviceBuffer wrap(DType dtype, Shape shape, io.github.jconv.spi.ExternalMemory memory) {
+        checkOpen();
+        if (memory.kind() != io.github.jconv.spi.ExternalMemory.Kind.CL_MEM || !(memory.handle() instanceof cl_mem m)) {
+            throw memory.unsupportedBy(name(), "a JOCL cl_mem only: ExternalMemory.clMem(mem), made in engine.nativeContext()");
+        }
+        if (dtype != DType.FP32 && dtype != DType.FP64) {
+            throw new IllegalArgumentException("dtype = " + dtype + ": the OpenCL backend stores FP32 and FP64; e.g. DType.FP32");
+        }
+        long bytes = AbstractDeviceBuffer.byteSize(dtype, shape, dev.maxAllocBytes(), maxAllocName());
+        long size;
+        cl_context owner = new cl_context();
+        try {
+            long[] v = new long[1];
+            clGetMemObjectInfo(m, CL_MEM_SIZE, Sizeof.size_t, Pointer.to(v), null);
+            size = v[0];
+            clGetMemObjectInfo(m, CL_MEM_CONTEXT, Sizeof.cl_context, Pointer.to(owner), null);
+        } catch (CLException e) {
+            throw new IllegalArgumentException("clMem = " + m + ": not a valid OpenCL memory object (" + e.getMessage()
+                    + "); pass a live cl_mem made with clCreateBuffer in engine.nativeContext()", e);
+        }
+        if (!owner.equals(context)) {
+            throw new IllegalArgumentException("clMem = " + m + ": belongs to context " + owner + ", not this session's "
+                    + context + "; create it in engine.nativeContext()");
+        }
+        if (size < bytes) {
+            throw new IllegalArgumentException("clMem of " + size + " bytes is smaller than " + dtype + shape + " (" + bytes
+                    + " bytes); pass a cl_mem of at least " + bytes + " bytes");
+        }
+        return new ClBuffer(this, dtype, shape, m, true, () -> { });
+    }
+
+    /** The buffer's cl_mem (the caller must not release it). */
+    @Override
+    public Object nativeHandle(DeviceBuffer buffer) {
+        checkOpen();
+        return own(buffer, "buffer").mem;
+    }
+
+    /** The in-order cl_command_queue every call of this session is enqueued on. */
+    @Override
+    public Object nativeQueue() {
+        checkOpen();
+        return queue;
+    }
+
+    @Override
+    public Object nativeContext() {
+        checkOpen();
+        return context;
     }
 
     @Override
@@ -825,6 +904,7 @@ final class OpenClSession implements ConvBackend {
             for (Map<String, Family> m : families.values()) for (Family f : m.values()) release(f);
             families.clear();
             programs.close();
+            allocator.close();
             clReleaseMemObject(dummy);
             if (scratch != null) clReleaseMemObject(scratch);
             clReleaseCommandQueue(queue);

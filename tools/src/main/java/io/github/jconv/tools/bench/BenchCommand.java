@@ -100,6 +100,15 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", description = "Seed of the random inputs (default: ${DEFAULT-VALUE}).", defaultValue = "42")
     long seed;
 
+    @Option(names = "--train", description = "Time T1, a whole training step (docs/bench-problems.md), instead of the problems; --warmup and --reps count steps.")
+    boolean train;
+
+    @Option(names = "--train-batch", paramLabel = "N", description = "T1's batch (default: ${DEFAULT-VALUE}).", defaultValue = "32")
+    int trainBatch;
+
+    @Option(names = "--train-dtype", paramLabel = "T", description = "T1's dtype, fp32 or bf16 (default: ${DEFAULT-VALUE}).", defaultValue = "fp32")
+    String trainDtype;
+
     private final PrintStream out;
     private final PrintStream err;
 
@@ -137,6 +146,8 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private int run() throws Exception {
+        if (train) return TrainBench.run(out, backend, threads, trainBatch, trainDtype, warmup, reps, seed, !peer.strip().equalsIgnoreCase("none"),
+                python, peerScript, peerDevice, peerThreads, peerTimeout);
         List<BenchProblem> list = BenchProblem.parseList(problems);
         List<BenchPass> passList = parsePasses(passes);
         if (rounds < 1 || rounds > 1000) throw new IllegalArgumentException("rounds = " + rounds + ": must be 1 to 1000; e.g. --rounds 3");
