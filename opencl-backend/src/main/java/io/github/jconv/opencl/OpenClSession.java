@@ -8,6 +8,10 @@ import io.github.jconv.Pass;
 import io.github.jconv.Role;
 import io.github.jconv.Shape;
 import io.github.jconv.kernels.KernelSources;
+import io.github.jconv.opencl.tune.GemmClass;
+import io.github.jconv.opencl.tune.GemmDefaults;
+import io.github.jconv.opencl.tune.GemmParams;
+import io.github.jconv.opencl.tune.TuningDatabase;
 import io.github.jconv.spi.AbstractDeviceBuffer;
 import io.github.jconv.spi.BufferTracker;
 import io.github.jconv.spi.ConvBackend;
@@ -66,6 +70,12 @@ final class OpenClSession implements ConvBackend {
     private final Algorithms.Mode mode = Algorithms.Mode.fromProperty();
     private final long colBudget = Math.max(1, Long.getLong(COL_BUDGET_PROPERTY, COL_BUDGET));
     private final boolean rowScatter;
+    /** -Djconv.opencl.gemm (or the older jconv.opencl.gemmTiles), read when the session opens; null: none. */
+    private final GemmParams gemmOverride = gemmOverride();
+    /** This device's tuned GEMM winners (jconv tune), read when the session opens. */
+    private final TuningDatabase tuning;
+    /** The GEMM parameter set each (dtype, class) resolved to on this device. */
+    private final Map<String, GemmParams> gemmChoice = new HashMap<>();
     private cl_mem scratch;
     private long scratchBytes;
     private volatile boolean closed;
@@ -90,6 +100,7 @@ final class OpenClSession implements ConvBackend {
         }
         this.queue = q;
         this.programs = new ProgramCache(context, dev.device(), dev.identity(), ProgramCache.defaultDir());
+        this.tuning = TuningDatabase.load(ProgramCache.defaultDir(), dev.identity());
         // Kernels take a buffer for an absent bias or mask; this one is never read (has_* = 0).
         this.dummy = clCreateBuffer(context, CL_MEM_READ_WRITE, 16, null, null);
     }
@@ -111,6 +122,11 @@ final class OpenClSession implements ConvBackend {
 
     ProgramCache programCache() {
         return programs;
+    }
+
+    /** The device and driver identity the program cache and the tuning database are keyed by. */
+    String identity() {
+        return dev.identity();
     }
 
     // ---- buffers ----
@@ -445,7 +461,6 @@ final class OpenClSession implements ConvBackend {
     }
 
     private void viewForwardGemm(View v, cl_mem x, cl_mem w, Object bias, cl_mem y, DType dt) {
-        Family gemm = family(dt, "gemm");
         long cgt = v.cg * v.t;
         long perItem = v.c * v.t * v.o;
         int chunk = chunk(v.n, perItem, dt);
@@ -459,13 +474,12 @@ final class OpenClSession implements ConvBackend {
             } else {
                 b = Mat.of(x, n0 * v.c * v.i, v.cg * v.i, v.i, 1).splitCols(v.o, v.c * v.i);
             }
-            gemm(gemm, v.groups, v.kg, nb * v.o, cgt, Mat.of(w, 0, v.kg * cgt, cgt, 1), b,
+            gemm(dt, v.groups, v.kg, nb * v.o, cgt, Mat.of(w, 0, v.kg * cgt, cgt, 1), b,
                     Mat.of(y, n0 * v.k * v.o, v.kg * v.o, v.o, 1).splitCols(v.o, v.k * v.o), bias, false);
         }
     }
 
     private void viewBackwardDataGemm(View v, cl_mem dy, cl_mem w, Object bias, cl_mem dx, DType dt) {
-        Family gemm = family(dt, "gemm");
         long cgt = v.cg * v.t;
         long perItem = v.c * v.t * v.o;
         int chunk = chunk(v.n, perItem, dt);
@@ -476,17 +490,16 @@ final class OpenClSession implements ConvBackend {
             Mat a = Mat.of(w, 0, v.kg * cgt, 1, cgt);
             Mat b = Mat.of(dy, n0 * v.k * v.o, v.kg * v.o, v.o, 1).splitCols(v.o, v.k * v.o);
             if (col != null) {
-                gemm(gemm, v.groups, cgt, nb * v.o, v.kg, a, b, Mat.of(col, 0, cgt * v.o, v.o, 1).splitCols(v.o, perItem), null, false);
+                gemm(dt, v.groups, cgt, nb * v.o, v.kg, a, b, Mat.of(col, 0, cgt * v.o, v.o, 1).splitCols(v.o, perItem), null, false);
                 grid(family(dt, "im2col"), "col2im", nb * v.c * v.i, join(col, orDummy(bias), bias != null ? 1 : 0, dx, n0, v.g));
             } else {
-                gemm(gemm, v.groups, cgt, nb * v.o, v.kg, a, b,
+                gemm(dt, v.groups, cgt, nb * v.o, v.kg, a, b,
                         Mat.of(dx, n0 * v.c * v.i, v.cg * v.i, v.i, 1).splitCols(v.o, v.c * v.i), bias, false);
             }
         }
     }
 
     private void viewBackwardWeightGemm(View v, cl_mem x, cl_mem dy, cl_mem dw, DType dt) {
-        Family gemm = family(dt, "gemm");
         long cgt = v.cg * v.t;
         long perItem = v.c * v.t * v.o;
         int chunk = chunk(v.n, perItem, dt);
@@ -502,8 +515,12 @@ final class OpenClSession implements ConvBackend {
             }
             // dW (+)= dy * columns^T over the chunk's items and positions; chunks summed in order, no atomics.
             Mat a = Mat.of(dy, n0 * v.k * v.o, v.kg * v.o, v.o, 1).splitCols(v.o, v.k * v.o);
-            gemm(gemm, v.groups, v.kg, cgt, nb * v.o, a, b, Mat.of(dw, 0, v.kg * cgt, cgt, 1), null, n0 > 0);
+            gemm(dt, v.groups, v.kg, cgt, nb * v.o, a, b, Mat.of(dw, 0, v.kg * cgt, cgt, 1), null, n0 > 0);
         }
+    }
+
+    private void gemm(DType dt, long batches, long m, long nCols, long kDepth, Mat a, Mat b, Mat c, Object bias, boolean accumulate) {
+        gemm(gemmFamily(dt, GemmClass.of(m, nCols, kDepth), null), batches, m, nCols, kDepth, a, b, c, bias, accumulate);
     }
 
     private void gemm(Family f, long batches, long m, long nCols, long kDepth, Mat a, Mat b, Mat c, Object bias, boolean accumulate) {
@@ -567,7 +584,7 @@ final class OpenClSession implements ConvBackend {
                 for (int n0 = 0; n0 < spec.batch(); n0 += chunk) {
                     int nb = Math.min(chunk, spec.batch() - n0);
                     grid(f, "deform_im2col", nb * perBatch, join(mem(a, Role.X), mem(a, Role.OFFSET), mask, hasMask, col, g, n0));
-                    gemm(family(dt, "gemm"), groups, kg, nb * o, cgt, Mat.of(mem(a, Role.W), 0, kg * cgt, cgt, 1),
+                    gemm(dt, groups, kg, nb * o, cgt, Mat.of(mem(a, Role.W), 0, kg * cgt, cgt, 1),
                             Mat.of(col, 0, cgt * o, o, 1).splitCols(o, perBatch),
                             Mat.of(mem(a, Role.Y), n0 * k * o, kg * o, o, 1).splitCols(o, k * o), bias, false);
                 }
@@ -580,7 +597,7 @@ final class OpenClSession implements ConvBackend {
                 for (int n0 = 0; n0 < spec.batch(); n0 += chunk) {
                     int nb = Math.min(chunk, spec.batch() - n0);
                     grid(f, "deform_im2col", nb * perBatch, join(mem(a, Role.X), mem(a, Role.OFFSET), mask, hasMask, col, g, n0));
-                    gemm(family(dt, "gemm"), groups, kg, cgt, nb * o, Mat.of(mem(a, Role.DY), n0 * k * o, kg * o, o, 1).splitCols(o, k * o),
+                    gemm(dt, groups, kg, cgt, nb * o, Mat.of(mem(a, Role.DY), n0 * k * o, kg * o, o, 1).splitCols(o, k * o),
                             Mat.of(col, 0, cgt * o, 1, o).splitRows(o, perBatch), Mat.of(mem(a, Role.DW), 0, kg * cgt, cgt, 1), null, n0 > 0);
                 }
             }
@@ -594,7 +611,7 @@ final class OpenClSession implements ConvBackend {
                     int nb = Math.min(chunk, spec.batch() - n0);
                     if (viaGemm) {
                         // Column gradient W^T dy_n: the weight read with its two strides swapped.
-                        gemm(family(dt, "gemm"), groups, cgt, nb * o, kg, Mat.of(mem(a, Role.W), 0, kg * cgt, 1, cgt),
+                        gemm(dt, groups, cgt, nb * o, kg, Mat.of(mem(a, Role.W), 0, kg * cgt, 1, cgt),
                                 Mat.of(mem(a, Role.DY), n0 * k * o, kg * o, o, 1).splitCols(o, k * o),
                                 Mat.of(col, 0, cgt * o, o, 1).splitCols(o, perBatch), null, false);
                     } else {
@@ -669,32 +686,89 @@ final class OpenClSession implements ConvBackend {
 
     // ---- programs ----
 
-    /**
-     * GEMM tilings {TSM, TSN, TSK, WPTM, WPTN}, largest first; the first whose work-group
-     * (TSM/WPTM x TSN/WPTN) and local memory fit the device and the built kernel is used.
-     */
-    static final int[][] GEMM_TILES = {{64, 64, 16, 4, 4}, {32, 32, 16, 4, 4}, {16, 16, 8, 2, 2}, {4, 4, 4, 1, 1}};
+    /** The GEMM parameter set every GEMM of a session uses when set: "TSM,TSN,TSK,WPTM,WPTN[,VW[,DB]]" (tests, tuning). */
+    static final String GEMM_PROPERTY = "jconv.opencl.gemm";
+    /** The older spelling of {@link #GEMM_PROPERTY} (five integers). */
+    static final String GEMM_TILES_PROPERTY = "jconv.opencl.gemmTiles";
 
-    /** The tilings to try: -Djconv.opencl.gemmTiles=TSM,TSN,TSK,WPTM,WPTN (tuning) first, then {@link #GEMM_TILES}. */
-    private static int[][] gemmTiles() {
-        String v = System.getProperty("jconv.opencl.gemmTiles");
-        if (v == null || v.isBlank()) return GEMM_TILES;
-        String[] parts = v.split(",");
-        int[] t = new int[5];
-        try {
-            for (int i = 0; i < 5; i++) t[i] = Integer.parseInt(parts[i].trim());
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("jconv.opencl.gemmTiles = " + v + ": five integers TSM,TSN,TSK,WPTM,WPTN with "
-                    + "WPTM dividing TSM and WPTN dividing TSN; e.g. 64,64,16,4,4");
+    private static GemmParams gemmOverride() {
+        String v = System.getProperty(GEMM_PROPERTY);
+        if (v != null && !v.isBlank()) return GemmParams.parse(v, GEMM_PROPERTY);
+        v = System.getProperty(GEMM_TILES_PROPERTY);
+        if (v != null && !v.isBlank()) return GemmParams.parse(v, GEMM_TILES_PROPERTY);
+        return null;
+    }
+
+    /**
+     * The GEMM program for class {@code c}: {@code forced} when given (the tuner; null when it does not fit),
+     * else the first that fits the device and its built kernel of: the override property, this device's
+     * tuned winner, the built-in default, the small fallbacks.
+     */
+    private Family gemmFamily(DType dt, GemmClass c, GemmParams forced) {
+        String dkey = dt.name().toLowerCase(java.util.Locale.ROOT);
+        List<GemmParams> chain;
+        if (forced != null) {
+            chain = List.of(forced);
+        } else {
+            GemmParams known = gemmChoice.get(dkey + "." + c.key());
+            chain = known != null ? List.of(known) : GemmDefaults.chain(gemmOverride != null ? gemmOverride : tuning.get(dkey, c),
+                    String.valueOf(info.properties().get("vendor")), info.type(), c);
         }
-        if (t[0] % t[3] != 0 || t[1] % t[4] != 0 || Math.min(Math.min(t[0], t[1]), Math.min(t[2], Math.min(t[3], t[4]))) < 1) {
-            throw new IllegalArgumentException("jconv.opencl.gemmTiles = " + v + ": WPTM must divide TSM and WPTN divide TSN, all "
-                    + "positive; e.g. 64,64,16,4,4");
+        Map<String, Family> byName = families.computeIfAbsent(dt, d -> new HashMap<>());
+        String real = dt == DType.FP64 ? "-DREAL=double -DJCONV_FP64=1" : "-DREAL=float -DJCONV_FP64=0";
+        for (GemmParams p : chain) {
+            String name = "gemm/" + p;
+            Family f = byName.get(name);
+            if (f == null) {
+                if (!p.fits(dev.maxWorkGroupSize(), dev.maxItemSize0(), dev.maxWorkGroupSize(), dev.localMemBytes(), dt.bytes())) continue;
+                f = build(dt, "gemm", real + " " + p.defines(), 0,
+                        new int[] {p.tsm(), p.tsn(), p.tsk(), p.wptm(), p.wptn(), p.vw(), p.db() ? 1 : 0});
+                if (smallestGroup(f) < p.threads()) {
+                    release(f);
+                    continue;
+                }
+                byName.put(name, f);
+            }
+            if (forced == null) gemmChoice.put(dkey + "." + c.key(), p);
+            return f;
         }
-        int[][] out = new int[GEMM_TILES.length + 1][];
-        out[0] = t;
-        System.arraycopy(GEMM_TILES, 0, out, 1, GEMM_TILES.length);
-        return out;
+        if (forced != null) return null;
+        throw new UnsupportedOperationException("no GEMM parameter set fits device " + info.name() + "; use -D"
+                + Algorithms.MODE_PROPERTY + "=direct");
+    }
+
+    /** The parameter set GEMMs of {@code dtype} and class {@code c} run with on this session (resolving it if needed). */
+    GemmParams gemmParams(DType dtype, GemmClass c) {
+        synchronized (lock) {
+            checkOpen();
+            gemmFamily(dtype, c, null);
+            return gemmChoice.get(dtype.name().toLowerCase(java.util.Locale.ROOT) + "." + c.key());
+        }
+    }
+
+    /**
+     * Tuning: C = A B (A m x k, B k x n, C m x n, all row-major) with parameter set {@code p}, enqueued
+     * {@code runs} times; returns false (running nothing) when {@code p} does not fit this device.
+     */
+    boolean runGemm(GemmParams p, DType dt, int m, int n, int k, ClBuffer a, ClBuffer b, ClBuffer c, int runs) {
+        synchronized (lock) {
+            checkOpen();
+            Family f;
+            try {
+                f = gemmFamily(dt, GemmClass.of(m, n, k), p);
+            } catch (CLException e) {
+                throw failed("building the GEMM with " + p, e);
+            }
+            if (f == null) return false;
+            try {
+                for (int r = 0; r < runs; r++) {
+                    gemm(f, 1, m, n, k, Mat.of(a.mem, 0, 0, k, 1), Mat.of(b.mem, 0, 0, n, 1), Mat.of(c.mem, 0, 0, n, 1), null, false);
+                }
+            } catch (CLException e) {
+                throw failed("the GEMM with " + p, e);
+            }
+            return true;
+        }
     }
 
     private Family family(DType dt, String name) {
@@ -703,24 +777,6 @@ final class OpenClSession implements ConvBackend {
         if (f != null) return f;
         String real = dt == DType.FP64 ? "-DREAL=double -DJCONV_FP64=1" : "-DREAL=float -DJCONV_FP64=0";
         switch (name) {
-            case "gemm" -> {
-                for (int[] t : gemmTiles()) {
-                    long threads = (long) (t[0] / t[3]) * (t[1] / t[4]);
-                    long localBytes = (long) t[2] * (t[0] + t[1]) * dt.bytes();
-                    if (threads > dev.maxWorkGroupSize() || t[0] / t[3] > dev.maxItemSize0() || localBytes > dev.localMemBytes()) {
-                        continue;
-                    }
-                    f = build(dt, name, real + " -DTSM=" + t[0] + " -DTSN=" + t[1] + " -DTSK=" + t[2] + " -DWPTM=" + t[3]
-                            + " -DWPTN=" + t[4], 0, t);
-                    if (smallestGroup(f) >= threads) break;
-                    release(f);
-                    f = null;
-                }
-                if (f == null) {
-                    throw new UnsupportedOperationException("no GEMM tiling fits device " + info.name() + "; use -D"
-                            + Algorithms.MODE_PROPERTY + "=direct");
-                }
-            }
             case "im2col" -> f = build(dt, name, real, 0, null);
             default -> {
                 int redWg = (int) Long.highestOneBit(Math.min(PREFERRED_GROUP, Math.min(dev.maxWorkGroupSize(), dev.maxItemSize0())));
