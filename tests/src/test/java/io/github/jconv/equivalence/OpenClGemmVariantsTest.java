@@ -1,0 +1,78 @@
+package io.github.jconv.equivalence;
+
+import io.github.jconv.ConvEngine;
+import io.github.jconv.DType;
+import io.github.jconv.conformance.Catalogue;
+import io.github.jconv.conformance.ConformanceSuite;
+import io.github.jconv.conformance.Problem;
+import io.github.jconv.spi.ConvBackendProvider;
+import io.github.jconv.spi.ProbeResult;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * The conformance problems through each of a list of GEMM parameter sets of the OpenCL backend (the
+ * tuner's candidates differ only in these), with the GEMM path forced: every tuned variant the tuner may
+ * store must give the reference's results. The sets cover vector loads of 1, 2, 4 and 8, single and
+ * double buffering, square and oblong tiles and work-items, and tiles larger than most of the problems.
+ */
+class OpenClGemmVariantsTest {
+    /** TSM,TSN,TSK,WPTM,WPTN,VW,DB. */
+    static final List<String> VARIANTS = List.of(
+            "64,64,16,4,4,4,1",     // the CPU default, double-buffered
+            "32,64,8,2,4,2,0",      // oblong tile and work-item, VW 2, single buffer
+            "16,32,16,2,4,8,1",     // VW 8: runs of eight along the unit-stride side
+            "128,128,16,8,8,4,1",   // the NVIDIA/AMD default: one tile covers most problems with room to spare
+            "16,16,8,1,1,1,0");     // one result per work-item, scalar loads
+    private static final String GEMM = "jconv.opencl.gemm";
+    private static final String ALGORITHM = "jconv.opencl.algorithm";
+
+    @TestFactory
+    Stream<DynamicTest> everyParameterSetPassesTheCornersAndFuzzProblems() {
+        ConvBackendProvider opencl = ConvEngine.providers().stream().filter(p -> p.name().equals("opencl")).findFirst().orElse(null);
+        boolean required = RequiredBackends.fromEnvironment().contains("opencl");
+        ProbeResult probe = opencl == null ? null : opencl.probe();
+        if (opencl == null || !probe.available()) {
+            String why = opencl == null ? "no opencl provider on the classpath" : "opencl unavailable: " + probe.reason();
+            return Stream.of(DynamicTest.dynamicTest("opencl GEMM variants", () -> {
+                if (required) Assertions.fail("required by JCONV_REQUIRE_BACKENDS, but " + why);
+                Assumptions.abort(why);
+            }));
+        }
+        List<Problem> problems = new ArrayList<>(Catalogue.load("corners"));
+        problems.addAll(Catalogue.fuzz(Catalogue.FUZZ_SEED, 12));
+        List<DynamicTest> tests = new ArrayList<>();
+        for (int i = 0; i < VARIANTS.size(); i++) {
+            String v = VARIANTS.get(i);
+            // FP64 through the first set only (same source, other REAL): the others run FP32 to bound the time
+            DType[] types = i == 0 ? new DType[] {DType.FP32, DType.FP64} : new DType[] {DType.FP32};
+            tests.add(DynamicTest.dynamicTest("gemm " + v, () -> {
+                String beforeGemm = System.getProperty(GEMM);
+                String beforeAlgorithm = System.getProperty(ALGORITHM);
+                // both are read when the suite's engine opens its session, at the first case of run()
+                System.setProperty(GEMM, v);
+                System.setProperty(ALGORITHM, "gemm");
+                try {
+                    ConformanceSuite.Report r = ConformanceSuite.of(opencl).dtypes(types).problems(problems).run();
+                    Assertions.assertEquals(0, r.failed(), r.summary());
+                    Assertions.assertTrue(r.passed() > problems.size(), r.summary());
+                } finally {
+                    restore(GEMM, beforeGemm);
+                    restore(ALGORITHM, beforeAlgorithm);
+                }
+            }));
+        }
+        return tests.stream();
+    }
+
+    private static void restore(String key, String value) {
+        if (value == null) System.clearProperty(key);
+        else System.setProperty(key, value);
+    }
+}
