@@ -26,9 +26,10 @@ import java.util.function.Consumer;
  * session on that device and driver reads when it opens.
  */
 public final class OpenClTuner {
-    /** Runs per timing round, and rounds per candidate (the median round counts). */
-    private static final int RUNS = 3;
+    /** Rounds per candidate (the median round counts), the time a round aims at, and its most runs. */
     private static final int ROUNDS = 3;
+    private static final long ROUND_NANOS = 20_000_000L;
+    private static final int MAX_RUNS = 50;
 
     /** What the tuner chose for one class: the winner, the default it replaces, and how many it tried. */
     public record Choice(String dtype, GemmClass gemmClass, int[] shape, GemmParams best, double bestNanos,
@@ -168,14 +169,17 @@ public final class OpenClTuner {
                     throw new IllegalStateException(p + " computes element " + i + " as " + got[i] + ", not " + want[i]);
                 }
             }
+            long w0 = System.nanoTime();
             s.runGemm(p, dt, m, n, k, a, b, c, 1);
             s.synchronize();
+            // enough runs per round for about 20 ms (launch noise on fast devices), one when a run is slower (CPUs)
+            int runs = (int) Math.max(1, Math.min(MAX_RUNS, ROUND_NANOS / Math.max(1, System.nanoTime() - w0)));
             double[] rounds = new double[ROUNDS];
             for (int r = 0; r < ROUNDS; r++) {
                 long t0 = System.nanoTime();
-                s.runGemm(p, dt, m, n, k, a, b, c, RUNS);
+                s.runGemm(p, dt, m, n, k, a, b, c, runs);
                 s.synchronize();
-                rounds[r] = (System.nanoTime() - t0) / (double) RUNS;
+                rounds[r] = (System.nanoTime() - t0) / (double) runs;
             }
             Arrays.sort(rounds);
             return rounds[ROUNDS / 2];

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 @Command(name = "jconv", mixinStandardHelpOptions = true, version = "jconv 0.1.0",
         description = "Convolution on CUDA/cuDNN, OpenCL or the CPU: probe devices, benchmark, analyse stacks, train a demo.",
         subcommands = {ProbeCommand.class, BenchCommand.class, RfCommand.class, ErfCommand.class,
-                OverlapCommand.class, FlopsCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+                OverlapCommand.class, FlopsCommand.class, DemoCommand.class, TuneCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
