@@ -203,3 +203,110 @@ __kernel void gemm(const int M, const int N, const int K, OPERAND(A, const), OPE
         }
     }
 }
+
+// ---- implicit GEMM convolution (no column matrix) ----
+// gemm_conv is gemm with B the im2col column matrix of a convolution, read straight from the input:
+// B(k, j) with k = c*T + t (channel c of group g, tap t of T = KD*KH*KW) and j = b*O + o (item n0 + b,
+// output position o of O = OD*OH*OW) is x[((n0 + b)*C + g*Cg + c)*D*H*W + input position of (o, t)], 0
+// outside the input. Kernel: gemm_conv(M, N, K, OPERAND(A), x, n0, C, Cg (as CH, CHG), D, H, W, OD, OH, OW, KD, KH, KW,
+// SD, SH, SW, PD, PH, PW, DD, DH, DW, OPERAND(C), bias, has_bias, accumulate); launched like gemm.
+
+typedef struct {
+    int C, Cg, D, H, W, OD, OH, OW, KD, KH, KW, SD, SH, SW, PD, PH, PW, DD, DH, DW;
+} conv_geom;
+
+// One TSK x TSN tile of the column matrix into T[kk * TSN + p]; neighbouring work-items take neighbouring
+// output positions, which read neighbouring inputs at unit stride.
+DEVICE_FN void load_tile_conv(LOCAL_PTR real* T, __global const store_t* xg, const int P, const int K, const int p0,
+                              const int k0, const conv_geom q, const int tid) {
+    const int Tn = q.KD * q.KH * q.KW;
+    const int O = q.OD * q.OH * q.OW;
+    const long in_sp = (long)q.D * q.H * q.W;
+    for (int l = tid; l < TSK * TSN; l += NTHREADS) {
+        const int kk = l / TSN, pp = l - kk * TSN;
+        const int j = p0 + pp, k = k0 + kk;
+        real v = 0;
+        if (j < P && k < K) {
+            const int b = j / O, o = j - b * O;
+            const int ox = o % q.OW, oy = (o / q.OW) % q.OH, oz = o / (q.OW * q.OH);
+            const int c = k / Tn, t = k - c * Tn;
+            const int tx = t % q.KW, ty = (t / q.KW) % q.KH, tz = t / (q.KW * q.KH);
+            const int iz = oz * q.SD - q.PD + tz * q.DD;
+            const int iy = oy * q.SH - q.PH + ty * q.DH;
+            const int ix = ox * q.SW - q.PW + tx * q.DW;
+            if (iz >= 0 && iz < q.D && iy >= 0 && iy < q.H && ix >= 0 && ix < q.W) {
+                v = (real) LOAD1(xg, ((long) b * q.C + c) * in_sp + ((long) iz * q.H + iy) * q.W + ix);
+            }
+        }
+        T[kk * TSN + pp] = v;
+    }
+}
+
+__kernel void gemm_conv(const int M, const int N, const int K, OPERAND(A, const), __global const store_t* x, const int n0,
+                        const int CH, const int CHG, const int D, const int H, const int W, const int OD, const int OH, const int OW,
+                        const int KD, const int KH, const int KW, const int SD, const int SH, const int SW,
+                        const int PD, const int PH, const int PW, const int DD, const int DH, const int DW,
+                        OPERAND(C, ), __global const store_t* bias, const int has_bias, const int accumulate) {
+    __local real As[(1 + DB) * TSK * TSM];
+    __local real Bs[(1 + DB) * TSK * TSN];
+    conv_geom q;
+    q.C = CH; q.Cg = CHG; q.D = D; q.H = H; q.W = W; q.OD = OD; q.OH = OH; q.OW = OW; q.KD = KD; q.KH = KH; q.KW = KW;
+    q.SD = SD; q.SH = SH; q.SW = SW; q.PD = PD; q.PH = PH; q.PW = PW; q.DD = DD; q.DH = DH; q.DW = DW;
+    const int tm = get_local_id(0);
+    const int tn = get_local_id(1);
+    const int tid = tn * RTSM + tm;
+    const int m0 = get_group_id(0) * TSM;
+    const int j0 = get_group_id(1) * TSN;
+    const long g = get_group_id(2);
+    __global const store_t* Ag = A + offA + g * sAg;
+    __global const store_t* xg = x + ((long) n0 * CH + g * CHG) * ((long) D * H * W);
+    real acc[WPTM][WPTN];
+    for (int i = 0; i < WPTM; i++)
+        for (int j = 0; j < WPTN; j++) acc[i][j] = 0;
+
+    const int steps = (K + TSK - 1) / TSK;
+#if DB
+    load_tile(As, TSM, Ag, M, K, m0, 0, nsAr, sAr, sArO, nsAc, sAc, sAcO, tid);
+    load_tile_conv(Bs, xg, N, K, j0, 0, q, tid);
+    barrier(CLK_LOCAL_MEM_FENCE);
+#endif
+    for (int s = 0; s < steps; s++) {
+#if DB
+        const int cur = s & 1;
+        if (s + 1 < steps) {
+            load_tile(As + (1 - cur) * TSK * TSM, TSM, Ag, M, K, m0, (s + 1) * TSK, nsAr, sAr, sArO, nsAc, sAc, sAcO, tid);
+            load_tile_conv(Bs + (1 - cur) * TSK * TSN, xg, N, K, j0, (s + 1) * TSK, q, tid);
+        }
+#else
+        const int cur = 0;
+        load_tile(As, TSM, Ag, M, K, m0, s * TSK, nsAr, sAr, sArO, nsAc, sAc, sAcO, tid);
+        load_tile_conv(Bs, xg, N, K, j0, s * TSK, q, tid);
+        barrier(CLK_LOCAL_MEM_FENCE);
+#endif
+        LOCAL_PTR const real* a_t = As + cur * TSK * TSM;
+        LOCAL_PTR const real* b_t = Bs + cur * TSK * TSN;
+        for (int kk = 0; kk < TSK; kk++) {
+            real a[WPTM];
+            real b[WPTN];
+            for (int i = 0; i < WPTM; i++) a[i] = a_t[kk * TSM + tm + i * RTSM];
+            for (int j = 0; j < WPTN; j++) b[j] = b_t[kk * TSN + tn + j * RTSN];
+            for (int i = 0; i < WPTM; i++)
+                for (int j = 0; j < WPTN; j++) acc[i][j] += a[i] * b[j];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    __global store_t* Cg_ = C + offC + g * sCg;
+    for (int i = 0; i < WPTM; i++) {
+        const int m = m0 + tm + i * RTSM;
+        if (m >= M) continue;
+        for (int j = 0; j < WPTN; j++) {
+            const int n = j0 + tn + j * RTSN;
+            if (n >= N) continue;
+            const long at = IDX(m, nsCr, sCr, sCrO) + IDX(n, nsCc, sCc, sCcO);
+            real v = acc[i][j];
+            if (accumulate) v += (real) LOAD1(Cg_, at);
+            if (has_bias) v += (real) LOAD1(bias, g * M + m);
+            STORE1(v, Cg_, at);
+        }
+    }
+}

@@ -72,6 +72,8 @@ final class OpenClSession implements ConvBackend {
     private final boolean rowScatter;
     /** -Djconv.opencl.gemm (or the older jconv.opencl.gemmTiles), read when the session opens; null: none. */
     private final GemmParams gemmOverride = gemmOverride();
+    /** -Djconv.opencl.implicitGemm=true: the GEMM forward reads the input in place of a column matrix (gemm_conv). */
+    private final boolean implicitGemm = Boolean.getBoolean(IMPLICIT_GEMM_PROPERTY);
     /** This device's tuned GEMM winners (jconv tune), read when the session opens. */
     private final TuningDatabase tuning;
     /** The GEMM parameter set each (dtype, class) resolved to on this device. */
@@ -373,7 +375,8 @@ final class OpenClSession implements ConvBackend {
             }
         }
         last.set(rowScatter && pass == Pass.BACKWARD_DATA && spec.type() == ConvType.DEFORMABLE
-                ? choice.label().replace("plane-scatter", "row-scatter") : choice.label());
+                ? choice.label().replace("plane-scatter", "row-scatter")
+                : implicitForward(choice.path(), spec) ? choice.label().replace("im2col+gemm", "implicit-gemm") : choice.label());
     }
 
     private DType dtypeOf(Pass pass, ConvSpec spec, ConvArgs args) {
@@ -460,7 +463,39 @@ final class OpenClSession implements ConvBackend {
         return (int) Math.max(1, Math.min(batch, budget / Math.max(1, perItemElements)));
     }
 
+    /** Whether a view-forward GEMM pass of {@code spec} runs as an implicit GEMM (gemm_conv) on this session. */
+    private boolean implicitForward(Algorithms.Path path, ConvSpec spec) {
+        return implicitGemm && path == Algorithms.Path.VIEW_FORWARD_GEMM && spec.type() != ConvType.DEFORMABLE
+                && !new View(Algorithms.convGeometry(spec)).identityColumns;
+    }
+
+    /** The view forward as one implicit GEMM per chunk of items (chunks only keep N = items * O within an int). */
+    private void viewForwardImplicit(View v, cl_mem x, cl_mem w, Object bias, cl_mem y, DType dt) {
+        long cgt = v.cg * v.t;
+        int chunk = (int) Math.max(1, Math.min(v.n, Integer.MAX_VALUE / Math.max(1, v.o)));
+        for (int n0 = 0; n0 < v.n; n0 += chunk) {
+            int nb = (int) Math.min(chunk, v.n - n0);
+            long cols = nb * v.o;
+            Family f = gemmFamily(dt, GemmClass.of(v.kg, cols, cgt), null);
+            cl_kernel k = f.kernels().get("gemm_conv");
+            List<Object> args = join(Math.toIntExact(v.kg), Math.toIntExact(cols), Math.toIntExact(cgt));
+            Mat a = Mat.of(w, 0, v.kg * cgt, cgt, 1);
+            args.addAll(List.of(a.mem(), a.off(), a.sG(), a.sR(), a.nsR(), a.sRO(), a.sC(), a.nsC(), a.sCO()));
+            args.addAll(List.of(x, n0, v.g[1], (int) v.cg));
+            for (int i = 4; i < 22; i++) args.add(v.g[i]);
+            Mat c = Mat.of(y, n0 * v.k * v.o, v.kg * v.o, v.o, 1).splitCols(v.o, v.k * v.o);
+            args.addAll(List.of(c.mem(), c.off(), c.sG(), c.sR(), c.nsR(), c.sRO(), c.sC(), c.nsC(), c.sCO()));
+            args.addAll(List.of(orDummy(bias), bias != null ? 1 : 0, 0));
+            setArgs(k, args);
+            launchGemm(k, f.gemmTiles(), v.groups, v.kg, cols);
+        }
+    }
+
     private void viewForwardGemm(View v, cl_mem x, cl_mem w, Object bias, cl_mem y, DType dt) {
+        if (implicitGemm && !v.identityColumns) {
+            viewForwardImplicit(v, x, w, bias, y, dt);
+            return;
+        }
         long cgt = v.cg * v.t;
         long perItem = v.c * v.t * v.o;
         int chunk = chunk(v.n, perItem, dt);
@@ -532,6 +567,11 @@ final class OpenClSession implements ConvBackend {
         }
         args.addAll(List.of(orDummy(bias), bias != null ? 1 : 0, accumulate ? 1 : 0));
         setArgs(k, args);
+        launchGemm(k, cfg, batches, m, nCols);
+    }
+
+    /** A gemm.cl kernel over an m x nCols result per batch, with the work-group shape of parameter set {@code cfg}. */
+    private void launchGemm(cl_kernel k, int[] cfg, long batches, long m, long nCols) {
         long lm = cfg[0] / cfg[3];
         long ln = cfg[1] / cfg[4];
         long gm = (m + cfg[0] - 1) / cfg[0];
@@ -690,6 +730,8 @@ final class OpenClSession implements ConvBackend {
     static final String GEMM_PROPERTY = "jconv.opencl.gemm";
     /** The older spelling of {@link #GEMM_PROPERTY} (five integers). */
     static final String GEMM_TILES_PROPERTY = "jconv.opencl.gemmTiles";
+    /** true: GEMM forwards (other than 1x1 stride-1 unpadded) read the input in place (implicit GEMM, no column matrix). */
+    static final String IMPLICIT_GEMM_PROPERTY = "jconv.opencl.implicitGemm";
 
     private static GemmParams gemmOverride() {
         String v = System.getProperty(GEMM_PROPERTY);

@@ -32,6 +32,9 @@ class OpenClGemmVariantsTest {
             "16,16,8,1,1,1,0");     // one result per work-item, scalar loads
     private static final String GEMM = "jconv.opencl.gemm";
     private static final String ALGORITHM = "jconv.opencl.algorithm";
+    private static final String IMPLICIT = "jconv.opencl.implicitGemm";
+    /** The implicit GEMM forward (no column matrix) through two sets: double-buffered VW 4, and single-buffered scalar. */
+    static final List<String> IMPLICIT_VARIANTS = List.of("64,64,16,4,4,4,1", "16,32,8,2,2,1,0");
 
     @TestFactory
     Stream<DynamicTest> everyParameterSetPassesTheCornersAndFuzzProblems() {
@@ -65,6 +68,33 @@ class OpenClGemmVariantsTest {
                 } finally {
                     restore(GEMM, beforeGemm);
                     restore(ALGORITHM, beforeAlgorithm);
+                }
+            }));
+        }
+        for (String v : IMPLICIT_VARIANTS) {
+            tests.add(DynamicTest.dynamicTest("implicit gemm " + v, () -> {
+                String[] keys = {GEMM, ALGORITHM, IMPLICIT};
+                String[] before = new String[keys.length];
+                for (int i = 0; i < keys.length; i++) before[i] = System.getProperty(keys[i]);
+                System.setProperty(GEMM, v);
+                System.setProperty(ALGORITHM, "gemm");
+                System.setProperty(IMPLICIT, "true");
+                try {
+                    // the path is taken: a padded, strided 3x3 forward reports the implicit GEMM
+                    try (ConvEngine e = ConvEngine.open(opencl, 0)) {
+                        io.github.jconv.ConvSpec spec = io.github.jconv.ConvSpec.parse("mb2ic3ih9oc5kh3sh2ph1");
+                        try (io.github.jconv.spi.DeviceBuffer x = e.allocate(DType.FP32, spec.inputShape());
+                             io.github.jconv.spi.DeviceBuffer w = e.allocate(DType.FP32, spec.weightShape());
+                             io.github.jconv.spi.DeviceBuffer b = e.allocate(DType.FP32, spec.biasShape());
+                             io.github.jconv.spi.DeviceBuffer y = e.forward(spec, x, w, b)) {
+                            Assertions.assertEquals("implicit-gemm", e.lastAlgorithm());
+                        }
+                    }
+                    ConformanceSuite.Report r = ConformanceSuite.of(opencl).dtypes(DType.FP32, DType.FP64).problems(problems).run();
+                    Assertions.assertEquals(0, r.failed(), r.summary());
+                    Assertions.assertTrue(r.passed() > problems.size(), r.summary());
+                } finally {
+                    for (int i = 0; i < keys.length; i++) restore(keys[i], before[i]);
                 }
             }));
         }
