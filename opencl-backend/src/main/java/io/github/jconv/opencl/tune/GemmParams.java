@@ -76,7 +76,8 @@ public record GemmParams(int tsm, int tsn, int tsk, int wptm, int wptn, int vw, 
     }
 
     /**
-     * The tuner's search space, in a fixed order (so a time-bounded search is reproducible): square and
+     * The tuner's search space, in a fixed shuffled order (so a time-bounded search is reproducible and samples
+     * the whole space): square and
      * oblong tiles of 16..128, 8..32 deep, 1..8 results per work-item side, loads 1 or 4 wide, with and
      * without double buffering; only sets with 16..1024 work-items.
      */
@@ -95,6 +96,12 @@ public record GemmParams(int tsm, int tsn, int tsk, int wptm, int wptn, int vw, 
                 out.add(new GemmParams(tsm, tsn, tsk, wptm, wptn, vw, db == 1));
             }
         }
+        // A fixed pseudo-random order (java.util.Random is specified, so every JVM gives the same): a search that the
+        // budget stops early has still sampled every corner of the space, as CLBlast's random search does.
+        java.util.Collections.shuffle(out, new java.util.Random(SEARCH_SEED));
         return List.copyOf(out);
     }
+
+    /** The seed of {@link #searchSpace()}'s order. */
+    static final long SEARCH_SEED = 16;
 }
