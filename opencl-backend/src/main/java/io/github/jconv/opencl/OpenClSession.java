@@ -72,8 +72,11 @@ final class OpenClSession implements ConvBackend {
     private final boolean rowScatter;
     /** -Djconv.opencl.gemm (or the older jconv.opencl.gemmTiles), read when the session opens; null: none. */
     private final GemmParams gemmOverride = gemmOverride();
-    /** -Djconv.opencl.implicitGemm=true: the GEMM forward reads the input in place of a column matrix (gemm_conv). */
-    private final boolean implicitGemm = Boolean.getBoolean(IMPLICIT_GEMM_PROPERTY);
+    /**
+     * Whether GEMM forwards read the input in place of a column matrix (gemm_conv): -Djconv.opencl.implicitGemm
+     * when set, else the tuner's choice for this device (jconv tune), else false.
+     */
+    private volatile boolean implicitGemm;
     /** This device's tuned GEMM winners (jconv tune), read when the session opens. */
     private final TuningDatabase tuning;
     /** The GEMM parameter set each (dtype, class) resolved to on this device. */
@@ -103,6 +106,9 @@ final class OpenClSession implements ConvBackend {
         this.queue = q;
         this.programs = new ProgramCache(context, dev.device(), dev.identity(), ProgramCache.defaultDir());
         this.tuning = TuningDatabase.load(ProgramCache.defaultDir(), dev.identity());
+        String implicit = System.getProperty(IMPLICIT_GEMM_PROPERTY);
+        this.implicitGemm = implicit != null && !implicit.isBlank() ? Boolean.parseBoolean(implicit.trim())
+                : Boolean.TRUE.equals(tuning.flag(IMPLICIT_GEMM_KEY));
         // Kernels take a buffer for an absent bias or mask; this one is never read (has_* = 0).
         this.dummy = clCreateBuffer(context, CL_MEM_READ_WRITE, 16, null, null);
     }
@@ -732,6 +738,13 @@ final class OpenClSession implements ConvBackend {
     static final String GEMM_TILES_PROPERTY = "jconv.opencl.gemmTiles";
     /** true: GEMM forwards (other than 1x1 stride-1 unpadded) read the input in place (implicit GEMM, no column matrix). */
     static final String IMPLICIT_GEMM_PROPERTY = "jconv.opencl.implicitGemm";
+    /** The tuning database's key for the tuner's implicit-GEMM choice. */
+    static final String IMPLICIT_GEMM_KEY = "conv.implicit";
+
+    /** Tuning: switches the implicit GEMM forward on or off for this session. */
+    void implicitGemm(boolean on) {
+        implicitGemm = on;
+    }
 
     private static GemmParams gemmOverride() {
         String v = System.getProperty(GEMM_PROPERTY);

@@ -1,6 +1,10 @@
 package io.github.jconv.opencl;
 
+import io.github.jconv.ConvSpec;
+import io.github.jconv.ConvType;
 import io.github.jconv.DType;
+import io.github.jconv.Pass;
+import io.github.jconv.Role;
 import io.github.jconv.Shape;
 import io.github.jconv.opencl.tune.GemmClass;
 import io.github.jconv.opencl.tune.GemmDefaults;
@@ -52,6 +56,22 @@ public final class OpenClTuner {
      * about {@code budget} in all, and stores the winners. {@code log} gets one line per class.
      */
     public static List<Choice> tune(int deviceIndex, DType dtype, List<int[]> shapes, Duration budget, Consumer<String> log) {
+        return tune(deviceIndex, dtype, shapes, List.of(), budget, log);
+    }
+
+    /**
+     * As {@link #tune(int, DType, List, Duration, Consumer)}, then, when {@code convs} has forwards that the
+     * implicit GEMM runs, times those forwards with and without it (with the new GEMM winners) and stores
+     * whether it is faster in all, which sessions on this device then follow.
+     */
+    public static List<Choice> tune(int deviceIndex, DType dtype, List<int[]> shapes, List<ConvSpec> convs, Duration budget,
+                                    Consumer<String> log) {
+        List<Choice> out = tuneGemm(deviceIndex, dtype, shapes, budget, log);
+        if (!convs.isEmpty() && !out.isEmpty()) tuneImplicit(deviceIndex, dtype, convs, log);
+        return out;
+    }
+
+    private static List<Choice> tuneGemm(int deviceIndex, DType dtype, List<int[]> shapes, Duration budget, Consumer<String> log) {
         if (dtype != DType.FP32 && dtype != DType.FP64) {
             throw new IllegalArgumentException("dtype = " + dtype + ": the OpenCL GEMM tunes FP32 or FP64; e.g. DType.FP32");
         }
@@ -98,6 +118,72 @@ public final class OpenClTuner {
             }
             return List.copyOf(out);
         }
+    }
+
+    /** Times the forward of each of {@code convs} with and without the implicit GEMM, and stores the faster choice. */
+    private static void tuneImplicit(int deviceIndex, DType dt, List<ConvSpec> convs, Consumer<String> log) {
+        try (ConvBackend b = new OpenClBackendProvider().open(deviceIndex)) {
+            OpenClSession s = (OpenClSession) b;
+            double explicitTotal = 0, implicitTotal = 0;
+            StringBuilder detail = new StringBuilder();
+            for (ConvSpec spec : convs) {
+                if (spec.type() == ConvType.DEFORMABLE) continue;
+                List<io.github.jconv.spi.DeviceBuffer> bufs = new ArrayList<>();
+                try {
+                    io.github.jconv.spi.DeviceBuffer x = s.allocate(dt, spec.inputShape());
+                    bufs.add(x);
+                    io.github.jconv.spi.DeviceBuffer w = s.allocate(dt, spec.weightShape());
+                    bufs.add(w);
+                    io.github.jconv.spi.DeviceBuffer y = s.allocate(dt, spec.outputShape());
+                    bufs.add(y);
+                    io.github.jconv.ConvArgs args;
+                    if (spec.bias()) {
+                        io.github.jconv.spi.DeviceBuffer bias = s.allocate(dt, spec.biasShape());
+                        bufs.add(bias);
+                        args = io.github.jconv.ConvArgs.of(Role.X, x, Role.W, w, Role.B, bias, Role.Y, y);
+                    } else {
+                        args = io.github.jconv.ConvArgs.of(Role.X, x, Role.W, w, Role.Y, y);
+                    }
+                    s.implicitGemm(true);
+                    double on = timeForward(s, spec, args);
+                    if (!s.lastAlgorithm().contains("implicit-gemm")) continue;
+                    s.implicitGemm(false);
+                    double off = timeForward(s, spec, args);
+                    implicitTotal += on;
+                    explicitTotal += off;
+                    detail.append(String.format(java.util.Locale.ROOT, "; %s %.3f vs %.3f ms", spec, on / 1e6, off / 1e6));
+                } finally {
+                    for (io.github.jconv.spi.DeviceBuffer buf : bufs) buf.close();
+                }
+            }
+            if (explicitTotal == 0) {
+                log.accept("implicit GEMM forward: none of the problems runs it; nothing stored");
+                return;
+            }
+            boolean implicit = implicitTotal < explicitTotal;
+            TuningDatabase db = TuningDatabase.load(ProgramCache.defaultDir(), s.identity());
+            db.putFlag(OpenClSession.IMPLICIT_GEMM_KEY, implicit);
+            db.save();
+            log.accept(String.format(java.util.Locale.ROOT, "implicit GEMM forward: %s (%.3f ms in all, against %.3f ms with im2col)%s",
+                    implicit ? "on" : "off", implicitTotal / 1e6, explicitTotal / 1e6, detail));
+        }
+    }
+
+    /** Median of three rounds of forwards, after one warm-up, in nanoseconds per forward. */
+    private static double timeForward(OpenClSession s, ConvSpec spec, io.github.jconv.ConvArgs args) {
+        long w0 = System.nanoTime();
+        s.execute(Pass.FORWARD, spec, args);
+        s.synchronize();
+        int runs = (int) Math.max(1, Math.min(MAX_RUNS, ROUND_NANOS / Math.max(1, System.nanoTime() - w0)));
+        double[] rounds = new double[ROUNDS];
+        for (int r = 0; r < ROUNDS; r++) {
+            long t0 = System.nanoTime();
+            for (int i = 0; i < runs; i++) s.execute(Pass.FORWARD, spec, args);
+            s.synchronize();
+            rounds[r] = (System.nanoTime() - t0) / (double) runs;
+        }
+        Arrays.sort(rounds);
+        return rounds[ROUNDS / 2];
     }
 
     /** One GEMM shape on the device with random operands, and a small odd-sized product to check each candidate. */

@@ -71,6 +71,49 @@ class OpenClTunerTest {
     }
 
     @Test
+    void aStoredImplicitChoiceTurnsTheImplicitForwardOnAndThePropertyOverridesIt() throws Exception {
+        String[] keys = {ProgramCache.CACHE_DIR_PROPERTY, Algorithms.MODE_PROPERTY, OpenClSession.IMPLICIT_GEMM_PROPERTY};
+        String[] before = new String[keys.length];
+        for (int i = 0; i < keys.length; i++) before[i] = System.getProperty(keys[i]);
+        System.setProperty(ProgramCache.CACHE_DIR_PROPERTY, cache.toString());
+        System.setProperty(Algorithms.MODE_PROPERTY, "gemm");
+        System.clearProperty(OpenClSession.IMPLICIT_GEMM_PROPERTY);
+        try {
+            io.github.jconv.ConvSpec spec = io.github.jconv.ConvSpec.parse("mb2ic3ih9oc5kh3ph1bia0");
+            String identity;
+            try (ConvBackend b = OpenClTestSupport.openOrSkip()) {
+                identity = ((OpenClSession) b).identity();
+                assertEquals("im2col+gemm", forwardAlgorithm(b, spec), "untuned: no implicit GEMM");
+            }
+            TuningDatabase db = TuningDatabase.load(ProgramCache.defaultDir(), identity);
+            db.putFlag(OpenClSession.IMPLICIT_GEMM_KEY, true);
+            db.save();
+            try (ConvBackend b = new OpenClBackendProvider().open(0)) {
+                assertEquals("implicit-gemm", forwardAlgorithm(b, spec), "the stored choice");
+            }
+            System.setProperty(OpenClSession.IMPLICIT_GEMM_PROPERTY, "false");
+            try (ConvBackend b = new OpenClBackendProvider().open(0)) {
+                assertEquals("im2col+gemm", forwardAlgorithm(b, spec), "the property over the stored choice");
+            }
+        } finally {
+            for (int i = 0; i < keys.length; i++) {
+                if (before[i] == null) System.clearProperty(keys[i]);
+                else System.setProperty(keys[i], before[i]);
+            }
+        }
+    }
+
+    private static String forwardAlgorithm(ConvBackend b, io.github.jconv.ConvSpec spec) {
+        try (io.github.jconv.spi.DeviceBuffer x = b.allocate(DType.FP32, spec.inputShape());
+             io.github.jconv.spi.DeviceBuffer w = b.allocate(DType.FP32, spec.weightShape());
+             io.github.jconv.spi.DeviceBuffer y = b.allocate(DType.FP32, spec.outputShape())) {
+            b.execute(io.github.jconv.Pass.FORWARD, spec, io.github.jconv.ConvArgs.of(io.github.jconv.Role.X, x,
+                    io.github.jconv.Role.W, w, io.github.jconv.Role.Y, y));
+            return b.lastAlgorithm();
+        }
+    }
+
+    @Test
     void badTuningArgumentsAreNamedBeforeAnyDeviceWork() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> OpenClTuner.tune(0, DType.FP32, List.of(), Duration.ZERO, s -> { }));

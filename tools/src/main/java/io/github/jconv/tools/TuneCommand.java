@@ -27,8 +27,9 @@ import java.util.concurrent.Callable;
         description = {"Tunes the OpenCL GEMM (the forward and both backward passes of convolution run on it) for this device:",
                 "times candidate parameter sets (tile, work-item tile, load width, double buffering) on GEMMs of the given",
                 "problems' shapes, checks each against a reference product, and stores the fastest per class (wide, narrow,",
-                "deep) and driver beside the program cache. Later runs use them automatically; deleting the file returns",
-                "to the built-in defaults."})
+                "deep) and driver beside the program cache; with --problems it then times their forwards with and without",
+                "the implicit GEMM (no column matrix) and stores the faster. Later runs use the choices automatically;",
+                "deleting the file returns to the built-in defaults."})
 final class TuneCommand implements Callable<Integer> {
     /** The benchmark problems by name (PROBLEMS.md), as jconv bench spells them. */
     private static final Map<String, String> STANDARD = Map.of(
@@ -76,11 +77,12 @@ final class TuneCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("--dtype = " + dtype + ": fp32 or fp64; e.g. --dtype fp32");
         };
         List<int[]> shapes = problems == null ? List.of() : shapes(problems);
+        List<ConvSpec> convs = problems == null ? List.of() : List.copyOf(specs(problems).values());
         PrintWriter out = spec.commandLine().getOut();
         out.printf(Locale.ROOT, "jconv tune: OpenCL device %d, %s, budget %.0f s, %s%n", device, dtype.toLowerCase(Locale.ROOT), budget,
                 shapes.isEmpty() ? "one representative shape per class" : shapes.size() + " GEMM shapes of " + problems);
         out.flush();
-        List<OpenClTuner.Choice> chosen = OpenClTuner.tune(device, dt, shapes, Duration.ofMillis(Math.round(budget * 1000)), line -> {
+        List<OpenClTuner.Choice> chosen = OpenClTuner.tune(device, dt, shapes, convs, Duration.ofMillis(Math.round(budget * 1000)), line -> {
             out.println("  " + line);
             out.flush();
         });
@@ -95,6 +97,23 @@ final class TuneCommand implements Callable<Integer> {
     /** The GEMM shapes {M, N, K} of each problem's forward, data-gradient and weight-gradient passes, in order. */
     static List<int[]> shapes(String list) {
         List<int[]> out = new ArrayList<>();
+        for (ConvSpec s : specs(list).values()) {
+            boolean tr = s.type() == ConvType.TRANSPOSED;
+            // the GEMM view: a transposed convolution runs as the adjoint of the convolution from its output to its input
+            long g = s.groups();
+            long kg = (tr ? s.inChannels() : s.outChannels()) / g;
+            long cgt = (tr ? s.outChannels() : s.inChannels()) / g * s.kernelVolume();
+            long cols = (long) s.batch() * (tr ? s.inputSpatial() : s.outputSpatial());
+            for (long[] sh : new long[][] {{kg, cols, cgt}, {cgt, cols, kg}, {kg, cgt, cols}}) {
+                out.add(new int[] {Math.toIntExact(sh[0]), Math.toIntExact(Math.min(sh[1], Integer.MAX_VALUE)),
+                        Math.toIntExact(Math.min(sh[2], Integer.MAX_VALUE))});
+            }
+        }
+        return out;
+    }
+
+    /** The problems of {@code list} (benchmark names or problem lines), by item. */
+    static Map<String, ConvSpec> specs(String list) {
         Map<String, ConvSpec> specs = new LinkedHashMap<>();
         for (String item : list.strip().split("[,\\s]+")) {
             if (item.isEmpty()) continue;
@@ -109,18 +128,6 @@ final class TuneCommand implements Callable<Integer> {
             specs.put(item, s);
         }
         if (specs.isEmpty()) throw new IllegalArgumentException("--problems = \"" + list + "\": give names or problem lines, e.g. P1,P3");
-        for (ConvSpec s : specs.values()) {
-            boolean tr = s.type() == ConvType.TRANSPOSED;
-            // the GEMM view: a transposed convolution runs as the adjoint of the convolution from its output to its input
-            long g = s.groups();
-            long kg = (tr ? s.inChannels() : s.outChannels()) / g;
-            long cgt = (tr ? s.outChannels() : s.inChannels()) / g * s.kernelVolume();
-            long cols = (long) s.batch() * (tr ? s.inputSpatial() : s.outputSpatial());
-            for (long[] sh : new long[][] {{kg, cols, cgt}, {cgt, cols, kg}, {kg, cgt, cols}}) {
-                out.add(new int[] {Math.toIntExact(sh[0]), Math.toIntExact(Math.min(sh[1], Integer.MAX_VALUE)),
-                        Math.toIntExact(Math.min(sh[2], Integer.MAX_VALUE))});
-            }
-        }
-        return out;
+        return specs;
     }
 }

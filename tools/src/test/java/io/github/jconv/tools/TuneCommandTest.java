@@ -58,6 +58,9 @@ class TuneCommandTest {
             Path db = Path.of(r.find("stored in (.*)$").trim());
             assertTrue(db.startsWith(cache), db.toString());
             assertTrue(Files.readString(db).contains("gemm.fp32.wide="), Files.readString(db));
+            // the 3x3 padded forward runs the implicit GEMM when asked: the tuner compares it and stores its choice
+            assertTrue(r.out().contains("implicit GEMM forward: o"), r::toString);
+            assertTrue(Files.readString(db).matches("(?s).*conv\\.implicit=(true|false).*"), Files.readString(db));
         } finally {
             if (before == null) System.clearProperty("jconv.cache.dir");
             else System.setProperty("jconv.cache.dir", before);

@@ -28,6 +28,7 @@ public final class TuningDatabase {
     private final String identity;
     private final Map<String, GemmParams> winners = new TreeMap<>();
     private final Map<String, Double> nanos = new TreeMap<>();
+    private final Map<String, Boolean> flags = new TreeMap<>();
 
     private TuningDatabase(Path file, String identity) {
         this.file = file;
@@ -46,6 +47,8 @@ public final class TuningDatabase {
         }
         if (!identity.equals(p.getProperty("identity"))) return db;
         for (String k : p.stringPropertyNames()) {
+            String v = p.getProperty(k).trim();
+            if (k.startsWith("conv.") && (v.equals("true") || v.equals("false"))) db.flags.put(k, Boolean.valueOf(v));
             if (!k.startsWith("gemm.") || k.endsWith(".nanos")) continue;
             try {
                 db.winners.put(k, GemmParams.parse(p.getProperty(k), k));
@@ -73,6 +76,17 @@ public final class TuningDatabase {
         nanos.put(key(dtype, c), nanosPerRun);
     }
 
+    /** A stored yes/no choice such as {@code conv.fp32.implicit}, or null. */
+    public Boolean flag(String key) {
+        return flags.get(key);
+    }
+
+    /** Records a yes/no choice (keys start with {@code conv.}; saved by {@link #save}). */
+    public void putFlag(String key, boolean value) {
+        if (!key.startsWith("conv.")) throw new IllegalArgumentException("key = " + key + ": choices are keyed conv.*; e.g. conv.fp32.implicit");
+        flags.put(key, value);
+    }
+
     /** Every stored winner, keyed {@code gemm.<dtype>.<class>}. */
     public Map<String, GemmParams> winners() {
         return Map.copyOf(winners);
@@ -88,6 +102,7 @@ public final class TuningDatabase {
         p.setProperty("identity", identity);
         winners.forEach((k, v) -> p.setProperty(k, v.toString()));
         nanos.forEach((k, v) -> p.setProperty(k + ".nanos", Double.toString(v)));
+        flags.forEach((k, v) -> p.setProperty(k, v.toString()));
         try {
             Files.createDirectories(file.getParent());
             Path tmp = Files.createTempFile(file.getParent(), "tuning", ".tmp");

@@ -100,6 +100,12 @@ class GemmParamsTest {
         TuningDatabase back = TuningDatabase.load(dir, id);
         assertNull(back.get("fp32", GemmClass.WIDE));
         assertEquals(new GemmParams(64, 64, 32, 4, 4, 4, false), back.get("fp32", GemmClass.DEEP));
+        // yes/no choices keep their value, and only conv.* keys are choices
+        back.putFlag("conv.implicit", true);
+        back.save();
+        assertEquals(Boolean.TRUE, TuningDatabase.load(dir, id).flag("conv.implicit"));
+        assertNull(TuningDatabase.load(dir, id).flag("conv.other"));
+        assertThrows(IllegalArgumentException.class, () -> back.putFlag("gemm.fp32.wide", true));
         // an unreadable file is an empty database
         Files.writeString(f, "identity=" + id + "\n\\u00zz broken escape");
         assertTrue(TuningDatabase.load(dir, id).winners().isEmpty());
