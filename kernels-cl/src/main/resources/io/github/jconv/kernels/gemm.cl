@@ -310,3 +310,17 @@ __kernel void gemm_conv(const int M, const int N, const int K, OPERAND(A, const)
         }
     }
 }
+
+// ---- split-K reduction ----
+// gemm_sum(S, part, out, accumulate, total, step): out[i] (+)= part[i] + part[total + i] + ... + part[(S-1)*total + i]
+// for i < total, summed in slice order (deterministic): the second half of a GEMM whose K range was split into S
+// slices computed as S batches of partial products (weight gradients, where M x N is small and K is long).
+// Launched as a grid whose global size is step.
+__kernel void gemm_sum(const int S, __global const store_t* part, __global store_t* out, const int accumulate,
+                       const long total, const long step) {
+    for (long i = get_global_id(0); i < total; i += step) {
+        real v = accumulate ? (real) LOAD1(out, i) : (real) 0;
+        for (int s = 0; s < S; s++) v += (real) LOAD1(part, s * total + i);
+        STORE1(v, out, i);
+    }
+}

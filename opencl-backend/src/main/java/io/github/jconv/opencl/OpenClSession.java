@@ -556,7 +556,68 @@ final class OpenClSession implements ConvBackend {
             }
             // dW (+)= dy * columns^T over the chunk's items and positions; chunks summed in order, no atomics.
             Mat a = Mat.of(dy, n0 * v.k * v.o, v.kg * v.o, v.o, 1).splitCols(v.o, v.k * v.o);
-            gemm(dt, v.groups, v.kg, cgt, nb * v.o, a, b, Mat.of(dw, 0, v.kg * cgt, cgt, 1), null, n0 > 0);
+            int slices = v.groups == 1 ? splitK(dt, v.kg, cgt, nb, v.o) : 1;
+            if (slices > 1) {
+                weightGemmSplitK(dt, v, a, b, col != null ? perItem : v.c * v.i, nb, slices, dw, n0 > 0);
+            } else {
+                gemm(dt, v.groups, v.kg, cgt, nb * v.o, a, b, Mat.of(dw, 0, v.kg * cgt, cgt, 1), null, n0 > 0);
+            }
+        }
+    }
+
+    /**
+     * How many slices of whole items the K range (items x positions) of a weight-gradient GEMM of {@code items}
+     * splits into: enough for about two work-groups per compute unit when the M x N tiles alone are fewer
+     * (a 64 x 576 weight gradient is 9 tiles: a GPU would idle), at most one slice per item;
+     * -Djconv.opencl.splitK=S caps it at S (1: never split).
+     */
+    private int splitK(DType dt, long m, long n, int items, long positions) {
+        if (items < 2) return 1;
+        String cap = System.getProperty(SPLIT_K_PROPERTY);
+        int max = items;
+        if (cap != null && !cap.isBlank()) {
+            try {
+                max = Math.min(items, Math.max(1, Integer.parseInt(cap.trim())));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(SPLIT_K_PROPERTY + " = " + cap + ": the most slices, a positive integer; e.g. 8");
+            }
+            if (max > 1 && Boolean.getBoolean(SPLIT_K_PROPERTY + ".force")) return max;
+        }
+        int[] t = gemmFamily(dt, GemmClass.of(m, n, (long) items * positions), null).gemmTiles();
+        long tiles = ((m + t[0] - 1) / t[0]) * ((n + t[1] - 1) / t[1]);
+        long target = 2L * Math.max(1, info.computeUnits());
+        if (tiles >= target) return 1;
+        return (int) Math.max(1, Math.min(max, (target + tiles - 1) / tiles));
+    }
+
+    /**
+     * dW (+)= dy * columns^T with the chunk's {@code nb} items split into {@code slices} runs of whole items: each
+     * run's partial product goes to its own M x N slot of a temporary buffer (the full runs as one batched GEMM,
+     * a shorter last run as another), then gemm_sum adds the slots in order into dW. {@code bItemStride}: the
+     * distance between items in the B operand.
+     */
+    private void weightGemmSplitK(DType dt, View v, Mat a, Mat b, long bItemStride, int nb, int slices, cl_mem dw, boolean accumulate) {
+        long m = v.kg, n = v.cg * v.t;
+        int per = (nb + slices - 1) / slices;
+        int full = nb / per;
+        int rest = nb - full * per;
+        int used = full + (rest > 0 ? 1 : 0);
+        long mn = m * n;
+        cl_mem part = clCreateBuffer(context, CL_MEM_READ_WRITE, used * mn * dt.bytes(), null, null);
+        try {
+            Mat pa = new Mat(a.mem(), a.off(), (long) per * v.k * v.o, a.sR(), a.nsR(), a.sRO(), a.sC(), a.nsC(), a.sCO());
+            Mat pb = new Mat(b.mem(), b.off(), per * bItemStride, b.sR(), b.nsR(), b.sRO(), b.sC(), b.nsC(), b.sCO());
+            gemm(dt, full, m, n, (long) per * v.o, pa, pb, Mat.of(part, 0, mn, n, 1), null, false);
+            if (rest > 0) {
+                Mat ra = new Mat(a.mem(), a.off() + (long) full * per * v.k * v.o, 0, a.sR(), a.nsR(), a.sRO(), a.sC(), a.nsC(), a.sCO());
+                Mat rb = new Mat(b.mem(), b.off() + (long) full * per * bItemStride, 0, b.sR(), b.nsR(), b.sRO(), b.sC(), b.nsC(), b.sCO());
+                gemm(dt, 1, m, n, (long) rest * v.o, ra, rb, Mat.of(part, (long) full * mn, 0, n, 1), null, false);
+            }
+            Family f = gemmFamily(dt, GemmClass.of(m, n, (long) per * v.o), null);
+            grid(f, "gemm_sum", mn, join(used, part, dw, accumulate ? 1 : 0));
+        } finally {
+            // freed once the queued kernels that use it finish
+            clReleaseMemObject(part);
         }
     }
 
@@ -738,6 +799,8 @@ final class OpenClSession implements ConvBackend {
     static final String GEMM_TILES_PROPERTY = "jconv.opencl.gemmTiles";
     /** true: GEMM forwards (other than 1x1 stride-1 unpadded) read the input in place (implicit GEMM, no column matrix). */
     static final String IMPLICIT_GEMM_PROPERTY = "jconv.opencl.implicitGemm";
+    /** The most K slices of a weight-gradient GEMM (1: no split-K); with {@code .force=true}, exactly that many (tests). */
+    static final String SPLIT_K_PROPERTY = "jconv.opencl.splitK";
     /** The tuning database's key for the tuner's implicit-GEMM choice. */
     static final String IMPLICIT_GEMM_KEY = "conv.implicit";
 

@@ -33,6 +33,7 @@ class OpenClGemmVariantsTest {
     private static final String GEMM = "jconv.opencl.gemm";
     private static final String ALGORITHM = "jconv.opencl.algorithm";
     private static final String IMPLICIT = "jconv.opencl.implicitGemm";
+    private static final String SPLIT_K = "jconv.opencl.splitK";
     /** The implicit GEMM forward (no column matrix) through two sets: double-buffered VW 4, and single-buffered scalar. */
     static final List<String> IMPLICIT_VARIANTS = List.of("64,64,16,4,4,4,1", "16,32,8,2,2,1,0");
 
@@ -76,6 +77,29 @@ class OpenClGemmVariantsTest {
                 }
             }));
         }
+        // split-K weight gradients: at most 3 slices of whole items, forced (PoCL's 2 compute units would not ask for
+        // it); batches of 5 make runs of 2, 2 and 1 item (a shorter last run), the 1x1 one reads the input as columns
+        List<Problem> splitProblems = new ArrayList<>(problems);
+        splitProblems.addAll(Catalogue.parse("split-k", "mb5ic4ih6oc6kh3ph1 split-remainder\nmb5ic8ih5oc6kh1 split-pointwise\n"
+                + "mb4ic6ih7oc4kh3sh2 split-even\n"));
+        tests.add(DynamicTest.dynamicTest("split-K weight gradient", () -> {
+            String[] keys = {GEMM, ALGORITHM, IMPLICIT, SPLIT_K, SPLIT_K + ".force"};
+            String[] before = new String[keys.length];
+            for (int i = 0; i < keys.length; i++) before[i] = System.getProperty(keys[i]);
+            System.clearProperty(GEMM);
+            System.setProperty(ALGORITHM, "gemm");
+            System.setProperty(IMPLICIT, "false");
+            System.setProperty(SPLIT_K, "3");
+            System.setProperty(SPLIT_K + ".force", "true");
+            try {
+                ConformanceSuite.Report r = ConformanceSuite.of(opencl).dtypes(DType.FP32, DType.FP64).problems(splitProblems).run();
+                System.out.println("split-K: " + r.summary());
+                Assertions.assertEquals(0, r.failed(), r.summary());
+                Assertions.assertTrue(r.passed() > splitProblems.size(), r.summary());
+            } finally {
+                for (int i = 0; i < keys.length; i++) restore(keys[i], before[i]);
+            }
+        }));
         for (String v : IMPLICIT_VARIANTS) {
             tests.add(DynamicTest.dynamicTest("implicit gemm " + v, () -> {
                 String[] keys = {GEMM, ALGORITHM, IMPLICIT};
