@@ -36,8 +36,10 @@ public final class GemmDefaults {
             };
         }
         if (v.contains("nvidia") || v.contains("advanced micro") || v.contains("amd")) {
+            // 64-row tiles: the common convolution GEMMs have 64 (P1, P5) or 128 (P2) rows, which a 128-row tile
+            // would half idle; 4 x 8 results per work-item, 256 work-items, 24 KiB of local memory
             return switch (c) {
-                case WIDE -> new GemmParams(128, 128, 16, 8, 8, 4, true);
+                case WIDE -> new GemmParams(64, 128, 16, 4, 8, 4, true);
                 case NARROW -> new GemmParams(32, 128, 16, 2, 8, 4, true);
                 case DEEP -> new GemmParams(64, 64, 32, 4, 4, 4, true);
             };

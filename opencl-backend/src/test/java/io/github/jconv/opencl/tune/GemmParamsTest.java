@@ -73,7 +73,8 @@ class GemmParamsTest {
         GemmParams tuned = new GemmParams(32, 32, 8, 2, 2, 1, true);
         List<GemmParams> chain = GemmDefaults.chain(tuned, "NVIDIA Corporation", "GPU", GemmClass.WIDE);
         assertEquals(tuned, chain.get(0));
-        assertEquals(new GemmParams(128, 128, 16, 8, 8, 4, true), chain.get(1));
+        assertEquals(GemmDefaults.preferred("NVIDIA Corporation", "GPU", GemmClass.WIDE), chain.get(1));
+        assertEquals(64, chain.get(1).tsm(), "a 64-row tile for the 64-filter GEMMs of P1 and P5");
         assertEquals(new GemmParams(4, 4, 4, 1, 1, 1, false), chain.get(chain.size() - 1));
         assertEquals(chain.size(), new HashSet<>(chain).size());
         assertEquals(GemmDefaults.preferred("x", "CPU", GemmClass.WIDE), GemmDefaults.chain(null, "x", "CPU", GemmClass.WIDE).get(0));
