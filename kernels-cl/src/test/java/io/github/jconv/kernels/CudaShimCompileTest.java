@@ -50,6 +50,33 @@ class CudaShimCompileTest {
         }
     }
 
+    /** GEMM parameter sets (TSM,TSN,TSK,WPTM,WPTN,VW,DB) beyond the source's defaults: every load width and buffering. */
+    static List<String> gemmParameterSets() {
+        return List.of("-DTSM=128 -DTSN=128 -DTSK=16 -DWPTM=8 -DWPTN=8 -DVW=4 -DDB=1",
+                "-DTSM=16 -DTSN=32 -DTSK=16 -DWPTM=2 -DWPTN=4 -DVW=8 -DDB=1",
+                "-DTSM=32 -DTSN=64 -DTSK=8 -DWPTM=2 -DWPTN=4 -DVW=2 -DDB=0");
+    }
+
+    @ParameterizedTest
+    @MethodSource("gemmParameterSets")
+    void everyGemmParameterSetCompilesWithNvccThroughTheShim(String defines) throws Exception {
+        Path nvcc = findNvcc();
+        assumeTrue(nvcc != null, "nvcc not found on PATH or in /usr/local/cuda/bin: the CUDA compile check needs it");
+        try (InputStream shim = getClass().getResourceAsStream("cuda_shim_for_test.h")) {
+            Files.write(dir.resolve("shim.h"), shim.readAllBytes());
+        }
+        Files.writeString(dir.resolve("gemm.cl"), KernelSources.source("gemm"));
+        Files.writeString(dir.resolve("gemm.cu"), "#include \"shim.h\"\n#include \"gemm.cl\"\n");
+        List<String> cmd = new java.util.ArrayList<>(List.of(nvcc.toString(), "-ptx", "-arch=compute_75", "-DREAL=float", "-DJCONV_FP64=0"));
+        cmd.addAll(List.of(defines.split(" ")));
+        cmd.addAll(List.of("gemm.cu", "-o", "gemm.ptx"));
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "nvcc finished");
+        assertEquals(0, p.exitValue(), "nvcc on gemm.cl with " + defines + ":\n" + log);
+        assertTrue(Files.readString(dir.resolve("gemm.ptx")).contains(".entry gemm("), "gemm is an unmangled entry point in the PTX");
+    }
+
     private static Path findNvcc() throws IOException {
         for (String d : (System.getenv().getOrDefault("PATH", "") + ":/usr/local/cuda/bin").split(":")) {
             if (d.isEmpty()) continue;

@@ -8,6 +8,10 @@ import io.github.jconv.Pass;
 import io.github.jconv.Role;
 import io.github.jconv.Shape;
 import io.github.jconv.kernels.KernelSources;
+import io.github.jconv.opencl.tune.GemmClass;
+import io.github.jconv.opencl.tune.GemmDefaults;
+import io.github.jconv.opencl.tune.GemmParams;
+import io.github.jconv.opencl.tune.TuningDatabase;
 import io.github.jconv.spi.AbstractDeviceBuffer;
 import io.github.jconv.spi.BufferTracker;
 import io.github.jconv.spi.CachingAllocator;
@@ -69,6 +73,17 @@ final class OpenClSession implements ConvBackend {
     private final boolean rowScatter;
     /** jconv's own buffers: cl_mems by size class, reused after close. */
     private final CachingAllocator<cl_mem> allocator;
+    /** -Djconv.opencl.gemm (or the older jconv.opencl.gemmTiles), read when the session opens; null: none. */
+    private final GemmParams gemmOverride = gemmOverride();
+    /**
+     * Whether GEMM forwards read the input in place of a column matrix (gemm_conv): -Djconv.opencl.implicitGemm
+     * when set, else the tuner's choice for this device (jconv tune), else false.
+     */
+    private volatile boolean implicitGemm;
+    /** This device's tuned GEMM winners (jconv tune), read when the session opens. */
+    private final TuningDatabase tuning;
+    /** The GEMM parameter set each (dtype, class) resolved to on this device. */
+    private final Map<String, GemmParams> gemmChoice = new HashMap<>();
     private cl_mem scratch;
     private long scratchBytes;
     private volatile boolean closed;
@@ -93,6 +108,10 @@ final class OpenClSession implements ConvBackend {
         }
         this.queue = q;
         this.programs = new ProgramCache(context, dev.device(), dev.identity(), ProgramCache.defaultDir());
+        this.tuning = TuningDatabase.load(ProgramCache.defaultDir(), dev.identity());
+        String implicit = System.getProperty(IMPLICIT_GEMM_PROPERTY);
+        this.implicitGemm = implicit != null && !implicit.isBlank() ? Boolean.parseBoolean(implicit.trim())
+                : Boolean.TRUE.equals(tuning.flag(IMPLICIT_GEMM_KEY));
         // Kernels take a buffer for an absent bias or mask; this one is never read (has_* = 0).
         this.dummy = clCreateBuffer(context, CL_MEM_READ_WRITE, 16, null, null);
         this.allocator = new CachingAllocator<>("opencl (" + info.name() + ")", new CachingAllocator.Device<>() {
@@ -130,6 +149,11 @@ final class OpenClSession implements ConvBackend {
 
     ProgramCache programCache() {
         return programs;
+    }
+
+    /** The device and driver identity the program cache and the tuning database are keyed by. */
+    String identity() {
+        return dev.identity();
     }
 
     // ---- buffers ----
@@ -436,7 +460,8 @@ final class OpenClSession implements ConvBackend {
             }
         }
         last.set(rowScatter && pass == Pass.BACKWARD_DATA && spec.type() == ConvType.DEFORMABLE
-                ? choice.label().replace("plane-scatter", "row-scatter") : choice.label());
+                ? choice.label().replace("plane-scatter", "row-scatter")
+                : implicitForward(choice.path(), spec) ? choice.label().replace("im2col+gemm", "implicit-gemm") : choice.label());
     }
 
     private DType dtypeOf(Pass pass, ConvSpec spec, ConvArgs args) {
@@ -523,8 +548,39 @@ final class OpenClSession implements ConvBackend {
         return (int) Math.max(1, Math.min(batch, budget / Math.max(1, perItemElements)));
     }
 
+    /** Whether a view-forward GEMM pass of {@code spec} runs as an implicit GEMM (gemm_conv) on this session. */
+    private boolean implicitForward(Algorithms.Path path, ConvSpec spec) {
+        return implicitGemm && path == Algorithms.Path.VIEW_FORWARD_GEMM && spec.type() != ConvType.DEFORMABLE
+                && !new View(Algorithms.convGeometry(spec)).identityColumns;
+    }
+
+    /** The view forward as one implicit GEMM per chunk of items (chunks only keep N = items * O within an int). */
+    private void viewForwardImplicit(View v, cl_mem x, cl_mem w, Object bias, cl_mem y, DType dt) {
+        long cgt = v.cg * v.t;
+        int chunk = (int) Math.max(1, Math.min(v.n, Integer.MAX_VALUE / Math.max(1, v.o)));
+        for (int n0 = 0; n0 < v.n; n0 += chunk) {
+            int nb = (int) Math.min(chunk, v.n - n0);
+            long cols = nb * v.o;
+            Family f = gemmFamily(dt, GemmClass.of(v.kg, cols, cgt), null);
+            cl_kernel k = f.kernels().get("gemm_conv");
+            List<Object> args = join(Math.toIntExact(v.kg), Math.toIntExact(cols), Math.toIntExact(cgt));
+            Mat a = Mat.of(w, 0, v.kg * cgt, cgt, 1);
+            args.addAll(List.of(a.mem(), a.off(), a.sG(), a.sR(), a.nsR(), a.sRO(), a.sC(), a.nsC(), a.sCO()));
+            args.addAll(List.of(x, n0, v.g[1], (int) v.cg));
+            for (int i = 4; i < 22; i++) args.add(v.g[i]);
+            Mat c = Mat.of(y, n0 * v.k * v.o, v.kg * v.o, v.o, 1).splitCols(v.o, v.k * v.o);
+            args.addAll(List.of(c.mem(), c.off(), c.sG(), c.sR(), c.nsR(), c.sRO(), c.sC(), c.nsC(), c.sCO()));
+            args.addAll(List.of(orDummy(bias), bias != null ? 1 : 0, 0));
+            setArgs(k, args);
+            launchGemm(k, f.gemmTiles(), v.groups, v.kg, cols);
+        }
+    }
+
     private void viewForwardGemm(View v, cl_mem x, cl_mem w, Object bias, cl_mem y, DType dt) {
-        Family gemm = family(dt, "gemm");
+        if (implicitGemm && !v.identityColumns) {
+            viewForwardImplicit(v, x, w, bias, y, dt);
+            return;
+        }
         long cgt = v.cg * v.t;
         long perItem = v.c * v.t * v.o;
         int chunk = chunk(v.n, perItem, dt);
@@ -538,13 +594,12 @@ final class OpenClSession implements ConvBackend {
             } else {
                 b = Mat.of(x, n0 * v.c * v.i, v.cg * v.i, v.i, 1).splitCols(v.o, v.c * v.i);
             }
-            gemm(gemm, v.groups, v.kg, nb * v.o, cgt, Mat.of(w, 0, v.kg * cgt, cgt, 1), b,
+            gemm(dt, v.groups, v.kg, nb * v.o, cgt, Mat.of(w, 0, v.kg * cgt, cgt, 1), b,
                     Mat.of(y, n0 * v.k * v.o, v.kg * v.o, v.o, 1).splitCols(v.o, v.k * v.o), bias, false);
         }
     }
 
     private void viewBackwardDataGemm(View v, cl_mem dy, cl_mem w, Object bias, cl_mem dx, DType dt) {
-        Family gemm = family(dt, "gemm");
         long cgt = v.cg * v.t;
         long perItem = v.c * v.t * v.o;
         int chunk = chunk(v.n, perItem, dt);
@@ -555,17 +610,16 @@ final class OpenClSession implements ConvBackend {
             Mat a = Mat.of(w, 0, v.kg * cgt, 1, cgt);
             Mat b = Mat.of(dy, n0 * v.k * v.o, v.kg * v.o, v.o, 1).splitCols(v.o, v.k * v.o);
             if (col != null) {
-                gemm(gemm, v.groups, cgt, nb * v.o, v.kg, a, b, Mat.of(col, 0, cgt * v.o, v.o, 1).splitCols(v.o, perItem), null, false);
+                gemm(dt, v.groups, cgt, nb * v.o, v.kg, a, b, Mat.of(col, 0, cgt * v.o, v.o, 1).splitCols(v.o, perItem), null, false);
                 grid(family(dt, "im2col"), "col2im", nb * v.c * v.i, join(col, orDummy(bias), bias != null ? 1 : 0, dx, n0, v.g));
             } else {
-                gemm(gemm, v.groups, cgt, nb * v.o, v.kg, a, b,
+                gemm(dt, v.groups, cgt, nb * v.o, v.kg, a, b,
                         Mat.of(dx, n0 * v.c * v.i, v.cg * v.i, v.i, 1).splitCols(v.o, v.c * v.i), bias, false);
             }
         }
     }
 
     private void viewBackwardWeightGemm(View v, cl_mem x, cl_mem dy, cl_mem dw, DType dt) {
-        Family gemm = family(dt, "gemm");
         long cgt = v.cg * v.t;
         long perItem = v.c * v.t * v.o;
         int chunk = chunk(v.n, perItem, dt);
@@ -581,8 +635,73 @@ final class OpenClSession implements ConvBackend {
             }
             // dW (+)= dy * columns^T over the chunk's items and positions; chunks summed in order, no atomics.
             Mat a = Mat.of(dy, n0 * v.k * v.o, v.kg * v.o, v.o, 1).splitCols(v.o, v.k * v.o);
-            gemm(gemm, v.groups, v.kg, cgt, nb * v.o, a, b, Mat.of(dw, 0, v.kg * cgt, cgt, 1), null, n0 > 0);
+            int slices = v.groups == 1 ? splitK(dt, v.kg, cgt, nb, v.o) : 1;
+            if (slices > 1) {
+                weightGemmSplitK(dt, v, a, b, col != null ? perItem : v.c * v.i, nb, slices, dw, n0 > 0);
+            } else {
+                gemm(dt, v.groups, v.kg, cgt, nb * v.o, a, b, Mat.of(dw, 0, v.kg * cgt, cgt, 1), null, n0 > 0);
+            }
         }
+    }
+
+    /**
+     * How many slices of whole items the K range (items x positions) of a weight-gradient GEMM of {@code items}
+     * splits into: enough for about two work-groups per compute unit when the M x N tiles alone are fewer
+     * (a 64 x 576 weight gradient is 9 tiles: a GPU would idle), at most one slice per item;
+     * -Djconv.opencl.splitK=S caps it at S (1: never split).
+     */
+    private int splitK(DType dt, long m, long n, int items, long positions) {
+        if (items < 2) return 1;
+        String cap = System.getProperty(SPLIT_K_PROPERTY);
+        int max = items;
+        if (cap != null && !cap.isBlank()) {
+            try {
+                max = Math.min(items, Math.max(1, Integer.parseInt(cap.trim())));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(SPLIT_K_PROPERTY + " = " + cap + ": the most slices, a positive integer; e.g. 8");
+            }
+            if (max > 1 && Boolean.getBoolean(SPLIT_K_PROPERTY + ".force")) return max;
+        }
+        int[] t = gemmFamily(dt, GemmClass.of(m, n, (long) items * positions), null).gemmTiles();
+        long tiles = ((m + t[0] - 1) / t[0]) * ((n + t[1] - 1) / t[1]);
+        long target = 2L * Math.max(1, info.computeUnits());
+        if (tiles >= target) return 1;
+        return (int) Math.max(1, Math.min(max, (target + tiles - 1) / tiles));
+    }
+
+    /**
+     * dW (+)= dy * columns^T with the chunk's {@code nb} items split into {@code slices} runs of whole items: each
+     * run's partial product goes to its own M x N slot of a temporary buffer (the full runs as one batched GEMM,
+     * a shorter last run as another), then gemm_sum adds the slots in order into dW. {@code bItemStride}: the
+     * distance between items in the B operand.
+     */
+    private void weightGemmSplitK(DType dt, View v, Mat a, Mat b, long bItemStride, int nb, int slices, cl_mem dw, boolean accumulate) {
+        long m = v.kg, n = v.cg * v.t;
+        int per = (nb + slices - 1) / slices;
+        int full = nb / per;
+        int rest = nb - full * per;
+        int used = full + (rest > 0 ? 1 : 0);
+        long mn = m * n;
+        cl_mem part = clCreateBuffer(context, CL_MEM_READ_WRITE, used * mn * dt.bytes(), null, null);
+        try {
+            Mat pa = new Mat(a.mem(), a.off(), (long) per * v.k * v.o, a.sR(), a.nsR(), a.sRO(), a.sC(), a.nsC(), a.sCO());
+            Mat pb = new Mat(b.mem(), b.off(), per * bItemStride, b.sR(), b.nsR(), b.sRO(), b.sC(), b.nsC(), b.sCO());
+            gemm(dt, full, m, n, (long) per * v.o, pa, pb, Mat.of(part, 0, mn, n, 1), null, false);
+            if (rest > 0) {
+                Mat ra = new Mat(a.mem(), a.off() + (long) full * per * v.k * v.o, 0, a.sR(), a.nsR(), a.sRO(), a.sC(), a.nsC(), a.sCO());
+                Mat rb = new Mat(b.mem(), b.off() + (long) full * per * bItemStride, 0, b.sR(), b.nsR(), b.sRO(), b.sC(), b.nsC(), b.sCO());
+                gemm(dt, 1, m, n, (long) rest * v.o, ra, rb, Mat.of(part, (long) full * mn, 0, n, 1), null, false);
+            }
+            Family f = gemmFamily(dt, GemmClass.of(m, n, (long) per * v.o), null);
+            grid(f, "gemm_sum", mn, join(used, part, dw, accumulate ? 1 : 0));
+        } finally {
+            // freed once the queued kernels that use it finish
+            clReleaseMemObject(part);
+        }
+    }
+
+    private void gemm(DType dt, long batches, long m, long nCols, long kDepth, Mat a, Mat b, Mat c, Object bias, boolean accumulate) {
+        gemm(gemmFamily(dt, GemmClass.of(m, nCols, kDepth), null), batches, m, nCols, kDepth, a, b, c, bias, accumulate);
     }
 
     private void gemm(Family f, long batches, long m, long nCols, long kDepth, Mat a, Mat b, Mat c, Object bias, boolean accumulate) {
@@ -594,6 +713,11 @@ final class OpenClSession implements ConvBackend {
         }
         args.addAll(List.of(orDummy(bias), bias != null ? 1 : 0, accumulate ? 1 : 0));
         setArgs(k, args);
+        launchGemm(k, cfg, batches, m, nCols);
+    }
+
+    /** A gemm.cl kernel over an m x nCols result per batch, with the work-group shape of parameter set {@code cfg}. */
+    private void launchGemm(cl_kernel k, int[] cfg, long batches, long m, long nCols) {
         long lm = cfg[0] / cfg[3];
         long ln = cfg[1] / cfg[4];
         long gm = (m + cfg[0] - 1) / cfg[0];
@@ -646,7 +770,7 @@ final class OpenClSession implements ConvBackend {
                 for (int n0 = 0; n0 < spec.batch(); n0 += chunk) {
                     int nb = Math.min(chunk, spec.batch() - n0);
                     grid(f, "deform_im2col", nb * perBatch, join(mem(a, Role.X), mem(a, Role.OFFSET), mask, hasMask, col, g, n0));
-                    gemm(family(dt, "gemm"), groups, kg, nb * o, cgt, Mat.of(mem(a, Role.W), 0, kg * cgt, cgt, 1),
+                    gemm(dt, groups, kg, nb * o, cgt, Mat.of(mem(a, Role.W), 0, kg * cgt, cgt, 1),
                             Mat.of(col, 0, cgt * o, o, 1).splitCols(o, perBatch),
                             Mat.of(mem(a, Role.Y), n0 * k * o, kg * o, o, 1).splitCols(o, k * o), bias, false);
                 }
@@ -659,7 +783,7 @@ final class OpenClSession implements ConvBackend {
                 for (int n0 = 0; n0 < spec.batch(); n0 += chunk) {
                     int nb = Math.min(chunk, spec.batch() - n0);
                     grid(f, "deform_im2col", nb * perBatch, join(mem(a, Role.X), mem(a, Role.OFFSET), mask, hasMask, col, g, n0));
-                    gemm(family(dt, "gemm"), groups, kg, cgt, nb * o, Mat.of(mem(a, Role.DY), n0 * k * o, kg * o, o, 1).splitCols(o, k * o),
+                    gemm(dt, groups, kg, cgt, nb * o, Mat.of(mem(a, Role.DY), n0 * k * o, kg * o, o, 1).splitCols(o, k * o),
                             Mat.of(col, 0, cgt * o, 1, o).splitRows(o, perBatch), Mat.of(mem(a, Role.DW), 0, kg * cgt, cgt, 1), null, n0 > 0);
                 }
             }
@@ -673,7 +797,7 @@ final class OpenClSession implements ConvBackend {
                     int nb = Math.min(chunk, spec.batch() - n0);
                     if (viaGemm) {
                         // Column gradient W^T dy_n: the weight read with its two strides swapped.
-                        gemm(family(dt, "gemm"), groups, cgt, nb * o, kg, Mat.of(mem(a, Role.W), 0, kg * cgt, 1, cgt),
+                        gemm(dt, groups, cgt, nb * o, kg, Mat.of(mem(a, Role.W), 0, kg * cgt, 1, cgt),
                                 Mat.of(mem(a, Role.DY), n0 * k * o, kg * o, o, 1).splitCols(o, k * o),
                                 Mat.of(col, 0, cgt * o, o, 1).splitCols(o, perBatch), null, false);
                     } else {
@@ -748,32 +872,100 @@ final class OpenClSession implements ConvBackend {
 
     // ---- programs ----
 
-    /**
-     * GEMM tilings {TSM, TSN, TSK, WPTM, WPTN}, largest first; the first whose work-group
-     * (TSM/WPTM x TSN/WPTN) and local memory fit the device and the built kernel is used.
-     */
-    static final int[][] GEMM_TILES = {{64, 64, 16, 4, 4}, {32, 32, 16, 4, 4}, {16, 16, 8, 2, 2}, {4, 4, 4, 1, 1}};
+    /** The GEMM parameter set every GEMM of a session uses when set: "TSM,TSN,TSK,WPTM,WPTN[,VW[,DB]]" (tests, tuning). */
+    static final String GEMM_PROPERTY = "jconv.opencl.gemm";
+    /** The older spelling of {@link #GEMM_PROPERTY} (five integers). */
+    static final String GEMM_TILES_PROPERTY = "jconv.opencl.gemmTiles";
+    /** true: GEMM forwards (other than 1x1 stride-1 unpadded) read the input in place (implicit GEMM, no column matrix). */
+    static final String IMPLICIT_GEMM_PROPERTY = "jconv.opencl.implicitGemm";
+    /** The most K slices of a weight-gradient GEMM (1: no split-K); with {@code .force=true}, exactly that many (tests). */
+    static final String SPLIT_K_PROPERTY = "jconv.opencl.splitK";
+    /** The tuning database's key for the tuner's implicit-GEMM choice. */
+    static final String IMPLICIT_GEMM_KEY = "conv.implicit";
 
-    /** The tilings to try: -Djconv.opencl.gemmTiles=TSM,TSN,TSK,WPTM,WPTN (tuning) first, then {@link #GEMM_TILES}. */
-    private static int[][] gemmTiles() {
-        String v = System.getProperty("jconv.opencl.gemmTiles");
-        if (v == null || v.isBlank()) return GEMM_TILES;
-        String[] parts = v.split(",");
-        int[] t = new int[5];
-        try {
-            for (int i = 0; i < 5; i++) t[i] = Integer.parseInt(parts[i].trim());
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("jconv.opencl.gemmTiles = " + v + ": five integers TSM,TSN,TSK,WPTM,WPTN with "
-                    + "WPTM dividing TSM and WPTN dividing TSN; e.g. 64,64,16,4,4");
+    /** Tuning: switches the implicit GEMM forward on or off for this session. */
+    void implicitGemm(boolean on) {
+        implicitGemm = on;
+    }
+
+    private static GemmParams gemmOverride() {
+        String v = System.getProperty(GEMM_PROPERTY);
+        if (v != null && !v.isBlank()) return GemmParams.parse(v, GEMM_PROPERTY);
+        v = System.getProperty(GEMM_TILES_PROPERTY);
+        if (v != null && !v.isBlank()) return GemmParams.parse(v, GEMM_TILES_PROPERTY);
+        return null;
+    }
+
+    /**
+     * The GEMM program for class {@code c}: {@code forced} when given (the tuner; null when it does not fit),
+     * else the first that fits the device and its built kernel of: the override property, this device's
+     * tuned winner, the built-in default, the small fallbacks.
+     */
+    private Family gemmFamily(DType dt, GemmClass c, GemmParams forced) {
+        String dkey = dt.name().toLowerCase(java.util.Locale.ROOT);
+        List<GemmParams> chain;
+        if (forced != null) {
+            chain = List.of(forced);
+        } else {
+            GemmParams known = gemmChoice.get(dkey + "." + c.key());
+            chain = known != null ? List.of(known) : GemmDefaults.chain(gemmOverride != null ? gemmOverride : tuning.get(dkey, c),
+                    String.valueOf(info.properties().get("vendor")), info.type(), c);
         }
-        if (t[0] % t[3] != 0 || t[1] % t[4] != 0 || Math.min(Math.min(t[0], t[1]), Math.min(t[2], Math.min(t[3], t[4]))) < 1) {
-            throw new IllegalArgumentException("jconv.opencl.gemmTiles = " + v + ": WPTM must divide TSM and WPTN divide TSN, all "
-                    + "positive; e.g. 64,64,16,4,4");
+        Map<String, Family> byName = families.computeIfAbsent(dt, d -> new HashMap<>());
+        String real = dt == DType.FP64 ? "-DREAL=double -DJCONV_FP64=1" : "-DREAL=float -DJCONV_FP64=0";
+        for (GemmParams p : chain) {
+            String name = "gemm/" + p;
+            Family f = byName.get(name);
+            if (f == null) {
+                if (!p.fits(dev.maxWorkGroupSize(), dev.maxItemSize0(), dev.maxWorkGroupSize(), dev.localMemBytes(), dt.bytes())) continue;
+                f = build(dt, "gemm", real + " " + p.defines(), 0,
+                        new int[] {p.tsm(), p.tsn(), p.tsk(), p.wptm(), p.wptn(), p.vw(), p.db() ? 1 : 0});
+                if (smallestGroup(f) < p.threads()) {
+                    release(f);
+                    continue;
+                }
+                byName.put(name, f);
+            }
+            if (forced == null) gemmChoice.put(dkey + "." + c.key(), p);
+            return f;
         }
-        int[][] out = new int[GEMM_TILES.length + 1][];
-        out[0] = t;
-        System.arraycopy(GEMM_TILES, 0, out, 1, GEMM_TILES.length);
-        return out;
+        if (forced != null) return null;
+        throw new UnsupportedOperationException("no GEMM parameter set fits device " + info.name() + "; use -D"
+                + Algorithms.MODE_PROPERTY + "=direct");
+    }
+
+    /** The parameter set GEMMs of {@code dtype} and class {@code c} run with on this session (resolving it if needed). */
+    GemmParams gemmParams(DType dtype, GemmClass c) {
+        synchronized (lock) {
+            checkOpen();
+            gemmFamily(dtype, c, null);
+            return gemmChoice.get(dtype.name().toLowerCase(java.util.Locale.ROOT) + "." + c.key());
+        }
+    }
+
+    /**
+     * Tuning: C = A B (A m x k, B k x n, C m x n, all row-major) with parameter set {@code p}, enqueued
+     * {@code runs} times; returns false (running nothing) when {@code p} does not fit this device.
+     */
+    boolean runGemm(GemmParams p, DType dt, int m, int n, int k, ClBuffer a, ClBuffer b, ClBuffer c, int runs) {
+        synchronized (lock) {
+            checkOpen();
+            Family f;
+            try {
+                f = gemmFamily(dt, GemmClass.of(m, n, k), p);
+            } catch (CLException e) {
+                throw failed("building the GEMM with " + p, e);
+            }
+            if (f == null) return false;
+            try {
+                for (int r = 0; r < runs; r++) {
+                    gemm(f, 1, m, n, k, Mat.of(a.mem, 0, 0, k, 1), Mat.of(b.mem, 0, 0, n, 1), Mat.of(c.mem, 0, 0, n, 1), null, false);
+                }
+            } catch (CLException e) {
+                throw failed("the GEMM with " + p, e);
+            }
+            return true;
+        }
     }
 
     private Family family(DType dt, String name) {
@@ -782,24 +974,6 @@ final class OpenClSession implements ConvBackend {
         if (f != null) return f;
         String real = dt == DType.FP64 ? "-DREAL=double -DJCONV_FP64=1" : "-DREAL=float -DJCONV_FP64=0";
         switch (name) {
-            case "gemm" -> {
-                for (int[] t : gemmTiles()) {
-                    long threads = (long) (t[0] / t[3]) * (t[1] / t[4]);
-                    long localBytes = (long) t[2] * (t[0] + t[1]) * dt.bytes();
-                    if (threads > dev.maxWorkGroupSize() || t[0] / t[3] > dev.maxItemSize0() || localBytes > dev.localMemBytes()) {
-                        continue;
-                    }
-                    f = build(dt, name, real + " -DTSM=" + t[0] + " -DTSN=" + t[1] + " -DTSK=" + t[2] + " -DWPTM=" + t[3]
-                            + " -DWPTN=" + t[4], 0, t);
-                    if (smallestGroup(f) >= threads) break;
-                    release(f);
-                    f = null;
-                }
-                if (f == null) {
-                    throw new UnsupportedOperationException("no GEMM tiling fits device " + info.name() + "; use -D"
-                            + Algorithms.MODE_PROPERTY + "=direct");
-                }
-            }
             case "im2col" -> f = build(dt, name, real, 0, null);
             default -> {
                 int redWg = (int) Long.highestOneBit(Math.min(PREFERRED_GROUP, Math.min(dev.maxWorkGroupSize(), dev.maxItemSize0())));

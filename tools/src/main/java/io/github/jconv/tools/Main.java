@@ -23,7 +23,7 @@ import java.util.Map;
                 "Exit codes: 0 done; 1 the run failed (a check, a backend, the machine);",
                 "2 a bad argument."},
         subcommands = {ProbeCommand.class, BenchCommand.class, RfCommand.class, ErfCommand.class,
-                OverlapCommand.class, FlopsCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+                OverlapCommand.class, FlopsCommand.class, DemoCommand.class, TuneCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit code of a bad argument. */
     static final int USAGE = 2;
