@@ -31,17 +31,8 @@ import java.util.concurrent.Callable;
                 "the implicit GEMM (no column matrix) and stores the faster. Later runs use the choices automatically;",
                 "deleting the file returns to the built-in defaults."})
 final class TuneCommand implements Callable<Integer> {
-    /** The benchmark problems by name (PROBLEMS.md), as jconv bench spells them. */
-    private static final Map<String, String> STANDARD = Map.of(
-            "P1", "mb8ic64ih56iw56oc64kh3kw3ph1pw1bia0",
-            "P2", "mb8ic128ih28iw28oc128kh3kw3ph1pw1bia0",
-            "P3", "mb8ic256ih14iw14oc256kh1kw1bia0",
-            "P4", "g256mb8ic256ih28iw28oc256kh3kw3ph1pw1bia0",
-            "P5", "mb8ic64ih56iw56oc64kh3kw3ph2pw2dh2dw2bia0",
-            "P6", "tr1mb8ic64ih28iw28oc32kh4kw4sh2sw2ph1pw1bia0",
-            "P7", "mb2ic32id16ih56iw56oc32kd3kh3kw3pd1ph1pw1bia0",
-            "P8", "g8mb8ic128ih28iw28oc128kh3kw3ph1pw1bia0",
-            "D1", "dg1msk1mb8ic128ih28iw28oc128kh3kw3ph1pw1bia0");
+    /** The benchmark problems by name, as jconv bench spells them. */
+    private static final Map<String, String> STANDARD = io.github.jconv.tools.bench.StandardProblems.lines();
 
     @Spec
     CommandSpec spec;
