@@ -14,7 +14,6 @@ import io.github.jconv.spi.ConvBackend;
 import io.github.jconv.spi.DeviceBuffer;
 import io.github.jconv.spi.DeviceInfo;
 import io.github.jconv.spi.Support;
-import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 
 import java.util.Map;
@@ -295,17 +294,20 @@ final class CudaBackend implements ConvBackend {
         guardedRun(() -> {
             long at = dstOffset * d.dtype().bytes();
             switch (d.dtype()) {
-                case FP32 -> ctx.copyIn(d.ptr, at, Pointer.to(src).withByteOffset(4L * srcOffset), 4L * length);
-                case FP64 -> {
-                    double[] h = new double[length];
-                    for (int i = 0; i < length; i++) h[i] = src[srcOffset + i];
-                    ctx.copyIn(d.ptr, at, Pointer.to(h), 8L * length);
-                }
+                case FP32 -> ctx.upload(d.ptr, at, length, 4, (bb, off, n) -> bb.asFloatBuffer().put(src, srcOffset + (int) off, n));
+                case FP64 -> ctx.upload(d.ptr, at, length, 8, (bb, off, n) -> {
+                    java.nio.DoubleBuffer h = bb.asDoubleBuffer();
+                    for (int i = 0; i < n; i++) h.put(i, src[srcOffset + (int) off + i]);
+                });
                 case FP16, BF16 -> {
-                    short[] h = new short[length];
                     boolean half = d.dtype() == DType.FP16;
-                    for (int i = 0; i < length; i++) h[i] = half ? HalfFloats.toHalf(src[srcOffset + i]) : HalfFloats.toBf16(src[srcOffset + i]);
-                    ctx.copyIn(d.ptr, at, Pointer.to(h), 2L * length);
+                    ctx.upload(d.ptr, at, length, 2, (bb, off, n) -> {
+                        java.nio.ShortBuffer h = bb.asShortBuffer();
+                        for (int i = 0; i < n; i++) {
+                            float v = src[srcOffset + (int) off + i];
+                            h.put(i, half ? HalfFloats.toHalf(v) : HalfFloats.toBf16(v));
+                        }
+                    });
                 }
             }
         });
@@ -331,7 +333,7 @@ final class CudaBackend implements ConvBackend {
             uploadPinned(d, dstOffset, f, 0, length);
             return;
         }
-        guardedRun(() -> ctx.copyIn(d.ptr, dstOffset * 8, Pointer.to(src).withByteOffset(8L * srcOffset), 8L * length));
+        guardedRun(() -> ctx.upload(d.ptr, dstOffset * 8, length, 8, (bb, off, n) -> bb.asDoubleBuffer().put(src, srcOffset + (int) off, n)));
     }
 
     @Override
@@ -351,17 +353,20 @@ final class CudaBackend implements ConvBackend {
         guardedRun(() -> {
             long at = srcOffset * s.dtype().bytes();
             switch (s.dtype()) {
-                case FP32 -> ctx.copyOut(Pointer.to(dst).withByteOffset(4L * dstOffset), s.ptr, at, 4L * length);
-                case FP64 -> {
-                    double[] h = new double[length];
-                    ctx.copyOut(Pointer.to(h), s.ptr, at, 8L * length);
-                    for (int i = 0; i < length; i++) dst[dstOffset + i] = (float) h[i];
-                }
+                case FP32 -> ctx.download(s.ptr, at, length, 4, (bb, off, n) -> bb.asFloatBuffer().get(dst, dstOffset + (int) off, n));
+                case FP64 -> ctx.download(s.ptr, at, length, 8, (bb, off, n) -> {
+                    java.nio.DoubleBuffer h = bb.asDoubleBuffer();
+                    for (int i = 0; i < n; i++) dst[dstOffset + (int) off + i] = (float) h.get(i);
+                });
                 case FP16, BF16 -> {
-                    short[] h = new short[length];
-                    ctx.copyOut(Pointer.to(h), s.ptr, at, 2L * length);
                     boolean half = s.dtype() == DType.FP16;
-                    for (int i = 0; i < length; i++) dst[dstOffset + i] = half ? HalfFloats.fromHalf(h[i]) : HalfFloats.fromBf16(h[i]);
+                    ctx.download(s.ptr, at, length, 2, (bb, off, n) -> {
+                        java.nio.ShortBuffer h = bb.asShortBuffer();
+                        for (int i = 0; i < n; i++) {
+                            short v = h.get(i);
+                            dst[dstOffset + (int) off + i] = half ? HalfFloats.fromHalf(v) : HalfFloats.fromBf16(v);
+                        }
+                    });
                 }
             }
         });
@@ -387,7 +392,7 @@ final class CudaBackend implements ConvBackend {
             for (int i = 0; i < length; i++) dst[dstOffset + i] = f[i];
             return;
         }
-        guardedRun(() -> ctx.copyOut(Pointer.to(dst).withByteOffset(8L * dstOffset), s.ptr, srcOffset * 8, 8L * length));
+        guardedRun(() -> ctx.download(s.ptr, srcOffset * 8, length, 8, (bb, off, n) -> bb.asDoubleBuffer().get(dst, dstOffset + (int) off, n)));
     }
 
     // ---- operations ----

@@ -21,6 +21,8 @@ import java.util.Map;
 final class DeviceContext implements AutoCloseable {
     final PrimaryContext primary;
     final CUstream stream;
+    /** Page-locked staging for uploads and downloads, reused by the session's calls. */
+    private PinnedStaging staging;
     private final Map<String, CUmodule> modules = new HashMap<>();
     private final Map<String, CUfunction> functions = new HashMap<>();
     private final Map<String, CUdeviceptr> scratch = new HashMap<>();
@@ -33,6 +35,7 @@ final class DeviceContext implements AutoCloseable {
             stream = new CUstream();
             // a blocking stream: it orders itself with the legacy default stream the synchronous copies use
             CudaErrors.checkDriver(JCudaDriver.cuStreamCreate(stream, 0), "cuStreamCreate", "");
+            staging = new PinnedStaging(stream, PinnedStaging.DEFAULT_CAP_BYTES);
         } catch (RuntimeException e) {
             primary.release();
             throw e;
@@ -99,13 +102,29 @@ final class DeviceContext implements AutoCloseable {
         JCudaDriver.cuMemFree(p);
     }
 
-    void copyIn(CUdeviceptr dst, long dstByte, Pointer src, long bytes) {
-        CudaErrors.checkDriver(JCudaDriver.cuMemcpyHtoD(dst.withByteOffset(dstByte), src, bytes), "cuMemcpyHtoD", "");
+    /**
+     * Host to device through the page-locked staging area, on the session's stream: ordered after the
+     * work queued before it; may return before the last piece reached the device (see {@link PinnedStaging}).
+     */
+    void upload(CUdeviceptr dst, long dstByte, long elements, int elementBytes, PinnedStaging.Fill source) {
+        staging.upload(dst, dstByte, elements, elementBytes, source, "");
     }
 
-    void copyOut(Pointer dst, CUdeviceptr src, long srcByte, long bytes) {
+    /** Replaces the staging area by one with another cap (tests: small caps make many pieces); the stream is drained first. */
+    void restage(long capBytes) {
+        StagingPlan.elementsPerChunk(4, capBytes); // validates before anything is freed
         synchronize("");
-        CudaErrors.checkDriver(JCudaDriver.cuMemcpyDtoH(dst, src.withByteOffset(srcByte), bytes), "cuMemcpyDtoH", "");
+        staging.close();
+        staging = new PinnedStaging(stream, capBytes);
+    }
+
+    PinnedStaging staging() {
+        return staging;
+    }
+
+    /** Device to host through the staging area; returns once the data is in the Java array and the stream is idle. */
+    void download(CUdeviceptr src, long srcByte, long elements, int elementBytes, PinnedStaging.Drain target) {
+        staging.download(src, srcByte, elements, elementBytes, target, "");
     }
 
     void zero(CUdeviceptr p, long bytes, String problem) {
@@ -180,6 +199,7 @@ final class DeviceContext implements AutoCloseable {
         try {
             primary.makeCurrent();
             JCudaDriver.cuStreamSynchronize(stream);
+            staging.close();
             for (CUdeviceptr p : scratch.values()) JCudaDriver.cuMemFree(p);
             scratch.clear();
             scratchBytes.clear();
