@@ -113,6 +113,7 @@ final class DeviceContext implements AutoCloseable {
     /** Replaces the staging area by one with another cap (tests: small caps make many pieces); the stream is drained first. */
     void restage(long capBytes) {
         StagingPlan.elementsPerChunk(4, capBytes); // validates before anything is freed
+        primary.makeCurrent();
         synchronize("");
         staging.close();
         staging = new PinnedStaging(stream, capBytes);
