@@ -175,7 +175,7 @@ public abstract class AbstractConvLayer implements AutoCloseable {
         return read(() -> engine.downloadDoubles(weight));
     }
 
-    /** Plain SGD on the host: w ← w − lr·dw, b ← b − lr·db, with this thread's gradients. */
+    /** Plain SGD: w ← w − lr·dw, b ← b − lr·db, with this thread's gradients; on the device where the backend offers it, else on the host. */
     public void sgdStep(float learningRate) {
         if (!Float.isFinite(learningRate) || learningRate < 0) {
             throw new IllegalArgumentException("learningRate = " + learningRate
@@ -206,6 +206,7 @@ public abstract class AbstractConvLayer implements AutoCloseable {
     }
 
     private void step(DeviceBuffer p, DeviceBuffer g, double lr) {
+        if (engine.backend().sgdStep(p, g, lr)) return; // the same arithmetic on the device, where the backend has it
         if (dtype == DType.FP64) {
             double[] pv = engine.downloadDoubles(p);
             double[] gv = engine.downloadDoubles(g);

@@ -56,6 +56,18 @@ public interface ConvBackend extends AutoCloseable {
         return buffer.owner() == this;
     }
 
+    /**
+     * Optional plain SGD on the device: {@code param ← param − lr·grad} element by element, with the
+     * product and the difference each rounded in the buffers' type (lr rounded to float first unless
+     * FP64), as the layers' host step computes it. Queued in order with this session's other work.
+     * Returns false, having done nothing, when this backend has no device step for these buffers; the
+     * layer then steps on the host. The caller passes two buffers of this session, of one dtype and
+     * one element count.
+     */
+    default boolean sgdStep(DeviceBuffer param, DeviceBuffer grad, double learningRate) {
+        return false;
+    }
+
     /** False when the engine must give each thread its own session. */
     default boolean threadSafe() {
         return true;

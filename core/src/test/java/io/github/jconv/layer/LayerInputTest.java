@@ -43,6 +43,31 @@ class LayerInputTest {
         }
     }
 
+    /**
+     * The layer asks the backend for a device step first (ConvBackend.sgdStep) and steps on the host
+     * only when it declines. The memory backend's "device" step marks itself by doing the step and
+     * counting; the host path must give the same values. By hand (FP32, lr = 0.5): weights
+     * 1 − 0.5·0.5 = 0.75 and −2 − 0.5·(−1) = −1.5; bias 0.25 − 0.5·0.25 = 0.125 and 0 − 0 = 0.
+     */
+    @Test
+    void sgdStepUsesTheBackendsDeviceStepWhenOfferedAndTheHostOtherwise() {
+        for (boolean device : new boolean[]{true, false}) {
+            MemoryBackend b = new MemoryBackend();
+            b.deviceSgd = device;
+            try (ConvEngine e = ConvEngine.wrap(b);
+                 ConvLayer layer = new ConvLayer(e, SPEC, DType.FP32, 1)) {
+                e.backend().upload(layer.weight(), 0, new float[]{1, -2, 1, -2}, 0, 4);
+                e.backend().upload(layer.bias(), 0, new float[]{0.25f, 0}, 0, 2);
+                e.backend().upload(layer.gradWeight(), 0, new float[]{0.5f, -1, 0.5f, -1}, 0, 4);
+                e.backend().upload(layer.gradBias(), 0, new float[]{0.25f, 0}, 0, 2);
+                layer.sgdStep(0.5f);
+                assertArrayEquals(new float[]{0.75f, -1.5f, 0.75f, -1.5f}, e.downloadFloats(layer.weight()), "device " + device);
+                assertArrayEquals(new float[]{0.125f, 0}, e.downloadFloats(layer.bias()), "device " + device);
+                assertEquals(device ? 2 : 0, b.sgdSteps.get(), "weight and bias stepped by the backend only when it offers it");
+            }
+        }
+    }
+
     /** setWeight(double[]) / setBias(double[]) / weightDoubles() keep FP64 values exactly. */
     @Test
     void fp64WeightsGoInAndOutExactly() {

@@ -22,6 +22,24 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class MemoryBackend implements ConvBackend {
     final BufferTracker tracker = new BufferTracker("memory");
     final AtomicInteger executes = new AtomicInteger();
+    /** When set, sgdStep is done "on the device" (here: on the stored arrays) and counted; else the SPI default (false). */
+    volatile boolean deviceSgd;
+    final AtomicInteger sgdSteps = new AtomicInteger();
+
+    @Override
+    public boolean sgdStep(DeviceBuffer param, DeviceBuffer grad, double learningRate) {
+        if (!deviceSgd) return ConvBackend.super.sgdStep(param, grad, learningRate);
+        Buffer p = (Buffer) param;
+        Buffer g = (Buffer) grad;
+        if (p.d != null) {
+            for (int i = 0; i < p.d.length; i++) p.d[i] -= learningRate * g.d[i];
+        } else {
+            float lr = (float) learningRate;
+            for (int i = 0; i < p.f.length; i++) p.f[i] -= lr * g.f[i];
+        }
+        sgdSteps.incrementAndGet();
+        return true;
+    }
 
     static final class Buffer extends AbstractDeviceBuffer {
         final float[] f;

@@ -489,6 +489,39 @@ final class CudaBackend implements ConvBackend {
         return off.length == 3 ? off.clone() : new int[]{0, off[0], off[1]};
     }
 
+    /** sgd.cu's kernel for FP32 and FP64 buffers of this session; the 2-byte types step on the host. */
+    @Override
+    public boolean sgdStep(DeviceBuffer param, DeviceBuffer grad, double learningRate) {
+        if (param == null || grad == null || !owns(param) || !owns(grad) || param.dtype() != grad.dtype()
+                || param.elementCount() != grad.elementCount() || (param.dtype() != DType.FP32 && param.dtype() != DType.FP64)) {
+            return false;
+        }
+        CudaBuffer p = (CudaBuffer) param;
+        CudaBuffer g = (CudaBuffer) grad;
+        long n = p.elementCount();
+        if (n == 0) return true;
+        p.pin(); // a close() from another thread frees the memory only after this launch is queued
+        try {
+            g.pin();
+            try {
+                guardedRun(() -> {
+                    boolean f64 = p.dtype() == DType.FP64;
+                    String kernel = f64 ? "sgd_f64" : "sgd_f32";
+                    jcuda.Pointer lr = f64 ? jcuda.Pointer.to(new double[]{learningRate}) : jcuda.Pointer.to(new float[]{(float) learningRate});
+                    jcuda.Pointer args = jcuda.Pointer.to(jcuda.Pointer.to(p.ptr), jcuda.Pointer.to(g.ptr), lr, jcuda.Pointer.to(new long[]{n}));
+                    ctx.launch(ctx.function("sgd.ptx", kernel), kernel, (n + SGD_THREADS - 1) / SGD_THREADS, SGD_THREADS, args, "sgdStep " + p.dtype() + " x " + n);
+                });
+            } finally {
+                g.unpin();
+            }
+        } finally {
+            p.unpin();
+        }
+        return true;
+    }
+
+    static final int SGD_THREADS = 256;
+
     @Override
     public void synchronize() {
         guardedRun(() -> ctx.synchronize(""));

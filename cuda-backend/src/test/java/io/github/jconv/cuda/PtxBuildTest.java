@@ -67,6 +67,7 @@ class PtxBuildTest {
         assertEquals(Integer.toString(DeformableRunner.RED_WG), m.getProperty("red_wg"), "the runner launches RED_WG items per group");
         assertEquals(m.getProperty("bias_grad.cu"), sha256(CUDA_SRC.resolve("bias_grad.cu")), "bias_grad.cu changed" + FIX);
         assertEquals(Integer.toString(BiasGradKernel.WG), m.getProperty("bias_wg"), "the bias kernel launches BiasGradKernel.WG threads per block");
+        assertEquals(m.getProperty("sgd.cu"), sha256(CUDA_SRC.resolve("sgd.cu")), "sgd.cu changed" + FIX);
     }
 
     @Test
@@ -81,9 +82,16 @@ class PtxBuildTest {
         if (!Files.exists(out.resolve("manifest.properties"))) { // the nvcc profile builds it in generate-test-resources
             run("bash", CUDA_SRC.resolve("build-ptx.sh").toString(), out.toString());
         }
-        for (String f : List.of("deformable_f32.ptx", "deformable_f64.ptx", "window.ptx", "bias_grad.ptx", "manifest.properties")) {
+        for (String f : List.of("deformable_f32.ptx", "deformable_f64.ptx", "window.ptx", "bias_grad.ptx", "sgd.ptx", "manifest.properties")) {
             assertArrayEquals(Files.readAllBytes(COMMITTED.resolve(f)), Files.readAllBytes(out.resolve(f)), f + " differs from a fresh build" + FIX);
         }
+    }
+
+    @Test
+    void theSgdLaunchMatchesItsKernelsPtxSignature() throws Exception {
+        // CudaBackend.sgdStep passes (param pointer, grad pointer, lr as float or double, n as long)
+        assertEquals(List.of("u64", "u64", "f32", "u64"), signature("sgd.ptx", "sgd_f32"));
+        assertEquals(List.of("u64", "u64", "f64", "u64"), signature("sgd.ptx", "sgd_f64"));
     }
 
     private static String run(String... cmd) throws Exception {
