@@ -138,8 +138,14 @@ final class PinnedStaging implements AutoCloseable {
         Pointer p = new Pointer();
         CudaErrors.checkDriver(JCudaDriver.cuMemAllocHost(p, size), "cuMemAllocHost(" + size + ")", problem);
         allocations++;
+        ByteBuffer view = p.getByteBuffer(0, size); // JCuda maps cuMemAllocHost memory as a direct buffer
+        if (view == null) {
+            JCudaDriver.cuMemFreeHost(p);
+            throw new IllegalStateException("JCuda gave no host view of " + size + " page-locked bytes (cuMemAllocHost); "
+                    + "use the JCuda version jconv is built with (" + problem + ")");
+        }
         s.host = p;
-        s.view = p.getByteBuffer(0, size).order(ByteOrder.nativeOrder());
+        s.view = view.order(ByteOrder.nativeOrder());
         s.bytes = size;
     }
 
