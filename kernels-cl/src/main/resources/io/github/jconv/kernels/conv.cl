@@ -8,6 +8,9 @@
 // Build options (defines):
 //   REAL     element type, float or double (default float)
 //   JCONV_FP64  1 when REAL is double (enables cl_khr_fp64)
+// STORE_HALF = 1 (OpenCL only; REAL must be float): every tensor argument is stored as IEEE half, read with
+// vload_half and written with vstore_half (round to nearest even), both core OpenCL (no cl_khr_fp16 needed);
+// all arithmetic stays in REAL. Without it LOAD(p, i) is p[i] and STORE(p, i, v) is p[i] = v.
 //   RED_WG   work-group size of the reduction kernels, a power of two <= the kernel's
 //            CL_KERNEL_WORK_GROUP_SIZE (the host checks and rebuilds smaller if needed)
 //
@@ -38,13 +41,23 @@
 
 typedef REAL real;
 
+#if defined(STORE_HALF) && STORE_HALF && defined(__OPENCL_VERSION__)
+typedef half store_t;
+#define LOAD(p, i) ((real) vload_half((i), (p)))
+#define STORE(p, i, v) vstore_half((v), (i), (p))
+#else
+typedef real store_t;
+#define LOAD(p, i) ((p)[i])
+#define STORE(p, i, v) ((p)[i] = (v))
+#endif
+
 #define GEOM_PARAMS const int N, const int C, const int K, const int G, \
     const int D, const int H, const int W, const int OD, const int OH, const int OW, \
     const int KD, const int KH, const int KW, const int SD, const int SH, const int SW, \
     const int PD, const int PH, const int PW, const int DD, const int DH, const int DW
 
-__kernel void conv_forward(__global const real* x, __global const real* w, __global const real* b,
-                           const int has_bias, __global real* y, GEOM_PARAMS,
+__kernel void conv_forward(__global const store_t* x, __global const store_t* w, __global const store_t* b,
+                           const int has_bias, __global store_t* y, GEOM_PARAMS,
                            const long total, const long step) {
     const int Cg = C / G;
     const int Kg = K / G;
@@ -60,8 +73,8 @@ __kernel void conv_forward(__global const real* x, __global const real* w, __glo
         const int g = k / Kg;
         real acc = 0;
         for (int c = 0; c < Cg; c++) {
-            __global const real* xc = x + ((long)n * C + (long)g * Cg + c) * in_sp;
-            __global const real* wc = w + ((long)k * Cg + c) * taps;
+            __global const store_t* xc = x + ((long)n * C + (long)g * Cg + c) * in_sp;
+            __global const store_t* wc = w + ((long)k * Cg + c) * taps;
             // the op is defined on the zero-padded input: a tap on padding still forms its product
             // (0 * w), so a NaN or infinite weight makes the output NaN wherever its window covers it
             for (int tz = 0; tz < KD; tz++) {
@@ -72,14 +85,14 @@ __kernel void conv_forward(__global const real* x, __global const real* w, __glo
                     const int in_y = in_z && iy >= 0 && iy < H;
                     for (int tx = 0; tx < KW; tx++) {
                         const int ix = ox * SW - PW + tx * DW;
-                        const real xv = (in_y && ix >= 0 && ix < W) ? xc[((long)iz * H + iy) * W + ix] : (real)0;
-                        acc += xv * wc[((long)tz * KH + ty) * KW + tx];
+                        const real xv = (in_y && ix >= 0 && ix < W) ? LOAD(xc, ((long)iz * H + iy) * W + ix) : (real)0;
+                        acc += xv * LOAD(wc, ((long)tz * KH + ty) * KW + tx);
                     }
                 }
             }
         }
-        if (has_bias) acc += b[k];
-        y[idx] = acc;
+        if (has_bias) acc += LOAD(b, k);
+        STORE(y, idx, acc);
     }
 }
 
@@ -92,8 +105,8 @@ DEVICE_FN int source_pos(const int i, const int p, const int t, const int d, con
     return o < O ? o : -1;
 }
 
-__kernel void conv_backward_data(__global const real* dy, __global const real* w, __global const real* b,
-                                 const int has_bias, __global real* dx, GEOM_PARAMS,
+__kernel void conv_backward_data(__global const store_t* dy, __global const store_t* w, __global const store_t* b,
+                                 const int has_bias, __global store_t* dx, GEOM_PARAMS,
                                  const long total, const long step) {
     const int Cg = C / G;
     const int Kg = K / G;
@@ -111,8 +124,8 @@ __kernel void conv_backward_data(__global const real* dy, __global const real* w
         real acc = 0;
         for (int k = 0; k < Kg; k++) {
             const int ko = g * Kg + k;
-            __global const real* dyk = dy + ((long)n * K + ko) * out_sp;
-            __global const real* wk = w + ((long)ko * Cg + c) * taps;
+            __global const store_t* dyk = dy + ((long)n * K + ko) * out_sp;
+            __global const store_t* wk = w + ((long)ko * Cg + c) * taps;
             for (int tz = 0; tz < KD; tz++) {
                 const int oz = source_pos(iz, PD, tz, DD, SD, OD);
                 if (oz < 0) continue;
@@ -122,13 +135,13 @@ __kernel void conv_backward_data(__global const real* dy, __global const real* w
                     for (int tx = 0; tx < KW; tx++) {
                         const int ox = source_pos(ix, PW, tx, DW, SW, OW);
                         if (ox < 0) continue;
-                        acc += dyk[((long)oz * OH + oy) * OW + ox] * wk[((long)tz * KH + ty) * KW + tx];
+                        acc += LOAD(dyk, ((long)oz * OH + oy) * OW + ox) * LOAD(wk, ((long)tz * KH + ty) * KW + tx);
                     }
                 }
             }
         }
-        if (has_bias) acc += b[ci];
-        dx[idx] = acc;
+        if (has_bias) acc += LOAD(b, ci);
+        STORE(dx, idx, acc);
     }
 }
 
@@ -142,7 +155,7 @@ __kernel void conv_backward_data(__global const real* dy, __global const real* w
         barrier(CLK_LOCAL_MEM_FENCE); \
     }
 
-__kernel void conv_backward_weight(__global const real* x, __global const real* dy, __global real* dw,
+__kernel void conv_backward_weight(__global const store_t* x, __global const store_t* dy, __global store_t* dw,
                                    GEOM_PARAMS) {
     __local real part[RED_WG];
     const int Cg = C / G;
@@ -171,14 +184,14 @@ __kernel void conv_backward_weight(__global const real* x, __global const real* 
         const int ix = ox * SW - PW + tx * DW;
         // a tap on padding reads 0 and still forms its product (0 * dy is NaN for a NaN dy)
         const int inside = iz >= 0 && iz < D && iy >= 0 && iy < H && ix >= 0 && ix < W;
-        const real xv = inside ? x[((long)n * C + (long)g * Cg + c) * in_sp + ((long)iz * H + iy) * W + ix] : (real)0;
-        acc += xv * dy[((long)n * K + k) * out_sp + ((long)oz * OH + oy) * OW + ox];
+        const real xv = inside ? LOAD(x, ((long)n * C + (long)g * Cg + c) * in_sp + ((long)iz * H + iy) * W + ix) : (real)0;
+        acc += xv * LOAD(dy, ((long)n * K + k) * out_sp + ((long)oz * OH + oy) * OW + ox);
     }
     GROUP_SUM(part, lid, acc)
-    if (lid == 0) dw[widx] = part[0];
+    if (lid == 0) STORE(dw, widx, part[0]);
 }
 
-__kernel void bias_backward(__global const real* dy, __global real* db, const int N, const int K,
+__kernel void bias_backward(__global const store_t* dy, __global store_t* db, const int N, const int K,
                             const long spatial) {
     __local real part[RED_WG];
     const int k = get_group_id(0);
@@ -187,8 +200,8 @@ __kernel void bias_backward(__global const real* dy, __global real* db, const in
     real acc = 0;
     for (long j = lid; j < reduce; j += RED_WG) {
         const long n = j / spatial;
-        acc += dy[(n * K + k) * spatial + (j - n * spatial)];
+        acc += LOAD(dy, (n * K + k) * spatial + (j - n * spatial));
     }
     GROUP_SUM(part, lid, acc)
-    if (lid == 0) db[k] = part[0];
+    if (lid == 0) STORE(db, k, part[0]);
 }

@@ -6,6 +6,9 @@
 // [g*Cg*T, (g+1)*Cg*T), so each group of each item is one contiguous Cg*T x O matrix.
 //
 // Defines: REAL (float | double), JCONV_FP64.
+// STORE_HALF = 1 (OpenCL only; REAL must be float): every tensor argument is stored as IEEE half, read with
+// vload_half and written with vstore_half (round to nearest even), both core OpenCL (no cl_khr_fp16 needed);
+// all arithmetic stays in REAL. Without it LOAD(p, i) is p[i] and STORE(p, i, v) is p[i] = v.
 // Kernels:
 //   im2col(x, col, n0, GEOM, total, step)                total = items*C*T*O
 //   col2im(col, b, has_bias, dx, n0, GEOM, total, step)  total = items*C*D*H*W; a gather (each input
@@ -25,12 +28,22 @@
 
 typedef REAL real;
 
+#if defined(STORE_HALF) && STORE_HALF && defined(__OPENCL_VERSION__)
+typedef half store_t;
+#define LOAD(p, i) ((real) vload_half((i), (p)))
+#define STORE(p, i, v) vstore_half((v), (i), (p))
+#else
+typedef real store_t;
+#define LOAD(p, i) ((p)[i])
+#define STORE(p, i, v) ((p)[i] = (v))
+#endif
+
 #define GEOM_PARAMS const int N, const int C, const int K, const int G, \
     const int D, const int H, const int W, const int OD, const int OH, const int OW, \
     const int KD, const int KH, const int KW, const int SD, const int SH, const int SW, \
     const int PD, const int PH, const int PW, const int DD, const int DH, const int DW
 
-__kernel void im2col(__global const real* x, __global real* col, const int n0, GEOM_PARAMS,
+__kernel void im2col(__global const store_t* x, __global store_t* col, const int n0, GEOM_PARAMS,
                      const long total, const long step) {
     const int T = KD * KH * KW;
     const long in_sp = (long)D * H * W;
@@ -50,9 +63,9 @@ __kernel void im2col(__global const real* x, __global real* col, const int n0, G
         const int ix = ox * SW - PW + tx * DW;
         real v = 0;
         if (iz >= 0 && iz < D && iy >= 0 && iy < H && ix >= 0 && ix < W) {
-            v = x[(n * C + ci) * in_sp + ((long)iz * H + iy) * W + ix];
+            v = LOAD(x, (n * C + ci) * in_sp + ((long)iz * H + iy) * W + ix);
         }
-        col[idx] = v;
+        STORE(col, idx, v);
     }
 }
 
@@ -64,7 +77,7 @@ DEVICE_FN int col_source(const int i, const int p, const int t, const int d, con
     return o < O ? o : -1;
 }
 
-__kernel void col2im(__global const real* col, __global const real* b, const int has_bias, __global real* dx,
+__kernel void col2im(__global const store_t* col, __global const store_t* b, const int has_bias, __global store_t* dx,
                      const int n0, GEOM_PARAMS, const long total, const long step) {
     const long O = (long)OD * OH * OW;
     const int T = KD * KH * KW;
@@ -76,7 +89,7 @@ __kernel void col2im(__global const real* col, __global const real* b, const int
         const int iz = (int)(r % D); r /= D;
         const int ci = (int)(r % C);
         const long b_item = r / C;
-        __global const real* colb = col + b_item * C * T * O;
+        __global const store_t* colb = col + b_item * C * T * O;
         real acc = 0;
         for (int tz = 0; tz < KD; tz++) {
             const int oz = col_source(iz, PD, tz, DD, SD, OD);
@@ -88,11 +101,11 @@ __kernel void col2im(__global const real* col, __global const real* b, const int
                     const int ox = col_source(ix, PW, tx, DW, SW, OW);
                     if (ox < 0) continue;
                     const int t = (tz * KH + ty) * KW + tx;
-                    acc += colb[((long)ci * T + t) * O + ((long)oz * OH + oy) * OW + ox];
+                    acc += LOAD(colb, ((long)ci * T + t) * O + ((long)oz * OH + oy) * OW + ox);
                 }
             }
         }
-        if (has_bias) acc += b[ci];
-        dx[(long)n0 * C * in_sp + idx] = acc;
+        if (has_bias) acc += LOAD(b, ci);
+        STORE(dx, (long)n0 * C * in_sp + idx, acc);
     }
 }

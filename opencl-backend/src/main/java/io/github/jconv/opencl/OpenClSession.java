@@ -163,8 +163,8 @@ final class OpenClSession implements ConvBackend {
         if (dtype == null) throw new IllegalArgumentException("dtype = null: choose one, e.g. DType.FP32");
         if (shape == null) throw new IllegalArgumentException("shape = null: give one, e.g. Shape.of(1, 3, 32, 32)");
         checkOpen();
-        if (dtype != DType.FP32 && dtype != DType.FP64) {
-            throw new IllegalArgumentException("dtype = " + dtype + ": the OpenCL backend stores FP32 and FP64; e.g. DType.FP32");
+        if (dtype == DType.BF16) {
+            throw new IllegalArgumentException("dtype = " + dtype + ": the OpenCL backend stores FP32, FP64 and FP16; e.g. DType.FP32");
         }
         long bytes = AbstractDeviceBuffer.byteSize(dtype, shape, dev.maxAllocBytes(), maxAllocName());
         try {
@@ -199,8 +199,12 @@ final class OpenClSession implements ConvBackend {
             // fill after every kernel already enqueued with that block's previous owner.
             CachingAllocator.Block<cl_mem> block = allocator.acquire(dtype, bytes);
             try {
-                // Both element sizes are multiples of 4, so a 4-byte zero pattern covers every buffer.
-                clEnqueueFillBuffer(queue, block.memory(), Pointer.to(new int[] {0}), Sizeof.cl_int, 0, bytes, 0, null, null);
+                // FP32 and FP64 sizes are multiples of 4 and FP16 sizes of 2: a zero pattern of that many bytes covers the buffer.
+                if (bytes % Sizeof.cl_int == 0) {
+                    clEnqueueFillBuffer(queue, block.memory(), Pointer.to(new int[] {0}), Sizeof.cl_int, 0, bytes, 0, null, null);
+                } else {
+                    clEnqueueFillBuffer(queue, block.memory(), Pointer.to(new short[] {0}), Sizeof.cl_short, 0, bytes, 0, null, null);
+                }
                 CachingAllocator<cl_mem> a = allocator;
                 return new ClBuffer(this, dtype, shape, block.memory(), false, () -> a.release(block));
             } catch (RuntimeException | Error e) {
@@ -226,8 +230,8 @@ final class OpenClSession implements ConvBackend {
         if (memory.kind() != io.github.jconv.spi.ExternalMemory.Kind.CL_MEM || !(memory.handle() instanceof cl_mem m)) {
             throw memory.unsupportedBy(name(), "a JOCL cl_mem only: ExternalMemory.clMem(mem), made in engine.nativeContext()");
         }
-        if (dtype != DType.FP32 && dtype != DType.FP64) {
-            throw new IllegalArgumentException("dtype = " + dtype + ": the OpenCL backend stores FP32 and FP64; e.g. DType.FP32");
+        if (dtype == DType.BF16) {
+            throw new IllegalArgumentException("dtype = " + dtype + ": the OpenCL backend stores FP32, FP64 and FP16; e.g. DType.FP32");
         }
         long bytes = AbstractDeviceBuffer.byteSize(dtype, shape, dev.maxAllocBytes(), maxAllocName());
         long size;
@@ -276,7 +280,11 @@ final class OpenClSession implements ConvBackend {
     public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
         ClBuffer b = transfer(dst, dstOffset, src, src == null ? 0 : src.length, srcOffset, length);
         if (length == 0) return;
-        if (b.dtype() == DType.FP64) {
+        if (b.dtype() == DType.FP16) {
+            short[] h = new short[length];
+            for (int i = 0; i < length; i++) h[i] = Halfs.toHalf(src[srcOffset + i]);
+            write(b, dstOffset, Pointer.to(h), length);
+        } else if (b.dtype() == DType.FP64) {
             // The buffer's dtype decides; values convert on the host.
             double[] d = new double[length];
             for (int i = 0; i < length; i++) d[i] = src[srcOffset + i];
@@ -290,7 +298,12 @@ final class OpenClSession implements ConvBackend {
     public void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
         ClBuffer b = transfer(dst, dstOffset, src, src == null ? 0 : src.length, srcOffset, length);
         if (length == 0) return;
-        if (b.dtype() == DType.FP32) {
+        if (b.dtype() == DType.FP16) {
+            // straight from double to half (through float it could round twice)
+            short[] h = new short[length];
+            for (int i = 0; i < length; i++) h[i] = Halfs.toHalf(src[srcOffset + i]);
+            write(b, dstOffset, Pointer.to(h), length);
+        } else if (b.dtype() == DType.FP32) {
             float[] f = new float[length];
             for (int i = 0; i < length; i++) f[i] = (float) src[srcOffset + i];
             write(b, dstOffset, Pointer.to(f), length);
@@ -303,7 +316,11 @@ final class OpenClSession implements ConvBackend {
     public void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
         ClBuffer b = transfer(src, srcOffset, dst, dst == null ? 0 : dst.length, dstOffset, length);
         if (length == 0) return;
-        if (b.dtype() == DType.FP64) {
+        if (b.dtype() == DType.FP16) {
+            short[] h = new short[length];
+            read(b, srcOffset, Pointer.to(h), length);
+            for (int i = 0; i < length; i++) dst[dstOffset + i] = (float) Halfs.fromHalf(h[i]);
+        } else if (b.dtype() == DType.FP64) {
             double[] d = new double[length];
             read(b, srcOffset, Pointer.to(d), length);
             for (int i = 0; i < length; i++) dst[dstOffset + i] = (float) d[i];
@@ -316,7 +333,11 @@ final class OpenClSession implements ConvBackend {
     public void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
         ClBuffer b = transfer(src, srcOffset, dst, dst == null ? 0 : dst.length, dstOffset, length);
         if (length == 0) return;
-        if (b.dtype() == DType.FP32) {
+        if (b.dtype() == DType.FP16) {
+            short[] h = new short[length];
+            read(b, srcOffset, Pointer.to(h), length);
+            for (int i = 0; i < length; i++) dst[dstOffset + i] = Halfs.fromHalf(h[i]);
+        } else if (b.dtype() == DType.FP32) {
             float[] f = new float[length];
             read(b, srcOffset, Pointer.to(f), length);
             for (int i = 0; i < length; i++) dst[dstOffset + i] = f[i];
@@ -391,8 +412,14 @@ final class OpenClSession implements ConvBackend {
 
     @Override
     public Support supports(ConvSpec spec, Pass pass, DType dtype) {
-        if (dtype == DType.FP16 || dtype == DType.BF16) {
-            return Support.no("the OpenCL backend computes in FP32 and FP64; " + dtype + " runs on the cuda backend");
+        if (dtype == DType.BF16) {
+            return Support.no("the OpenCL backend stores FP32, FP64 and FP16; BF16 runs on the cuda backend");
+        }
+        // FP16 is storage only (vload_half / vstore_half, core OpenCL on every device, cl_khr_fp16 or not) with
+        // FP32 arithmetic, for every non-deformable convolution and pass.
+        if (dtype == DType.FP16 && spec.type() == ConvType.DEFORMABLE) {
+            return Support.no("the OpenCL backend has no FP16 deformable kernels (FP16 covers the other convolution types); "
+                    + "use FP32, or the cuda backend for FP16 deformable convolution");
         }
         if (dtype == DType.FP64 && !dev.fp64()) {
             return Support.no("device " + info.name() + " lacks cl_khr_fp64; use FP32 or a device with FP64");
@@ -448,6 +475,7 @@ final class OpenClSession implements ConvBackend {
                 checkOpen();
                 try {
                     if (spec.type() == ConvType.DEFORMABLE) {
+                        if (dt == DType.FP16) throw new UnsupportedOperationException(supports(spec, pass, dt).reason());
                         runDeformable(family(dt, "deformable"), choice.path(), pass, spec, args, dt);
                     } else {
                         runConv(choice.path(), spec, args, dt);
@@ -912,12 +940,12 @@ final class OpenClSession implements ConvBackend {
                     String.valueOf(info.properties().get("vendor")), info.type(), c);
         }
         Map<String, Family> byName = families.computeIfAbsent(dt, d -> new HashMap<>());
-        String real = dt == DType.FP64 ? "-DREAL=double -DJCONV_FP64=1" : "-DREAL=float -DJCONV_FP64=0";
+        String real = realOptions(dt);
         for (GemmParams p : chain) {
             String name = "gemm/" + p;
             Family f = byName.get(name);
             if (f == null) {
-                if (!p.fits(dev.maxWorkGroupSize(), dev.maxItemSize0(), dev.maxWorkGroupSize(), dev.localMemBytes(), dt.bytes())) continue;
+                if (!p.fits(dev.maxWorkGroupSize(), dev.maxItemSize0(), dev.maxWorkGroupSize(), dev.localMemBytes(), arithmeticBytes(dt))) continue;
                 f = build(dt, "gemm", real + " " + p.defines(), 0,
                         new int[] {p.tsm(), p.tsn(), p.tsk(), p.wptm(), p.wptn(), p.vw(), p.db() ? 1 : 0});
                 if (smallestGroup(f) < p.threads()) {
@@ -972,7 +1000,7 @@ final class OpenClSession implements ConvBackend {
         Map<String, Family> byName = families.computeIfAbsent(dt, d -> new HashMap<>());
         Family f = byName.get(name);
         if (f != null) return f;
-        String real = dt == DType.FP64 ? "-DREAL=double -DJCONV_FP64=1" : "-DREAL=float -DJCONV_FP64=0";
+        String real = realOptions(dt);
         switch (name) {
             case "im2col" -> f = build(dt, name, real, 0, null);
             default -> {
@@ -989,6 +1017,23 @@ final class OpenClSession implements ConvBackend {
         }
         byName.put(name, f);
         return f;
+    }
+
+    /**
+     * The build options of a dtype: its arithmetic type, and for FP16 half storage (-DSTORE_HALF=1). The options are
+     * part of the program cache key, so the half programs are cached apart from the float ones.
+     */
+    private static String realOptions(DType dt) {
+        return switch (dt) {
+            case FP64 -> "-DREAL=double -DJCONV_FP64=1";
+            case FP16 -> "-DREAL=float -DJCONV_FP64=0 -DSTORE_HALF=1";
+            default -> "-DREAL=float -DJCONV_FP64=0";
+        };
+    }
+
+    /** Bytes of one value of the arithmetic (and local-memory) type of {@code dt}: float for FP16. */
+    private static int arithmeticBytes(DType dt) {
+        return dt == DType.FP16 ? Sizeof.cl_float : dt.bytes();
     }
 
     private long smallestGroup(Family f) {

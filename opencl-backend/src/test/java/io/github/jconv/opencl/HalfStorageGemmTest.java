@@ -20,8 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * gemm.cl with STORE_HALF = 1: operands and result stored as IEEE half (vload_half / vstore_half, core
- * OpenCL, so no cl_khr_fp16 is needed for storage), sums accumulated in float. Not yet reachable through
- * the backend (it allocates FP32 and FP64 only); this pins the kernel's half-storage path.
+ * OpenCL, so no cl_khr_fp16 is needed for storage), sums accumulated in float. This pins the kernel on its
+ * own; {@link HalfStorageConvTest} runs the same sums through the backend's FP16 buffers.
  */
 class HalfStorageGemmTest {
     @Test

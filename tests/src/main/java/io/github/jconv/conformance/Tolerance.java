@@ -21,7 +21,8 @@ import io.github.jconv.DType;
  * assumes zero-mean data (as {@link ProblemData} draws); the constants leave room for blocked,
  * pairwise and Winograd-style summation without admitting a wrong index (which errs by O(1)).
  * Deformable convolution adds {@code u·(|position| + 2)} for the sampling position computed in the
- * storage type ({@link #withSamplingPosition}).
+ * storage type ({@link #withSamplingPosition}). FP16 adds an absolute floor for its subnormal range
+ * ({@link #absoluteFloor}).
  */
 public record Tolerance(DType dtype, MathMode mode, long reductionLength, double rel) {
     private static final double U_FP64 = 0x1p-53;
@@ -80,9 +81,19 @@ public record Tolerance(DType dtype, MathMode mode, long reductionLength, double
         return new Tolerance(dtype, mode, reductionLength, rel + unitRoundoff() * (Math.abs(maxAbsPosition) + 2));
     }
 
-    /** The largest error allowed for an element of this magnitude. */
+    /** The largest error allowed for an element of this magnitude (exactly zero for an element with no terms). */
     public double bound(double magnitude) {
-        return rel * magnitude;
+        return magnitude == 0 ? 0 : rel * magnitude + absoluteFloor();
+    }
+
+    /**
+     * FP16 only: below 2^-14 half is subnormal and its rounding error is absolute, up to 2^-25 (half its step 2^-24),
+     * which no relative bound covers. For operands of magnitude at most 1 ({@link ProblemData} draws [-1, 1)) each
+     * of K products costs at most 2 · 2^-25 (x rounded, times |w| <= 1, and w rounded, times |x| <= 1) and storing
+     * the result 2^-25 more: (2K + 1) · 2^-25. BF16's subnormals (below 2^-126) and the other types add nothing.
+     */
+    public double absoluteFloor() {
+        return dtype == DType.FP16 ? 0x1p-25 * (2.0 * reductionLength + 1) : 0;
     }
 
     private static IllegalArgumentException mismatch(DType dtype, MathMode mode, String want) {

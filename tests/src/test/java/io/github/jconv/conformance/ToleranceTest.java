@@ -24,6 +24,24 @@ class ToleranceTest {
     }
 
     @Test
+    void fp16AllowsItsSubnormalRoundingAsAnAbsoluteFloor() {
+        // A one-term FP16 result of 1.74577249e-06 lies in half's subnormal range (below 2^-14), where the step is
+        // 2^-24: it is 29.29 steps, so the nearest half is 29 · 2^-24 = 1.72853470e-06, an error of 1.72e-08. The
+        // relative bound alone at K = 9, (3 · 2^-11 + 2^-24 · 56) · 1.75e-06 = 2.6e-09, refused that correct rounding;
+        // the floor (2 · 9 + 1) · 2^-25 = 5.66e-07 admits it.
+        Tolerance t = Tolerance.of(DType.FP16, MathMode.FP16, 9);
+        double expected = 1.74577249e-06;
+        double got = 29 * 0x1p-24;
+        assertTrue(Math.abs(got - expected) > t.rel() * expected);
+        assertTrue(Math.abs(got - expected) <= t.bound(expected));
+        assertEquals(19 * 0x1p-25, t.absoluteFloor(), 0);
+        // an element with no terms must still be exactly zero, and the other types get no floor
+        assertEquals(0, t.bound(0), 0);
+        assertEquals(0, Tolerance.of(DType.FP32, MathMode.EXACT, 9).absoluteFloor(), 0);
+        assertEquals(0, Tolerance.of(DType.BF16, MathMode.BF16, 9).absoluteFloor(), 0);
+    }
+
+    @Test
     void longerReductionsGetLooserBoundsAsTheSquareRootOfTheirLength() {
         double k9 = Tolerance.of(DType.FP32, MathMode.EXACT, 9).rel();
         double k900 = Tolerance.of(DType.FP32, MathMode.EXACT, 900).rel();

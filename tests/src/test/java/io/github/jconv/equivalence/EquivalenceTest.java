@@ -1,6 +1,10 @@
 package io.github.jconv.equivalence;
 
 import io.github.jconv.ConvEngine;
+import io.github.jconv.ConvType;
+import io.github.jconv.DType;
+import io.github.jconv.Pass;
+import io.github.jconv.spi.Capabilities;
 import io.github.jconv.conformance.Catalogue;
 import io.github.jconv.conformance.ConformanceSuite;
 import io.github.jconv.conformance.CrossCheck;
@@ -56,6 +60,11 @@ class EquivalenceTest {
             ProbeResult probe = p.probe();
             if (probe.available()) {
                 nodes.add(DynamicContainer.dynamicContainer("backend " + p.name(), ConformanceSuite.of(p).dynamicTests()));
+                // FP16 storage with FP32 sums has its own tolerance row; run for the backends that store FP16
+                if (storesFp16(p)) {
+                    nodes.add(DynamicContainer.dynamicContainer("backend " + p.name() + " FP16",
+                            ConformanceSuite.of(p).dtypes(DType.FP16).dynamicTests()));
+                }
             } else {
                 nodes.add(DynamicTest.dynamicTest("backend " + p.name() + " is unavailable", () -> {
                     String why = p.name() + " unavailable: " + probe.reason() + (probe.fix().isEmpty() ? "" : " (fix: " + probe.fix() + ")");
@@ -65,6 +74,13 @@ class EquivalenceTest {
             }
         }
         return nodes.stream();
+    }
+
+    /** Whether device 0 of {@code p} supports an FP16 forward of the representative 2D convolution. */
+    private static boolean storesFp16(ConvBackendProvider p) {
+        try (ConvEngine e = ConvEngine.open(p, 0)) {
+            return e.backend().supports(Capabilities.representative(ConvType.CONVOLUTION, 2), Pass.FORWARD, DType.FP16).supported();
+        }
     }
 
     @TestFactory
