@@ -11,6 +11,21 @@ final class BackendAccess {
     private BackendAccess() {
     }
 
+    /** The CUDA backend's math-mode property (fp32 or tf32), read when a session opens. */
+    static final String CUDA_MATH_PROPERTY = "jconv.cuda.math";
+
+    /** Opens the engine with the CUDA math mode {@code math} (fp32 or tf32) for this session only. */
+    static ConvEngine open(String backend, Integer threads, String math) {
+        String before = System.getProperty(CUDA_MATH_PROPERTY);
+        System.setProperty(CUDA_MATH_PROPERTY, math);
+        try {
+            return open(backend, threads);
+        } finally {
+            if (before == null) System.clearProperty(CUDA_MATH_PROPERTY);
+            else System.setProperty(CUDA_MATH_PROPERTY, before);
+        }
+    }
+
     static ConvEngine open(String backend, Integer threads) {
         if (threads == null) return ConvEngine.open(BenchCommand.engineOptions(backend));
         if (threads < 1) throw new IllegalArgumentException("threads = " + threads + ": must be >= 1; e.g. --threads 2");

@@ -22,8 +22,8 @@ import java.util.concurrent.Callable;
  * alternate round by round and each case's medians are compared.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Times the benchmark problems P1-P8 and D1 (docs/bench-problems.md), forward and forward+backward, FP32: "
-                + "warm-ups, then the median of single calls; GFLOP/s by that page's convention (forward+backward = 3x forward). "
+        description = "Times the benchmark problems P1-P8 and D1 (docs/bench-problems.md), forward and forward+backward, in --dtype/--math "
+                + "(default FP32): warm-up until the time per call is steady, then at least --min-window-ms of calls; GFLOP/s by that page's convention (forward+backward = 3x forward). "
                 + "With --peer torch, PyTorch runs the same problems in the same invocation, alternating with jconv for --rounds rounds, "
                 + "and the table shows jconv/PyTorch throughput ratios. --csv writes the table, with a PNG bar chart beside it.")
 public final class BenchCommand implements Callable<Integer> {
@@ -40,10 +40,13 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--passes", paramLabel = "LIST", description = "fwd, fwd+bwd or both (default: ${DEFAULT-VALUE}).", defaultValue = "fwd,fwd+bwd")
     String passes;
 
-    @Option(names = "--warmup", paramLabel = "N", description = "Warm-up calls before timing forward; forward+backward gets one fewer (default: ${DEFAULT-VALUE}).", defaultValue = "3")
+    @Option(names = "--warmup", paramLabel = "N", description = "Fewest warm-up calls before timing forward (forward+backward gets one fewer); warm-up then goes on in batches "
+            + "until the median of the last 3 batch times is within 5 %% of the 3 before, at most 60 batches or 10 s (default: ${DEFAULT-VALUE}).",
+            defaultValue = "3")
     int warmup;
 
-    @Option(names = "--reps", paramLabel = "N", description = "Timed calls for forward; forward+backward gets max(3, N/3), as the peer script does (default: ${DEFAULT-VALUE}).", defaultValue = "10")
+    @Option(names = "--reps", paramLabel = "N", description = "Fewest timed calls for forward; forward+backward gets max(3, N/3), as the peer script does; more are timed "
+            + "to fill --min-window-ms (default: ${DEFAULT-VALUE}).", defaultValue = "10")
     int reps;
 
     @Option(names = "--rounds", paramLabel = "N", description = "Rounds of both sides; each case reports the median of its round medians (default: ${DEFAULT-VALUE}).", defaultValue = "1")
@@ -67,6 +70,18 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--timing", paramLabel = "MODE", description = "single (median of single calls) or batched (R calls between two syncs / R); default: single on cpu, batched elsewhere.")
     String timing;
+
+    @Option(names = "--min-window-ms", paramLabel = "MS", description = "Each round times at least this many milliseconds of calls "
+            + "(or --reps calls, whichever is more), within --max-case-seconds (default: ${DEFAULT-VALUE}).", defaultValue = "200")
+    double minWindowMs;
+
+    @Option(names = "--dtype", paramLabel = "T", description = "Buffer dtype of both sides: fp32, fp64, fp16 or bf16; cpu: fp32, fp64; "
+            + "opencl: fp32, fp64, fp16; cuda: all four (default: ${DEFAULT-VALUE}).", defaultValue = "fp32")
+    String dtype;
+
+    @Option(names = "--math", paramLabel = "M", description = "Math of FP32 convolutions on both sides: fp32 (exact) or tf32 "
+            + "(cuda only; sets jconv.cuda.math and PyTorch's allow_tf32) (default: ${DEFAULT-VALUE}).", defaultValue = "fp32")
+    String math;
 
     @Option(names = "--csv", paramLabel = "FILE", description = "Write the table as CSV here, and a PNG chart beside it.")
     Path csv;
@@ -174,6 +189,11 @@ public final class BenchCommand implements Callable<Integer> {
         if (peerDevice != null && !peerDevice.strip().matches("cpu|cuda(:\\d+)?")) {
             throw new IllegalArgumentException("peer-device = " + peerDevice + ": must be cpu or cuda; e.g. --peer-device cpu");
         }
+        if (!(minWindowMs >= 0 && minWindowMs <= 600_000)) {
+            throw new IllegalArgumentException("min-window-ms = " + minWindowMs + ": must be 0 to 600000 milliseconds; e.g. --min-window-ms 200");
+        }
+        Precision precision = Precision.parse(dtype, math);
+        if (backend != null && !backend.isBlank()) precision.checkBackend(backend.strip().toLowerCase(Locale.ROOT));
         int[] size = parseSize(chartSize);
         if (timing != null) timingMode(timing, "cpu");
         if (csv != null) {
@@ -188,8 +208,9 @@ public final class BenchCommand implements Callable<Integer> {
             case "torch", "pytorch" -> true;
             default -> throw new IllegalArgumentException("peer = " + peer + ": must be none or torch; e.g. --peer torch");
         };
-        try (ConvEngine engine = BackendAccess.open(backend, threads)) {
+        try (ConvEngine engine = BackendAccess.open(backend, threads, precision.math())) {
             String backendName = engine.backendName();
+            precision.checkBackend(backendName);
             JconvRunner.Timing mode = timingMode(timing, backendName);
             String threadText = BackendAccess.threadsText(engine, threads);
             out.println("jconv bench: " + engine.selectionReport());
@@ -198,22 +219,25 @@ public final class BenchCommand implements Callable<Integer> {
                     + "; threads: " + threadText + "; available processors: " + Runtime.getRuntime().availableProcessors());
             out.println("date: " + Instant.now().truncatedTo(ChronoUnit.SECONDS) + "; timing: " + mode.name().toLowerCase(Locale.ROOT)
                     + ", warm-up " + warmup + ", reps " + reps + " (fwd+bwd " + JconvRunner.repsFor(BenchPass.FWD_BWD, reps)
-                    + "), rounds " + rounds);
+                    + "), rounds " + rounds + ", at least " + fmt(minWindowMs) + " ms timed per round after a steady warm-up"
+                    + "; precision: " + precision.label());
 
             PeerRunner peerRunner = null;
             List<String> peerNames = new ArrayList<>();
             if (withPeer) {
                 String dev = peerDevice != null ? peerDevice : backendName.equals("cpu") ? "cpu" : "cuda";
                 int pt = peerThreads != null ? peerThreads : threads != null ? threads : Runtime.getRuntime().availableProcessors();
-                peerRunner = new PeerRunner(python, peerScript != null ? peerScript : PeerScript.locate(), dev, pt, reps, peerTimeout);
+                peerRunner = new PeerRunner(python, peerScript != null ? peerScript : PeerScript.locate(), dev, pt, reps, peerTimeout,
+                        precision.dtypeName(), precision.math(), minWindowMs);
                 peerRunner.checkScript();
                 for (BenchProblem p : list) if (p.isStandard()) peerNames.add(p.name());
                 out.println("peer: " + String.join(" ", peerRunner.command(peerNames))
                         + (perProblem ? " (one problem per run, alternating with jconv problem by problem)" : " (after each jconv round)"));
             }
 
-            BenchResults results = new BenchResults(list, passList);
-            JconvRunner runner = new JconvRunner(engine, warmup, reps, maxCaseSeconds, mode, BackendAccess.scratchMeter(engine));
+            BenchResults results = new BenchResults(list, passList, precision.label());
+            JconvRunner runner = new JconvRunner(engine, warmup, reps, maxCaseSeconds, mode, BackendAccess.scratchMeter(engine),
+                    minWindowMs, precision.dtype());
             boolean peerOk = peerRunner == null || peerNames.isEmpty();
             List<Double> loads = new ArrayList<>();
             int cpus = Runtime.getRuntime().availableProcessors();
@@ -229,7 +253,8 @@ public final class BenchCommand implements Callable<Integer> {
                     for (BenchPass pass : passList) {
                         JconvRunner.RoundTiming t = r.timings().get(pass);
                         err.printf(Locale.ROOT, "round %d jconv %s %s: %s%n", round, p.name(), pass.label(),
-                                t != null ? String.format(Locale.ROOT, "%.3f ms (min %.3f, %d calls)", t.medianMs(), t.minMs(), t.samples())
+                                t != null ? String.format(Locale.ROOT, "%.3f ms (min %.3f, %d calls after %d warm-up calls%s)", t.medianMs(), t.minMs(), t.samples(),
+                                t.warmupCalls(), t.steady() ? "" : ", not steady")
                                         : r.failures().get(pass));
                     }
                     if (perProblem && peerRunner != null && p.isStandard()) {
@@ -250,6 +275,7 @@ public final class BenchCommand implements Callable<Integer> {
 
             List<BenchResults.Row> rows = results.rows();
             out.println();
+            out.println("precision: " + precision.label() + " (both sides)");
             out.print(BenchResults.table(rows, withPeer));
             loads.add(loadAverage());
             out.println("others: cores kept busy by other processes while jconv / the peer ran (mean over rounds; "
@@ -257,13 +283,13 @@ public final class BenchCommand implements Callable<Integer> {
             out.println("load average (1 min, this benchmark's own threads included) at each round's start and at the end: "
                     + loads.stream().map(v -> String.format(Locale.ROOT, "%.2f", v)).toList());
             if (csv != null) {
-                BenchResults.writeCsv(csv, rows, backendName, threadText, rounds);
+                BenchResults.writeCsv(csv, rows, backendName, threadText, rounds, precision.label());
                 Path png = chart != null ? chart : chartPathFor(csv);
                 String peerLabel = rows.stream().map(BenchResults.Row::peer).filter(s -> !s.isEmpty()).findFirst().orElse("");
                 try {
                     chartWriter.write(png, rows, size[0], size[1],
                             "jconv " + backendName + (peerLabel.isEmpty() ? "" : " vs " + peerLabel) + ", GFLOP/s, " + threadText
-                                    + " threads, median of " + rounds + " round(s)", peerLabel);
+                                    + " threads, " + precision.label() + ", median of " + rounds + " round(s)", peerLabel);
                     out.println("wrote " + csv + " and " + png);
                 } catch (LinkageError | java.awt.AWTError e) {
                     // a JDK without its font libraries (e.g. no libharfbuzz.so.0) cannot draw text: keep the table and the CSV
@@ -321,6 +347,10 @@ public final class BenchCommand implements Callable<Integer> {
     /** The system's 1-minute load average, or -1 where the platform has none: how busy the machine was. */
     static double loadAverage() {
         return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+    }
+
+    private static String fmt(double v) {
+        return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v);
     }
 
     static Path chartPathFor(Path csv) {

@@ -19,7 +19,7 @@ final class BenchResults {
     static final List<String> CSV_COLUMNS = List.of("problem", "pass", "line", "flops", "backend", "threads", "rounds",
             "jconv_ms", "jconv_min_ms", "jconv_round_lo_ms", "jconv_round_hi_ms", "jconv_samples", "jconv_gflops",
             "peer", "peer_ms", "peer_round_lo_ms", "peer_round_hi_ms", "peer_gflops", "ratio",
-            "peak_scratch_bytes", "algorithm", "other_cores_jconv", "other_cores_peer", "note");
+            "peak_scratch_bytes", "algorithm", "other_cores_jconv", "other_cores_peer", "note", "precision");
 
     /**
      * One reduced case; times in ms, NaN where that side has no number. otherCores*: cores that other
@@ -62,8 +62,15 @@ final class BenchResults {
     }
 
     private final Map<String, Case> cases = new LinkedHashMap<>();
+    private final String mode;
 
     BenchResults(List<BenchProblem> problems, List<BenchPass> passes) {
+        this(problems, passes, "fp32");
+    }
+
+    /** {@code mode}: the precision label (fp32, tf32, fp64, fp16, bf16); only peer rows of that mode are kept. */
+    BenchResults(List<BenchProblem> problems, List<BenchPass> passes, String mode) {
+        this.mode = mode;
         for (BenchProblem p : problems) {
             for (BenchPass pass : passes) cases.put(key(p.name(), pass), new Case(p, pass));
         }
@@ -85,10 +92,10 @@ final class BenchResults {
         }
     }
 
-    /** Adds one peer run's rows for the problems and passes of this benchmark, FP32 mode only. */
+    /** Adds one peer run's rows for the problems and passes of this benchmark, in this benchmark's mode only. */
     void addPeer(List<PeerCsv.Row> rows) {
         for (PeerCsv.Row r : rows) {
-            if (!r.mode().equals("fp32")) continue;
+            if (!r.mode().equals(mode)) continue;
             Case c = cases.get(key(r.problem(), r.pass()));
             if (c == null || !c.problem.isStandard()) continue;
             c.peerMs.add(r.medianMs());
@@ -137,6 +144,10 @@ final class BenchResults {
     }
 
     static void writeCsv(Path path, List<Row> rows, String backend, String threads, int rounds) throws IOException {
+        writeCsv(path, rows, backend, threads, rounds, "fp32");
+    }
+
+    static void writeCsv(Path path, List<Row> rows, String backend, String threads, int rounds, String precision) throws IOException {
         Path parent = path.toAbsolutePath().getParent();
         if (parent != null) Files.createDirectories(parent);
         try (Writer w = Files.newBufferedWriter(path, StandardCharsets.UTF_8)) {
@@ -148,7 +159,7 @@ final class BenchResults {
                         num(r.jconvRoundHiMs()), Integer.toString(r.jconvSamples()), num(r.jconvGflops()), r.peer(),
                         num(r.peerMs()), num(r.peerRoundLoMs()), num(r.peerRoundHiMs()), num(r.peerGflops()),
                         num(r.ratio()), r.peakScratchBytes() < 0 ? "" : Long.toString(r.peakScratchBytes()),
-                        r.algorithm(), num(r.otherCoresJconv()), num(r.otherCoresPeer()), r.note());
+                        r.algorithm(), num(r.otherCoresJconv()), num(r.otherCoresPeer()), r.note(), precision);
                 List<String> quoted = new ArrayList<>();
                 for (String s : f) quoted.add(csvField(s));
                 w.write(String.join(",", quoted));

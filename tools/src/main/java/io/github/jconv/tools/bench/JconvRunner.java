@@ -26,7 +26,10 @@ final class JconvRunner {
     enum Timing { SINGLE, BATCHED }
 
     /** One round's timing of one case. */
-    record RoundTiming(double medianMs, double minMs, int samples) {
+    record RoundTiming(double medianMs, double minMs, int samples, int warmupCalls, boolean steady) {
+        RoundTiming(double medianMs, double minMs, int samples) {
+            this(medianMs, minMs, samples, 0, true);
+        }
     }
 
     /** What one round of one problem gave: timings per pass, or why a pass did not run. */
@@ -54,6 +57,8 @@ final class JconvRunner {
     }
 
     private static final int BATCHES = 3;
+    private static final int MAX_WARMUP_BATCHES = 60;
+    private static final double MAX_WARMUP_SECONDS = 10;
 
     private final ConvEngine engine;
     private final int warmup;
@@ -61,8 +66,15 @@ final class JconvRunner {
     private final double maxCaseSeconds;
     private final Timing timing;
     private final ScratchMeter scratch;
+    private final double minWindowMs;
+    private final DType dtype;
 
     JconvRunner(ConvEngine engine, int warmup, int reps, double maxCaseSeconds, Timing timing, ScratchMeter scratch) {
+        this(engine, warmup, reps, maxCaseSeconds, timing, scratch, 0, DType.FP32);
+    }
+
+    JconvRunner(ConvEngine engine, int warmup, int reps, double maxCaseSeconds, Timing timing, ScratchMeter scratch,
+                double minWindowMs, DType dtype) {
         if (warmup < 0) throw new IllegalArgumentException("warmup = " + warmup + ": must be >= 0; e.g. 3");
         if (reps < 1) throw new IllegalArgumentException("reps = " + reps + ": must be >= 1; e.g. 10");
         this.engine = engine;
@@ -71,6 +83,8 @@ final class JconvRunner {
         this.maxCaseSeconds = maxCaseSeconds;
         this.timing = timing;
         this.scratch = scratch;
+        this.minWindowMs = minWindowMs;
+        this.dtype = dtype;
     }
 
     /** Repetitions of a pass; forward+backward uses a third as many, at least 3, like the peer script. */
@@ -88,7 +102,7 @@ final class JconvRunner {
         Map<BenchPass, String> failures = new EnumMap<>(BenchPass.class);
         String algorithm = "";
         scratch.reset();
-        try (Buffers b = new Buffers(engine, spec, passes.contains(BenchPass.FWD_BWD), seed)) {
+        try (Buffers b = new Buffers(engine, spec, passes.contains(BenchPass.FWD_BWD), seed, dtype)) {
             for (BenchPass pass : passes) {
                 Runnable call = pass == BenchPass.FWD ? () -> forward(spec, b) : () -> forwardBackward(spec, b);
                 try {
@@ -119,35 +133,48 @@ final class JconvRunner {
     }
 
     /**
-     * Warm-ups, then timed calls, within the case's time budget (--max-case-seconds, counted from the
-     * first warm-up): once it is spent no further call starts, except that at least one call is timed.
-     * Batched timing divides each batch's time by the calls it actually made; it synchronises after
+     * Warm-up until the time per call is steady ({@link Warmup}: at least {@code warm} calls, then batches
+     * until the last ones agree, capped at half the case's budget), then timed calls: at least {@code n}
+     * and enough to fill {@code minWindowMs}, within the case's time budget (--max-case-seconds, counted
+     * from the first warm-up): once it is spent no further call starts, except that at least one call is
+     * timed. Batched timing divides each batch's time by the calls it actually made; it synchronises after
      * 1, 2, 4, ... calls to read the budget, which an asynchronous backend would otherwise outrun.
      */
     private RoundTiming time(Runnable call, int warm, int n) {
         ConvBackend backend = engine.backend();
-        long deadline = System.nanoTime() + (long) (maxCaseSeconds * 1e9);
-        for (int i = 0; i < warm && System.nanoTime() < deadline; i++) call.run();
+        long start = System.nanoTime();
+        long deadline = start + (long) (maxCaseSeconds * 1e9);
+        Warmup w = new Warmup(warm, MAX_WARMUP_BATCHES, Math.min(MAX_WARMUP_SECONDS, maxCaseSeconds / 2));
         backend.synchronize();
+        while (w.more((System.nanoTime() - start) / 1e9) && System.nanoTime() < deadline) {
+            int calls = w.nextBatchCalls();
+            long t0 = System.nanoTime();
+            for (int i = 0; i < calls; i++) call.run();
+            backend.synchronize();
+            w.add(calls, (System.nanoTime() - t0) / 1e6 / calls);
+        }
+        double budgetMs = Math.max(0, (deadline - System.nanoTime()) / 1e6);
+        int calls = Warmup.timedCalls(w.perCallMs(), n, minWindowMs, budgetMs);
         List<Double> samples = new ArrayList<>();
         if (timing == Timing.BATCHED) {
+            int perBatch = Math.max(n, (calls + BATCHES - 1) / BATCHES);
             for (int k = 0; k < BATCHES; k++) {
                 backend.synchronize();
                 long t0 = System.nanoTime();
-                int calls = 0;
+                int c = 0;
                 do {
                     call.run();
-                    calls++;
+                    c++;
                     // an asynchronous backend only queues calls: wait for them at 1, 2, 4, ... calls before the
                     // clock is held against the budget, so that a batch overshoots it by at most its own length
-                    if (Integer.bitCount(calls) == 1) backend.synchronize();
-                } while (calls < n && System.nanoTime() <= deadline);
+                    if (Integer.bitCount(c) == 1) backend.synchronize();
+                } while (c < perBatch && System.nanoTime() <= deadline);
                 backend.synchronize();
-                samples.add((System.nanoTime() - t0) / 1e6 / calls);
+                samples.add((System.nanoTime() - t0) / 1e6 / c);
                 if (System.nanoTime() > deadline) break;
             }
         } else {
-            for (int i = 0; i < n; i++) {
+            for (int i = 0; i < calls; i++) {
                 backend.synchronize();
                 long t0 = System.nanoTime();
                 call.run();
@@ -157,18 +184,24 @@ final class JconvRunner {
                 if (System.nanoTime() > deadline) break;
             }
         }
-        return new RoundTiming(Stats.median(samples), Stats.min(samples), samples.size());
+        return new RoundTiming(Stats.median(samples), Stats.min(samples), samples.size(), w.calls(), w.steady());
     }
 
     /** Every buffer the passes need, filled with seeded random data (D1: offsets N(0, 2²), mask U[0, 1)). */
     static final class Buffers implements AutoCloseable {
         private final List<DeviceBuffer> all = new ArrayList<>();
+        private final DType dtype;
         final ConvArgs forward;
         final ConvArgs backwardData;
         final ConvArgs backwardWeight;
         final ConvArgs backwardOffsetMask;
 
         Buffers(ConvEngine engine, ConvSpec spec, boolean backward, long seed) {
+            this(engine, spec, backward, seed, DType.FP32);
+        }
+
+        Buffers(ConvEngine engine, ConvSpec spec, boolean backward, long seed, DType dtype) {
+            this.dtype = dtype;
             Random rnd = new Random(seed);
             try {
                 boolean deform = spec.type() == ConvType.DEFORMABLE;
@@ -177,20 +210,20 @@ final class JconvRunner {
                 DeviceBuffer bias = spec.bias() ? gaussian(engine, spec.biasShape(), rnd, 1) : null;
                 DeviceBuffer offset = deform ? gaussian(engine, spec.offsetShape(), rnd, 2) : null;
                 DeviceBuffer mask = deform && spec.modulated() ? uniform(engine, spec.maskShape(), rnd) : null;
-                DeviceBuffer y = keep(engine.allocate(DType.FP32, spec.outputShape()));
+                DeviceBuffer y = keep(engine.allocate(dtype, spec.outputShape()));
                 forward = ConvArgs.builder().x(x).w(w).b(bias).offset(offset).mask(mask).y(y).build();
                 if (!backward) {
                     backwardData = backwardWeight = backwardOffsetMask = null;
                     return;
                 }
                 DeviceBuffer dy = gaussian(engine, spec.outputShape(), rnd, 1);
-                DeviceBuffer dx = keep(engine.allocate(DType.FP32, spec.inputShape()));
-                DeviceBuffer dw = keep(engine.allocate(DType.FP32, spec.weightShape()));
+                DeviceBuffer dx = keep(engine.allocate(dtype, spec.inputShape()));
+                DeviceBuffer dw = keep(engine.allocate(dtype, spec.weightShape()));
                 backwardData = ConvArgs.builder().dy(dy).w(w).offset(offset).mask(mask).dx(dx).build();
                 backwardWeight = ConvArgs.builder().x(x).dy(dy).offset(offset).mask(mask).dw(dw).build();
                 if (deform) {
-                    DeviceBuffer doff = keep(engine.allocate(DType.FP32, spec.offsetShape()));
-                    DeviceBuffer dmask = spec.modulated() ? keep(engine.allocate(DType.FP32, spec.maskShape())) : null;
+                    DeviceBuffer doff = keep(engine.allocate(dtype, spec.offsetShape()));
+                    DeviceBuffer dmask = spec.modulated() ? keep(engine.allocate(dtype, spec.maskShape())) : null;
                     backwardOffsetMask = ConvArgs.builder().x(x).w(w).dy(dy).offset(offset).mask(mask)
                             .put(Role.DOFFSET, doff).put(Role.DMASK, dmask).build();
                 } else {
@@ -210,13 +243,13 @@ final class JconvRunner {
         private DeviceBuffer gaussian(ConvEngine engine, Shape shape, Random rnd, double sigma) {
             float[] v = new float[Math.toIntExact(shape.elementCount())];
             for (int i = 0; i < v.length; i++) v[i] = (float) (rnd.nextGaussian() * sigma);
-            return keep(engine.upload(v, shape));
+            return keep(engine.upload(dtype, v, shape));
         }
 
         private DeviceBuffer uniform(ConvEngine engine, Shape shape, Random rnd) {
             float[] v = new float[Math.toIntExact(shape.elementCount())];
             for (int i = 0; i < v.length; i++) v[i] = rnd.nextFloat();
-            return keep(engine.upload(v, shape));
+            return keep(engine.upload(dtype, v, shape));
         }
 
         @Override

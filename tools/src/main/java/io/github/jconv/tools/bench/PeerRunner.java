@@ -18,8 +18,19 @@ final class PeerRunner {
     private final int threads;
     private final int reps;
     private final long timeoutSeconds;
+    private final String dtype;
+    private final String math;
+    private final double minWindowMs;
 
     PeerRunner(String python, Path script, String device, int threads, int reps, long timeoutSeconds) {
+        this(python, script, device, threads, reps, timeoutSeconds, "fp32", "fp32", 200);
+    }
+
+    PeerRunner(String python, Path script, String device, int threads, int reps, long timeoutSeconds, String dtype, String math,
+               double minWindowMs) {
+        this.dtype = dtype;
+        this.math = math;
+        this.minWindowMs = minWindowMs;
         this.python = python;
         this.script = script;
         this.device = device;
@@ -30,8 +41,10 @@ final class PeerRunner {
 
     /** The command line for these problem names. */
     List<String> command(List<String> problemNames) {
+        // --problems last: a stand-in peer in the tests reads the names from the last argument
         List<String> cmd = new ArrayList<>(List.of(python, script.toString(), "--device", device,
-                "--threads", Integer.toString(threads), "--reps", Integer.toString(reps),
+                "--threads", Integer.toString(threads), "--reps", Integer.toString(reps), "--dtype", dtype, "--math", math,
+                "--min-window-ms", minWindowMs == Math.rint(minWindowMs) ? Long.toString((long) minWindowMs) : Double.toString(minWindowMs),
                 "--problems", String.join(",", problemNames)));
         return cmd;
     }

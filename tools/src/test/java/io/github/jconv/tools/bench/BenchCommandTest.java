@@ -28,7 +28,7 @@ class BenchCommandTest {
 
     private static final String HEADER = "problem,pass,line,flops,backend,threads,rounds,jconv_ms,jconv_min_ms,"
             + "jconv_round_lo_ms,jconv_round_hi_ms,jconv_samples,jconv_gflops,peer,peer_ms,peer_round_lo_ms,"
-            + "peer_round_hi_ms,peer_gflops,ratio,peak_scratch_bytes,algorithm,other_cores_jconv,other_cores_peer,note";
+            + "peer_round_hi_ms,peer_gflops,ratio,peak_scratch_bytes,algorithm,other_cores_jconv,other_cores_peer,note,precision";
 
     private record Run(int exit, String out, String err) {
     }
@@ -83,7 +83,8 @@ class BenchCommandTest {
         List<String[]> rows = rows(csv);
         assertEquals(6, rows.size(), "three problems times two passes");
         for (String[] f : rows) {
-            assertEquals(24, f.length, String.join(",", f));
+            assertEquals(25, f.length, String.join(",", f));
+            assertEquals("fp32", f[24], "the default precision");
             assertEquals("cpu", f[4]);
             assertEquals("1", f[5]);
             double ms = Double.parseDouble(f[7]);
@@ -116,7 +117,7 @@ class BenchCommandTest {
                 "--reps", "1", "--rounds", "3", "--peer", "torch", "--python", "/bin/sh", "--peer-script", fake.toString(),
                 "--csv", csv.toString());
         assertEquals(0, r.exit(), r.out() + r.err());
-        assertEquals("--device cpu --threads 1 --reps 1 --problems P4", Files.readAllLines(dir.resolve("args")).get(0).strip());
+        assertEquals("--device cpu --threads 1 --reps 1 --dtype fp32 --math fp32 --min-window-ms 200 --problems P4", Files.readAllLines(dir.resolve("args")).get(0).strip());
         List<String> order = r.err().lines().filter(l -> l.startsWith("round ") && !l.contains(" starts")).map(l -> l.split(":")[0]).toList();
         assertEquals(List.of("round 1 jconv P4 fwd", "round 1 fake-1 P4 fwd", "round 1 fake-1 P4 fwd+bwd",
                 "round 2 jconv P4 fwd", "round 2 fake-1 P4 fwd", "round 2 fake-1 P4 fwd+bwd",
@@ -162,7 +163,13 @@ class BenchCommandTest {
             "--chart-size; 200000x200000; chart-size = 200000x200000", // an OutOfMemoryError drawing it
             "--reps; 0; reps = 0",
             "--peer-device; tpu; peer-device = tpu",
-            "--timing; sometimes; timing = sometimes"})
+            "--timing; sometimes; timing = sometimes",
+            "--dtype; int8; dtype = int8: must be fp32, fp64, fp16 or bf16",
+            "--dtype; fp16; dtype = fp16: the cpu backend supports fp32, fp64",   // cpu has no FP16 buffers
+            "--dtype; bf16; dtype = bf16: the cpu backend supports fp32, fp64",
+            "--math; tf32; math = tf32: only the cuda backend has TF32 math",
+            "--math; fp8; math = fp8: must be fp32 or tf32",
+            "--min-window-ms; -5; min-window-ms = -5.0"})
     void aBadValueIsRefusedInOneLineBeforeAnyTiming(String option, String value, String named, @TempDir Path dir) {
         Run r = bench("--backend", "cpu", "--problems", "a=mb1ic2ih6oc3kh3ph1bia0", "--csv", dir.resolve("b.csv").toString(),
                 option, value);
@@ -228,5 +235,48 @@ class BenchCommandTest {
         Run r = bench("--backend", "cpu", "--problems", "P4", "--passes", "fwd", "--warmup", "0", "--reps", "1",
                 "--peer", "torch", "--python", "/bin/false");
         assertTrue(r.out().contains("peer: /bin/false ") && r.out().contains("torch_peer.py --device cpu"), r.out() + r.err());
+    }
+
+    /**
+     * --dtype fp64 on the cpu backend: jconv's buffers are FP64, the table and the CSV say so, and the peer
+     * is asked for fp64 and its fp64 rows (and only those) are set beside jconv's.
+     */
+    @Test
+    void fp64RunsOnTheCpuBackendAndThePeerIsAskedForTheSamePrecision(@TempDir Path dir) throws Exception {
+        Path fake = dir.resolve("fake_peer.sh");
+        // prints one row in the mode it was asked for (the value after --dtype) at 5 ms, and a decoy fp32 row at 1 ms
+        Files.writeString(fake, String.join("\n",
+                "d=$(dirname \"$0\")",
+                "echo \"$@\" >> \"$d/args\"",
+                "mode=fp32; prev=; for a; do [ \"$prev\" = --dtype ] && mode=$a; prev=$a; done",
+                "echo peer,device,mode,problem,pass,median_ms,gflops",
+                "echo \"fake-1,cpu,$mode,P4,fwd,5.0,1.0\"",
+                "echo \"fake-1,cpu,fp32,P4,fwd,1.0,1.0\"", ""));
+        Path csv = dir.resolve("fp64.csv");
+        Run r = bench("--backend", "cpu", "--threads", "1", "--problems", "P4", "--passes", "fwd", "--warmup", "1",
+                "--reps", "2", "--min-window-ms", "20", "--dtype", "fp64", "--peer", "torch", "--python", "/bin/sh",
+                "--peer-script", fake.toString(), "--csv", csv.toString());
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(Files.readAllLines(dir.resolve("args")).get(0).contains("--dtype fp64 --math fp32 --min-window-ms 20"),
+                Files.readString(dir.resolve("args")));
+        assertTrue(r.out().contains("precision: fp64"), r.out());
+        String[] f = rows(csv).get(0);
+        assertEquals("fp64", f[24]);
+        assertTrue(Double.parseDouble(f[7]) > 0, "jconv_ms " + f[7]);
+        assertEquals(5.0, Double.parseDouble(f[14]), "the fp64 row, not the fp32 decoy");
+        assertTrue(f[23].isEmpty(), "no failure note: " + f[23]);
+        // the round line reports the warm-up calls that ran before the timed ones
+        assertTrue(r.err().lines().anyMatch(l -> l.startsWith("round 1 jconv P4 fwd: ") && l.contains("warm-up calls")), r.err());
+    }
+
+    @Test
+    void fp64BuffersAreWhatTheCpuBackendRuns() {
+        try (io.github.jconv.ConvEngine engine = BackendAccess.open("cpu", 1, "fp32");
+             JconvRunner.Buffers b = new JconvRunner.Buffers(engine, BenchProblem.parseList("a=mb1ic2ih6oc3kh3ph1bia0").get(0).spec(),
+                     true, 1, io.github.jconv.DType.FP64)) {
+            assertEquals(io.github.jconv.DType.FP64, b.forward.get(io.github.jconv.Role.X).dtype());
+            assertEquals(io.github.jconv.DType.FP64, b.forward.get(io.github.jconv.Role.Y).dtype());
+            assertEquals(io.github.jconv.DType.FP64, b.backwardWeight.get(io.github.jconv.Role.DW).dtype());
+        }
     }
 }

@@ -151,4 +151,69 @@ class PeerScriptTest {
             assertEquals(flops / r.medianMs() / 1e6, r.gflops(), 0.051 + 1e-3 * r.gflops(), "printed with one decimal: " + r);
         }
     }
+
+    private record Py(int exit, String out) {
+    }
+
+    private static Py script(String python, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(python, repoScript().toString()));
+        cmd.addAll(List.of(args));
+        Process p;
+        try {
+            p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        } catch (java.io.IOException e) {
+            Assumptions.abort("no " + python + ": " + e.getMessage());
+            return null;
+        }
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+        return new Py(p.exitValue(), out);
+    }
+
+    /**
+     * The precision options bench passes (--dtype, --math) are taken, give the CSV's mode column, and TF32 is
+     * refused on the CPU and for other dtypes; --check parses without importing PyTorch.
+     */
+    @Test
+    void theScriptTakesDtypeAndMathAndRefusesTf32OnTheCpu() throws Exception {
+        Py fp64 = script("python3", "--check", "--device", "cpu", "--dtype", "fp64", "--math", "fp32", "--min-window-ms", "20");
+        assertEquals(0, fp64.exit(), fp64.out());
+        assertEquals("device=cpu,dtype=fp64,math=fp32,mode=fp64", fp64.out().strip());
+        Py tf32 = script("python3", "--check", "--device", "cuda", "--dtype", "fp32", "--math", "tf32");
+        assertEquals(0, tf32.exit(), tf32.out());
+        assertEquals("device=cuda,dtype=fp32,math=tf32,mode=tf32", tf32.out().strip());
+        Py bf16 = script("python3", "--check", "--device", "cuda", "--dtype", "bf16");
+        assertEquals("device=cuda,dtype=bf16,math=fp32,mode=bf16", bf16.out().strip());
+
+        Py cpuTf32 = script("python3", "--check", "--device", "cpu", "--math", "tf32");
+        assertEquals(2, cpuTf32.exit(), cpuTf32.out());
+        assertTrue(cpuTf32.out().contains("--math tf32 on --device cpu: TF32 needs a CUDA device"), cpuTf32.out());
+        Py halfTf32 = script("python3", "--check", "--device", "cuda", "--dtype", "fp16", "--math", "tf32");
+        assertEquals(2, halfTf32.exit(), halfTf32.out());
+        assertTrue(halfTf32.out().contains("--math tf32 with --dtype fp16"), halfTf32.out());
+        Py int8 = script("python3", "--check", "--dtype", "int8");
+        assertEquals(2, int8.exit(), int8.out());
+        assertTrue(int8.out().contains("--dtype: invalid choice: 'int8'"), int8.out());
+    }
+
+    /** With PyTorch: --dtype fp64 times in float64 (mode fp64); --math tf32 on a machine without CUDA is refused. */
+    @Test
+    void withPyTorchTheScriptRunsTheAskedPrecision() throws Exception {
+        String py = pythonWithTorch();
+        Assumptions.assumeTrue(py != null, "no Python with torch and torchvision here");
+        Py fp64 = script(py, "--device", "cpu", "--threads", "2", "--problems", "P4", "--passes", "fwd", "--reps", "2",
+                "--warmup", "1", "--min-window-ms", "20", "--dtype", "fp64");
+        assertEquals(0, fp64.exit(), fp64.out());
+        List<PeerCsv.Row> rows = PeerCsv.parse(fp64.out());
+        assertEquals(1, rows.size(), fp64.out());
+        assertEquals("fp64", rows.get(0).mode());
+        Py tf32 = script(py, "--threads", "2", "--problems", "P4", "--passes", "fwd", "--reps", "1", "--warmup", "0",
+                "--min-window-ms", "0", "--math", "tf32");
+        if (tf32.exit() == 0) {
+            assertEquals("tf32", PeerCsv.parse(tf32.out()).get(0).mode(), "a CUDA machine: " + tf32.out());
+        } else {
+            assertEquals(2, tf32.exit(), tf32.out());
+            assertTrue(tf32.out().contains("--math tf32 needs a CUDA device"), tf32.out());
+        }
+    }
 }
