@@ -161,6 +161,10 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private int run() throws Exception {
+        if (train && !(dtype.strip().equalsIgnoreCase("fp32") && math.strip().equalsIgnoreCase("fp32"))) {
+            throw new IllegalArgumentException("dtype = " + dtype + ", math = " + math + ": --train has its own precision option;"
+                    + " use --train-dtype, e.g. --train --train-dtype bf16");
+        }
         if (train) return TrainBench.run(out, backend, threads, trainBatch, trainDtype, warmup, reps, seed, !peer.strip().equalsIgnoreCase("none"),
                 python, peerScript, peerDevice, peerThreads, peerTimeout);
         List<BenchProblem> list = BenchProblem.parseList(problems);

@@ -279,4 +279,12 @@ class BenchCommandTest {
             assertEquals(io.github.jconv.DType.FP64, b.backwardWeight.get(io.github.jconv.Role.DW).dtype());
         }
     }
+
+    @Test
+    void trainRefusesTheProblemPrecisionOptionsInsteadOfIgnoringThem() {
+        Run r = bench("--train", "--backend", "cpu", "--dtype", "fp64");
+        assertEquals(2, r.exit(), r.out() + r.err());
+        assertTrue(r.err().contains("dtype = fp64, math = fp32: --train has its own precision option"), r.err());
+        assertTrue(r.out().isEmpty(), "nothing timed: " + r.out());
+    }
 }
