@@ -194,6 +194,9 @@ def main(argv=None):
                     help="tensor dtype, as jconv's buffers (default: fp32)")
     ap.add_argument("--math", default="fp32", choices=("fp32", "tf32"),
                     help="FP32 math: fp32 (allow_tf32 off) or tf32 (allow_tf32 on; CUDA only) (default: fp32)")
+    ap.add_argument("--cudnn-benchmark", default="1", choices=("0", "1"),
+                    help="torch.backends.cudnn.benchmark on CUDA: 1 times the algorithms once per shape (bench --algo benchmark), "
+                         "0 uses cuDNN's heuristics (--algo heuristic) (default: 1)")
     ap.add_argument("--check", action="store_true",
                     help="check the options (device, dtype, math) and print the mode, without importing PyTorch")
     ap.add_argument("--list", action="store_true", help="print the problem table as CSV and exit (no PyTorch needed)")
@@ -240,7 +243,7 @@ def main(argv=None):
     if a.threads:
         torch.set_num_threads(a.threads)
     if device.startswith("cuda"):
-        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.benchmark = a.cudnn_benchmark == "1"
         # FP32 means FP32: no TF32 tensor-core shortcuts unless --math tf32 asks for them, as jconv's cuda math does
         tf32 = a.math == "tf32"
         torch.backends.cudnn.allow_tf32 = tf32

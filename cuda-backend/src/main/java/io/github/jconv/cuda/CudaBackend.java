@@ -84,6 +84,18 @@ final class CudaBackend implements ConvBackend {
         return algoCache;
     }
 
+    private AlgoDiskCache algoDiskCache;
+
+    /** Benchmark-mode choices kept across sessions, in a file for this device model, driver and cuDNN. */
+    synchronized AlgoDiskCache algoDiskCache() {
+        if (algoDiskCache == null) {
+            algoDiskCache = new AlgoDiskCache(AlgoDiskCache.directory(System.getProperties(), System.getenv()),
+                    AlgoDiskCache.identity(device.name(), device.ccMajor(), device.ccMinor(), CudaDriver.status().driverVersion(),
+                            Cudnn.status().version()));
+        }
+        return algoDiskCache;
+    }
+
     int multiprocessors() {
         return device.sms();
     }

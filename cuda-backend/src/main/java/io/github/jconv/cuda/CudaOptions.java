@@ -12,10 +12,13 @@ import java.util.Properties;
  *     algorithms cuDNN reports as deterministic (no atomics), so the same call gives bit-identical results,
  *     as on jconv's other backends; false lets cuDNN's fastest algorithms run, whose last bits may change from
  *     call to call (PyTorch's default)</li>
- * <li>{@code jconv.cuda.algo} / {@code JCONV_CUDA_ALGO}: heuristic (default) or benchmark</li>
+ * <li>{@code jconv.cuda.algo} / {@code JCONV_CUDA_ALGO}: heuristic (default) or benchmark; benchmark choices are
+ *     also kept on disk under {@code jconv.cache.dir} / {@code JCONV_CACHE_DIR} (default {@code ~/.cache/jconv}),
+ *     see {@link AlgoDiskCache}</li>
  * <li>{@code jconv.cuda.workspaceLimit} / {@code JCONV_CUDA_WORKSPACE_LIMIT}: most bytes of scratch one
  *     call may use, with an optional k/m/g suffix (default 1g)</li>
  * </ul>
+ * The forward bias fusion switch, {@code jconv.cuda.fuseBias}, is read by {@link FusedBias}.
  * Core's EngineOptions has no such fields yet; when it grows them, this record reads them from there.
  */
 public record CudaOptions(MathMode math, boolean deterministic, AlgoMode algo, long workspaceLimit) {

@@ -7,6 +7,7 @@ import io.github.jconv.Pass;
 import io.github.jconv.Role;
 import jcuda.driver.CUdeviceptr;
 import org.bytedeco.cuda.cudart.CUstream_st;
+import org.bytedeco.cuda.cudnn.cudnnActivationStruct;
 import org.bytedeco.cuda.cudnn.cudnnContext;
 import org.bytedeco.cuda.cudnn.cudnnConvolutionBwdDataAlgoPerf_t;
 import org.bytedeco.cuda.cudnn.cudnnConvolutionBwdFilterAlgoPerf_t;
@@ -42,8 +43,14 @@ final class CudnnRunner implements AutoCloseable {
     private final java.util.Map<String, cudnnFilterStruct> filters = new java.util.HashMap<>();
     private final java.util.Map<String, cudnnConvolutionStruct> convs = new java.util.HashMap<>();
 
+    /** jconv.cuda.fuseBias: the forward bias inside the convolution where cuDNN can ({@link FusedBias}). */
+    private final boolean fuseBias;
+    /** The identity activation of the fused call, made on first use. */
+    private cudnnActivationStruct identity;
+
     CudnnRunner(CudaBackend session) {
         this.session = session;
+        this.fuseBias = FusedBias.enabled(System.getProperties(), System.getenv()); // before any native handle exists
         CudaErrors.checkCudnn(cudnnCreate(handle), "cudnnCreate", "");
         CudaErrors.checkCudnn(cudnnSetStream(handle, new CUstream_st(DeviceAddress.javacpp(session.context().streamAddress()))),
                 "cudnnSetStream", "");
@@ -289,6 +296,11 @@ final class CudnnRunner implements AutoCloseable {
         }
         AlgoSelection.Key key = prep.key;
         List<AlgoSelection.Choice> choices = session.algoCache().get(key);
+        if (choices == null && o.algo() == CudaOptions.AlgoMode.BENCHMARK) {
+            // an earlier session's measurement on this device model, driver and cuDNN: no cudnnFind...Ex again
+            choices = session.algoDiskCache().get(key);
+            if (choices != null) session.algoCache().put(key, choices);
+        }
         if (choices == null) {
             // the descriptor is shared and each run sets its choice's math type: ask cuDNN from the mode's own
             CudaErrors.checkCudnn(cudnnSetConvolutionMathType(cD, CudnnTypes.mathType(dtype, o.math())), "cudnnSetConvolutionMathType", problem);
@@ -301,15 +313,21 @@ final class CudnnRunner implements AutoCloseable {
                         + " under " + o + ": " + AlgoSelection.whyNone(results, dtype, o));
             }
             session.algoCache().put(key, choices);
+            if (o.algo() == CudaOptions.AlgoMode.BENCHMARK) session.algoDiskCache().put(key, choices);
         }
+        String ran = null;
+        if (FusedBias.applies(fuseBias, plan.op(), plan.addBias(), dtype, plan.ycDims().length, choices.get(0).algo())) {
+            ran = fusedForward(choices.get(0), prep, ops, at(args, Role.B, spec, n0, dtype), one, zero, problem);
+        }
+        boolean biasDone = ran != null;
         // weight gradients of later batch slices add to the earlier ones (beta = 1)
-        String ran = execute(plan.op(), choices, key, xD, wD, cD, yD, ops, one, accumulate ? one : zero, problem);
+        if (ran == null) ran = execute(plan.op(), choices, key, xD, wD, cD, yD, ops, one, accumulate ? one : zero, problem);
         if (plan.staged() && plan.op().writesXc()) {
             int[] back = plan.offset().clone();
             for (int i = 0; i < back.length; i++) back[i] = -back[i];
             session.windowCopy(staged, plan.xcDims(), ptrAt(args, plan.xc(), spec, n0, dtype), plan.ourXcDims(), back, dtype, problem);
         }
-        if (plan.addBias()) {
+        if (plan.addBias() && !biasDone) {
             cudnnTensorStruct bD = prep.bD, outD = prep.outD;
             CudaErrors.checkCudnn(cudnnAddTensor(handle, one, bD, at(args, Role.B, spec, n0, dtype), one, outD,
                     at(args, Role.Y, spec, n0, dtype)), "cudnnAddTensor", problem);
@@ -389,6 +407,39 @@ final class CudnnRunner implements AutoCloseable {
 
     /** The device pointers of cuDNN's xc, w and yc. */
     private record Operands(Pointer x, Pointer w, Pointer y) {
+    }
+
+    /**
+     * y = conv(x, w) + b in one cuDNN call (identity activation, z unused: alpha2 = 0), or null when it cannot run
+     * here (the workspace does not fit, or cuDNN reports the configuration unsupported): then the caller runs the
+     * convolution and the add apart.
+     */
+    private String fusedForward(AlgoSelection.Choice c, Prepared prep, Operands ops, Pointer bias, Pointer one, Pointer zero,
+                                String problem) {
+        CUdeviceptr ws;
+        try {
+            ws = c.workspace() > 0 ? session.context().scratch("workspace", c.workspace(), problem) : null;
+        } catch (CudaOutOfMemoryException e) {
+            return null;
+        }
+        if (identity == null) {
+            cudnnActivationStruct a = new cudnnActivationStruct();
+            CudaErrors.checkCudnn(cudnnCreateActivationDescriptor(a), "cudnnCreateActivationDescriptor", problem);
+            int rc = cudnnSetActivationDescriptor(a, CUDNN_ACTIVATION_IDENTITY, CUDNN_NOT_PROPAGATE_NAN, 0.0);
+            if (rc != 0) {
+                cudnnDestroyActivationDescriptor(a);
+                CudaErrors.checkCudnn(rc, "cudnnSetActivationDescriptor", problem);
+            }
+            identity = a;
+        }
+        CudaErrors.checkCudnn(cudnnSetConvolutionMathType(prep.cD, c.mathType()), "cudnnSetConvolutionMathType", problem);
+        Pointer w = ws == null ? null : DeviceAddress.javacpp(DeviceAddress.of(ws));
+        int rc = cudnnConvolutionBiasActivationForward(handle, one, prep.xD, ops.x, prep.wD, ops.w, prep.cD, c.algo(), w,
+                c.workspace(), zero, prep.yD, ops.y, prep.bD, bias, identity, prep.yD, ops.y);
+        CudaStatus.Entry e = CudaStatus.lookup(CudaStatus.Library.CUDNN, rc);
+        if (rc != 0 && (e.kind() == CudaStatus.Kind.NOT_SUPPORTED || e.kind() == CudaStatus.Kind.OUT_OF_MEMORY)) return null;
+        CudaErrors.checkCudnn(rc, "cudnnConvolutionBiasActivationForward(" + AlgoSelection.algoName(c.op(), c.algo()) + ")", problem);
+        return c.name() + " + fused bias";
     }
 
     private String execute(CudnnPlan.Op op, List<AlgoSelection.Choice> choices, AlgoSelection.Key key,
@@ -582,6 +633,8 @@ final class CudnnRunner implements AutoCloseable {
         filters.clear();
         convs.clear();
         prepared.clear();
+        if (identity != null) cudnnDestroyActivationDescriptor(identity);
+        identity = null;
         cudnnDestroy(handle);
         oneF.close();
         zeroF.close();

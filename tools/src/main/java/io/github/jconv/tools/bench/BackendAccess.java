@@ -15,6 +15,21 @@ final class BackendAccess {
     static final String CUDA_MATH_PROPERTY = "jconv.cuda.math";
 
     /** Opens the engine with the CUDA math mode {@code math} (fp32 or tf32) for this session only. */
+    /** The CUDA backend's algorithm-choice property (heuristic or benchmark), read when a session opens. */
+    static final String CUDA_ALGO_PROPERTY = "jconv.cuda.algo";
+
+    /** Opens the engine with CUDA math {@code math} and algorithm choice {@code algo} for this session only. */
+    static ConvEngine open(String backend, Integer threads, String math, String algo) {
+        String before = System.getProperty(CUDA_ALGO_PROPERTY);
+        System.setProperty(CUDA_ALGO_PROPERTY, algo);
+        try {
+            return open(backend, threads, math);
+        } finally {
+            if (before == null) System.clearProperty(CUDA_ALGO_PROPERTY);
+            else System.setProperty(CUDA_ALGO_PROPERTY, before);
+        }
+    }
+
     static ConvEngine open(String backend, Integer threads, String math) {
         String before = System.getProperty(CUDA_MATH_PROPERTY);
         System.setProperty(CUDA_MATH_PROPERTY, math);

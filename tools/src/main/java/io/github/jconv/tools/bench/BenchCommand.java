@@ -83,6 +83,11 @@ public final class BenchCommand implements Callable<Integer> {
             + "(cuda only; sets jconv.cuda.math and PyTorch's allow_tf32) (default: ${DEFAULT-VALUE}).", defaultValue = "fp32")
     String math;
 
+    @Option(names = "--algo", paramLabel = "A", description = "cuDNN algorithm choice on both sides (cuda only): benchmark "
+            + "(time the candidates once per problem; sets jconv.cuda.algo=benchmark and torch.backends.cudnn.benchmark=True) or "
+            + "heuristic (cuDNN's heuristics; jconv.cuda.algo=heuristic, cudnn.benchmark=False) (default: benchmark on cuda).")
+    String algo;
+
     @Option(names = "--csv", paramLabel = "FILE", description = "Write the table as CSV here, and a PNG chart beside it.")
     Path csv;
 
@@ -198,6 +203,8 @@ public final class BenchCommand implements Callable<Integer> {
         }
         Precision precision = Precision.parse(dtype, math);
         if (backend != null && !backend.isBlank()) precision.checkBackend(backend.strip().toLowerCase(Locale.ROOT));
+        String algoMode = algoMode(algo);
+        if (backend != null && !backend.isBlank()) checkAlgo(algo, backend.strip().toLowerCase(Locale.ROOT));
         int[] size = parseSize(chartSize);
         if (timing != null) timingMode(timing, "cpu");
         if (csv != null) {
@@ -212,9 +219,10 @@ public final class BenchCommand implements Callable<Integer> {
             case "torch", "pytorch" -> true;
             default -> throw new IllegalArgumentException("peer = " + peer + ": must be none or torch; e.g. --peer torch");
         };
-        try (ConvEngine engine = BackendAccess.open(backend, threads, precision.math())) {
+        try (ConvEngine engine = BackendAccess.open(backend, threads, precision.math(), algoMode)) {
             String backendName = engine.backendName();
             precision.checkBackend(backendName);
+            checkAlgo(algo, backendName);
             JconvRunner.Timing mode = timingMode(timing, backendName);
             String threadText = BackendAccess.threadsText(engine, threads);
             out.println("jconv bench: " + engine.selectionReport());
@@ -224,7 +232,8 @@ public final class BenchCommand implements Callable<Integer> {
             out.println("date: " + Instant.now().truncatedTo(ChronoUnit.SECONDS) + "; timing: " + mode.name().toLowerCase(Locale.ROOT)
                     + ", warm-up " + warmup + ", reps " + reps + " (fwd+bwd " + JconvRunner.repsFor(BenchPass.FWD_BWD, reps)
                     + "), rounds " + rounds + ", at least " + fmt(minWindowMs) + " ms timed per round after a steady warm-up"
-                    + "; precision: " + precision.label());
+                    + "; precision: " + precision.label()
+                    + (backendName.equals("cuda") ? "; algorithm choice: " + algoMode + " (both sides)" : ""));
 
             PeerRunner peerRunner = null;
             List<String> peerNames = new ArrayList<>();
@@ -232,7 +241,7 @@ public final class BenchCommand implements Callable<Integer> {
                 String dev = peerDevice != null ? peerDevice : backendName.equals("cpu") ? "cpu" : "cuda";
                 int pt = peerThreads != null ? peerThreads : threads != null ? threads : Runtime.getRuntime().availableProcessors();
                 peerRunner = new PeerRunner(python, peerScript != null ? peerScript : PeerScript.locate(), dev, pt, reps, peerTimeout,
-                        precision.dtypeName(), precision.math(), minWindowMs);
+                        precision.dtypeName(), precision.math(), minWindowMs, algoMode);
                 peerRunner.checkScript();
                 for (BenchProblem p : list) if (p.isStandard()) peerNames.add(p.name());
                 out.println("peer: " + String.join(" ", peerRunner.command(peerNames))
@@ -398,5 +407,23 @@ public final class BenchCommand implements Callable<Integer> {
     /** Options for an explicit backend: no silent fallback, the user asked for this one, unless jconv.fallback says otherwise. */
     static EngineOptions engineOptions(String backend) {
         return io.github.jconv.tools.Backends.options(backend);
+    }
+
+    /** benchmark (the default) or heuristic: how cuDNN's algorithms are chosen on both sides. */
+    static String algoMode(String algoText) {
+        if (algoText == null) return "benchmark";
+        String a = algoText.strip().toLowerCase(Locale.ROOT);
+        if (!a.equals("benchmark") && !a.equals("heuristic")) {
+            throw new IllegalArgumentException("algo = " + algoText + ": must be benchmark or heuristic; e.g. --algo benchmark");
+        }
+        return a;
+    }
+
+    /** --algo chooses among cuDNN's algorithms: given explicitly, it is refused on backends without cuDNN. */
+    static void checkAlgo(String algoText, String backendName) {
+        if (algoText != null && !backendName.equals("cuda")) {
+            throw new IllegalArgumentException("algo = " + algoText.strip() + ": only the cuda backend chooses among algorithms; the "
+                    + backendName + " backend has one per problem; leave --algo out, e.g. --backend " + backendName + " --dtype fp32");
+        }
     }
 }

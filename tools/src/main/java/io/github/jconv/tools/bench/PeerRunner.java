@@ -21,6 +21,7 @@ final class PeerRunner {
     private final String dtype;
     private final String math;
     private final double minWindowMs;
+    private final String algo;
 
     PeerRunner(String python, Path script, String device, int threads, int reps, long timeoutSeconds) {
         this(python, script, device, threads, reps, timeoutSeconds, "fp32", "fp32", 200);
@@ -28,6 +29,13 @@ final class PeerRunner {
 
     PeerRunner(String python, Path script, String device, int threads, int reps, long timeoutSeconds, String dtype, String math,
                double minWindowMs) {
+        this(python, script, device, threads, reps, timeoutSeconds, dtype, math, minWindowMs, "benchmark");
+    }
+
+    /** {@code algo}: benchmark or heuristic, passed as torch_peer.py's --cudnn-benchmark 1 or 0. */
+    PeerRunner(String python, Path script, String device, int threads, int reps, long timeoutSeconds, String dtype, String math,
+               double minWindowMs, String algo) {
+        this.algo = algo;
         this.dtype = dtype;
         this.math = math;
         this.minWindowMs = minWindowMs;
@@ -46,6 +54,8 @@ final class PeerRunner {
                 "--threads", Integer.toString(threads), "--reps", Integer.toString(reps), "--dtype", dtype, "--math", math,
                 "--min-window-ms", minWindowMs == Math.rint(minWindowMs) ? Long.toString((long) minWindowMs) : Double.toString(minWindowMs),
                 "--problems", String.join(",", problemNames)));
+        // cuDNN's algorithm choice means something on a CUDA device only; before --problems, which stays last
+        if (device.startsWith("cuda")) cmd.addAll(cmd.size() - 2, List.of("--cudnn-benchmark", algo.equals("heuristic") ? "0" : "1"));
         return cmd;
     }
 

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -169,6 +170,9 @@ class BenchCommandTest {
             "--dtype; bf16; dtype = bf16: the cpu backend supports fp32, fp64",
             "--math; tf32; math = tf32: only the cuda backend has TF32 math",
             "--math; fp8; math = fp8: must be fp32 or tf32",
+            "--algo; heuristic; algo = heuristic: only the cuda backend chooses among algorithms",  // cpu has one per problem
+            "--algo; benchmark; algo = benchmark: only the cuda backend chooses among algorithms",  // explicit, even the default
+            "--algo; fastest; algo = fastest: must be benchmark or heuristic",
             "--min-window-ms; -5; min-window-ms = -5.0"})
     void aBadValueIsRefusedInOneLineBeforeAnyTiming(String option, String value, String named, @TempDir Path dir) {
         Run r = bench("--backend", "cpu", "--problems", "a=mb1ic2ih6oc3kh3ph1bia0", "--csv", dir.resolve("b.csv").toString(),
@@ -286,5 +290,33 @@ class BenchCommandTest {
         assertEquals(2, r.exit(), r.out() + r.err());
         assertTrue(r.err().contains("dtype = fp64, math = fp32: --train has its own precision option"), r.err());
         assertTrue(r.out().isEmpty(), "nothing timed: " + r.out());
+    }
+
+    /** --algo reaches the peer as torch.backends.cudnn.benchmark on a CUDA device only, before --problems (which stays last). */
+    @Test
+    void theAlgorithmChoiceIsPassedToACudaPeerAsCudnnBenchmark() {
+        Path script = Path.of("torch_peer.py");
+        List<String> heuristic = new PeerRunner("python3", script, "cuda", 1, 1, 10, "fp32", "fp32", 200, "heuristic").command(List.of("P1"));
+        assertEquals(List.of("--cudnn-benchmark", "0", "--problems", "P1"), heuristic.subList(heuristic.size() - 4, heuristic.size()));
+        List<String> benchmark = new PeerRunner("python3", script, "cuda:1", 1, 1, 10, "fp32", "fp32", 200, "benchmark").command(List.of("P1"));
+        assertEquals(List.of("--cudnn-benchmark", "1", "--problems", "P1"), benchmark.subList(benchmark.size() - 4, benchmark.size()));
+        // the default of bench on cuda is benchmark, as PyTorch's peer ran before --algo existed
+        assertEquals("benchmark", BenchCommand.algoMode(null));
+        assertFalse(new PeerRunner("python3", script, "cpu", 1, 1, 10, "fp32", "fp32", 200, "benchmark").command(List.of("P1"))
+                .contains("--cudnn-benchmark"));
+    }
+
+    /** The session's jconv.cuda.algo is set only while the engine opens: nothing else in the JVM sees bench's value. */
+    @Test
+    void theAlgoPropertyIsPutBackAfterTheEngineOpens() {
+        String before = System.getProperty(BackendAccess.CUDA_ALGO_PROPERTY);
+        System.setProperty(BackendAccess.CUDA_ALGO_PROPERTY, "heuristic");
+        try (var engine = BackendAccess.open("cpu", 1, "fp32", "benchmark")) {
+            assertEquals("cpu", engine.backendName());
+            assertEquals("heuristic", System.getProperty(BackendAccess.CUDA_ALGO_PROPERTY));
+        } finally {
+            if (before == null) System.clearProperty(BackendAccess.CUDA_ALGO_PROPERTY);
+            else System.setProperty(BackendAccess.CUDA_ALGO_PROPERTY, before);
+        }
     }
 }

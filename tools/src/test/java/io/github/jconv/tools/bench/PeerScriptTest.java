@@ -191,6 +191,11 @@ class PeerScriptTest {
         Py halfTf32 = script("python3", "--check", "--device", "cuda", "--dtype", "fp16", "--math", "tf32");
         assertEquals(2, halfTf32.exit(), halfTf32.out());
         assertTrue(halfTf32.out().contains("--math tf32 with --dtype fp16"), halfTf32.out());
+        Py heuristic = script("python3", "--check", "--device", "cuda", "--cudnn-benchmark", "0");
+        assertEquals(0, heuristic.exit(), heuristic.out()); // bench --algo heuristic's flag parses without PyTorch
+        Py badBench = script("python3", "--check", "--cudnn-benchmark", "yes");
+        assertEquals(2, badBench.exit(), badBench.out());
+        assertTrue(badBench.out().contains("--cudnn-benchmark: invalid choice: 'yes'"), badBench.out());
         Py int8 = script("python3", "--check", "--dtype", "int8");
         assertEquals(2, int8.exit(), int8.out());
         assertTrue(int8.out().contains("--dtype: invalid choice: 'int8'"), int8.out());
