@@ -259,4 +259,13 @@ record CudnnPlan(Op op, Role xc, Role w, Role yc, int[] xcDims, int[] wDims, int
                 + " dilation=" + Arrays.toString(dilation) + " groups=" + groups + (addBias ? " +bias" : "")
                 + (staged() ? " staged ours=" + Arrays.toString(ourXcDims) + " at " + Arrays.toString(offset) : "");
     }
+
+    /**
+     * Whether the batch slices of a pass add into one output (beta = 1 after the first): only the
+     * weight and bias gradients, which sum over the batch. Forward and backward data write each
+     * slice's own rows, and must not read what the output held before (outputs are written, never read).
+     */
+    static boolean slicesAccumulate(Pass pass) {
+        return pass == Pass.BACKWARD_WEIGHT || pass == Pass.BACKWARD_BIAS;
+    }
 }

@@ -77,7 +77,7 @@ final class CudnnRunner implements AutoCloseable {
         String ran = "";
         for (int n0 = 0; n0 < spec.batch(); n0 += slice) {
             ConvSpec part = spec.toBuilder().batch(Math.min(slice, spec.batch() - n0)).build();
-            ran = runSlice(pass, part, dtype, whole, n0, n0 > 0);
+            ran = runSlice(pass, part, dtype, whole, n0, n0 > 0 && CudnnPlan.slicesAccumulate(pass));
         }
         return ran + " in batch slices of " + slice;
     }

@@ -416,4 +416,17 @@ class CudnnPlanTest {
         System.arraycopy(rest, 0, r, 2, rest.length);
         return r;
     }
+
+    /**
+     * Batch slices of a problem too large for cuDNN's int indexing: only the passes that sum over the
+     * batch (weight and bias gradients) add later slices to earlier ones; forward and backward data
+     * write each slice's own rows with beta = 0 (with beta = 1 they would add the output's old contents).
+     */
+    @Test
+    void onlyWeightAndBiasGradientsAccumulateOverBatchSlices() {
+        org.junit.jupiter.api.Assertions.assertFalse(CudnnPlan.slicesAccumulate(Pass.FORWARD));
+        org.junit.jupiter.api.Assertions.assertFalse(CudnnPlan.slicesAccumulate(Pass.BACKWARD_DATA));
+        org.junit.jupiter.api.Assertions.assertTrue(CudnnPlan.slicesAccumulate(Pass.BACKWARD_WEIGHT));
+        org.junit.jupiter.api.Assertions.assertTrue(CudnnPlan.slicesAccumulate(Pass.BACKWARD_BIAS));
+    }
 }
