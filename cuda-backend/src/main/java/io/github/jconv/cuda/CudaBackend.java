@@ -289,16 +289,21 @@ final class CudaBackend implements ConvBackend {
         }
     }
 
+    /** Runs a transfer with the buffer pinned: a close() from another thread frees its memory only after the copy. */
+    private static void whilePinned(CudaBuffer b, Runnable transfer) {
+        b.pin();
+        try {
+            transfer.run();
+        } finally {
+            b.unpin();
+        }
+    }
+
     @Override
     public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
         CudaBuffer d = own("dst", dst);
         if (src == null) throw new IllegalArgumentException("src = null: pass a host array of at least " + length + " values");
-        d.pin(); // a close() from another thread frees the memory only after this copy
-        try {
-            uploadPinned(d, dstOffset, src, srcOffset, length);
-        } finally {
-            d.unpin();
-        }
+        whilePinned(d, () -> uploadPinned(d, dstOffset, src, srcOffset, length));
     }
 
     private void uploadPinned(CudaBuffer d, long dstOffset, float[] src, int srcOffset, int length) {
@@ -329,12 +334,7 @@ final class CudaBackend implements ConvBackend {
     public void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
         CudaBuffer d = own("dst", dst);
         if (src == null) throw new IllegalArgumentException("src = null: pass a host array of at least " + length + " values");
-        d.pin();
-        try {
-            uploadPinned(d, dstOffset, src, srcOffset, length);
-        } finally {
-            d.unpin();
-        }
+        whilePinned(d, () -> uploadPinned(d, dstOffset, src, srcOffset, length));
     }
 
     private void uploadPinned(CudaBuffer d, long dstOffset, double[] src, int srcOffset, int length) {
@@ -352,12 +352,7 @@ final class CudaBackend implements ConvBackend {
     public void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
         CudaBuffer s = own("src", src);
         if (dst == null) throw new IllegalArgumentException("dst = null: pass a host array of at least " + length + " values");
-        s.pin();
-        try {
-            downloadPinned(s, srcOffset, dst, dstOffset, length);
-        } finally {
-            s.unpin();
-        }
+        whilePinned(s, () -> downloadPinned(s, srcOffset, dst, dstOffset, length));
     }
 
     private void downloadPinned(CudaBuffer s, long srcOffset, float[] dst, int dstOffset, int length) {
@@ -388,12 +383,7 @@ final class CudaBackend implements ConvBackend {
     public void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
         CudaBuffer s = own("src", src);
         if (dst == null) throw new IllegalArgumentException("dst = null: pass a host array of at least " + length + " values");
-        s.pin();
-        try {
-            downloadPinned(s, srcOffset, dst, dstOffset, length);
-        } finally {
-            s.unpin();
-        }
+        whilePinned(s, () -> downloadPinned(s, srcOffset, dst, dstOffset, length));
     }
 
     private void downloadPinned(CudaBuffer s, long srcOffset, double[] dst, int dstOffset, int length) {
