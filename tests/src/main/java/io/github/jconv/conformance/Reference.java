@@ -212,10 +212,38 @@ public final class Reference {
         boolean spreadTarget = tr ? mode == FORWARD : mode == DATA;
         double[] acc = out.values();
         double[] mag = out.magnitude();
-        for (int n = 0; n < spec.batch(); n++) {
-            for (int g = 0; g < groups; g++) {
-                for (int a = 0; a < gx; a++) {
-                    for (int b = 0; b < gy; b++) {
+        // Parallel over the indices that fix the target element, the remaining index looped inside in
+        // the same order as a plain n, g, a, b nest: every element sums the same terms in the same order
+        // whatever the thread count (weight: (g, a, b) own an element, n inside; forward: (n, g, b), a
+        // inside; data: (n, g, a), b inside).
+        int batch = spec.batch();
+        int inner = mode == WEIGHT ? batch : mode == FORWARD ? gx : gy;
+        int outerCount = mode == WEIGHT ? groups * gx * gy : batch * groups * (mode == FORWARD ? gy : gx);
+        long work = (long) batch * groups * gx * gy * kv * (long) lat[0] * lat[1] * lat[2];
+        java.util.stream.IntStream tasks = java.util.stream.IntStream.range(0, outerCount);
+        if (work > (1L << 20)) tasks = tasks.parallel();
+        tasks.forEach(task -> {
+            for (int i = 0; i < inner; i++) {
+                int n;
+                int g;
+                int a;
+                int b;
+                if (mode == WEIGHT) {
+                    n = i;
+                    b = task % gy;
+                    a = (task / gy) % gx;
+                    g = task / (gy * gx);
+                } else if (mode == FORWARD) {
+                    a = i;
+                    b = task % gy;
+                    g = (task / gy) % groups;
+                    n = task / (gy * groups);
+                } else {
+                    b = i;
+                    a = task % gx;
+                    g = (task / gx) % groups;
+                    n = task / (gx * groups);
+                }
                         int wBase = tr ? ((g * gx + a) * gy + b) * kv : ((g * gy + b) * gx + a) * kv;
                         int xBase = (n * cx + g * gx + a) * xsz;
                         int yBase = (n * cy + g * gy + b) * ysz;
@@ -269,10 +297,8 @@ public final class Reference {
                                 }
                             }
                         }
-                    }
-                }
             }
-        }
+        });
     }
 
     // ---- deformable ----
