@@ -18,6 +18,25 @@ final class BackendAccess {
     /** The CUDA backend's algorithm-choice property (heuristic or benchmark), read when a session opens. */
     static final String CUDA_ALGO_PROPERTY = "jconv.cuda.algo";
 
+    /** The CUDA backend's determinism property (true or false), read when a session opens. */
+    static final String CUDA_DETERMINISTIC_PROPERTY = "jconv.cuda.deterministic";
+
+    /**
+     * Opens the engine with CUDA math {@code math}, algorithm choice {@code algo} and determinism
+     * {@code deterministic} (null: the backend's default) for this session only.
+     */
+    static ConvEngine open(String backend, Integer threads, String math, String algo, Boolean deterministic) {
+        if (deterministic == null) return open(backend, threads, math, algo);
+        String before = System.getProperty(CUDA_DETERMINISTIC_PROPERTY);
+        System.setProperty(CUDA_DETERMINISTIC_PROPERTY, deterministic.toString());
+        try {
+            return open(backend, threads, math, algo);
+        } finally {
+            if (before == null) System.clearProperty(CUDA_DETERMINISTIC_PROPERTY);
+            else System.setProperty(CUDA_DETERMINISTIC_PROPERTY, before);
+        }
+    }
+
     /** Opens the engine with CUDA math {@code math} and algorithm choice {@code algo} for this session only. */
     static ConvEngine open(String backend, Integer threads, String math, String algo) {
         String before = System.getProperty(CUDA_ALGO_PROPERTY);

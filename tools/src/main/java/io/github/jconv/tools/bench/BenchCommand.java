@@ -88,6 +88,11 @@ public final class BenchCommand implements Callable<Integer> {
             + "heuristic (cuDNN's heuristics; jconv.cuda.algo=heuristic, cudnn.benchmark=False) (default: benchmark on cuda).")
     String algo;
 
+    @Option(names = "--deterministic", paramLabel = "D", description = "cuDNN determinism on both sides (cuda only): on (only "
+            + "algorithms that repeat bit for bit; jconv's default, torch.backends.cudnn.deterministic=True) or off (any algorithm, "
+            + "PyTorch's default) (default: jconv.cuda.deterministic / JCONV_CUDA_DETERMINISTIC, else on).")
+    String deterministic;
+
     @Option(names = "--csv", paramLabel = "FILE", description = "Write the table as CSV here, and a PNG chart beside it.")
     Path csv;
 
@@ -219,7 +224,12 @@ public final class BenchCommand implements Callable<Integer> {
             case "torch", "pytorch" -> true;
             default -> throw new IllegalArgumentException("peer = " + peer + ": must be none or torch; e.g. --peer torch");
         };
-        try (ConvEngine engine = BackendAccess.open(backend, threads, precision.math(), algoMode)) {
+        Boolean det = determinism(deterministic);
+        if (det != null && backend != null && !backend.isBlank() && !backend.strip().equalsIgnoreCase("cuda")) {
+            throw new IllegalArgumentException("deterministic = " + deterministic + ": only the cuda backend has a non-deterministic mode; "
+                    + "leave --deterministic out, e.g. --backend " + backend.strip());
+        }
+        try (ConvEngine engine = BackendAccess.open(backend, threads, precision.math(), algoMode, det)) {
             String backendName = engine.backendName();
             precision.checkBackend(backendName);
             checkAlgo(algo, backendName);
@@ -233,7 +243,8 @@ public final class BenchCommand implements Callable<Integer> {
                     + ", warm-up " + warmup + ", reps " + reps + " (fwd+bwd " + JconvRunner.repsFor(BenchPass.FWD_BWD, reps)
                     + "), rounds " + rounds + ", at least " + fmt(minWindowMs) + " ms timed per round after a steady warm-up"
                     + "; precision: " + precision.label()
-                    + (backendName.equals("cuda") ? "; algorithm choice: " + algoMode + " (both sides)" : ""));
+                    + (backendName.equals("cuda") ? "; algorithm choice: " + algoMode + " (both sides); deterministic: "
+                    + (effectiveDeterminism(det) ? "on" : "off") + " (both sides)" : ""));
 
             PeerRunner peerRunner = null;
             List<String> peerNames = new ArrayList<>();
@@ -242,6 +253,7 @@ public final class BenchCommand implements Callable<Integer> {
                 int pt = peerThreads != null ? peerThreads : threads != null ? threads : Runtime.getRuntime().availableProcessors();
                 peerRunner = new PeerRunner(python, peerScript != null ? peerScript : PeerScript.locate(), dev, pt, reps, peerTimeout,
                         precision.dtypeName(), precision.math(), minWindowMs, algoMode);
+                if (backendName.equals("cuda")) peerRunner.deterministic(effectiveDeterminism(det));
                 peerRunner.checkScript();
                 for (BenchProblem p : list) if (p.isStandard()) peerNames.add(p.name());
                 out.println("peer: " + String.join(" ", peerRunner.command(peerNames))
@@ -417,6 +429,24 @@ public final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("algo = " + algoText + ": must be benchmark or heuristic; e.g. --algo benchmark");
         }
         return a;
+    }
+
+    /** --deterministic on|off, or null when not given. */
+    static Boolean determinism(String text) {
+        if (text == null) return null;
+        return switch (text.strip().toLowerCase(Locale.ROOT)) {
+            case "on", "true", "1" -> Boolean.TRUE;
+            case "off", "false", "0" -> Boolean.FALSE;
+            default -> throw new IllegalArgumentException("deterministic = " + text + ": must be on or off; e.g. --deterministic on");
+        };
+    }
+
+    /** What the cuda session runs with: the option, else jconv.cuda.deterministic / JCONV_CUDA_DETERMINISTIC, else on. */
+    static boolean effectiveDeterminism(Boolean det) {
+        if (det != null) return det;
+        String v = System.getProperty(BackendAccess.CUDA_DETERMINISTIC_PROPERTY);
+        if (v == null) v = System.getenv("JCONV_CUDA_DETERMINISTIC");
+        return v == null || !v.strip().equalsIgnoreCase("false");
     }
 
     /** --algo chooses among cuDNN's algorithms: given explicitly, it is refused on backends without cuDNN. */

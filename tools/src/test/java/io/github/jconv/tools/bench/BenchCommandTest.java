@@ -18,6 +18,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -307,6 +308,36 @@ class BenchCommandTest {
         assertEquals("benchmark", BenchCommand.algoMode(null));
         assertFalse(new PeerRunner("python3", script, "cpu", 1, 1, 10, "fp32", "fp32", 200, "benchmark").command(List.of("P1"))
                 .contains("--cudnn-benchmark"));
+    }
+
+    /**
+     * --deterministic reaches a CUDA peer as torch.backends.cudnn.deterministic, before --problems; without it the
+     * peer keeps PyTorch's default; a CPU peer never gets it; bench refuses it on a backend without cuDNN.
+     */
+    @Test
+    void theDeterminismIsPassedToACudaPeerAndRefusedOffCuda() {
+        Path script = Path.of("torch_peer.py");
+        List<String> on = new PeerRunner("python3", script, "cuda", 1, 1, 10, "fp32", "fp32", 200, "benchmark").deterministic(true)
+                .command(List.of("P1"));
+        assertEquals(List.of("--cudnn-benchmark", "1", "--cudnn-deterministic", "1", "--problems", "P1"), on.subList(on.size() - 6, on.size()));
+        List<String> off = new PeerRunner("python3", script, "cuda", 1, 1, 10, "fp32", "fp32", 200, "benchmark").deterministic(false)
+                .command(List.of("P1"));
+        assertEquals(List.of("--cudnn-deterministic", "0", "--problems", "P1"), off.subList(off.size() - 4, off.size()));
+        assertFalse(new PeerRunner("python3", script, "cuda", 1, 1, 10, "fp32", "fp32", 200, "benchmark").command(List.of("P1"))
+                .contains("--cudnn-deterministic"));
+        assertFalse(new PeerRunner("python3", script, "cpu", 1, 1, 10, "fp32", "fp32", 200, "benchmark").deterministic(true)
+                .command(List.of("P1")).contains("--cudnn-deterministic"));
+        assertEquals(Boolean.TRUE, BenchCommand.determinism("on"));
+        assertEquals(Boolean.FALSE, BenchCommand.determinism("off"));
+        assertNull(BenchCommand.determinism(null));
+        assertTrue(BenchCommand.effectiveDeterminism(Boolean.TRUE));
+        assertFalse(BenchCommand.effectiveDeterminism(Boolean.FALSE));
+        Run bad = bench("--backend", "cpu", "--deterministic", "maybe", "--problems", "P3");
+        assertEquals(2, bad.exit(), bad.out() + bad.err());
+        assertTrue(bad.err().contains("deterministic = maybe: must be on or off"), bad.err());
+        Run cpu = bench("--backend", "cpu", "--deterministic", "off", "--problems", "P3");
+        assertEquals(2, cpu.exit(), cpu.out() + cpu.err());
+        assertTrue(cpu.err().contains("only the cuda backend has a non-deterministic mode"), cpu.err());
     }
 
     /** The session's jconv.cuda.algo is set only while the engine opens: nothing else in the JVM sees bench's value. */
