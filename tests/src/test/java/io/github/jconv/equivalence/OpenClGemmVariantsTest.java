@@ -129,12 +129,13 @@ class OpenClGemmVariantsTest {
             }));
         }
         // FP16 storage with FP32 sums, through each kernel family: the direct kernels, im2col/col2im + GEMM, the
-        // implicit GEMM forward and split-K weight gradients (half partial slots summed by gemm_sum); deformable
-        // problems are UNSUPPORTED in FP16 and counted apart
+        // implicit GEMM forward, and the split-K setting, which FP16 weight gradients must ignore (half partial slots
+        // would round twice; HalfStorageConvTest shows the case); deformable problems are UNSUPPORTED in FP16 and
+        // counted apart
         List<Problem> halfProblems = new ArrayList<>(splitProblems);
         String[][] halfRoutes = {{"direct", "false", null}, {"gemm", "false", null}, {"gemm", "true", null}, {"gemm", "false", "3"}};
         for (String[] route : halfRoutes) {
-            String label = "fp16 " + (route[1].equals("true") ? "implicit gemm" : route[2] != null ? "split-K gemm" : route[0]);
+            String label = "fp16 " + (route[1].equals("true") ? "implicit gemm" : route[2] != null ? "gemm with split-K asked" : route[0]);
             tests.add(DynamicTest.dynamicTest(label, () -> {
                 String[] keys = {GEMM, ALGORITHM, IMPLICIT, SPLIT_K, SPLIT_K + ".force"};
                 String[] before = new String[keys.length];
