@@ -46,6 +46,8 @@ final class CudaBackend implements ConvBackend {
         this.info = info;
         this.device = device;
         this.options = options;
+        // read before any native call: a bad jconv.cuda.deformable fails the open without a context to clean up
+        DeformableRunner.Mode deformableMode = DeformableRunner.mode(System.getProperties(), System.getenv());
         this.ctx = new DeviceContext(device.index());
         try {
             this.cudnn = new CudnnRunner(this);
@@ -53,7 +55,7 @@ final class CudaBackend implements ConvBackend {
             ctx.close();
             throw e;
         }
-        this.deformable = new DeformableRunner(this);
+        this.deformable = new DeformableRunner(this, cudnn, deformableMode);
         PrimaryContext primary = ctx.primary;
         this.allocator = new CachingAllocator<>("cuda (" + info.name() + ")", new CachingAllocator.Device<>() {
             @Override
