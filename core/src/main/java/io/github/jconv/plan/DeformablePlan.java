@@ -112,6 +112,7 @@ public record DeformablePlan(Pass pass, Route route, InputGradient inputGradient
         if (target == null) throw new IllegalArgumentException("target = null: give one, e.g. Target.gpu(true)");
         int n = spec.batch();
         long perItem = columnElementsPerItem(spec);
+        long outPerItem = saturated(spec.outChannels(), spec.outputSpatial());
         if (pass == Pass.BACKWARD_BIAS) {
             return new DeformablePlan(pass, Route.DIRECT, InputGradient.NONE, n, 0, "the bias gradient sums dy: no column");
         }
@@ -121,6 +122,10 @@ public record DeformablePlan(Pass pass, Route route, InputGradient inputGradient
         else if (n == 0) noGemm = "batch 0: nothing to multiply";
         else if (perItem > target.gemmMaxElements()) {
             noGemm = "one item's column matrix has " + perItem + " elements, over the GEMM's limit of " + target.gemmMaxElements();
+        } else if (outPerItem > target.gemmMaxElements()) {
+            noGemm = "one item's output has " + outPerItem + " elements, over the GEMM's limit of " + target.gemmMaxElements();
+        } else if (spec.weightShape().elementCount() > target.gemmMaxElements()) {
+            noGemm = "the weight has " + spec.weightShape().elementCount() + " elements, over the GEMM's limit of " + target.gemmMaxElements();
         }
         Route route = noGemm == null ? Route.COLUMNS_GEMM : Route.DIRECT;
         InputGradient ig = InputGradient.NONE;
@@ -131,7 +136,8 @@ public record DeformablePlan(Pass pass, Route route, InputGradient inputGradient
         if (column && n > 0) {
             long perItemBytes = saturated(perItem, dtype.bytes());
             long fit = perItemBytes == 0 ? n : target.columnBudget() / perItemBytes;
-            if (route == Route.COLUMNS_GEMM) fit = Math.min(fit, target.gemmMaxElements() / Math.max(perItem, 1));
+            // every GEMM operand of a chunk (the column, y or dy) stays within the GEMM's indexing
+            if (route == Route.COLUMNS_GEMM) fit = Math.min(fit, target.gemmMaxElements() / Math.max(Math.max(perItem, outPerItem), 1));
             chunk = (int) Math.max(1, Math.min(n, fit));
             colElems = perItem * chunk;
         }

@@ -68,6 +68,24 @@ class DeformablePlanTest {
     }
 
     @Test
+    void theOutputAndWeightMustFitTheGemmToo() {
+        // C 2 -> K 64 with a 1x1 kernel on 10x10: column 2 * 1 * 100 = 200 elements per item, output 64 * 100 = 6400
+        ConvSpec wide = ConvSpec.deformable().batch(4).channels(2, 64).input(10, 10).kernel(1).build();
+        assertEquals(200, DeformablePlan.columnElementsPerItem(wide));
+        DeformablePlan two = DeformablePlan.of(wide, Pass.FORWARD, DType.FP32, new Target(DeviceKind.GPU, true, true, Long.MAX_VALUE, 12800));
+        assertEquals(Route.COLUMNS_GEMM, two.route());
+        assertEquals(2, two.chunkItems(), "12800 / 6400: two items' outputs fit, though 64 items' columns would");
+        DeformablePlan none = DeformablePlan.of(wide, Pass.FORWARD, DType.FP32, new Target(DeviceKind.GPU, true, true, Long.MAX_VALUE, 6399));
+        assertEquals(Route.DIRECT, none.route());
+        assertTrue(none.reason().contains("output has 6400"), none.reason());
+        // weight 64 * 2 * 1 * 1 = 128 elements
+        DeformablePlan w = DeformablePlan.of(ConvSpec.deformable().batch(1).channels(2, 64).input(1, 1).kernel(1).build(), Pass.FORWARD,
+                DType.FP32, new Target(DeviceKind.GPU, true, true, Long.MAX_VALUE, 127));
+        assertEquals(Route.DIRECT, w.route());
+        assertTrue(w.reason().contains("weight has 128"), w.reason());
+    }
+
+    @Test
     void inputGradientScatterFollowsDeviceDeterminismAndDtype() {
         assertEquals(InputGradient.ROWS, DeformablePlan.of(D1, Pass.BACKWARD_DATA, DType.FP32, Target.gpu(true)).inputGradient());
         assertEquals(InputGradient.ATOMIC_SCATTER, DeformablePlan.of(D1, Pass.BACKWARD_DATA, DType.FP32, Target.gpu(false)).inputGradient());
