@@ -418,9 +418,7 @@ final class CudaBackend implements ConvBackend {
             return Support.no("BF16 needs compute capability 8.0 or newer; this device has " + cc / 10 + "." + cc % 10 + "; use FP16 or FP32");
         }
         if (spec.type() == ConvType.DEFORMABLE) {
-            if (!DeformableRunner.hasKernels(dtype)) {
-                return Support.no("deformable convolution has FP32 and FP64 kernels only; " + dtype + " is not built (use FP32)");
-            }
+            // FP32 and FP64 run their own kernels; FP16 and BF16 storage computes in FP32 working copies
             if (cc < 75) return Support.no("jconv's kernels are PTX for compute_75 and up; this device is " + cc / 10 + "." + cc % 10);
             return Support.yes();
         }

@@ -35,6 +35,7 @@ import java.util.Properties;
  *     problem (remembered for the session), or everywhere with {@code jconv.cuda.deformable=direct}.</li>
  * </ul>
  * Kernels: kernels-cl's deformable.cl plus deformable_scatter.cu, compiled to PTX through opencl_to_cuda.h.
+ * FP16 and BF16 storage computes in FP32: inputs widened into working copies, outputs rounded once (convert.cu).
  * The algorithm label says which route, which cuDNN algorithm, which scatter and how many chunks ran.
  */
 final class DeformableRunner {
@@ -73,9 +74,28 @@ final class DeformableRunner {
         }
     }
 
-    /** Which dtypes have PTX. */
+    /** Which dtypes have deformable PTX of their own; FP16 and BF16 storage computes in FP32 ({@link #widened}). */
     static boolean hasKernels(DType dtype) {
         return dtype == DType.FP32 || dtype == DType.FP64;
+    }
+
+    /** Whether {@code dtype} runs through FP32 working copies: the 16-bit storage types. */
+    static boolean widened(DType dtype) {
+        return dtype == DType.FP16 || dtype == DType.BF16;
+    }
+
+    static final String CONVERT_PTX = "convert.ptx";
+
+    /** The kernel that widens {@code dtype} storage to FP32 ({@code toFloat}) or narrows FP32 back to it. */
+    static String convertKernel(DType dtype, boolean toFloat) {
+        if (!widened(dtype)) throw new IllegalArgumentException("dtype = " + dtype + ": conversions exist for FP16 and BF16 only");
+        return (toFloat ? "widen_" : "narrow_") + (dtype == DType.FP16 ? "f16" : "bf16");
+    }
+
+    /** The conversion launch of {@code n} elements: (src, dst, n as long long). */
+    static Launch convert(DType dtype, boolean toFloat, Object src, Object dst, long n, int sms) {
+        long[] grid = gridFor(n, sms);
+        return new Launch(convertKernel(dtype, toFloat), grid[0], THREADS, new Object[]{src, dst, n});
     }
 
     static String ptx(DType dtype) {
@@ -273,13 +293,51 @@ final class DeformableRunner {
 
     String run(Pass pass, ConvSpec spec, DType dtype, ConvArgs args) {
         String problem = spec.toString();
+        Map<Role, CUdeviceptr> bufs = new EnumMap<>(Role.class);
+        args.asMap().forEach((r, b) -> bufs.put(r, ((CudaBuffer) b).ptr));
+        if (widened(dtype)) return runWidened(pass, spec, dtype, bufs, problem);
+        return runPlanned(pass, spec, dtype, bufs, problem);
+    }
+
+    /**
+     * FP16 / BF16 storage: every bound tensor gets an FP32 working copy (session scratch, one slot per role, kept
+     * and grown like the column buffer); inputs are widened exactly, the FP32 path runs, and each output is rounded
+     * once into its 16-bit buffer. So the result is the FP32 computation on the stored values, rounded once.
+     */
+    private String runWidened(Pass pass, ConvSpec spec, DType dtype, Map<Role, CUdeviceptr> bufs, String problem) {
+        DeviceContext ctx = session.context();
+        int sms = session.multiprocessors();
+        java.util.Set<Role> outs = pass.outputs(spec);
+        Map<Role, CUdeviceptr> wide = new EnumMap<>(Role.class);
+        List<Launch> narrow = new ArrayList<>();
+        for (Map.Entry<Role, CUdeviceptr> e : bufs.entrySet()) {
+            Role r = e.getKey();
+            long n = r.shapeFor(spec).elementCount();
+            CUdeviceptr w = ctx.scratch("fp32 " + r.label(), Math.max(n, 1) * 4, problem);
+            wide.put(r, w);
+            if (n == 0) continue;
+            if (outs.contains(r)) narrow.add(convert(dtype, false, w, e.getValue(), n, sms));
+            else launch(ctx, CONVERT_PTX, convert(dtype, true, e.getValue(), w, n, sms), problem);
+        }
+        String ran = runPlanned(pass, spec, DType.FP32, wide, problem);
+        for (Launch l : narrow) launch(ctx, CONVERT_PTX, l, problem);
+        return ran + " (" + dtype + " storage, FP32 compute)";
+    }
+
+    private static void launch(DeviceContext ctx, String module, Launch l, String problem) {
+        CUfunction f = ctx.function(module, l.kernel());
+        ctx.launch(f, l.kernel(), l.blocks(), l.threads(), args(l.args()), problem);
+    }
+
+    /** The plan's route, with the direct kernels as the fallback where cuDNN refuses the 1x1 GEMM. */
+    private String runPlanned(Pass pass, ConvSpec spec, DType dtype, Map<Role, CUdeviceptr> bufs, String problem) {
         DeformablePlan plan = DeformablePlan.of(spec, pass, dtype, target(session.options(), mode));
         String key = problem + " " + pass + " " + dtype;
         String known = refused.get(key);
         if (plan.route() == DeformablePlan.Route.COLUMNS_GEMM && known != null) plan = plan.direct(spec, known);
         if (plan.route() == DeformablePlan.Route.COLUMNS_GEMM) {
             try {
-                return execute(plan, spec, dtype, args, problem);
+                return execute(plan, spec, dtype, bufs, problem);
             } catch (RuntimeException e) {
                 String why = refusal(e);
                 if (why == null) throw e;
@@ -287,18 +345,18 @@ final class DeformableRunner {
                 plan = plan.direct(spec, why); // every output is written again from the start
             }
         }
-        return execute(plan, spec, dtype, args, problem);
+        return execute(plan, spec, dtype, bufs, problem);
     }
 
-    private String execute(DeformablePlan plan, ConvSpec spec, DType dtype, ConvArgs args, String problem) {
+    private String execute(DeformablePlan plan, ConvSpec spec, DType dtype, Map<Role, CUdeviceptr> bufs, String problem) {
         DeviceContext ctx = session.context();
         String module = ptx(dtype);
         int sms = session.multiprocessors();
         long es = dtype.bytes();
         Binder b = (r, e) -> {
-            CudaBuffer buf = (CudaBuffer) args.get(r);
-            if (buf == null) throw new IllegalStateException("no " + r.label() + " buffer bound for deformable " + plan.pass() + " of " + problem);
-            return e == 0 ? buf.ptr : DeviceAddress.deviceptr(buf.address + e * es);
+            CUdeviceptr p = bufs.get(r);
+            if (p == null) throw new IllegalStateException("no " + r.label() + " buffer bound for deformable " + plan.pass() + " of " + problem);
+            return e == 0 ? p : DeviceAddress.deviceptr(DeviceAddress.of(p) + e * es);
         };
         CUdeviceptr col = plan.columnElements() > 0 ? ctx.scratch("column", plan.columnElements() * es, problem) : null;
         int chunks = chunks(plan, spec);
@@ -307,8 +365,7 @@ final class DeformableRunner {
             int nb = Math.min(plan.chunkItems(), spec.batch() - n0);
             for (Step s : steps(plan, spec, sms, b, col, n0, nb)) {
                 if (s instanceof Launch l) {
-                    CUfunction f = ctx.function(module, l.kernel());
-                    ctx.launch(f, l.kernel(), l.blocks(), l.threads(), args(l.args()), problem);
+                    launch(ctx, module, l, problem);
                 } else if (s instanceof Gemm gm) {
                     Map<Role, CUdeviceptr> ptrs = new EnumMap<>(Role.class);
                     gm.bind().forEach((r, p) -> ptrs.put(r, (CUdeviceptr) p));

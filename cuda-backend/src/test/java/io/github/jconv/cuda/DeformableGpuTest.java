@@ -33,7 +33,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * On a GPU: the deformable runner's routes (im2col + cuDNN 1x1 GEMM, and the direct kernels with
  * {@code jconv.cuda.deformable=direct}) and input-gradient scatters (rows in deterministic mode, atomics with
  * {@code jconv.cuda.deterministic=false}) against the CPU backend in FP64 on v1 and v2 problems with groups,
- * offset groups, stride and dilation, and a batch larger than one chunk; deterministic mode repeats bit for bit.
+ * offset groups, stride and dilation, and a batch larger than one chunk; deterministic mode repeats bit for bit;
+ * FP16 and BF16 storage give the FP32 result rounded once.
  * Each failure names the session, the problem, the pass, the dtype, the output and the algorithm that ran.
  * Skips where the probe finds no usable CUDA, with the probe's reason.
  */
@@ -217,6 +218,58 @@ class DeformableGpuTest {
             Map<Role, double[]> direct = outputs(sessions.get("direct"), spec, pass, DType.FP64, in);
             for (Role r : gemm.keySet()) compare("det vs direct " + pass + " " + r.label() + " [ran: " + ran + "]", direct.get(r), gemm.get(r), DType.FP64);
         }
+    }
+
+    /** {@code v} rounded to the 16-bit storage type, as a double. */
+    static double stored(DType dt, double v) {
+        return dt == DType.FP16 ? HalfFloats.fromHalf(HalfFloats.toHalf((float) v)) : HalfFloats.fromBf16(HalfFloats.toBf16((float) v));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> halfAndBf16StorageComputeInFp32AndRoundOnce() {
+        List<DynamicTest> out = new ArrayList<>();
+        for (DType dt : List.of(DType.FP16, DType.BF16)) {
+            for (String name : List.of("det", "fast")) {
+                for (ConvSpec spec : problems().subList(0, 4)) {
+                    for (Pass pass : Pass.values()) {
+                        out.add(DynamicTest.dynamicTest(dt + " " + name + " " + pass + " " + spec, () -> {
+                            ConvBackend s = sessions.get(name);
+                            assumeTrue(s.supports(spec, pass, dt).supported(), s.supports(spec, pass, dt).reason());
+                            // values a quarter of the FP32 tests' (sums stay far inside FP16's range), stored exactly
+                            Map<Role, double[]> in = inputs(spec, pass, 5 + pass.ordinal());
+                            in.replaceAll((r, a) -> {
+                                double[] b = r == Role.OFFSET ? a.clone() : CudaGpuTest.scaled(a, 0.25);
+                                for (int i = 0; i < b.length; i++) b[i] = stored(dt, b[i]);
+                                return b;
+                            });
+                            Map<Role, double[]> want;
+                            try (ConvBackend c = cpu.open(0)) {
+                                want = outputs(c, spec, pass, DType.FP64, in);
+                            }
+                            Map<Role, double[]> got = outputs(s, spec, pass, dt, in);
+                            String ran = s.lastAlgorithm();
+                            String what = dt + " " + name + " " + pass + " " + spec + " [ran: " + ran + "]";
+                            assertTrue(ran.contains("(" + dt + " storage, FP32 compute)"), what);
+                            // one rounding of the FP32 result into the storage type (half an ulp: 2^-11 FP16, 2^-8 BF16)
+                            // plus the FP32 computation's own error
+                            double u = dt == DType.FP16 ? 0x1p-11 : 0x1p-8;
+                            for (Role r : want.keySet()) {
+                                double[] w = want.get(r), g = got.get(r);
+                                double scale = 1;
+                                for (double v : w) scale = Math.max(scale, Math.abs(v));
+                                for (int i = 0; i < w.length; i++) {
+                                    double tol = 1.01 * u * Math.abs(w[i]) + 2e-5 * scale;
+                                    if (!(Math.abs(w[i] - g[i]) <= tol)) {
+                                        fail(what + " " + r.label() + "[" + i + "]: want " + w[i] + " got " + g[i] + " (tolerance " + tol + ")");
+                                    }
+                                }
+                            }
+                        }));
+                    }
+                }
+            }
+        }
+        return out.stream();
     }
 
     @Test

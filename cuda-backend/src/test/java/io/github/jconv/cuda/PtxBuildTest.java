@@ -70,6 +70,7 @@ class PtxBuildTest {
         assertEquals(m.getProperty("bias_grad.cu"), sha256(CUDA_SRC.resolve("bias_grad.cu")), "bias_grad.cu changed" + FIX);
         assertEquals(Integer.toString(BiasGradKernel.WG), m.getProperty("bias_wg"), "the bias kernel launches BiasGradKernel.WG threads per block");
         assertEquals(m.getProperty("sgd.cu"), sha256(CUDA_SRC.resolve("sgd.cu")), "sgd.cu changed" + FIX);
+        assertEquals(m.getProperty("convert.cu"), sha256(CUDA_SRC.resolve("convert.cu")), "convert.cu changed" + FIX);
     }
 
     @Test
@@ -84,7 +85,7 @@ class PtxBuildTest {
         if (!Files.exists(out.resolve("manifest.properties"))) { // the nvcc profile builds it in generate-test-resources
             run("bash", CUDA_SRC.resolve("build-ptx.sh").toString(), out.toString());
         }
-        for (String f : List.of("deformable_f32.ptx", "deformable_f64.ptx", "window.ptx", "bias_grad.ptx", "sgd.ptx", "manifest.properties")) {
+        for (String f : List.of("deformable_f32.ptx", "deformable_f64.ptx", "window.ptx", "bias_grad.ptx", "sgd.ptx", "convert.ptx", "manifest.properties")) {
             assertArrayEquals(Files.readAllBytes(COMMITTED.resolve(f)), Files.readAllBytes(out.resolve(f)), f + " differs from a fresh build" + FIX);
         }
     }
@@ -228,6 +229,23 @@ class PtxBuildTest {
         Matcher m = Pattern.compile("\\.shared \\.align \\d+ \\.b8 \\w*bias_grad_bf16\\w*part\\[(\\d+)]").matcher(ptx);
         assertTrue(m.find(), "bias_grad_bf16's shared partial sums");
         assertEquals(BiasGradKernel.WG * 4, Integer.parseInt(m.group(1)), "one float per thread");
+    }
+
+    @Test
+    void widenAndNarrowLaunchesMatchTheConvertKernels() throws IOException {
+        for (DType dt : List.of(DType.FP16, DType.BF16)) {
+            for (boolean toFloat : new boolean[]{true, false}) {
+                DeformableRunner.Launch l = DeformableRunner.convert(dt, toFloat, "src", "dst", 1000, 132);
+                assertEquals(signature(DeformableRunner.CONVERT_PTX, l.kernel()), types(l.args()), l.kernel());
+                assertEquals(List.of("src", "dst", 1000L), List.of(l.args()));
+                assertEquals(4, l.blocks(), "1000 elements in blocks of 256");
+            }
+        }
+        assertEquals("widen_f16", DeformableRunner.convertKernel(DType.FP16, true));
+        assertEquals("narrow_bf16", DeformableRunner.convertKernel(DType.BF16, false));
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> DeformableRunner.convertKernel(DType.FP32, true));
+        assertTrue(e.getMessage().startsWith("dtype = FP32"), e.getMessage());
     }
 
     @Test
