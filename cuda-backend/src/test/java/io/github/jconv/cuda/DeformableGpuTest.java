@@ -220,6 +220,37 @@ class DeformableGpuTest {
         }
     }
 
+    /**
+     * Benchmark mode times cuDNN's candidates on the call's own output; the chunks of a weight gradient add into dw, and
+     * the last chunk (1 item here) is a GEMM of another size, chosen on its first call: the sum of the earlier chunks must
+     * survive that choice (CudnnRunner.runBound chooses on a scratch dw first).
+     */
+    @Test
+    void benchmarkModeKeepsTheWeightGradientSumOverChunksOfTwoSizes() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("jconv-deform-bench");
+        String before = System.getProperty("jconv.cache.dir");
+        System.setProperty("jconv.cache.dir", dir.toString());
+        try (ConvBackend bench = new CudaBackendProvider().open(0, new CudaOptions(MathMode.FP32, true, CudaOptions.AlgoMode.BENCHMARK,
+                CHUNK_LIMIT))) {
+            Map<Role, double[]> in = inputs(CHUNKED, Pass.BACKWARD_WEIGHT, 11);
+            Map<Role, double[]> want;
+            try (ConvBackend c = cpu.open(0)) {
+                want = outputs(c, CHUNKED, Pass.BACKWARD_WEIGHT, DType.FP64, in);
+            }
+            for (DType dt : List.of(DType.FP64, DType.FP32)) {
+                for (int call = 1; call <= 2; call++) { // the first call chooses, the second finds the choices made
+                    Map<Role, double[]> got = outputs(bench, CHUNKED, Pass.BACKWARD_WEIGHT, dt, in);
+                    String ran = bench.lastAlgorithm();
+                    assertTrue(ran.contains("cuDNN 1x1 GEMM") && ran.contains((dt == DType.FP64 ? "3 chunk(s)" : "2 chunk(s)")), ran);
+                    compare("benchmark mode, call " + call + " " + dt + " dw [ran: " + ran + "]", want.get(Role.DW), got.get(Role.DW), dt);
+                }
+            }
+        } finally {
+            if (before == null) System.clearProperty("jconv.cache.dir");
+            else System.setProperty("jconv.cache.dir", before);
+        }
+    }
+
     /** {@code v} rounded to the 16-bit storage type, as a double. */
     static double stored(DType dt, double v) {
         return dt == DType.FP16 ? HalfFloats.fromHalf(HalfFloats.toHalf((float) v)) : HalfFloats.fromBf16(HalfFloats.toBf16((float) v));

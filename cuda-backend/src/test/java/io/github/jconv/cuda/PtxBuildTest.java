@@ -91,6 +91,23 @@ class PtxBuildTest {
     }
 
     @Test
+    void everyCommittedPtxModuleAssemblesForHopper() throws Exception {
+        Path ptxas = NVCC.resolveSibling("ptxas");
+        assumeTrue(Files.isExecutable(ptxas), "no ptxas beside " + NVCC + ": the driver's JIT is the first to assemble the PTX");
+        Path dir = Files.createTempDirectory("jconv-ptxas");
+        try {
+            for (String f : List.of("deformable_f32.ptx", "deformable_f64.ptx", "window.ptx", "bias_grad.ptx", "sgd.ptx", "convert.ptx")) {
+                run(ptxas.toString(), "-arch=sm_90", COMMITTED.resolve(f).toString(), "-o", dir.resolve("m.cubin").toString());
+            }
+        } finally {
+            try (var l = Files.list(dir)) {
+                for (Path f : l.toList()) Files.delete(f);
+            }
+            Files.delete(dir);
+        }
+    }
+
+    @Test
     void theSgdLaunchMatchesItsKernelsPtxSignature() throws Exception {
         // CudaBackend.sgdStep passes (param pointer, grad pointer, lr as float or double, n as long)
         assertEquals(List.of("u64", "u64", "f32", "u64"), signature("sgd.ptx", "sgd_f32"));
