@@ -46,6 +46,8 @@ final class CudaBackend implements ConvBackend {
         this.info = info;
         this.device = device;
         this.options = options;
+        // read before any native call: a bad jconv.cuda.deformable fails the open without a context to clean up
+        DeformableRunner.Mode deformableMode = DeformableRunner.mode(System.getProperties(), System.getenv());
         this.ctx = new DeviceContext(device.index());
         try {
             this.cudnn = new CudnnRunner(this);
@@ -53,7 +55,7 @@ final class CudaBackend implements ConvBackend {
             ctx.close();
             throw e;
         }
-        this.deformable = new DeformableRunner(this);
+        this.deformable = new DeformableRunner(this, cudnn, deformableMode);
         PrimaryContext primary = ctx.primary;
         this.allocator = new CachingAllocator<>("cuda (" + info.name() + ")", new CachingAllocator.Device<>() {
             @Override
@@ -416,9 +418,7 @@ final class CudaBackend implements ConvBackend {
             return Support.no("BF16 needs compute capability 8.0 or newer; this device has " + cc / 10 + "." + cc % 10 + "; use FP16 or FP32");
         }
         if (spec.type() == ConvType.DEFORMABLE) {
-            if (!DeformableRunner.hasKernels(dtype)) {
-                return Support.no("deformable convolution has FP32 and FP64 kernels only; " + dtype + " is not built (use FP32)");
-            }
+            // FP32 and FP64 run their own kernels; FP16 and BF16 storage computes in FP32 working copies
             if (cc < 75) return Support.no("jconv's kernels are PTX for compute_75 and up; this device is " + cc / 10 + "." + cc % 10);
             return Support.yes();
         }

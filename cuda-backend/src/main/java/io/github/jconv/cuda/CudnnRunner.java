@@ -82,6 +82,31 @@ final class CudnnRunner implements AutoCloseable {
         return ran + " in batch slices of " + slice;
     }
 
+    /**
+     * One pass of a plain convolution on device memory the caller binds by role (deformable's column GEMM:
+     * {@link DeformableRunner} runs a 1x1 convolution over its column buffer), through the same prepared plans,
+     * algorithm choice and workspace as {@link #run}. {@code accumulate} adds the weight gradient to what dw
+     * holds (beta = 1), for chunks of a batch. The caller keeps every tensor within cuDNN's int indexing.
+     */
+    String runBound(Pass pass, ConvSpec spec, DType dtype, java.util.Map<Role, CUdeviceptr> ptrs, boolean accumulate) {
+        if (spec.batch() < 1 || CudnnPlan.batchSlice(spec) < spec.batch()) {
+            throw new IllegalArgumentException("spec = " + spec + ": a bound cuDNN call takes 1 to " + CudnnPlan.batchSlice(spec)
+                    + " batch items (int indexing); split the batch into chunks");
+        }
+        if (accumulate && pass != Pass.BACKWARD_WEIGHT) {
+            throw new IllegalArgumentException("accumulate = true for " + pass + ": only BACKWARD_WEIGHT adds into its output");
+        }
+        if (accumulate && session.options().algo() == CudaOptions.AlgoMode.BENCHMARK
+                && session.algoCache().get(prepare(pass, spec, dtype).key) == null) {
+            // benchmark mode times the candidates on the call's own output, which holds the sum so far: choose on a
+            // scratch dw first (once per key), so that the accumulating call finds its choice made
+            java.util.Map<Role, CUdeviceptr> probe = new java.util.EnumMap<>(ptrs);
+            probe.put(Role.DW, session.context().scratch("bound probe", spec.weightShape().elementCount() * dtype.bytes(), spec.toString()));
+            runSlice(pass, spec, dtype, Bases.of(probe), 0, false);
+        }
+        return runSlice(pass, spec, dtype, Bases.of(ptrs), 0, accumulate);
+    }
+
     /** Where each role's data starts: the call's buffers, or the compact scratch tensors of a split part. */
     private record Bases(java.util.Map<Role, CUdeviceptr> ptrs, java.util.Map<Role, Long> addresses) {
         static Bases of(ConvArgs args) {
