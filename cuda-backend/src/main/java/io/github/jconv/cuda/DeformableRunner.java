@@ -162,9 +162,11 @@ final class DeformableRunner {
      */
     static List<Step> steps(DeformablePlan plan, ConvSpec spec, int sms, Binder b, Object col, int n0, int nb) {
         int[] g = geometry(spec);
-        Object x = b.at(Role.X, 0);
-        Object off = b.at(Role.OFFSET, 0);
-        Object mask = spec.modulated() ? b.at(Role.MASK, 0) : off; // never read when has_mask = 0
+        // bind what the pass is given: backward data has no x, backward bias neither x nor offsets (nor mask)
+        Pass pass = plan.pass();
+        Object x = pass == Pass.BACKWARD_DATA || pass == Pass.BACKWARD_BIAS ? null : b.at(Role.X, 0);
+        Object off = pass == Pass.BACKWARD_BIAS ? null : b.at(Role.OFFSET, 0);
+        Object mask = spec.modulated() && off != null ? b.at(Role.MASK, 0) : off; // never read when has_mask = 0
         int hasMask = spec.modulated() ? 1 : 0;
         long perItem = DeformablePlan.columnElementsPerItem(spec);
         long outPerItem = (long) spec.outChannels() * spec.outputSpatial();

@@ -40,6 +40,31 @@ class DeformableRunnerTest {
                 budgetItems * ITEM * 4, Integer.MAX_VALUE));
     }
 
+    /**
+     * Each pass's steps ask only for the buffers that pass is given (Pass.inputs and outputs): backward data has no
+     * x, backward bias neither x nor offsets. The first H200 run of this runner failed every backward-data and
+     * backward-bias call with "no x buffer bound", because the steps bound x for every pass.
+     */
+    @Test
+    void everyPassBindsOnlyTheBuffersThePassIsGiven() {
+        for (Pass pass : List.of(Pass.FORWARD, Pass.BACKWARD_DATA, Pass.BACKWARD_WEIGHT, Pass.BACKWARD_BIAS, Pass.BACKWARD_OFFSET_MASK)) {
+            java.util.Set<Role> given = java.util.EnumSet.noneOf(Role.class);
+            given.addAll(pass.inputs(S));
+            given.addAll(pass.outputs(S));
+            DeformableRunner.Binder only = (r, e) -> {
+                if (!given.contains(r)) throw new IllegalStateException(pass + " asked for " + r + ", which it is not given");
+                return NAMES.at(r, e);
+            };
+            for (boolean det : new boolean[] {true, false}) {
+                DeformablePlan columns = plan(pass, det, 2);
+                for (DeformablePlan p : List.of(columns, columns.direct(S, "test"))) {
+                    List<DeformableRunner.Step> st = DeformableRunner.steps(p, S, 132, only, "col", 0, 2);
+                    assertFalse(st.isEmpty(), pass + " " + p.route());
+                }
+            }
+        }
+    }
+
     @Test
     void theGemmIsA1x1ConvolutionOverTheColumnWithTheDeformableWeightsMemory() {
         ConvSpec g = DeformableRunner.gemmSpec(S, 2, true);
