@@ -329,8 +329,16 @@ final class CudnnRunner implements AutoCloseable {
         if (choices == null) {
             // the descriptor is shared and each run sets its choice's math type: ask cuDNN from the mode's own
             CudaErrors.checkCudnn(cudnnSetConvolutionMathType(cD, CudnnTypes.mathType(dtype, o.math())), "cudnnSetConvolutionMathType", problem);
+            // cudnnFind...Ex writes its output while timing: a weight gradient that adds to the sum of earlier slices
+            // (beta = 1; a last batch slice of another size is a new key) is timed on a scratch dw instead
+            Operands timed = ops;
+            if (accumulate && plan.op() == CudnnPlan.Op.BACKWARD_FILTER && o.algo() == CudaOptions.AlgoMode.BENCHMARK) {
+                CUdeviceptr dwScratch = session.context().scratch("timed weight gradient",
+                        spec.weightShape().elementCount() * dtype.bytes(), problem);
+                timed = new Operands(ops.x, DeviceAddress.javacpp(DeviceAddress.of(dwScratch)), ops.y);
+            }
             List<AlgoSelection.Result> results = o.algo() == CudaOptions.AlgoMode.BENCHMARK
-                    ? measure(plan.op(), xD, wD, cD, yD, ops, o, problem)
+                    ? measure(plan.op(), xD, wD, cD, yD, timed, o, problem)
                     : heuristics(plan.op(), xD, wD, cD, yD, problem);
             choices = AlgoSelection.rank(plan.op(), results, dtype, o);
             if (choices.isEmpty()) {
