@@ -33,9 +33,20 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "CPU backend threads (default: the backend's own, available processors).")
     Integer threads;
 
-    @Option(names = "--problems", paramLabel = "LIST", description = "Standard names and/or problem lines, comma separated; NAME=LINE names a line (default: ${DEFAULT-VALUE}).",
-            defaultValue = "P1,P2,P3,P4,P5,P6,P7,P8,D1")
+    @Option(names = "--problems", paramLabel = "LIST", description = "Standard names and/or problem lines, comma separated; NAME=LINE names a line "
+            + "(default, unless --batch is given: P1,P2,P3,P4,P5,P6,P7,P8,D1, the conformance kit's catalogue 'benchmark').")
     String problems;
+
+    @Option(names = "--batch", paramLabel = "FILE", description = "Problem lines from FILE, one per line with an optional name after it (the conformance "
+            + "catalogue's format, # comments), or a catalogue of the conformance kit by name (corners, resnet50, mobilenet, unet3d, gan, deformable, "
+            + "bench, benchmark); repeatable; added after --problems.")
+    List<String> batch = new ArrayList<>();
+
+    @Option(names = "--match", paramLabel = "REGEX", description = "Keep only the problems whose name or problem line this regular expression finds, e.g. 'P[1-4]' or dg1.")
+    String match;
+
+    @Option(names = "--mb", paramLabel = "N", description = "Run every problem at batch N instead of its own (the PyTorch peer then skips the standard ones, which it knows at their own batch).")
+    Integer mb;
 
     @Option(names = "--passes", paramLabel = "LIST", description = "fwd, fwd+bwd or both (default: ${DEFAULT-VALUE}).", defaultValue = "fwd,fwd+bwd")
     String passes;
@@ -175,9 +186,13 @@ public final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("dtype = " + dtype + ", math = " + math + ": --train has its own precision option;"
                     + " use --train-dtype, e.g. --train --train-dtype bf16");
         }
+        if (train && (problems != null || !batch.isEmpty() || match != null || mb != null)) {
+            throw new IllegalArgumentException("--problems, --batch, --match and --mb choose the problems; --train times T1 instead"
+                    + " (its batch: --train-batch); drop them, e.g. --train --train-batch 8");
+        }
         if (train) return TrainBench.run(out, backend, threads, trainBatch, trainDtype, warmup, reps, seed, !peer.strip().equalsIgnoreCase("none"),
                 python, peerScript, peerDevice, peerThreads, peerTimeout);
-        List<BenchProblem> list = BenchProblem.parseList(problems);
+        List<BenchProblem> list = ProblemSelection.select(problems, batch, match, mb);
         List<BenchPass> passList = parsePasses(passes);
         if (rounds < 1 || rounds > 1000) throw new IllegalArgumentException("rounds = " + rounds + ": must be 1 to 1000; e.g. --rounds 3");
         if (warmup < 0 || warmup > 100_000) throw new IllegalArgumentException("warmup = " + warmup + ": must be 0 to 100000; e.g. --warmup 3");

@@ -1,5 +1,7 @@
 package io.github.jconv.tools.bench;
 
+import io.github.jconv.ConvSpec;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -111,6 +113,31 @@ class BenchCommandTest {
         assertNotNull(img);
         assertEquals(400, img.getWidth());
         assertEquals(300, img.getHeight());
+    }
+
+    @Test
+    void aBatchFileFilteredByMatchRunsAtTheBatchOfMb(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("layers.txt"), String.join("\n",
+                "# three small layers; --match keeps two, --mb runs them at batch 2",
+                "mb1ic2ih6oc3kh3ph1bia0        keep-a",
+                "tr1mb1ic2ih4oc2kh4sh2ph1bia0  drop-b",
+                "mb1ic2ih5oc2kh1bia0           keep-c", ""));
+        Path csv = dir.resolve("bench.csv");
+        Run r = bench("--backend", "cpu", "--threads", "1", "--batch", file.toString(), "--match", "^keep", "--mb", "2",
+                "--passes", "fwd", "--warmup", "1", "--reps", "2", "--min-window-ms", "0", "--csv", csv.toString(), "--chart-size", "400x300");
+        assertEquals(0, r.exit(), r.out() + r.err());
+        List<String[]> rows = rows(csv);
+        assertEquals(List.of("keep-a", "keep-c"), rows.stream().map(f -> f[0]).toList());
+        assertEquals(ConvSpec.parse("mb2ic2ih6oc3kh3ph1bia0"), ConvSpec.parse(rows.get(0)[2]));
+        // keep-a at batch 2: 2*2*3*(6*6)*2*9 = 7776 forward FLOPs
+        assertEquals("7776", rows.get(0)[3]);
+    }
+
+    @Test
+    void theProblemChoiceIsRefusedWithTrainInsteadOfIgnored() {
+        Run r = bench("--train", "--backend", "cpu", "--mb", "4");
+        assertEquals(2, r.exit(), r.out() + r.err());
+        assertTrue(r.err().contains("--train times T1 instead") && r.err().contains("--train-batch"), r.err());
     }
 
     @Test

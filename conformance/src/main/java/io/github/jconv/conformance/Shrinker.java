@@ -16,9 +16,11 @@ import java.util.regex.Pattern;
  * same check still fails, until no single change keeps it failing. The result is the line to debug.
  *
  * <pre>
- * java -cp jconv-tests.jar:jconv-core.jar:&lt;backend jars&gt;:junit-jupiter-api.jar \
- *     io.github.jconv.conformance.Shrinker cpu g2mb1ic4id5ih4iw2oc4kd3kh1kw3sd3sh2sw1pd2ph1pw1pdr2phr0pwr2dd1dh1dw2 FP32 FORWARD
+ * java -cp jconv-conformance.jar:jconv-core.jar:&lt;backend jars&gt; \
+ *     io.github.jconv.conformance.Shrinker cpu pass=FORWARD dtype=FP32 g2mb1ic4id5ih4iw2oc4kd3kh1kw3sd3sh2sw1pd2ph1pw1pdr2phr0pwr2dd1dh1dw2
  * </pre>
+ * The arguments after the backend are a failure's {@link Repro} as every report prints it; the older
+ * order {@code <problem line> [dtype] [check]} is read too. It prints the smallest failing case in the same form.
  */
 public final class Shrinker {
     private static final Pattern TOKEN = Pattern.compile("([a-z]+)(\\d+)");
@@ -80,6 +82,11 @@ public final class Shrinker {
                 .anyMatch(r -> r.check().equals(check)));
     }
 
+    /** Minimizes a failure given in its {@link Repro} form; the result keeps the pass and the dtype. */
+    public static Repro minimize(ConvBackendProvider provider, Repro failing) {
+        return new Repro(failing.pass(), failing.dtype(), minimize(provider, failing.problem(), failing.dtype(), failing.pass().name()));
+    }
+
     private static Problem variant(Problem p, String line) {
         try {
             ConvSpec s = ConvSpec.parse(line);
@@ -90,17 +97,28 @@ public final class Shrinker {
         }
     }
 
-    /** {@code Shrinker <backend> <problem line> [dtype] [check]}: prints the minimal failing line. */
+    /**
+     * {@code Shrinker <backend> pass=PASS dtype=DTYPE <problem line> [offsets=...]} (a failure's repro as
+     * printed), or {@code Shrinker <backend> <problem line> [dtype] [check]}: prints the smallest failing case as a repro.
+     */
     public static void main(String[] args) {
         if (args.length < 2) {
-            System.err.println("usage: Shrinker <backend> <problem line> [FP32|FP64] [FORWARD|BACKWARD_DATA|...]");
+            System.err.println("usage: Shrinker <backend> pass=FORWARD|BACKWARD_DATA|... dtype=FP32|FP64 <problem line> [offsets=...]"
+                    + System.lineSeparator() + "   or: Shrinker <backend> <problem line> [FP32|FP64] [FORWARD|BACKWARD_DATA|...]");
             System.exit(2);
         }
         ConvBackendProvider provider = ConvEngine.providers().stream().filter(p -> p.name().equals(args[0])).findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("backend = " + args[0] + ": not on the classpath"));
-        DType dtype = args.length > 2 ? DType.valueOf(args[2]) : DType.FP32;
-        String check = args.length > 3 ? args[3] : "FORWARD";
-        Problem min = minimize(provider, Problem.of(args[1]), dtype, check);
-        System.out.println(min.line());
+                .orElseThrow(() -> new IllegalArgumentException("backend = " + args[0] + ": not on the classpath; known: "
+                        + ConvEngine.providers().stream().map(ConvBackendProvider::name).toList()));
+        System.out.println(minimize(provider, reproOf(java.util.Arrays.copyOfRange(args, 1, args.length))));
+    }
+
+    /** The case named by the arguments after the backend: a repro, or the older {@code line [dtype] [check]}. */
+    static Repro reproOf(String[] args) {
+        String joined = String.join(" ", args);
+        if (joined.toLowerCase(java.util.Locale.ROOT).matches(".*\\b(pass|dtype)=.*")) return Repro.parse(joined);
+        DType dtype = args.length > 1 ? DType.valueOf(args[1]) : DType.FP32;
+        io.github.jconv.Pass pass = args.length > 2 ? io.github.jconv.Pass.valueOf(args[2]) : io.github.jconv.Pass.FORWARD;
+        return new Repro(pass, dtype, Problem.of(args[0]));
     }
 }

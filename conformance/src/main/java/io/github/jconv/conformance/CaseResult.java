@@ -27,8 +27,23 @@ public record CaseResult(Status status, String backend, Problem problem, DType d
         return dtype + " " + check;
     }
 
+    /**
+     * The case in the one form every failure report uses ({@link Repro}). The zero-offset identity check
+     * is repeated by its problem's forward pass at {@code offsets=zero}.
+     */
+    public Repro repro() {
+        for (io.github.jconv.Pass p : io.github.jconv.Pass.values()) {
+            if (p.name().equals(check)) return new Repro(p, dtype, problem);
+        }
+        boolean deformable = problem.spec().type() == io.github.jconv.ConvType.DEFORMABLE;
+        return new Repro(io.github.jconv.Pass.FORWARD, dtype, !deformable ? problem
+                : new Problem(problem.spec(), problem.name(), Offsets.ZERO, problem.forwardOnly(), problem.source()));
+    }
+
+    /** "STATUS backend DTYPE CHECK label -- message"; a failure ends with "-- repro: " and {@link #repro()}. */
     @Override
     public String toString() {
-        return status + " " + backend + " " + caseName() + " " + problem.label() + (message.isEmpty() ? "" : " -- " + message);
+        return status + " " + backend + " " + caseName() + " " + problem.label() + (message.isEmpty() ? "" : " -- " + message)
+                + (status == Status.FAILED ? " -- repro: " + repro() : "");
     }
 }

@@ -25,6 +25,25 @@ public final class Catalogue {
     /** The catalogue files, in the order the suite runs them. */
     public static final List<String> FILES = List.of("corners", "resnet50", "mobilenet", "unet3d", "gan", "deformable", "bench");
 
+    /**
+     * The named set of the benchmark: P1-P8 and D1 of docs/bench-problems.md at their full sizes, each named
+     * by its table name. {@code jconv bench} times it; the suite does not run it (its {@code bench} file
+     * checks the same layers at batch 1).
+     */
+    public static final String BENCHMARK = "benchmark";
+
+    /** Every catalogue {@link #load} knows: the suite's files and the benchmark set. */
+    public static List<String> names() {
+        List<String> all = new ArrayList<>(FILES);
+        all.add(BENCHMARK);
+        return List.copyOf(all);
+    }
+
+    /** P1-P8 and D1 in the order of docs/bench-problems.md, named P1 ... D1 ({@link #BENCHMARK}). */
+    public static List<Problem> benchmark() {
+        return load(BENCHMARK);
+    }
+
     private Catalogue() {
     }
 
@@ -90,12 +109,28 @@ public final class Catalogue {
         return out;
     }
 
-    /** The problems of one catalogue file, e.g. "corners". */
+    /**
+     * Problems from a text file in the catalogue's format (one problem line per line, then an optional
+     * name and options); messages name the file and the line.
+     */
+    public static List<Problem> read(java.nio.file.Path file) {
+        if (file == null) throw new IllegalArgumentException("file = null: give a file of problem lines, e.g. problems.txt");
+        String text;
+        try {
+            text = java.nio.file.Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("file = " + file + ": cannot be read (" + e.getMessage()
+                    + "); give a text file with one problem line per line, e.g. mb1ic3ih8oc4kh3", e);
+        }
+        return parse(file.toString(), text);
+    }
+
+    /** The problems of one catalogue file, e.g. "corners", or the benchmark set {@link #BENCHMARK}. */
     public static List<Problem> load(String file) {
         String res = file + ".txt";
         try (InputStream in = Catalogue.class.getResourceAsStream(res)) {
             if (in == null) {
-                throw new IllegalArgumentException("file = " + file + ": no catalogue resource " + res + "; known: " + FILES);
+                throw new IllegalArgumentException("file = " + file + ": no catalogue resource " + res + "; known: " + names());
             }
             return parse(file, new String(in.readAllBytes(), StandardCharsets.UTF_8));
         } catch (IOException e) {

@@ -70,7 +70,7 @@ public final class CrossCheck {
                         verdict = compare(engines[0], engines[1], p, pass);
                     } catch (RuntimeException | LinkageError e) {
                         throw new AssertionError("FAILED " + dtype + " " + pass + " " + p.label() + " -- " + a.name() + " vs "
-                                + b.name() + " threw " + e, e);
+                                + b.name() + " threw " + e + " -- repro: " + new Repro(pass, dtype, p), e);
                     }
                     if (verdict.startsWith("UNSUPPORTED")) Assumptions.abort(verdict);
                     if (!verdict.isEmpty()) Assertions.fail(verdict);
@@ -123,6 +123,7 @@ public final class CrossCheck {
                     r.shapeFor(spec), ga.get(r), ref.get(r).magnitude(), gb.get(r), twice);
             if (!c.passed()) bad.add(c.describe());
         }
-        return bad.isEmpty() ? "" : "FAILED " + dtype + " " + pass + " " + p.label() + ": " + String.join("; ", bad);
+        return bad.isEmpty() ? "" : "FAILED " + dtype + " " + pass + " " + p.label() + ": " + String.join("; ", bad)
+                + " -- repro: " + new Repro(pass, dtype, p);
     }
 }

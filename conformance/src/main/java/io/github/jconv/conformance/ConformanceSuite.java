@@ -212,8 +212,8 @@ public final class ConformanceSuite {
             for (CaseResult r : failures()) b.append(System.lineSeparator()).append("  ").append(r);
             if (failed() > 0) {
                 CaseResult f = failures().get(0);
-                b.append(String.format(Locale.ROOT, "%n  smallest failing problem: java io.github.jconv.conformance.Shrinker %s %s %s %s",
-                        backend, f.problem().line(), f.dtype(), f.check().contains(" ") ? "FORWARD" : f.check()));
+                b.append(String.format(Locale.ROOT, "%n  smallest failing problem: java io.github.jconv.conformance.Shrinker %s %s",
+                        backend, f.repro()));
             }
             return b.toString();
         }
