@@ -37,8 +37,8 @@ final class CudnnGraph implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("io.github.jconv.cuda");
     /** Most plans timed per key in benchmark mode. */
     static final int TIMED = 8;
-    /** Knob choices read per engine configuration: more than cuDNN 9 has knob types (CUDNN_KNOB_TYPE_COUNTS). */
-    static final int KNOB_CAPACITY = 64;
+    /** Knob choices read per engine configuration: one per knob type, as cudnn-frontend reads them. */
+    static final int KNOB_CAPACITY = CUDNN_KNOB_TYPE_COUNTS;
     /** Timed executions per plan (after one untimed). */
     static final int REPEATS = 3;
 
@@ -379,12 +379,13 @@ final class CudnnGraph implements AutoCloseable {
             check(cudnnBackendGetAttribute(config, CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, count,
                     one(engine.address())), "cudnnBackendGetAttribute(engine configuration, CUDNN_ATTR_ENGINECFG_ENGINE)");
             long index = getLong(engine, "engine", CUDNN_ATTR_ENGINE_GLOBAL_INDEX, "CUDNN_ATTR_ENGINE_GLOBAL_INDEX");
-            IntPointer notes = new IntPointer(64);
-            check(cudnnBackendGetAttribute(engine, CUDNN_ATTR_ENGINE_NUMERICAL_NOTE, CUDNN_TYPE_NUMERICAL_NOTE, 64, count, notes),
-                    "cudnnBackendGetAttribute(engine " + index + ", CUDNN_ATTR_ENGINE_NUMERICAL_NOTE)");
-            int[] ns = new int[(int) Math.min(count.get(), 64)];
+            // as cudnn-frontend asks: room for every note type
+            IntPointer notes = new IntPointer(CUDNN_NUMERICAL_NOTE_TYPE_COUNT);
+            check(cudnnBackendGetAttribute(engine, CUDNN_ATTR_ENGINE_NUMERICAL_NOTE, CUDNN_TYPE_NUMERICAL_NOTE, CUDNN_NUMERICAL_NOTE_TYPE_COUNT,
+                    count, notes), "cudnnBackendGetAttribute(engine " + index + ", CUDNN_ATTR_ENGINE_NUMERICAL_NOTE)");
+            int[] ns = new int[(int) Math.max(0, Math.min(count.get(), CUDNN_NUMERICAL_NOTE_TYPE_COUNT))];
             for (int i = 0; i < ns.length; i++) ns[i] = notes.get(i);
-            int nk = KNOB_CAPACITY; // as cudnn-frontend: room for every knob type, cuDNN fills what the engine has
+            int nk = KNOB_CAPACITY; // room for every knob type; cuDNN fills what the engine has
             List<GraphConv.Knob> ks = new ArrayList<>();
             if (nk > 0) {
                 LongPointer addrs = new LongPointer(nk);
