@@ -30,6 +30,9 @@ import java.util.zip.CRC32;
  * folder and move it over the old one atomically, under a lock file, so concurrent writers (threads or
  * processes) never leave a torn file; at worst one writer's new entry is lost and measured again.
  * <p>
+ * The graph API ({@link CudnnGraph}) stores its chosen engine configurations in the same file, under keys of their own
+ * ({@link GraphConv#cacheKey}, ending in {@code |api=graph|align=...|beta=...}), through {@link #getText}/{@link #putText}.
+ * <p>
  * The cache is an optimisation: every I/O failure is swallowed and the caller measures as if nothing were
  * cached. Only {@link CudaOptions.AlgoMode#BENCHMARK} choices are stored (heuristics are cheap to ask).
  */
