@@ -162,7 +162,9 @@ record GraphConv(CudnnPlan.Op op, int operationType, int dataType, int computeTy
      * that down-convert their inputs always (they would compute FP32 data in a narrower type); tensor-core ones
      * for FP32 data in FP32-exact math (on Ampere and later an FP32 tensor-core engine is TF32). FP64, FP16 and
      * BF16 engines may use tensor cores (FP64 tensor cores are exact FP64; 16-bit data is computed on them
-     * with FP32 accumulation, the compute type of the convolution).
+     * with FP32 accumulation, the compute type of the convolution). Beyond PyTorch's filter, engines noted for
+     * reduced-precision reduction are refused too: jconv promises FP32 accumulation for 16-bit data ({@link MathMode}),
+     * and its conformance tolerances assume it.
      */
     static String refusal(int[] notes, DType dtype, MathMode math, boolean deterministic) {
         for (int n : notes) {
@@ -170,6 +172,7 @@ record GraphConv(CudnnPlan.Op op, int operationType, int dataType, int computeTy
                 return "non-deterministic (jconv.cuda.deterministic=false allows it)";
             }
             if (n == CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS) return "down-converts its inputs";
+            if (n == CUDNN_NUMERICAL_NOTE_REDUCED_PRECISION_REDUCTION) return "reduces in less than the FP32 compute type";
             if (n == CUDNN_NUMERICAL_NOTE_TENSOR_CORE && dtype == DType.FP32 && math == MathMode.FP32) {
                 return "tensor cores (TF32) in FP32-exact math (jconv.cuda.math=tf32 allows it)";
             }

@@ -164,7 +164,7 @@ class GraphConvTest {
     // cudnnBackendNumericalNote_t: TENSOR_CORE 0, DOWN_CONVERT_INPUTS 1, REDUCED_PRECISION_REDUCTION 2, FFT 3,
     // NONDETERMINISTIC 4, WINOGRAD 5
     @Test
-    void engineNotesFilterAsPyTorchDoes() {
+    void engineNotesFilterAsPyTorchDoesAndKeepFp32Accumulation() {
         int[] none = {};
         int[] tensorCore = {0};
         int[] downConvert = {1};
@@ -177,6 +177,8 @@ class GraphConvTest {
         assertNull(GraphConv.refusal(nondet, DType.FP32, MathMode.FP32, false));
         // down-converting inputs: always refused
         for (DType dt : DType.values()) assertNotNull(GraphConv.refusal(downConvert, dt, MathMode.TF32, false), dt.toString());
+        // reduced-precision reduction: always refused (jconv accumulates 16-bit data in FP32)
+        for (DType dt : DType.values()) assertNotNull(GraphConv.refusal(new int[]{2}, dt, MathMode.TF32, false), dt.toString());
         // tensor cores: refused for FP32 data in exact math only
         assertTrue(GraphConv.refusal(tensorCore, DType.FP32, MathMode.FP32, true).contains("TF32"));
         assertNotNull(GraphConv.refusal(winogradTc, DType.FP32, MathMode.FP32, false));
