@@ -62,7 +62,7 @@ final class CudnnGraph implements AutoCloseable {
     }
 
     /** One graph ready to run: its descriptors (destroyed at close), its plan and the variant pack of the last call. */
-    private static final class Built {
+    static final class Built {
         final List<cudnnBackendDescriptor_t> owned = new ArrayList<>();
         cudnnBackendDescriptor_t plan;
         EngineInfo engine;
@@ -140,7 +140,7 @@ final class CudnnGraph implements AutoCloseable {
     }
 
     /** Binds the pointers (a new variant pack only when they changed) and executes the plan; the status. */
-    private int execute(Built b, long xc, long w, long yc, long ws, String problem) {
+    int execute(Built b, long xc, long w, long yc, long ws, String problem) {
         if (b.variantPack == null || b.vx != xc || b.vw != w || b.vy != yc || b.vws != ws) {
             if (b.variantPack != null) cudnnBackendDestroyDescriptor(b.variantPack);
             b.variantPack = null;
@@ -246,7 +246,7 @@ final class CudnnGraph implements AutoCloseable {
     }
 
     /** The tensors, the convolution, the operation and the operation graph of {@code g}; the graph descriptor. */
-    private cudnnBackendDescriptor_t graph(GraphConv g, List<cudnnBackendDescriptor_t> owned) {
+    cudnnBackendDescriptor_t graph(GraphConv g, List<cudnnBackendDescriptor_t> owned) {
         cudnnBackendDescriptor_t[] t = new cudnnBackendDescriptor_t[3];
         List<GraphConv.Tensor> ts = g.tensors();
         for (int i = 0; i < 3; i++) {
@@ -582,7 +582,7 @@ final class CudnnGraph implements AutoCloseable {
         cudnnBackendDestroyDescriptor(d);
     }
 
-    private static void destroy(Built b) {
+    static void destroy(Built b) {
         if (b.variantPack != null) cudnnBackendDestroyDescriptor(b.variantPack);
         b.variantPack = null;
         // the plan first, then what it was made from, in reverse order of making
