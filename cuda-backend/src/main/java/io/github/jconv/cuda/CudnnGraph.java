@@ -35,7 +35,7 @@ import static org.bytedeco.cuda.global.cudnn.*;
  */
 final class CudnnGraph implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("io.github.jconv.cuda");
-    /** Most plans timed per key in benchmark mode. */
+    /** Most plans timed per key in benchmark mode (from heuristics mode A, then the fallback list). */
     static final int TIMED = 8;
     /** Knob choices read per engine configuration: one per knob type, as cudnn-frontend reads them. */
     static final int KNOB_CAPACITY = CUDNN_KNOB_TYPE_COUNTS;
@@ -186,25 +186,43 @@ final class CudnnGraph implements AutoCloseable {
                     return b;
                 }
             }
-            List<Candidate> candidates = candidates(graph, dtype, o, refused);
+            // heuristics mode A first; the fallback list only when A leaves fewer plans than wanted
+            List<Candidate> candidates = new ArrayList<>();
             List<Candidate> plans = new ArrayList<>();
-            for (Candidate c : candidates) {
-                if (plans.size() >= (benchmark ? TIMED : 1)) break;
+            int wanted = benchmark ? TIMED : 1;
+            BuildFailure firstFailure = null;
+            int modesOk = 0;
+            for (int mode : new int[]{CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_FALLBACK}) {
+                if (plans.size() >= wanted) break;
+                List<Candidate> fresh;
                 try {
-                    cudnnBackendDescriptor_t p = plan(c.config, "engine " + c.info.choice().engine());
-                    long ws = getLong(p, "execution plan", CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, "CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE");
-                    if (ws > o.workspaceLimit()) {
-                        cudnnBackendDestroyDescriptor(p);
-                        refused.add("engine " + c.info.choice().engine() + ": needs " + ws + " B > workspace limit " + o.workspaceLimit());
-                        continue;
-                    }
-                    c.plan = p;
-                    c.info = new EngineInfo(new GraphConv.EngineChoice(c.info.choice().engine(), c.info.choice().knobs(), ws), c.info.notes());
-                    plans.add(c);
+                    fresh = candidates(graph, mode, dtype, o, refused, candidates);
+                    modesOk++;
                 } catch (BuildFailure e) {
-                    refused.add("engine " + c.info.choice().engine() + ": " + e.getMessage());
+                    if (firstFailure == null) firstFailure = e;
+                    refused.add(e.getMessage());
+                    continue;
+                }
+                candidates.addAll(fresh);
+                for (Candidate c : fresh) {
+                    if (plans.size() >= wanted) break;
+                    try {
+                        cudnnBackendDescriptor_t p = plan(c.config, "engine " + c.info.choice().engine());
+                        long ws = getLong(p, "execution plan", CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, "CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE");
+                        if (ws > o.workspaceLimit()) {
+                            cudnnBackendDestroyDescriptor(p);
+                            refused.add("engine " + c.info.choice().engine() + ": needs " + ws + " B > workspace limit " + o.workspaceLimit());
+                            continue;
+                        }
+                        c.plan = p;
+                        c.info = new EngineInfo(new GraphConv.EngineChoice(c.info.choice().engine(), c.info.choice().knobs(), ws), c.info.notes());
+                        plans.add(c);
+                    } catch (BuildFailure e) {
+                        refused.add("engine " + c.info.choice().engine() + ": " + e.getMessage());
+                    }
                 }
             }
+            if (modesOk == 0 && firstFailure != null) throw firstFailure;
             Candidate best = plans.isEmpty() ? null : plans.get(0);
             if (benchmark && plans.size() > 1) best = fastest(plans, xc, w, yc, problem, refused);
             for (Candidate c : candidates) { // the configurations not kept
@@ -302,72 +320,69 @@ final class CudnnGraph implements AutoCloseable {
     }
 
     /**
-     * The engine configurations of heuristics mode A, then of the fallback list, each once, that this session may
-     * run, in that order; the others are destroyed, with their reasons added to {@code refused}.
+     * The engine configurations of one heuristics mode that this session may run and that {@code known} does not
+     * hold yet, in cuDNN's order; the others are destroyed, with their reasons added to {@code refused}. Throws
+     * when the mode's query itself fails.
      */
-    private List<Candidate> candidates(cudnnBackendDescriptor_t graph, DType dtype, CudaOptions o, List<String> refused) {
+    private List<Candidate> candidates(cudnnBackendDescriptor_t graph, int mode, DType dtype, CudaOptions o, List<String> refused,
+                                       List<Candidate> known) {
         List<Candidate> out = new ArrayList<>();
-        BuildFailure first = null;
-        int modesOk = 0;
-        for (int mode : new int[]{CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_FALLBACK}) {
-            String hw = "engine heuristics (mode " + (mode == CUDNN_HEUR_MODE_A ? "A" : "FALLBACK") + ")";
-            cudnnBackendDescriptor_t heur = create(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR, hw);
-            List<cudnnBackendDescriptor_t> configs = new ArrayList<>();
-            try {
-                set(heur, hw, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, "CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH", CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
-                        one(graph.address()));
-                set(heur, hw, CUDNN_ATTR_ENGINEHEUR_MODE, "CUDNN_ATTR_ENGINEHEUR_MODE", CUDNN_TYPE_HEUR_MODE, 1, oneInt(mode));
-                finish(heur, hw);
-                LongPointer count = new LongPointer(1);
-                check(cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, count, (Pointer) null),
-                        "cudnnBackendGetAttribute(" + hw + ", CUDNN_ATTR_ENGINEHEUR_RESULTS count)");
-                int n = (int) Math.min(count.get(), 1000);
-                LongPointer addrs = new LongPointer(Math.max(n, 1));
-                for (int i = 0; i < n; i++) {
-                    cudnnBackendDescriptor_t c = create(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR, "engine configuration");
-                    configs.add(c);
-                    addrs.put(i, c.address());
-                }
-                if (n > 0) {
-                    check(cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, n, count, addrs),
-                            "cudnnBackendGetAttribute(" + hw + ", CUDNN_ATTR_ENGINEHEUR_RESULTS)");
-                }
-                int got = (int) Math.min(count.get(), n);
-                modesOk++;
-                for (int i = 0; i < configs.size(); i++) {
-                    cudnnBackendDescriptor_t c = configs.get(i);
-                    if (i >= got) {
-                        cudnnBackendDestroyDescriptor(c);
-                        continue;
-                    }
-                    EngineInfo info;
-                    try {
-                        info = describe(c);
-                    } catch (BuildFailure | IllegalArgumentException e) { // a failed query, or knobs that make no choice
-                        refused.add("a configuration of " + hw + ": " + e.getMessage());
-                        cudnnBackendDestroyDescriptor(c);
-                        continue;
-                    }
-                    String why = GraphConv.refusal(info.notes(), dtype, o.math(), o.deterministic());
-                    boolean seen = out.stream().anyMatch(x -> x.info.choice().sameConfig(info.choice()));
-                    if (why != null || seen) {
-                        if (why != null) refused.add("engine " + info.choice().engine() + ": " + why);
-                        cudnnBackendDestroyDescriptor(c);
-                        continue;
-                    }
-                    out.add(new Candidate(c, info));
-                }
-                configs.clear();
-            } catch (BuildFailure e) {
-                if (first == null) first = e;
-                refused.add(e.getMessage());
-                for (cudnnBackendDescriptor_t c : configs) cudnnBackendDestroyDescriptor(c);
-            } finally {
-                cudnnBackendDestroyDescriptor(heur);
+        String hw = "engine heuristics (mode " + (mode == CUDNN_HEUR_MODE_A ? "A" : mode == CUDNN_HEUR_MODE_FALLBACK ? "FALLBACK" : mode) + ")";
+        cudnnBackendDescriptor_t heur = create(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR, hw);
+        List<cudnnBackendDescriptor_t> configs = new ArrayList<>();
+        try {
+            set(heur, hw, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, "CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH", CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
+                    one(graph.address()));
+            set(heur, hw, CUDNN_ATTR_ENGINEHEUR_MODE, "CUDNN_ATTR_ENGINEHEUR_MODE", CUDNN_TYPE_HEUR_MODE, 1, oneInt(mode));
+            finish(heur, hw);
+            LongPointer count = new LongPointer(1);
+            check(cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, count, (Pointer) null),
+                    "cudnnBackendGetAttribute(" + hw + ", CUDNN_ATTR_ENGINEHEUR_RESULTS count)");
+            int n = (int) Math.max(0, Math.min(count.get(), 1000));
+            LongPointer addrs = new LongPointer(Math.max(n, 1));
+            for (int i = 0; i < n; i++) {
+                cudnnBackendDescriptor_t c = create(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR, "engine configuration");
+                configs.add(c);
+                addrs.put(i, c.address());
             }
+            if (n > 0) {
+                check(cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, n, count, addrs),
+                        "cudnnBackendGetAttribute(" + hw + ", CUDNN_ATTR_ENGINEHEUR_RESULTS)");
+            }
+            int got = (int) Math.max(0, Math.min(count.get(), n));
+            for (int i = 0; i < configs.size(); i++) {
+                cudnnBackendDescriptor_t c = configs.get(i);
+                configs.set(i, null); // from here on this loop owns it
+                if (i >= got) {
+                    cudnnBackendDestroyDescriptor(c);
+                    continue;
+                }
+                EngineInfo info;
+                try {
+                    info = describe(c);
+                } catch (BuildFailure | IllegalArgumentException e) { // a failed query, or knobs that make no choice
+                    refused.add("a configuration of " + hw + ": " + e.getMessage());
+                    cudnnBackendDestroyDescriptor(c);
+                    continue;
+                }
+                String why = GraphConv.refusal(info.notes(), dtype, o.math(), o.deterministic());
+                boolean seen = out.stream().anyMatch(x -> x.info.choice().sameConfig(info.choice()))
+                        || known.stream().anyMatch(x -> x.info.choice().sameConfig(info.choice()));
+                if (why != null || seen) {
+                    if (why != null) refused.add("engine " + info.choice().engine() + ": " + why);
+                    cudnnBackendDestroyDescriptor(c);
+                    continue;
+                }
+                out.add(new Candidate(c, info));
+            }
+            return out;
+        } catch (BuildFailure e) {
+            for (cudnnBackendDescriptor_t c : configs) if (c != null) cudnnBackendDestroyDescriptor(c);
+            for (Candidate c : out) cudnnBackendDestroyDescriptor(c.config);
+            throw e;
+        } finally {
+            cudnnBackendDestroyDescriptor(heur);
         }
-        if (modesOk == 0 && first != null) throw first;
-        return out;
     }
 
     /** The engine's global index, its knob choices and its numerical notes. */
