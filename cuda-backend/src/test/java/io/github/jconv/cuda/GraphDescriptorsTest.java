@@ -20,9 +20,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * operation is accepted and each descriptor finalizes, for every pass and dtype of 2D, 1D (lifted), 3D, grouped,
  * transposed, strided and dilated problems; the variant pack's attributes too. Without a session there is no
  * cuDNN handle, so the operation graph itself may stop at its handle attribute or its finalization (cuDNN 9.24
- * refuses the null handle where it is set); any other failure fails the test with the call, descriptor, attribute and status. Engines, plans and
- * execution need a GPU: CudaGraphGpuTest. Skips where cuDNN does not load (it checked on a machine without a
- * GPU with cuDNN 9.24's libraries and stub driver libraries on LD_LIBRARY_PATH).
+ * refuses the null handle where it is set); any other failure fails the test with the call, descriptor,
+ * attribute and status. Engines, plans and execution need a GPU: CudaGraphGpuTest. Skips where cuDNN does not
+ * load (it was run on a machine without a GPU, with cuDNN 9.24's libraries and stub driver libraries on
+ * LD_LIBRARY_PATH).
  */
 class GraphDescriptorsTest {
     static List<ConvSpec> specs() {
