@@ -510,7 +510,7 @@ final class CudnnGraph implements AutoCloseable {
         if (most > 0) {
             try {
                 ws = DeviceAddress.of(session.context().scratch("workspace", most, problem));
-            } catch (CudaOutOfMemoryException e) { // time only those that need no more than nothing
+            } catch (CudaOutOfMemoryException e) { // time only the plans that need no workspace
                 refused.add("no workspace of " + most + " B for timing: " + e.getMessage());
                 most = 0;
             }
@@ -525,7 +525,7 @@ final class CudnnGraph implements AutoCloseable {
                 int rc = execute(probe, xc, w, yc, ws, problem);
                 if (rc != 0) {
                     CudaStatus.Entry e = CudaStatus.lookup(CudaStatus.Library.CUDNN, rc);
-                    if (e.kind() == CudaStatus.Kind.STICKY || e.kind() == CudaStatus.Kind.BAD_PARAM) {
+                    if (e.kind() == CudaStatus.Kind.STICKY) { // the context is lost: nothing else can run either
                         CudaErrors.checkCudnn(rc, "cudnnBackendExecute(engine " + c.info.choice().engine() + ", timing)", problem);
                     }
                     refused.add("engine " + c.info.choice().engine() + ": cudnnBackendExecute returned " + e.name() + " (" + rc + ")");
