@@ -541,11 +541,8 @@ final class CudnnGraph implements AutoCloseable {
                     bestMs = ms;
                     best = c;
                 }
-            } finally {
+            } finally { // the probe's native arrays belong to build()'s pointer scope, which frees them
                 if (probe.variantPack != null) cudnnBackendDestroyDescriptor(probe.variantPack);
-                probe.dataPointers.close();
-                probe.uids.close();
-                probe.workspacePointer.close();
             }
         }
         return best;
