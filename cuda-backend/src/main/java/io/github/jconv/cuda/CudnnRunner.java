@@ -47,6 +47,8 @@ final class CudnnRunner implements AutoCloseable {
     private final boolean fuseBias;
     /** The identity activation of the fused call, made on first use. */
     private cudnnActivationStruct identity;
+    /** jconv.cuda.api=graph: the graph API's path ({@link CudnnGraph}); null for the legacy API. */
+    private final CudnnGraph graph;
 
     CudnnRunner(CudaBackend session) {
         this.session = session;
@@ -54,6 +56,7 @@ final class CudnnRunner implements AutoCloseable {
         CudaErrors.checkCudnn(cudnnCreate(handle), "cudnnCreate", "");
         CudaErrors.checkCudnn(cudnnSetStream(handle, new CUstream_st(DeviceAddress.javacpp(session.context().streamAddress()))),
                 "cudnnSetStream", "");
+        this.graph = session.options().api() == CudaOptions.Api.GRAPH ? new CudnnGraph(session, handle) : null;
     }
 
     /**
@@ -320,6 +323,10 @@ final class CudnnRunner implements AutoCloseable {
             }
         }
         AlgoSelection.Key key = prep.key;
+        // jconv.cuda.api=graph: cuDNN's graph API runs the convolution where it can (CudnnGraph), else the legacy calls below
+        String ran = graph == null ? null : graph.run(plan, dtype, key, ops.x.address(), ops.w.address(), ops.y.address(), accumulate, problem);
+        boolean biasDone = false;
+        if (ran == null) {
         List<AlgoSelection.Choice> choices = session.algoCache().get(key);
         if (choices == null && o.algo() == CudaOptions.AlgoMode.BENCHMARK) {
             // an earlier session's measurement on this device model, driver and cuDNN: no cudnnFind...Ex again
@@ -348,13 +355,14 @@ final class CudnnRunner implements AutoCloseable {
             session.algoCache().put(key, choices);
             if (o.algo() == CudaOptions.AlgoMode.BENCHMARK) session.algoDiskCache().put(key, choices);
         }
-        String ran = null;
         if (FusedBias.applies(fuseBias, plan.op(), plan.addBias(), dtype, plan.ycDims().length, choices.get(0).algo())) {
             ran = fusedForward(choices.get(0), prep, ops, at(args, Role.B, spec, n0, dtype), one, zero, problem);
         }
-        boolean biasDone = ran != null;
+        biasDone = ran != null;
         // weight gradients of later batch slices add to the earlier ones (beta = 1)
         if (ran == null) ran = execute(plan.op(), choices, key, xD, wD, cD, yD, ops, one, accumulate ? one : zero, problem);
+        if (graph != null) ran += " (graph API fell back: " + graph.lastFallback() + ")";
+        } // end of the legacy API's choice and run
         if (plan.staged() && plan.op().writesXc()) {
             int[] back = plan.offset().clone();
             for (int i = 0; i < back.length; i++) back[i] = -back[i];
@@ -668,6 +676,7 @@ final class CudnnRunner implements AutoCloseable {
         prepared.clear();
         if (identity != null) cudnnDestroyActivationDescriptor(identity);
         identity = null;
+        if (graph != null) graph.close(); // its plans hold the handle
         cudnnDestroy(handle);
         oneF.close();
         zeroF.close();

@@ -104,6 +104,10 @@ public final class BenchCommand implements Callable<Integer> {
             + "PyTorch's default) (default: jconv.cuda.deterministic / JCONV_CUDA_DETERMINISTIC, else on).")
     String deterministic;
 
+    @Option(names = "--cuda-api", paramLabel = "API", description = "cuDNN interface of jconv's cuda backend: legacy (cudnnConvolution* calls) "
+            + "or graph (the backend API's engines; sets jconv.cuda.api); the peer is unaffected (default: jconv.cuda.api / JCONV_CUDA_API, else legacy).")
+    String cudaApi;
+
     @Option(names = "--csv", paramLabel = "FILE", description = "Write the table as CSV here, and a PNG chart beside it.")
     Path csv;
 
@@ -225,6 +229,8 @@ public final class BenchCommand implements Callable<Integer> {
         if (backend != null && !backend.isBlank()) precision.checkBackend(backend.strip().toLowerCase(Locale.ROOT));
         String algoMode = algoMode(algo);
         if (backend != null && !backend.isBlank()) checkAlgo(algo, backend.strip().toLowerCase(Locale.ROOT));
+        String api = cudaApi(cudaApi);
+        if (backend != null && !backend.isBlank()) checkCudaApi(cudaApi, backend.strip().toLowerCase(Locale.ROOT));
         int[] size = parseSize(chartSize);
         if (timing != null) timingMode(timing, "cpu");
         if (csv != null) {
@@ -244,10 +250,11 @@ public final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("deterministic = " + deterministic + ": only the cuda backend has a non-deterministic mode; "
                     + "leave --deterministic out, e.g. --backend " + backend.strip());
         }
-        try (ConvEngine engine = BackendAccess.open(backend, threads, precision.math(), algoMode, det)) {
+        try (ConvEngine engine = openWithApi(api, () -> BackendAccess.open(backend, threads, precision.math(), algoMode, det))) {
             String backendName = engine.backendName();
             precision.checkBackend(backendName);
             checkAlgo(algo, backendName);
+            checkCudaApi(cudaApi, backendName);
             JconvRunner.Timing mode = timingMode(timing, backendName);
             String threadText = BackendAccess.threadsText(engine, threads);
             out.println("jconv bench: " + engine.selectionReport());
@@ -259,7 +266,8 @@ public final class BenchCommand implements Callable<Integer> {
                     + "), rounds " + rounds + ", at least " + fmt(minWindowMs) + " ms timed per round after a steady warm-up"
                     + "; precision: " + precision.label()
                     + (backendName.equals("cuda") ? "; algorithm choice: " + algoMode + " (both sides); deterministic: "
-                    + (effectiveDeterminism(det) ? "on" : "off") + " (both sides)" : ""));
+                    + (effectiveDeterminism(det) ? "on" : "off") + " (both sides)"
+                    + "; cuDNN API: " + effectiveCudaApi(api) + " (jconv only)" : ""));
 
             PeerRunner peerRunner = null;
             List<String> peerNames = new ArrayList<>();
@@ -469,6 +477,48 @@ public final class BenchCommand implements Callable<Integer> {
         if (algoText != null && !backendName.equals("cuda")) {
             throw new IllegalArgumentException("algo = " + algoText.strip() + ": only the cuda backend chooses among algorithms; the "
                     + backendName + " backend has one per problem; leave --algo out, e.g. --backend " + backendName + " --dtype fp32");
+        }
+    }
+
+    /** The CUDA backend's cuDNN-interface property (legacy or graph), read when a session opens. */
+    static final String CUDA_API_PROPERTY = "jconv.cuda.api";
+
+    /** --cuda-api: legacy or graph, or null when not given (then jconv.cuda.api / JCONV_CUDA_API or legacy applies). */
+    static String cudaApi(String text) {
+        if (text == null) return null;
+        String a = text.strip().toLowerCase(Locale.ROOT);
+        if (!a.equals("legacy") && !a.equals("graph")) {
+            throw new IllegalArgumentException("cuda-api = " + text + ": must be legacy or graph; e.g. --cuda-api graph");
+        }
+        return a;
+    }
+
+    /** --cuda-api chooses a cuDNN interface: given explicitly, it is refused on backends without cuDNN. */
+    static void checkCudaApi(String text, String backendName) {
+        if (text != null && !backendName.equals("cuda")) {
+            throw new IllegalArgumentException("cuda-api = " + text.strip() + ": only the cuda backend runs cuDNN; leave --cuda-api out, "
+                    + "e.g. --backend " + backendName);
+        }
+    }
+
+    /** What the session reads: --cuda-api, else the property, else the environment, else legacy. */
+    static String effectiveCudaApi(String api) {
+        if (api != null) return api;
+        String p = System.getProperty(CUDA_API_PROPERTY);
+        if (p == null || p.isBlank()) p = System.getenv("JCONV_CUDA_API");
+        return p == null || p.isBlank() ? "legacy" : p.strip().toLowerCase(Locale.ROOT);
+    }
+
+    /** Opens with jconv.cuda.api set to {@code api} for this session only (unchanged when null). */
+    static ConvEngine openWithApi(String api, java.util.function.Supplier<ConvEngine> open) {
+        if (api == null) return open.get();
+        String before = System.getProperty(CUDA_API_PROPERTY);
+        System.setProperty(CUDA_API_PROPERTY, api);
+        try {
+            return open.get();
+        } finally {
+            if (before == null) System.clearProperty(CUDA_API_PROPERTY);
+            else System.setProperty(CUDA_API_PROPERTY, before);
         }
     }
 }
