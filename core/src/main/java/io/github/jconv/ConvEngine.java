@@ -3,7 +3,6 @@ package io.github.jconv;
 import io.github.jconv.spi.ConvBackend;
 import io.github.jconv.spi.ConvBackendProvider;
 import io.github.jconv.spi.CachingAllocator;
-import io.github.jconv.spi.DeviceBuffer;
 import io.github.jconv.spi.ExternalMemory;
 import io.github.jconv.spi.MemoryStats;
 import io.github.jconv.spi.DeviceInfo;

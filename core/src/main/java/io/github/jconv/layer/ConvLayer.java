@@ -6,7 +6,7 @@ import io.github.jconv.ConvSpec;
 import io.github.jconv.ConvType;
 import io.github.jconv.DType;
 import io.github.jconv.Pass;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 
 /** A convolution layer, 1D/2D/3D, grouped, depthwise or dilated as its spec says. */
 public class ConvLayer extends AbstractConvLayer {

@@ -6,7 +6,7 @@ import io.github.jconv.ConvSpec;
 import io.github.jconv.ConvType;
 import io.github.jconv.DType;
 import io.github.jconv.Pass;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 
 /**
  * A deformable convolution layer (v1 without mask, v2 with). Offsets and mask come from the caller

@@ -9,7 +9,7 @@ import io.github.jconv.Role;
 import io.github.jconv.Shape;
 import io.github.jconv.spi.ConvBackend;
 import io.github.jconv.spi.ConvBackendProvider;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import io.github.jconv.spi.ProbeResult;
 import jcuda.Pointer;
 import jcuda.driver.CUpointer_attribute;

@@ -7,7 +7,7 @@ import io.github.jconv.Pass;
 import io.github.jconv.Shape;
 import io.github.jconv.spi.BufferTracker;
 import io.github.jconv.spi.ConvBackend;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import io.github.jconv.spi.DeviceInfo;
 import io.github.jconv.spi.Support;
 
