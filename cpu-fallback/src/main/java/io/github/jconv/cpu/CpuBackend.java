@@ -3,6 +3,7 @@ package io.github.jconv.cpu;
 import io.github.jconv.ConvArgs;
 import io.github.jconv.ConvSpec;
 import io.github.jconv.DType;
+import io.github.jconv.EngineOptions;
 import io.github.jconv.Pass;
 import io.github.jconv.Role;
 import io.github.jconv.Shape;
@@ -33,25 +34,27 @@ public final class CpuBackend implements ConvBackend {
     private final ThreadLocal<String> last = ThreadLocal.withInitial(() -> "none");
     private final DeviceInfo device;
     private final WorkerPool pool;
-    private final BufferTracker tracker = new BufferTracker("cpu");
+    private final BufferTracker tracker;
     /** Arrays by dtype and exact size: a training loop whose shapes repeat reuses them instead of making new ones. */
-    private final CachingAllocator<Object> allocator = new CachingAllocator<>("cpu", new CachingAllocator.Device<>() {
-        @Override
-        public Object allocate(Object kind, long bytes) {
-            int n = (int) (bytes / ((DType) kind).bytes());
-            return kind == DType.FP32 ? new float[n] : new double[n];
-        }
-
-        @Override
-        public void free(Object memory) {
-            // the collector takes the array
-        }
-    }, true);
+    private final CachingAllocator<Object> allocator;
     private final Object lock = new Object();
     private volatile boolean closed;
 
-    CpuBackend(DeviceInfo device, int threads) {
+    CpuBackend(DeviceInfo device, int threads, EngineOptions options) {
         this.device = device;
+        this.tracker = new BufferTracker("cpu", options);
+        this.allocator = new CachingAllocator<>("cpu", new CachingAllocator.Device<>() {
+            @Override
+            public Object allocate(Object kind, long bytes) {
+                int n = (int) (bytes / ((DType) kind).bytes());
+                return kind == DType.FP32 ? new float[n] : new double[n];
+            }
+    
+            @Override
+            public void free(Object memory) {
+                // the collector takes the array
+            }
+        }, true, options);
         this.pool = new WorkerPool(threads);
         // cached arrays are heap the collector cannot take: keep at most a quarter of the heap cached
         allocator.setMaxCachedBytes(Runtime.getRuntime().maxMemory() / 4);

@@ -1,5 +1,6 @@
 package io.github.jconv.cuda;
 
+import io.github.jconv.EngineOptions;
 import io.github.jconv.ConvArgs;
 import io.github.jconv.ConvSpec;
 import io.github.jconv.ConvType;
@@ -29,7 +30,9 @@ final class CudaBackend implements ConvBackend {
     private final DeviceInfo info;
     private final CudaDriver.Device device;
     private final CudaOptions options;
-    private final BufferTracker tracker = new BufferTracker("cuda");
+    private final BufferTracker tracker;
+    /** The settings this session was opened with (its allocator limit, leak reports, cache directory). */
+    private final EngineOptions engineOptions;
     private final AlgoSelection.Cache algoCache = new AlgoSelection.Cache();
     private final ThreadLocal<String> last = ThreadLocal.withInitial(() -> "none");
     private final DeviceContext ctx;
@@ -43,9 +46,15 @@ final class CudaBackend implements ConvBackend {
     private volatile boolean closed;
 
     CudaBackend(DeviceInfo info, CudaDriver.Device device, CudaOptions options) {
+        this(info, device, options, EngineOptions.fromSystem());
+    }
+
+    CudaBackend(DeviceInfo info, CudaDriver.Device device, CudaOptions options, EngineOptions engineOptions) {
         this.info = info;
         this.device = device;
         this.options = options;
+        this.engineOptions = engineOptions;
+        this.tracker = new BufferTracker("cuda", engineOptions);
         this.ctx = new DeviceContext(device.index());
         try {
             this.cudnn = new CudnnRunner(this);
@@ -69,7 +78,7 @@ final class CudaBackend implements ConvBackend {
                 }
                 jcuda.driver.JCudaDriver.cuMemFree(p);
             }
-        }, false);
+        }, false, engineOptions);
     }
 
     DeviceContext context() {
@@ -89,11 +98,18 @@ final class CudaBackend implements ConvBackend {
     /** Benchmark-mode choices kept across sessions, in a file for this device model, driver and cuDNN. */
     synchronized AlgoDiskCache algoDiskCache() {
         if (algoDiskCache == null) {
-            algoDiskCache = new AlgoDiskCache(AlgoDiskCache.directory(System.getProperties(), System.getenv()),
+            algoDiskCache = new AlgoDiskCache(AlgoDiskCache.directory(withUserHome(engineOptions.properties()), engineOptions.environment()),
                     AlgoDiskCache.identity(device.name(), device.ccMajor(), device.ccMinor(), CudaDriver.status().driverVersion(),
                             Cudnn.status().version()));
         }
         return algoDiskCache;
+    }
+
+    /** {@code props} plus the JVM's user.home, the cache directory's default base. */
+    private static java.util.Properties withUserHome(java.util.Properties props) {
+        String home = System.getProperty("user.home");
+        if (home != null) props.setProperty("user.home", home);
+        return props;
     }
 
     int multiprocessors() {

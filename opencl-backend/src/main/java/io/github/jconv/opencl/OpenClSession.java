@@ -1,5 +1,6 @@
 package io.github.jconv.opencl;
 
+import io.github.jconv.EngineOptions;
 import io.github.jconv.ConvArgs;
 import io.github.jconv.ConvSpec;
 import io.github.jconv.ConvType;
@@ -45,9 +46,7 @@ import static org.jocl.CL.*;
 final class OpenClSession implements ConvBackend {
     /** Upper bound on a work-group the host picks; a tuning value, lowered by every device and kernel limit. */
     private static final long PREFERRED_GROUP = 256;
-    /** Default byte budget of the column scratch; the batch is processed in chunks of items that fit. */
-    private static final long COL_BUDGET = 256L << 20;
-    /** Overrides {@link #COL_BUDGET} (tuning; tests set it tiny to run one item per chunk). */
+    /** Overrides {@link OpenClOptions#DEFAULT_COLUMN_BUDGET} (tuning; tests set it tiny to run one item per chunk). */
     static final String COL_BUDGET_PROPERTY = "jconv.opencl.columnBudgetBytes";
     /** How long a refused allocation waits for the Cleaner to free buffers dropped without close. */
     private static final long RECLAIM_WAIT_MILLIS = 2000;
@@ -60,7 +59,8 @@ final class OpenClSession implements ConvBackend {
 
     private final ClDevices.Found dev;
     private final DeviceInfo info;
-    private final BufferTracker tracker = new BufferTracker(OpenClBackendProvider.NAME);
+    private final BufferTracker tracker;
+    private final OpenClOptions options;
     private final Object lock = new Object();
     private final cl_context context;
     private final cl_command_queue queue;
@@ -68,13 +68,13 @@ final class OpenClSession implements ConvBackend {
     private final Map<DType, Map<String, Family>> families = new EnumMap<>(DType.class);
     private final cl_mem dummy;
     private final ThreadLocal<String> last = ThreadLocal.withInitial(() -> "none");
-    private final Algorithms.Mode mode = Algorithms.Mode.fromProperty();
-    private final long colBudget = Math.max(1, Long.getLong(COL_BUDGET_PROPERTY, COL_BUDGET));
+    private final Algorithms.Mode mode;
+    private final long colBudget;
     private final boolean rowScatter;
     /** jconv's own buffers: cl_mems by size class, reused after close. */
     private final CachingAllocator<cl_mem> allocator;
     /** -Djconv.opencl.gemm (or the older jconv.opencl.gemmTiles), read when the session opens; null: none. */
-    private final GemmParams gemmOverride = gemmOverride();
+    private final GemmParams gemmOverride;
     /**
      * Whether GEMM forwards read the input in place of a column matrix (gemm_conv): -Djconv.opencl.implicitGemm
      * when set, else the tuner's choice for this device (jconv tune), else false.
@@ -93,10 +93,15 @@ final class OpenClSession implements ConvBackend {
                           int[] gemmTiles) {
     }
 
-    OpenClSession(ClDevices.Found dev, DeviceInfo info) {
+    OpenClSession(ClDevices.Found dev, DeviceInfo info, OpenClOptions options, EngineOptions engineOptions) {
         this.dev = dev;
         this.info = info;
-        this.rowScatter = Algorithms.rowScatter(info.type(), System.getProperty(Algorithms.SCATTER_PROPERTY));
+        this.options = options;
+        this.tracker = new BufferTracker(OpenClBackendProvider.NAME, engineOptions);
+        this.mode = Algorithms.Mode.parse(options.algorithm());
+        this.colBudget = options.columnBudgetBytes();
+        this.gemmOverride = options.gemm();
+        this.rowScatter = Algorithms.rowScatter(info.type(), options.deformScatter());
         setExceptionsEnabled(true);
         this.context = clCreateContext(null, 1, new cl_device_id[] {dev.device()}, null, null, null);
         cl_command_queue q;
@@ -107,10 +112,9 @@ final class OpenClSession implements ConvBackend {
             throw e;
         }
         this.queue = q;
-        this.programs = new ProgramCache(context, dev.device(), dev.identity(), ProgramCache.defaultDir());
-        this.tuning = TuningDatabase.load(ProgramCache.defaultDir(), dev.identity());
-        String implicit = System.getProperty(IMPLICIT_GEMM_PROPERTY);
-        this.implicitGemm = implicit != null && !implicit.isBlank() ? Boolean.parseBoolean(implicit.trim())
+        this.programs = new ProgramCache(context, dev.device(), dev.identity(), options.cacheDir());
+        this.tuning = TuningDatabase.load(options.cacheDir(), dev.identity());
+        this.implicitGemm = options.implicitGemm() != null ? options.implicitGemm()
                 : Boolean.TRUE.equals(tuning.flag(IMPLICIT_GEMM_KEY));
         // Kernels take a buffer for an absent bias or mask; this one is never read (has_* = 0).
         this.dummy = clCreateBuffer(context, CL_MEM_READ_WRITE, 16, null, null);
@@ -129,7 +133,7 @@ final class OpenClSession implements ConvBackend {
             public void free(cl_mem memory) {
                 clReleaseMemObject(memory); // OpenCL defers the free until queued kernels that use it finish
             }
-        }, false);
+        }, false, engineOptions);
     }
 
     @Override
@@ -152,6 +156,11 @@ final class OpenClSession implements ConvBackend {
     }
 
     /** The device and driver identity the program cache and the tuning database are keyed by. */
+    /** Where this session keeps built programs and tuning results ({@link OpenClOptions#cacheDir()}). */
+    java.nio.file.Path cacheDir() {
+        return options.cacheDir();
+    }
+
     String identity() {
         return dev.identity();
     }
@@ -680,15 +689,10 @@ final class OpenClSession implements ConvBackend {
      */
     private int splitK(DType dt, long m, long n, int items, long positions) {
         if (items < 2) return 1;
-        String cap = System.getProperty(SPLIT_K_PROPERTY);
         int max = items;
-        if (cap != null && !cap.isBlank()) {
-            try {
-                max = Math.min(items, Math.max(1, Integer.parseInt(cap.trim())));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(SPLIT_K_PROPERTY + " = " + cap + ": the most slices, a positive integer; e.g. 8");
-            }
-            if (max > 1 && Boolean.getBoolean(SPLIT_K_PROPERTY + ".force")) return max;
+        if (options.splitK() > 0) {
+            max = Math.min(items, options.splitK());
+            if (max > 1 && options.splitKForce()) return max;
         }
         int[] t = gemmFamily(dt, GemmClass.of(m, n, (long) items * positions), null).gemmTiles();
         long tiles = ((m + t[0] - 1) / t[0]) * ((n + t[1] - 1) / t[1]);
@@ -914,14 +918,6 @@ final class OpenClSession implements ConvBackend {
     /** Tuning: switches the implicit GEMM forward on or off for this session. */
     void implicitGemm(boolean on) {
         implicitGemm = on;
-    }
-
-    private static GemmParams gemmOverride() {
-        String v = System.getProperty(GEMM_PROPERTY);
-        if (v != null && !v.isBlank()) return GemmParams.parse(v, GEMM_PROPERTY);
-        v = System.getProperty(GEMM_TILES_PROPERTY);
-        if (v != null && !v.isBlank()) return GemmParams.parse(v, GEMM_TILES_PROPERTY);
-        return null;
     }
 
     /**

@@ -89,7 +89,7 @@ public final class OpenClTuner {
             OpenClSession s = (OpenClSession) b;
             boolean gpu = "GPU".equalsIgnoreCase(s.device().type());
             if (work.isEmpty()) for (GemmClass c : GemmClass.values()) work.put(c, c.representative(gpu));
-            TuningDatabase db = TuningDatabase.load(ProgramCache.defaultDir(), s.identity());
+            TuningDatabase db = TuningDatabase.load(s.cacheDir(), s.identity());
             String dkey = dtype.name().toLowerCase(java.util.Locale.ROOT);
             long perClass = budget.toNanos() / work.size();
             List<Choice> out = new ArrayList<>();
@@ -161,7 +161,7 @@ public final class OpenClTuner {
                 return;
             }
             boolean implicit = implicitTotal < explicitTotal;
-            TuningDatabase db = TuningDatabase.load(ProgramCache.defaultDir(), s.identity());
+            TuningDatabase db = TuningDatabase.load(s.cacheDir(), s.identity());
             db.putFlag(OpenClSession.IMPLICIT_GEMM_KEY, implicit);
             db.save();
             log.accept(String.format(java.util.Locale.ROOT, "implicit GEMM forward: %s (%.3f ms in all, against %.3f ms with im2col)%s",
