@@ -9,7 +9,7 @@ import io.github.jconv.Pass;
 import io.github.jconv.DeviceBuffer;
 
 /** A convolution layer, 1D/2D/3D, grouped, depthwise or dilated as its spec says. */
-public class ConvLayer extends AbstractConvLayer {
+public sealed class ConvLayer extends AbstractConvLayer permits TransposedConvLayer {
     public ConvLayer(ConvEngine engine, ConvSpec spec) {
         this(engine, spec, DType.FP32, 42);
     }

@@ -13,7 +13,7 @@ import io.github.jconv.DeviceBuffer;
  * (usually another conv layer); backward gives dx and fills gradOffset / gradMask for them. Like
  * the weight gradients, offset and mask gradients are per thread (see {@link AbstractConvLayer}).
  */
-public class DeformableConvLayer extends AbstractConvLayer {
+public final class DeformableConvLayer extends AbstractConvLayer {
     public DeformableConvLayer(ConvEngine engine, ConvSpec spec) {
         this(engine, spec, DType.FP32, 42);
     }

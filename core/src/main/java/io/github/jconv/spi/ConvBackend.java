@@ -10,7 +10,7 @@ import io.github.jconv.Shape;
 /**
  * A session bound to one device: buffers, transfers, the operations. Obtain one through
  * {@link io.github.jconv.ConvEngine}, which validates every call before it reaches {@link #execute}.
- * A session is safe to use from several threads unless {@link #threadSafe()} says otherwise.
+ * A session must be safe to use from several threads at once (every backend is; the engine relies on it).
  */
 public interface ConvBackend extends AutoCloseable {
     /** Provider name, e.g. "cpu". */
@@ -67,11 +67,6 @@ public interface ConvBackend extends AutoCloseable {
      */
     default boolean sgdStep(DeviceBuffer param, DeviceBuffer grad, double learningRate) {
         return false;
-    }
-
-    /** False when the engine must give each thread its own session. */
-    default boolean threadSafe() {
-        return true;
     }
 
     /**

@@ -1101,11 +1101,6 @@ final class OpenClSession implements ConvBackend {
         }
     }
 
-    @Override
-    public boolean threadSafe() {
-        return true;
-    }
-
     private void checkOpen() {
         if (closed) throw new IllegalStateException("OpenCL session on " + info.name() + " is closed: open a new one");
     }
