@@ -7,6 +7,8 @@ import io.github.jconv.DType;
 import io.github.jconv.Pass;
 import io.github.jconv.Shape;
 
+import java.nio.ByteBuffer;
+
 /**
  * A session bound to one device: buffers, transfers, the operations. Obtain one through
  * {@link io.github.jconv.ConvEngine}, which validates every call before it reaches {@link #execute}.
@@ -20,14 +22,40 @@ public interface ConvBackend extends AutoCloseable {
 
     DeviceBuffer allocate(DType dtype, Shape shape);
 
-    /** Copies {@code length} values from {@code src[srcOffset…]} into {@code dst} at element {@code dstOffset}. */
-    void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length);
+    /**
+     * Copies bytes into {@code dst} from element {@code dstOffset} on: {@code src} from its position to its limit
+     * (whole values of dst's dtype, in native byte order, as {@link HostValues} writes them), as they are, with no
+     * conversion; the position of {@code src} ends at its limit. Checks that {@code dst} is an open buffer of this
+     * session (also when {@code src} is empty) and that the range fits ({@link HostValues#checkBytes}).
+     */
+    void write(DeviceBuffer dst, long dstOffset, ByteBuffer src);
 
-    void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length);
+    /**
+     * Copies bytes of {@code src} from element {@code srcOffset} on into {@code dst}, from its position to its limit
+     * (whole values, native byte order); the position of {@code dst} ends at its limit. Same checks as {@link #write}.
+     */
+    void read(DeviceBuffer src, long srcOffset, ByteBuffer dst);
 
-    void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length);
+    /**
+     * Copies {@code length} values from {@code src[srcOffset…]} into {@code dst} at element {@code dstOffset},
+     * converted to dst's dtype on the host ({@link HostValues}) and written with {@link #write}.
+     */
+    default void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
+        HostValues.upload(this, dst, dstOffset, src, srcOffset, length);
+    }
 
-    void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length);
+    default void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
+        HostValues.upload(this, dst, dstOffset, src, srcOffset, length);
+    }
+
+    /** Reads {@code length} values of {@code src} from element {@code srcOffset} with {@link #read}, converted on the host. */
+    default void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
+        HostValues.download(this, src, srcOffset, dst, dstOffset, length);
+    }
+
+    default void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
+        HostValues.download(this, src, srcOffset, dst, dstOffset, length);
+    }
 
     /**
      * Whether this session can run {@code pass} of {@code spec} in {@code dtype}. The statement of

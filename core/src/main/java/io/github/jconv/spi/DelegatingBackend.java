@@ -37,6 +37,16 @@ public abstract class DelegatingBackend implements ConvBackend {
     }
 
     @Override
+    public void write(DeviceBuffer dst, long dstOffset, java.nio.ByteBuffer src) {
+        delegate.write(dst, dstOffset, src);
+    }
+
+    @Override
+    public void read(DeviceBuffer src, long srcOffset, java.nio.ByteBuffer dst) {
+        delegate.read(src, srcOffset, dst);
+    }
+
+    @Override
     public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
         delegate.upload(dst, dstOffset, src, srcOffset, length);
     }

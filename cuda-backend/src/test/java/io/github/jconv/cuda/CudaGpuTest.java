@@ -1,5 +1,6 @@
 package io.github.jconv.cuda;
 
+import io.github.jconv.spi.HalfFloats;
 import io.github.jconv.ConvArgs;
 import io.github.jconv.ConvEngine;
 import io.github.jconv.ConvSpec;

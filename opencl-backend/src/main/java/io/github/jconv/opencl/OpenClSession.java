@@ -1,5 +1,6 @@
 package io.github.jconv.opencl;
 
+import io.github.jconv.spi.HostValues;
 import io.github.jconv.EngineOptions;
 import io.github.jconv.ConvArgs;
 import io.github.jconv.ConvSpec;
@@ -30,6 +31,7 @@ import org.jocl.cl_kernel;
 import org.jocl.cl_mem;
 import org.jocl.cl_program;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -285,74 +287,23 @@ final class OpenClSession implements ConvBackend {
         return context;
     }
 
+    /** Bytes in native order, the buffer's dtype, copied as they are (the SPI's typed transfers convert in core). */
     @Override
-    public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
-        ClBuffer b = transfer(dst, dstOffset, src, src == null ? 0 : src.length, srcOffset, length);
-        if (length == 0) return;
-        if (b.dtype() == DType.FP16) {
-            short[] h = new short[length];
-            for (int i = 0; i < length; i++) h[i] = Halfs.toHalf(src[srcOffset + i]);
-            write(b, dstOffset, Pointer.to(h), length);
-        } else if (b.dtype() == DType.FP64) {
-            // The buffer's dtype decides; values convert on the host.
-            double[] d = new double[length];
-            for (int i = 0; i < length; i++) d[i] = src[srcOffset + i];
-            write(b, dstOffset, Pointer.to(d), length);
-        } else {
-            write(b, dstOffset, Pointer.to(src).withByteOffset((long) srcOffset * Sizeof.cl_float), length);
-        }
+    public void write(DeviceBuffer dst, long dstOffset, ByteBuffer src) {
+        checkOpen();
+        ClBuffer b = own(dst, "dst");
+        int n = (int) HostValues.checkBytes("dst", b, dstOffset, src);
+        if (n > 0) write(b, dstOffset, Pointer.to(src.slice()), n);
+        src.position(src.limit());
     }
 
     @Override
-    public void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
-        ClBuffer b = transfer(dst, dstOffset, src, src == null ? 0 : src.length, srcOffset, length);
-        if (length == 0) return;
-        if (b.dtype() == DType.FP16) {
-            // straight from double to half (through float it could round twice)
-            short[] h = new short[length];
-            for (int i = 0; i < length; i++) h[i] = Halfs.toHalf(src[srcOffset + i]);
-            write(b, dstOffset, Pointer.to(h), length);
-        } else if (b.dtype() == DType.FP32) {
-            float[] f = new float[length];
-            for (int i = 0; i < length; i++) f[i] = (float) src[srcOffset + i];
-            write(b, dstOffset, Pointer.to(f), length);
-        } else {
-            write(b, dstOffset, Pointer.to(src).withByteOffset((long) srcOffset * Sizeof.cl_double), length);
-        }
-    }
-
-    @Override
-    public void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
-        ClBuffer b = transfer(src, srcOffset, dst, dst == null ? 0 : dst.length, dstOffset, length);
-        if (length == 0) return;
-        if (b.dtype() == DType.FP16) {
-            short[] h = new short[length];
-            read(b, srcOffset, Pointer.to(h), length);
-            for (int i = 0; i < length; i++) dst[dstOffset + i] = (float) Halfs.fromHalf(h[i]);
-        } else if (b.dtype() == DType.FP64) {
-            double[] d = new double[length];
-            read(b, srcOffset, Pointer.to(d), length);
-            for (int i = 0; i < length; i++) dst[dstOffset + i] = (float) d[i];
-        } else {
-            read(b, srcOffset, Pointer.to(dst).withByteOffset((long) dstOffset * Sizeof.cl_float), length);
-        }
-    }
-
-    @Override
-    public void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
-        ClBuffer b = transfer(src, srcOffset, dst, dst == null ? 0 : dst.length, dstOffset, length);
-        if (length == 0) return;
-        if (b.dtype() == DType.FP16) {
-            short[] h = new short[length];
-            read(b, srcOffset, Pointer.to(h), length);
-            for (int i = 0; i < length; i++) dst[dstOffset + i] = Halfs.fromHalf(h[i]);
-        } else if (b.dtype() == DType.FP32) {
-            float[] f = new float[length];
-            read(b, srcOffset, Pointer.to(f), length);
-            for (int i = 0; i < length; i++) dst[dstOffset + i] = f[i];
-        } else {
-            read(b, srcOffset, Pointer.to(dst).withByteOffset((long) dstOffset * Sizeof.cl_double), length);
-        }
+    public void read(DeviceBuffer src, long srcOffset, ByteBuffer dst) {
+        checkOpen();
+        ClBuffer b = own(src, "src");
+        int n = (int) HostValues.checkBytes("src", b, srcOffset, dst);
+        if (n > 0) read(b, srcOffset, Pointer.to(dst.slice()), n);
+        dst.position(dst.limit());
     }
 
     private void write(ClBuffer b, long offset, Pointer host, int length) {
@@ -388,24 +339,6 @@ final class OpenClSession implements ConvBackend {
     /** A driver error as the exception a public call may throw, naming what was attempted. */
     private IllegalStateException failed(String what, CLException e) {
         return new IllegalStateException("OpenCL " + what + " on " + info.name() + " failed: " + e.getMessage(), e);
-    }
-
-    private ClBuffer transfer(DeviceBuffer buf, long devOffset, Object array, int arrayLength, int arrayOffset, int length) {
-        checkOpen();
-        ClBuffer b = own(buf, "buffer");
-        if (array == null) throw new IllegalArgumentException("array = null: pass a host array of at least " + length + " values");
-        if (length < 0 || arrayOffset < 0 || (long) arrayOffset + length > arrayLength) {
-            throw new IllegalArgumentException("array range [" + arrayOffset + ", " + ((long) arrayOffset + length) + ") of length "
-                    + arrayLength + ": must lie inside the array; e.g. offset 0, length " + arrayLength);
-        }
-        // Written so that no sum can overflow: devOffset + length would wrap for devOffset near Long.MAX_VALUE.
-        if (devOffset < 0 || length > b.elementCount() || devOffset > b.elementCount() - length) {
-            long end = devOffset + length;
-            throw new IllegalArgumentException("buffer range [" + devOffset + ", " + (end < devOffset ? devOffset + " + " + length : String.valueOf(end))
-                    + ") of " + b.elementCount() + " elements: must lie inside the buffer; e.g. offset 0, length "
-                    + Math.min(arrayLength, b.elementCount()));
-        }
-        return b;
     }
 
     private ClBuffer own(DeviceBuffer buf, String role) {

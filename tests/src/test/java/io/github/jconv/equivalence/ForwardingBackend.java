@@ -72,6 +72,16 @@ public class ForwardingBackend extends DelegatingBackend {
     }
 
     @Override
+    public void write(DeviceBuffer dst, long dstOffset, java.nio.ByteBuffer src) {
+        inner.write(unwrap(dst), dstOffset, src);
+    }
+
+    @Override
+    public void read(DeviceBuffer src, long srcOffset, java.nio.ByteBuffer dst) {
+        inner.read(unwrap(src), srcOffset, dst);
+    }
+
+    @Override
     public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
         inner.upload(unwrap(dst), dstOffset, src, srcOffset, length);
     }
