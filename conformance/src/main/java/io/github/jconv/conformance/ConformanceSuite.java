@@ -8,7 +8,7 @@ import io.github.jconv.DType;
 import io.github.jconv.Pass;
 import io.github.jconv.Role;
 import io.github.jconv.spi.ConvBackendProvider;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import io.github.jconv.spi.Support;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;

@@ -1,5 +1,7 @@
 package io.github.jconv.cuda;
 
+import io.github.jconv.EngineOptions;
+
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
@@ -22,7 +24,7 @@ import java.util.Properties;
  *     calls cannot reach, and falls back to the legacy calls, saying why, where the graph cannot run a problem</li>
  * </ul>
  * The forward bias fusion switch, {@code jconv.cuda.fuseBias}, is read by {@link FusedBias}.
- * Core's EngineOptions has no such fields yet; when it grows them, this record reads them from there.
+ * Read from {@link EngineOptions} (the one place that reads system properties and variables) when a session opens.
  */
 public record CudaOptions(MathMode math, boolean deterministic, AlgoMode algo, long workspaceLimit, Api api) {
     /** Which cuDNN interface runs convolutions. */
@@ -66,8 +68,20 @@ public record CudaOptions(MathMode math, boolean deterministic, AlgoMode algo, l
         return new CudaOptions(MathMode.FP32, true, AlgoMode.HEURISTIC, DEFAULT_WORKSPACE_LIMIT, Api.LEGACY);
     }
 
+    /** From the system properties and environment variables now (through {@link EngineOptions#fromSystem()}). */
     public static CudaOptions fromEnvironment() {
-        return from(System.getProperties(), System.getenv());
+        return from(EngineOptions.fromSystem());
+    }
+
+    /** The typed options given in {@code options} (EngineOptions.builder().backendOptions(...)), else those its settings describe. */
+    public static CudaOptions of(EngineOptions options) {
+        if (options == null) throw new IllegalArgumentException("options = null: pass EngineOptions.fromSystem() or a built one");
+        return options.backendOptions(CudaOptions.class).orElseGet(() -> from(options));
+    }
+
+    /** From {@code options}' settings: its jconv.* properties, else its JCONV_* variables, else the defaults. */
+    static CudaOptions from(EngineOptions options) {
+        return from(options.properties(), options.environment());
     }
 
     static CudaOptions from(Properties props, Map<String, String> env) {

@@ -115,7 +115,7 @@ final class CudnnRunner implements AutoCloseable {
         static Bases of(ConvArgs args) {
             java.util.Map<Role, CUdeviceptr> p = new java.util.EnumMap<>(Role.class);
             java.util.Map<Role, Long> a = new java.util.EnumMap<>(Role.class);
-            for (java.util.Map.Entry<Role, io.github.jconv.spi.DeviceBuffer> e : args.asMap().entrySet()) {
+            for (java.util.Map.Entry<Role, io.github.jconv.DeviceBuffer> e : args.asMap().entrySet()) {
                 CudaBuffer b = (CudaBuffer) e.getValue();
                 p.put(e.getKey(), b.ptr);
                 a.put(e.getKey(), b.address);

@@ -2,6 +2,7 @@ package io.github.jconv.cuda;
 
 import io.github.jconv.ConvEngine;
 import io.github.jconv.ConvSpec;
+import io.github.jconv.spi.HalfFloats;
 import io.github.jconv.DType;
 import io.github.jconv.Pass;
 import io.github.jconv.Role;

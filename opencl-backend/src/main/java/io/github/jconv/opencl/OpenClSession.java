@@ -1,5 +1,7 @@
 package io.github.jconv.opencl;
 
+import io.github.jconv.spi.HostValues;
+import io.github.jconv.EngineOptions;
 import io.github.jconv.ConvArgs;
 import io.github.jconv.ConvSpec;
 import io.github.jconv.ConvType;
@@ -16,7 +18,7 @@ import io.github.jconv.spi.AbstractDeviceBuffer;
 import io.github.jconv.spi.BufferTracker;
 import io.github.jconv.spi.CachingAllocator;
 import io.github.jconv.spi.ConvBackend;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import io.github.jconv.spi.DeviceInfo;
 import io.github.jconv.spi.Support;
 import org.jocl.CLException;
@@ -29,6 +31,7 @@ import org.jocl.cl_kernel;
 import org.jocl.cl_mem;
 import org.jocl.cl_program;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -45,9 +48,7 @@ import static org.jocl.CL.*;
 final class OpenClSession implements ConvBackend {
     /** Upper bound on a work-group the host picks; a tuning value, lowered by every device and kernel limit. */
     private static final long PREFERRED_GROUP = 256;
-    /** Default byte budget of the column scratch; the batch is processed in chunks of items that fit. */
-    private static final long COL_BUDGET = 256L << 20;
-    /** Overrides {@link #COL_BUDGET} (tuning; tests set it tiny to run one item per chunk). */
+    /** Overrides {@link OpenClOptions#DEFAULT_COLUMN_BUDGET} (tuning; tests set it tiny to run one item per chunk). */
     static final String COL_BUDGET_PROPERTY = "jconv.opencl.columnBudgetBytes";
     /** How long a refused allocation waits for the Cleaner to free buffers dropped without close. */
     private static final long RECLAIM_WAIT_MILLIS = 2000;
@@ -60,7 +61,8 @@ final class OpenClSession implements ConvBackend {
 
     private final ClDevices.Found dev;
     private final DeviceInfo info;
-    private final BufferTracker tracker = new BufferTracker(OpenClBackendProvider.NAME);
+    private final BufferTracker tracker;
+    private final OpenClOptions options;
     private final Object lock = new Object();
     private final cl_context context;
     private final cl_command_queue queue;
@@ -68,13 +70,13 @@ final class OpenClSession implements ConvBackend {
     private final Map<DType, Map<String, Family>> families = new EnumMap<>(DType.class);
     private final cl_mem dummy;
     private final ThreadLocal<String> last = ThreadLocal.withInitial(() -> "none");
-    private final Algorithms.Mode mode = Algorithms.Mode.fromProperty();
-    private final long colBudget = Math.max(1, Long.getLong(COL_BUDGET_PROPERTY, COL_BUDGET));
+    private final Algorithms.Mode mode;
+    private final long colBudget;
     private final boolean rowScatter;
     /** jconv's own buffers: cl_mems by size class, reused after close. */
     private final CachingAllocator<cl_mem> allocator;
     /** -Djconv.opencl.gemm (or the older jconv.opencl.gemmTiles), read when the session opens; null: none. */
-    private final GemmParams gemmOverride = gemmOverride();
+    private final GemmParams gemmOverride;
     /**
      * Whether GEMM forwards read the input in place of a column matrix (gemm_conv): -Djconv.opencl.implicitGemm
      * when set, else the tuner's choice for this device (jconv tune), else false.
@@ -93,10 +95,15 @@ final class OpenClSession implements ConvBackend {
                           int[] gemmTiles) {
     }
 
-    OpenClSession(ClDevices.Found dev, DeviceInfo info) {
+    OpenClSession(ClDevices.Found dev, DeviceInfo info, OpenClOptions options, EngineOptions engineOptions) {
         this.dev = dev;
         this.info = info;
-        this.rowScatter = Algorithms.rowScatter(info.type(), System.getProperty(Algorithms.SCATTER_PROPERTY));
+        this.options = options;
+        this.tracker = new BufferTracker(OpenClBackendProvider.NAME, engineOptions);
+        this.mode = Algorithms.Mode.parse(options.algorithm());
+        this.colBudget = options.columnBudgetBytes();
+        this.gemmOverride = options.gemm();
+        this.rowScatter = Algorithms.rowScatter(info.type(), options.deformScatter());
         setExceptionsEnabled(true);
         this.context = clCreateContext(null, 1, new cl_device_id[] {dev.device()}, null, null, null);
         cl_command_queue q;
@@ -107,10 +114,9 @@ final class OpenClSession implements ConvBackend {
             throw e;
         }
         this.queue = q;
-        this.programs = new ProgramCache(context, dev.device(), dev.identity(), ProgramCache.defaultDir());
-        this.tuning = TuningDatabase.load(ProgramCache.defaultDir(), dev.identity());
-        String implicit = System.getProperty(IMPLICIT_GEMM_PROPERTY);
-        this.implicitGemm = implicit != null && !implicit.isBlank() ? Boolean.parseBoolean(implicit.trim())
+        this.programs = new ProgramCache(context, dev.device(), dev.identity(), options.cacheDir());
+        this.tuning = TuningDatabase.load(options.cacheDir(), dev.identity());
+        this.implicitGemm = options.implicitGemm() != null ? options.implicitGemm()
                 : Boolean.TRUE.equals(tuning.flag(IMPLICIT_GEMM_KEY));
         // Kernels take a buffer for an absent bias or mask; this one is never read (has_* = 0).
         this.dummy = clCreateBuffer(context, CL_MEM_READ_WRITE, 16, null, null);
@@ -129,7 +135,7 @@ final class OpenClSession implements ConvBackend {
             public void free(cl_mem memory) {
                 clReleaseMemObject(memory); // OpenCL defers the free until queued kernels that use it finish
             }
-        }, false);
+        }, false, engineOptions);
     }
 
     @Override
@@ -152,6 +158,11 @@ final class OpenClSession implements ConvBackend {
     }
 
     /** The device and driver identity the program cache and the tuning database are keyed by. */
+    /** Where this session keeps built programs and tuning results ({@link OpenClOptions#cacheDir()}). */
+    java.nio.file.Path cacheDir() {
+        return options.cacheDir();
+    }
+
     String identity() {
         return dev.identity();
     }
@@ -276,74 +287,23 @@ final class OpenClSession implements ConvBackend {
         return context;
     }
 
+    /** Bytes in native order, the buffer's dtype, copied as they are (the SPI's typed transfers convert in core). */
     @Override
-    public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
-        ClBuffer b = transfer(dst, dstOffset, src, src == null ? 0 : src.length, srcOffset, length);
-        if (length == 0) return;
-        if (b.dtype() == DType.FP16) {
-            short[] h = new short[length];
-            for (int i = 0; i < length; i++) h[i] = Halfs.toHalf(src[srcOffset + i]);
-            write(b, dstOffset, Pointer.to(h), length);
-        } else if (b.dtype() == DType.FP64) {
-            // The buffer's dtype decides; values convert on the host.
-            double[] d = new double[length];
-            for (int i = 0; i < length; i++) d[i] = src[srcOffset + i];
-            write(b, dstOffset, Pointer.to(d), length);
-        } else {
-            write(b, dstOffset, Pointer.to(src).withByteOffset((long) srcOffset * Sizeof.cl_float), length);
-        }
+    public void write(DeviceBuffer dst, long dstOffset, ByteBuffer src) {
+        checkOpen();
+        ClBuffer b = own(dst, "dst");
+        int n = (int) HostValues.checkBytes("dst", b, dstOffset, src);
+        if (n > 0) write(b, dstOffset, Pointer.to(src.slice()), n);
+        src.position(src.limit());
     }
 
     @Override
-    public void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
-        ClBuffer b = transfer(dst, dstOffset, src, src == null ? 0 : src.length, srcOffset, length);
-        if (length == 0) return;
-        if (b.dtype() == DType.FP16) {
-            // straight from double to half (through float it could round twice)
-            short[] h = new short[length];
-            for (int i = 0; i < length; i++) h[i] = Halfs.toHalf(src[srcOffset + i]);
-            write(b, dstOffset, Pointer.to(h), length);
-        } else if (b.dtype() == DType.FP32) {
-            float[] f = new float[length];
-            for (int i = 0; i < length; i++) f[i] = (float) src[srcOffset + i];
-            write(b, dstOffset, Pointer.to(f), length);
-        } else {
-            write(b, dstOffset, Pointer.to(src).withByteOffset((long) srcOffset * Sizeof.cl_double), length);
-        }
-    }
-
-    @Override
-    public void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
-        ClBuffer b = transfer(src, srcOffset, dst, dst == null ? 0 : dst.length, dstOffset, length);
-        if (length == 0) return;
-        if (b.dtype() == DType.FP16) {
-            short[] h = new short[length];
-            read(b, srcOffset, Pointer.to(h), length);
-            for (int i = 0; i < length; i++) dst[dstOffset + i] = (float) Halfs.fromHalf(h[i]);
-        } else if (b.dtype() == DType.FP64) {
-            double[] d = new double[length];
-            read(b, srcOffset, Pointer.to(d), length);
-            for (int i = 0; i < length; i++) dst[dstOffset + i] = (float) d[i];
-        } else {
-            read(b, srcOffset, Pointer.to(dst).withByteOffset((long) dstOffset * Sizeof.cl_float), length);
-        }
-    }
-
-    @Override
-    public void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
-        ClBuffer b = transfer(src, srcOffset, dst, dst == null ? 0 : dst.length, dstOffset, length);
-        if (length == 0) return;
-        if (b.dtype() == DType.FP16) {
-            short[] h = new short[length];
-            read(b, srcOffset, Pointer.to(h), length);
-            for (int i = 0; i < length; i++) dst[dstOffset + i] = Halfs.fromHalf(h[i]);
-        } else if (b.dtype() == DType.FP32) {
-            float[] f = new float[length];
-            read(b, srcOffset, Pointer.to(f), length);
-            for (int i = 0; i < length; i++) dst[dstOffset + i] = f[i];
-        } else {
-            read(b, srcOffset, Pointer.to(dst).withByteOffset((long) dstOffset * Sizeof.cl_double), length);
-        }
+    public void read(DeviceBuffer src, long srcOffset, ByteBuffer dst) {
+        checkOpen();
+        ClBuffer b = own(src, "src");
+        int n = (int) HostValues.checkBytes("src", b, srcOffset, dst);
+        if (n > 0) read(b, srcOffset, Pointer.to(dst.slice()), n);
+        dst.position(dst.limit());
     }
 
     private void write(ClBuffer b, long offset, Pointer host, int length) {
@@ -379,24 +339,6 @@ final class OpenClSession implements ConvBackend {
     /** A driver error as the exception a public call may throw, naming what was attempted. */
     private IllegalStateException failed(String what, CLException e) {
         return new IllegalStateException("OpenCL " + what + " on " + info.name() + " failed: " + e.getMessage(), e);
-    }
-
-    private ClBuffer transfer(DeviceBuffer buf, long devOffset, Object array, int arrayLength, int arrayOffset, int length) {
-        checkOpen();
-        ClBuffer b = own(buf, "buffer");
-        if (array == null) throw new IllegalArgumentException("array = null: pass a host array of at least " + length + " values");
-        if (length < 0 || arrayOffset < 0 || (long) arrayOffset + length > arrayLength) {
-            throw new IllegalArgumentException("array range [" + arrayOffset + ", " + ((long) arrayOffset + length) + ") of length "
-                    + arrayLength + ": must lie inside the array; e.g. offset 0, length " + arrayLength);
-        }
-        // Written so that no sum can overflow: devOffset + length would wrap for devOffset near Long.MAX_VALUE.
-        if (devOffset < 0 || length > b.elementCount() || devOffset > b.elementCount() - length) {
-            long end = devOffset + length;
-            throw new IllegalArgumentException("buffer range [" + devOffset + ", " + (end < devOffset ? devOffset + " + " + length : String.valueOf(end))
-                    + ") of " + b.elementCount() + " elements: must lie inside the buffer; e.g. offset 0, length "
-                    + Math.min(arrayLength, b.elementCount()));
-        }
-        return b;
     }
 
     private ClBuffer own(DeviceBuffer buf, String role) {
@@ -682,15 +624,10 @@ final class OpenClSession implements ConvBackend {
         // FP16 storage: each slice's partial sum would be rounded to half before gemm_sum adds them (two roundings
         // instead of one after a float sum; an NVIDIA H200 run showed whole half-step errors), so never split.
         if (items < 2 || dt == DType.FP16) return 1;
-        String cap = System.getProperty(SPLIT_K_PROPERTY);
         int max = items;
-        if (cap != null && !cap.isBlank()) {
-            try {
-                max = Math.min(items, Math.max(1, Integer.parseInt(cap.trim())));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(SPLIT_K_PROPERTY + " = " + cap + ": the most slices, a positive integer; e.g. 8");
-            }
-            if (max > 1 && Boolean.getBoolean(SPLIT_K_PROPERTY + ".force")) return max;
+        if (options.splitK() > 0) {
+            max = Math.min(items, options.splitK());
+            if (max > 1 && options.splitKForce()) return max;
         }
         int[] t = gemmFamily(dt, GemmClass.of(m, n, (long) items * positions), null).gemmTiles();
         long tiles = ((m + t[0] - 1) / t[0]) * ((n + t[1] - 1) / t[1]);
@@ -918,14 +855,6 @@ final class OpenClSession implements ConvBackend {
         implicitGemm = on;
     }
 
-    private static GemmParams gemmOverride() {
-        String v = System.getProperty(GEMM_PROPERTY);
-        if (v != null && !v.isBlank()) return GemmParams.parse(v, GEMM_PROPERTY);
-        v = System.getProperty(GEMM_TILES_PROPERTY);
-        if (v != null && !v.isBlank()) return GemmParams.parse(v, GEMM_TILES_PROPERTY);
-        return null;
-    }
-
     /**
      * The GEMM program for class {@code c}: {@code forced} when given (the tuner; null when it does not fit),
      * else the first that fits the device and its built kernel of: the override property, this device's
@@ -1105,11 +1034,6 @@ final class OpenClSession implements ConvBackend {
                 throw failed("clFinish", e);
             }
         }
-    }
-
-    @Override
-    public boolean threadSafe() {
-        return true;
     }
 
     private void checkOpen() {

@@ -8,7 +8,7 @@ import io.github.jconv.Pass;
 import io.github.jconv.Role;
 import io.github.jconv.conformance.Reference;
 import io.github.jconv.spi.ConvBackend;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;

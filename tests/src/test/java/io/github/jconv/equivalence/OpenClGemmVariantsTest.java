@@ -112,10 +112,10 @@ class OpenClGemmVariantsTest {
                     // the path is taken: a padded, strided 3x3 forward reports the implicit GEMM
                     try (ConvEngine e = ConvEngine.open(opencl, 0)) {
                         io.github.jconv.ConvSpec spec = io.github.jconv.ConvSpec.parse("mb2ic3ih9oc5kh3sh2ph1");
-                        try (io.github.jconv.spi.DeviceBuffer x = e.allocate(DType.FP32, spec.inputShape());
-                             io.github.jconv.spi.DeviceBuffer w = e.allocate(DType.FP32, spec.weightShape());
-                             io.github.jconv.spi.DeviceBuffer b = e.allocate(DType.FP32, spec.biasShape());
-                             io.github.jconv.spi.DeviceBuffer y = e.forward(spec, x, w, b)) {
+                        try (io.github.jconv.DeviceBuffer x = e.allocate(DType.FP32, spec.inputShape());
+                             io.github.jconv.DeviceBuffer w = e.allocate(DType.FP32, spec.weightShape());
+                             io.github.jconv.DeviceBuffer b = e.allocate(DType.FP32, spec.biasShape());
+                             io.github.jconv.DeviceBuffer y = e.forward(spec, x, w, b)) {
                             Assertions.assertEquals("implicit-gemm", e.lastAlgorithm());
                         }
                     }

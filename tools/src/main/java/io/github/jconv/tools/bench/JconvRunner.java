@@ -11,7 +11,7 @@ import io.github.jconv.Shape;
 import io.github.jconv.conformance.Problem;
 import io.github.jconv.conformance.Repro;
 import io.github.jconv.spi.ConvBackend;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 
 import java.util.ArrayList;
 import java.util.EnumMap;

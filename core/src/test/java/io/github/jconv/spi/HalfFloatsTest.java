@@ -1,4 +1,4 @@
-package io.github.jconv.cuda;
+package io.github.jconv.spi;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,7 +1,6 @@
-package io.github.jconv.spi;
+package io.github.jconv;
 
-import io.github.jconv.DType;
-import io.github.jconv.Shape;
+import io.github.jconv.spi.ConvBackend;
 
 /**
  * Memory on one backend session's device, of a fixed dtype and shape. Close it when done; using it
