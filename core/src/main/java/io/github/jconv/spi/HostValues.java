@@ -175,7 +175,7 @@ public final class HostValues {
      * The checks every typed transfer makes before any conversion: the buffer and the array given, the array
      * range inside the array, the buffer range inside the buffer (written so that no sum can overflow).
      */
-    private static void check(String devName, DeviceBuffer dev, long devOffset, String hostName, int hostLength, int hostOffset, int length) {
+    public static void check(String devName, DeviceBuffer dev, long devOffset, String hostName, int hostLength, int hostOffset, int length) {
         if (dev == null) throw new IllegalArgumentException(devName + " = null: pass a buffer of this session");
         if (hostLength < 0) {
             throw new IllegalArgumentException(hostName + " = null: pass a host array of at least " + Math.max(0, length) + " values");

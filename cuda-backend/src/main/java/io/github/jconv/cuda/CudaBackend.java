@@ -330,6 +330,64 @@ final class CudaBackend implements ConvBackend {
         });
     }
 
+    /*
+     * The typed transfers convert with core's HostValues straight into and out of the page-locked staging slots,
+     * piece by piece as the staging plan cuts the transfer (two slots alternate: the host converts one piece while
+     * the copy engine moves the other). Going through write/read instead would convert into a heap buffer first
+     * and hand the staging one chunk per call, which left one slot and no overlap (PinnedStagingGpuTest on the H200).
+     */
+    @Override
+    public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
+        HostValues.check("dst", dst, dstOffset, "src", src == null ? -1 : src.length, srcOffset, length);
+        CudaBuffer d = own("dst", dst);
+        DType dt = d.dtype();
+        whilePinned(d, () -> {
+            if (length > 0) {
+                guardedRun(() -> ctx.upload(d.ptr, dstOffset * dt.bytes(), length, dt.bytes(),
+                        (bb, off, count) -> HostValues.encode(dt, src, srcOffset + (int) off, count, bb.duplicate().order(bb.order()))));
+            }
+        });
+    }
+
+    @Override
+    public void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
+        HostValues.check("dst", dst, dstOffset, "src", src == null ? -1 : src.length, srcOffset, length);
+        CudaBuffer d = own("dst", dst);
+        DType dt = d.dtype();
+        whilePinned(d, () -> {
+            if (length > 0) {
+                guardedRun(() -> ctx.upload(d.ptr, dstOffset * dt.bytes(), length, dt.bytes(),
+                        (bb, off, count) -> HostValues.encode(dt, src, srcOffset + (int) off, count, bb.duplicate().order(bb.order()))));
+            }
+        });
+    }
+
+    @Override
+    public void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
+        HostValues.check("src", src, srcOffset, "dst", dst == null ? -1 : dst.length, dstOffset, length);
+        CudaBuffer s = own("src", src);
+        DType dt = s.dtype();
+        whilePinned(s, () -> {
+            if (length > 0) {
+                guardedRun(() -> ctx.download(s.ptr, srcOffset * dt.bytes(), length, dt.bytes(),
+                        (bb, off, count) -> HostValues.decode(dt, bb.duplicate().order(bb.order()), dst, dstOffset + (int) off, count)));
+            }
+        });
+    }
+
+    @Override
+    public void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
+        HostValues.check("src", src, srcOffset, "dst", dst == null ? -1 : dst.length, dstOffset, length);
+        CudaBuffer s = own("src", src);
+        DType dt = s.dtype();
+        whilePinned(s, () -> {
+            if (length > 0) {
+                guardedRun(() -> ctx.download(s.ptr, srcOffset * dt.bytes(), length, dt.bytes(),
+                        (bb, off, count) -> HostValues.decode(dt, bb.duplicate().order(bb.order()), dst, dstOffset + (int) off, count)));
+            }
+        });
+    }
+
     @Override
     public void read(DeviceBuffer src, long srcOffset, ByteBuffer dst) {
         CudaBuffer s = own("src", src);

@@ -64,16 +64,16 @@ final class CudnnRunner implements AutoCloseable {
      * indexing runs in batch slices (weight and bias gradients accumulate over the slices).
      */
     String run(Pass pass, ConvSpec spec, DType dtype, ConvArgs args) {
-        // cuDNN's backward bias refuses BF16; both 2-byte types reduce in float in jconv's own kernel
-        if (pass == Pass.BACKWARD_BIAS && BiasGradKernel.handles(dtype)) return BiasGradKernel.run(session.context(), spec, dtype, args);
         Bases whole = Bases.of(args);
-        if (spec.batch() == 0) { // cuDNN refuses N = 0; outputs are empty, or sums over no item: zero
+        if (spec.batch() == 0) { // cuDNN refuses N = 0; outputs are empty, or sums over no item: zero (every dtype)
             for (Role r : pass.outputs(spec)) {
                 long bytes = r.shapeFor(spec).elementCount() * dtype.bytes();
                 if (bytes > 0) session.context().zero(whole.ptr(r), bytes, spec.toString());
             }
             return "nothing to compute (batch 0)";
         }
+        // cuDNN's backward bias refuses BF16; both 2-byte types reduce in float in jconv's own kernel
+        if (pass == Pass.BACKWARD_BIAS && BiasGradKernel.handles(dtype)) return BiasGradKernel.run(session.context(), spec, dtype, args);
         int slice = CudnnPlan.batchSlice(spec);
         if (slice == 0) return runSplit(pass, spec, dtype, whole);
         if (slice >= spec.batch()) return runSlice(pass, spec, dtype, whole, 0, false);

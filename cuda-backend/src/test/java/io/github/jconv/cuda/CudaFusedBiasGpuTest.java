@@ -54,6 +54,8 @@ class CudaFusedBiasGpuTest {
                     Map<Role, double[]> in = CudnnPlanTest.randomInputs(spec, Pass.FORWARD, new Random(spec.hashCode()));
                     double[] a = CudaGpuTest.run(fused, spec, Pass.FORWARD, dt, in);
                     String algo = fused.lastAlgorithm();
+                    // FP32 only: the fused FP16 call differed from the separate add by more than its roundings on the H200
+                    if (dt != DType.FP32) assertTrue(!algo.contains("fused"), dt + " must not fuse: " + algo);
                     double[] b = CudaGpuTest.run(apart, spec, Pass.FORWARD, dt, in);
                     assertTrue(!apart.lastAlgorithm().contains("fused"), apart.lastAlgorithm());
                     if (algo.contains("fused bias")) fusedRuns++;

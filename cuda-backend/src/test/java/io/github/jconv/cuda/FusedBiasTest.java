@@ -17,10 +17,10 @@ class FusedBiasTest {
 
     @Test
     void appliesToForwardWithBiasInFloatAndHalfTypesWithImplicitPrecompGemmOnly() {
-        for (DType t : new DType[]{DType.FP32, DType.FP16, DType.BF16}) {
-            assertTrue(FusedBias.applies(true, FWD, true, t, 4, PRECOMP), t + " 2D");
-            assertTrue(FusedBias.applies(true, FWD, true, t, 5, PRECOMP), t + " 3D");
-        }
+        assertTrue(FusedBias.applies(true, FWD, true, DType.FP32, 4, PRECOMP), "FP32 2D");
+        assertTrue(FusedBias.applies(true, FWD, true, DType.FP32, 5, PRECOMP), "FP32 3D");
+        // the H200 run showed the fused FP16 call 13 FP16 steps away from the separate add: FP32 only
+        for (DType t : new DType[]{DType.FP16, DType.BF16}) assertFalse(FusedBias.applies(true, FWD, true, t, 4, PRECOMP), t.toString());
         assertFalse(FusedBias.applies(false, FWD, true, DType.FP32, 4, PRECOMP), "off unless enabled");
         assertFalse(FusedBias.applies(true, FWD, false, DType.FP32, 4, PRECOMP), "no bias: nothing to fuse");
         assertFalse(FusedBias.applies(true, FWD, true, DType.FP64, 4, PRECOMP), "FP64 is not among the fused configurations");
