@@ -157,7 +157,7 @@ class HalfStorageConvTest {
     }
 
     private static ConvBackend open(String route) {
-        String[] keys = {Algorithms.MODE_PROPERTY, OpenClSession.IMPLICIT_GEMM_PROPERTY};
+        String[] keys = {Algorithms.MODE_PROPERTY, ClSettings.IMPLICIT_GEMM_PROPERTY};
         String[] saved = {System.getProperty(keys[0]), System.getProperty(keys[1])};
         System.setProperty(keys[0], route.equals("direct") ? "direct" : "gemm");
         System.setProperty(keys[1], String.valueOf(route.equals("implicit")));
