@@ -18,9 +18,6 @@ import org.jocl.cl_mem;
  * spec's forward is the view's backward data and the other way round.
  */
 final class StandardConvFamily implements OpFamily {
-    /** The most K slices of a weight-gradient GEMM (1: no split-K); with {@code .force=true}, exactly that many (tests). */
-    static final String SPLIT_K_PROPERTY = "jconv.opencl.splitK";
-
     private final ClContext cl;
     private final ClPrograms programs;
     private final ClMemory memory;
@@ -189,19 +186,14 @@ final class StandardConvFamily implements OpFamily {
      * How many slices of whole items the K range (items x positions) of a weight-gradient GEMM of {@code items}
      * splits into: enough for about two work-groups per compute unit when the M x N tiles alone are fewer
      * (a 64 x 576 weight gradient is 9 tiles: a GPU would idle), at most one slice per item;
-     * -Djconv.opencl.splitK=S caps it at S (1: never split).
+     * -Djconv.opencl.splitK=S caps it at S (1: never split; {@link ClSettings#splitK()}).
      */
     private int splitK(DType dt, long m, long n, int items, long positions) {
         if (items < 2) return 1;
-        String cap = System.getProperty(SPLIT_K_PROPERTY);
         int max = items;
-        if (cap != null && !cap.isBlank()) {
-            try {
-                max = Math.min(items, Math.max(1, Integer.parseInt(cap.trim())));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(SPLIT_K_PROPERTY + " = " + cap + ": the most slices, a positive integer; e.g. 8");
-            }
-            if (max > 1 && Boolean.getBoolean(SPLIT_K_PROPERTY + ".force")) return max;
+        if (settings.splitK() > 0) {
+            max = Math.min(items, settings.splitK());
+            if (max > 1 && settings.splitKForce()) return max;
         }
         int[] t = programs.gemm(dt, GemmClass.of(m, n, (long) items * positions), null).gemmTiles();
         long tiles = ((m + t[0] - 1) / t[0]) * ((n + t[1] - 1) / t[1]);
