@@ -24,7 +24,7 @@ JCONV_REQUIRE_BACKENDS=$require timeout "${TESTS_TIMEOUT:-1800}" mvn -B -pl test
   > "$out/tests.log" 2>&1
 say "tests module rc=$? after $(( $(date +%s) - t0 )) s"
 # 2. the CUDA module's own GPU tests; the poisoning test alone, as it spoils the context it runs in
-JCONV_REQUIRE_BACKENDS=$require timeout "${TESTS_TIMEOUT:-1800}" mvn -B -pl cuda-backend -am test -Dtest=CudaGpuTest \
+JCONV_REQUIRE_BACKENDS=$require timeout "${TESTS_TIMEOUT:-1800}" mvn -B -pl cuda-backend -am test -Dtest='CudaGpuTest,DeformableGpuTest' \
   -Dsurefire.failIfNoSpecifiedTests=false > "$out/cuda-gpu-tests.log" 2>&1
 say "cuda GPU tests rc=$? after $(( $(date +%s) - t0 )) s"
 JCONV_CUDA_POISON_TEST=1 timeout 600 mvn -B -pl cuda-backend -am test -Dtest=PoisonGpuTest \

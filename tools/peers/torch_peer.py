@@ -197,6 +197,9 @@ def main(argv=None):
     ap.add_argument("--cudnn-benchmark", default="1", choices=("0", "1"),
                     help="torch.backends.cudnn.benchmark on CUDA: 1 times the algorithms once per shape (bench --algo benchmark), "
                          "0 uses cuDNN's heuristics (--algo heuristic) (default: 1)")
+    ap.add_argument("--cudnn-deterministic", default=None, choices=("0", "1"),
+                    help="torch.backends.cudnn.deterministic on CUDA: 1 only deterministic algorithms (as jconv's default "
+                         "session), 0 any (PyTorch's default) (default: PyTorch's default)")
     ap.add_argument("--check", action="store_true",
                     help="check the options (device, dtype, math) and print the mode, without importing PyTorch")
     ap.add_argument("--list", action="store_true", help="print the problem table as CSV and exit (no PyTorch needed)")
@@ -244,6 +247,8 @@ def main(argv=None):
         torch.set_num_threads(a.threads)
     if device.startswith("cuda"):
         torch.backends.cudnn.benchmark = a.cudnn_benchmark == "1"
+        if a.cudnn_deterministic is not None:
+            torch.backends.cudnn.deterministic = a.cudnn_deterministic == "1"
         # FP32 means FP32: no TF32 tensor-core shortcuts unless --math tf32 asks for them, as jconv's cuda math does
         tf32 = a.math == "tf32"
         torch.backends.cudnn.allow_tf32 = tf32

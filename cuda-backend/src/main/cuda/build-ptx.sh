@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Compiles jconv's CUDA kernels to PTX: deformable.cl from kernels-cl through opencl_to_cuda.h (FP32
-# and FP64 builds), window.cu, bias_grad.cu and sgd.cu. Writes into OUT_DIR (default: the committed resources) plus a
-# manifest with the nvcc version and the SHA-256 of every source and flag, which a test checks.
+# Compiles jconv's CUDA kernels to PTX: deformable.cl from kernels-cl through opencl_to_cuda.h, with the
+# CUDA-only deformable_scatter.cu after it (FP32 and FP64 builds), window.cu, bias_grad.cu, sgd.cu and
+# convert.cu. Writes into OUT_DIR (default: the committed resources) plus a manifest with the nvcc
+# version and the SHA-256 of every source and flag, which a test checks.
 #   usage: cuda-backend/src/main/cuda/build-ptx.sh [OUT_DIR]     (needs nvcc; NVCC overrides the path)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,11 +17,15 @@ red_wg=128
 bias_wg=256
 common="-ptx -arch=$arch -std=c++17 -O3"
 mkdir -p "$out"
-"$nvcc" $common -x cu -include "$here/opencl_to_cuda.h" -DREAL=float -DRED_WG=$red_wg "$cl" -o "$out/deformable_f32.ptx"
-"$nvcc" $common -x cu -include "$here/opencl_to_cuda.h" -DREAL=double -DJCONV_FP64=1 -DRED_WG=$red_wg "$cl" -o "$out/deformable_f64.ptx"
+# deformable_scatter.cu is the compiled file; the shim and the .cl source come first through -include
+"$nvcc" $common -include "$here/opencl_to_cuda.h" -include "$cl" -DREAL=float -DRED_WG=$red_wg \
+  "$here/deformable_scatter.cu" -o "$out/deformable_f32.ptx"
+"$nvcc" $common -include "$here/opencl_to_cuda.h" -include "$cl" -DREAL=double -DJCONV_FP64=1 -DRED_WG=$red_wg \
+  "$here/deformable_scatter.cu" -o "$out/deformable_f64.ptx"
 "$nvcc" $common "$here/window.cu" -o "$out/window.ptx"
 "$nvcc" $common -DBIAS_WG=$bias_wg "$here/bias_grad.cu" -o "$out/bias_grad.ptx"
 "$nvcc" $common "$here/sgd.cu" -o "$out/sgd.ptx"
+"$nvcc" $common "$here/convert.cu" -o "$out/convert.ptx"
 sha() { sha256sum "$1" | cut -c1-64; }
 {
   echo "# written by cuda-backend/src/main/cuda/build-ptx.sh; checked by PtxBuildTest"
@@ -29,10 +34,12 @@ sha() { sha256sum "$1" | cut -c1-64; }
   echo "red_wg=$red_wg"
   echo "deformable.cl=$(sha "$cl")"
   echo "opencl_to_cuda.h=$(sha "$here/opencl_to_cuda.h")"
+  echo "deformable_scatter.cu=$(sha "$here/deformable_scatter.cu")"
   echo "window.cu=$(sha "$here/window.cu")"
   echo "bias_wg=$bias_wg"
   echo "bias_grad.cu=$(sha "$here/bias_grad.cu")"
   echo "sgd.cu=$(sha "$here/sgd.cu")"
+  echo "convert.cu=$(sha "$here/convert.cu")"
 } > "$out/manifest.properties"
 # silent on success, so that mvn -q stays quiet; BUILD_PTX_VERBOSE=1 says where the PTX went
 if [ -n "${BUILD_PTX_VERBOSE:-}" ]; then echo "[build-ptx] wrote $out"; fi

@@ -1,6 +1,5 @@
 package io.github.jconv;
 
-import io.github.jconv.spi.DeviceBuffer;
 
 import java.util.EnumMap;
 import java.util.Map;

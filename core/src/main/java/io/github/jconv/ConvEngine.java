@@ -3,7 +3,6 @@ package io.github.jconv;
 import io.github.jconv.spi.ConvBackend;
 import io.github.jconv.spi.ConvBackendProvider;
 import io.github.jconv.spi.CachingAllocator;
-import io.github.jconv.spi.DeviceBuffer;
 import io.github.jconv.spi.ExternalMemory;
 import io.github.jconv.spi.MemoryStats;
 import io.github.jconv.spi.DeviceInfo;
@@ -75,12 +74,18 @@ public final class ConvEngine implements AutoCloseable {
             throw new IllegalArgumentException("device = " + device + ": backend " + d.chosen().provider().name()
                     + " has " + probe.devices().size() + " device(s); use 0.." + (probe.devices().size() - 1));
         }
-        ConvBackend b = d.chosen().provider().open(device);
+        ConvBackend b = d.chosen().provider().open(device, options);
         return new ConvEngine(b, d.report() + "; device " + device + ": " + b.device().name());
     }
 
-    /** Opens exactly this provider's device, with no selection (conformance runs, probes). */
+    /** Opens exactly this provider's device, with no selection (conformance runs, probes); settings from the system now. */
     public static ConvEngine open(ConvBackendProvider provider, int device) {
+        return open(provider, device, EngineOptions.fromSystem());
+    }
+
+    /** Opens exactly this provider's device with {@code options}' settings; their selection fields are not used. */
+    public static ConvEngine open(ConvBackendProvider provider, int device, EngineOptions options) {
+        if (options == null) throw new IllegalArgumentException("options = null: pass EngineOptions.fromSystem() or a built one");
         if (provider == null) throw new IllegalArgumentException("provider = null: pass a ConvBackendProvider");
         ProbeResult probe = probe(provider);
         if (!probe.available()) {
@@ -91,7 +96,7 @@ public final class ConvEngine implements AutoCloseable {
             throw new IllegalArgumentException("device = " + device + ": backend " + provider.name() + " has "
                     + probe.devices().size() + " device(s); use 0.." + (probe.devices().size() - 1));
         }
-        ConvBackend b = provider.open(device);
+        ConvBackend b = provider.open(device, options);
         return new ConvEngine(b, "backend " + provider.name() + " chosen explicitly; device " + device + ": " + b.device().name());
     }
 

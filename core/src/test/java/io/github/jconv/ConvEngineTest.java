@@ -1,7 +1,6 @@
 package io.github.jconv;
 
 import io.github.jconv.spi.ConvBackendProvider;
-import io.github.jconv.spi.DeviceBuffer;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

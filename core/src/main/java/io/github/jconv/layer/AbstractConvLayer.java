@@ -7,7 +7,7 @@ import io.github.jconv.ConvType;
 import io.github.jconv.DType;
 import io.github.jconv.Pass;
 import io.github.jconv.Shape;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +19,8 @@ import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
+ * The layers' common part: {@link ConvLayer} (and its {@link TransposedConvLayer}) and {@link DeformableConvLayer};
+ * the hierarchy is sealed and every layer writes its parameters through the engine's checked calls.
  * What a training loop holds on to: weight, bias and their gradients on the engine's device, and
  * forward/backward. The spec given at construction is a template; each forward adapts it to the
  * input's batch and spatial size. Backward overwrites the gradients (call it once per step, or
@@ -36,7 +38,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * gradient buffers until it ends (they are freed at the next forward of a new thread) or the layer
  * is closed.
  */
-public abstract class AbstractConvLayer implements AutoCloseable {
+public abstract sealed class AbstractConvLayer implements AutoCloseable permits ConvLayer, DeformableConvLayer {
     protected final ConvEngine engine;
     protected final DType dtype;
     private final ConvSpec template;
@@ -145,25 +147,25 @@ public abstract class AbstractConvLayer implements AutoCloseable {
 
     public void setWeight(float[] values) {
         checkLength("weight", values == null ? -1 : values.length, weight);
-        write(() -> engine.backend().upload(weight, 0, values, 0, values.length));
+        write(() -> engine.upload(weight, 0, values, 0, values.length));
     }
 
     /** FP64 weights as given (an FP32 layer rounds them to float). */
     public void setWeight(double[] values) {
         checkLength("weight", values == null ? -1 : values.length, weight);
-        write(() -> engine.backend().upload(weight, 0, values, 0, values.length));
+        write(() -> engine.upload(weight, 0, values, 0, values.length));
     }
 
     public void setBias(float[] values) {
         checkHasBias();
         checkLength("bias", values == null ? -1 : values.length, bias);
-        write(() -> engine.backend().upload(bias, 0, values, 0, values.length));
+        write(() -> engine.upload(bias, 0, values, 0, values.length));
     }
 
     public void setBias(double[] values) {
         checkHasBias();
         checkLength("bias", values == null ? -1 : values.length, bias);
-        write(() -> engine.backend().upload(bias, 0, values, 0, values.length));
+        write(() -> engine.upload(bias, 0, values, 0, values.length));
     }
 
     public float[] weightValues() {
@@ -211,13 +213,13 @@ public abstract class AbstractConvLayer implements AutoCloseable {
             double[] pv = engine.downloadDoubles(p);
             double[] gv = engine.downloadDoubles(g);
             for (int i = 0; i < pv.length; i++) pv[i] -= lr * gv[i];
-            engine.backend().upload(p, 0, pv, 0, pv.length);
+            engine.upload(p, 0, pv, 0, pv.length);
         } else {
             float lrf = (float) lr;
             float[] pv = engine.downloadFloats(p);
             float[] gv = engine.downloadFloats(g);
             for (int i = 0; i < pv.length; i++) pv[i] -= lrf * gv[i];
-            engine.backend().upload(p, 0, pv, 0, pv.length);
+            engine.upload(p, 0, pv, 0, pv.length);
         }
     }
 

@@ -6,10 +6,10 @@ import io.github.jconv.ConvSpec;
 import io.github.jconv.ConvType;
 import io.github.jconv.DType;
 import io.github.jconv.Pass;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 
 /** A convolution layer, 1D/2D/3D, grouped, depthwise or dilated as its spec says. */
-public class ConvLayer extends AbstractConvLayer {
+public sealed class ConvLayer extends AbstractConvLayer permits TransposedConvLayer {
     public ConvLayer(ConvEngine engine, ConvSpec spec) {
         this(engine, spec, DType.FP32, 42);
     }

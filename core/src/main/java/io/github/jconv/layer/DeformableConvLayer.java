@@ -6,14 +6,14 @@ import io.github.jconv.ConvSpec;
 import io.github.jconv.ConvType;
 import io.github.jconv.DType;
 import io.github.jconv.Pass;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 
 /**
  * A deformable convolution layer (v1 without mask, v2 with). Offsets and mask come from the caller
  * (usually another conv layer); backward gives dx and fills gradOffset / gradMask for them. Like
  * the weight gradients, offset and mask gradients are per thread (see {@link AbstractConvLayer}).
  */
-public class DeformableConvLayer extends AbstractConvLayer {
+public final class DeformableConvLayer extends AbstractConvLayer {
     public DeformableConvLayer(ConvEngine engine, ConvSpec spec) {
         this(engine, spec, DType.FP32, 42);
     }

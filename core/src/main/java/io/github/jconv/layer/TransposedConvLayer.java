@@ -6,7 +6,7 @@ import io.github.jconv.ConvType;
 import io.github.jconv.DType;
 
 /** A transposed convolution layer (upsampling), with output_padding from its spec. */
-public class TransposedConvLayer extends ConvLayer {
+public final class TransposedConvLayer extends ConvLayer {
     public TransposedConvLayer(ConvEngine engine, ConvSpec spec) {
         this(engine, spec, DType.FP32, 42);
     }

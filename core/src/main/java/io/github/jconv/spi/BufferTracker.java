@@ -25,12 +25,13 @@ public final class BufferTracker {
     private static final Set<Ref> REFS = ConcurrentHashMap.newKeySet();
     private static final Thread CLEANER = cleaner();
     private static final System.Logger LOG = System.getLogger("io.github.jconv.leaks");
-    private static final boolean TRACE = Boolean.getBoolean("jconv.trackAllocations");
+    static final String TRACE_PROPERTY = "jconv.trackAllocations";
     static final String REPORT_PROPERTY = "jconv.leakReportSeconds";
     private static final ScheduledExecutorService REPORTER = reporter();
 
     private final String backend;
     private final long reportNanos;
+    private final boolean trace;
     private final AtomicLong liveBuffers = new AtomicLong();
     private final AtomicLong liveBytes = new AtomicLong();
     private final AtomicLong leaks = new AtomicLong();
@@ -43,15 +44,26 @@ public final class BufferTracker {
     private boolean flushScheduled;
     private long reports;
 
+    /** Settings ({@code jconv.leakReportSeconds}, {@code jconv.trackAllocations}) from the system now. */
     public BufferTracker(String backend) {
-        this(backend, LOG, Math.max(0, Long.getLong(REPORT_PROPERTY, 10)) * 1_000_000_000L);
+        this(backend, io.github.jconv.EngineOptions.fromSystem());
+    }
+
+    /** Settings from {@code options}: the session's. */
+    public BufferTracker(String backend, io.github.jconv.EngineOptions options) {
+        this(backend, LOG, Math.max(0, options.number(REPORT_PROPERTY, 10)) * 1_000_000_000L, options.flag(TRACE_PROPERTY, false));
     }
 
     /** {@code log} and {@code reportNanos}: the leak summary's destination and interval (tests). */
     BufferTracker(String backend, System.Logger log, long reportNanos) {
+        this(backend, log, reportNanos, io.github.jconv.EngineOptions.fromSystem().flag(TRACE_PROPERTY, false));
+    }
+
+    private BufferTracker(String backend, System.Logger log, long reportNanos, boolean trace) {
         this.backend = backend;
         this.log = log;
         this.reportNanos = reportNanos;
+        this.trace = trace;
     }
 
     private static Thread cleaner() {
@@ -146,7 +158,7 @@ public final class BufferTracker {
      * {@code owner} (or it could never become unreachable).
      */
     public Registration register(Object owner, long bytes, Runnable free) {
-        Throwable site = TRACE ? new Throwable("allocated here") : null;
+        Throwable site = trace ? new Throwable("allocated here") : null;
         State st = new State(this, bytes, free, site);
         liveBuffers.incrementAndGet();
         liveBytes.addAndGet(bytes);

@@ -30,7 +30,7 @@ import java.util.Map;
 public final class CachingAllocator<M> {
     /** The smallest block, and the rounding step of small requests. */
     public static final long MIN_BLOCK = 512;
-    /** System property: a limit in bytes for every session opened afterwards (0 or absent: none). */
+    /** Option: a limit in bytes for every session opened afterwards (0 or absent: none); see EngineOptions. */
     public static final String LIMIT_PROPERTY = "jconv.memoryLimitBytes";
 
     /** What the allocator asks of the device. */
@@ -89,10 +89,15 @@ public final class CachingAllocator<M> {
 
     /** {@code name} appears in messages, e.g. "opencl (pthread-cpu)"; {@code exactSizes} turns size classes off. */
     public CachingAllocator(String name, Device<M> device, boolean exactSizes) {
+        this(name, device, exactSizes, io.github.jconv.EngineOptions.fromSystem());
+    }
+
+    /** As {@link #CachingAllocator(String, Device, boolean)}, the limit ({@link #LIMIT_PROPERTY}) from {@code options}. */
+    public CachingAllocator(String name, Device<M> device, boolean exactSizes, io.github.jconv.EngineOptions options) {
         this.name = name;
         this.device = device;
         this.exactSizes = exactSizes;
-        this.limit = Math.max(0, Long.getLong(LIMIT_PROPERTY, 0));
+        this.limit = Math.max(0, options.number(LIMIT_PROPERTY, 0));
     }
 
     /** The size class of a request of {@code bytes} (&gt; 0). */

@@ -1,15 +1,18 @@
 package io.github.jconv.spi;
 
+import io.github.jconv.DeviceBuffer;
 import io.github.jconv.ConvArgs;
 import io.github.jconv.ConvSpec;
 import io.github.jconv.DType;
 import io.github.jconv.Pass;
 import io.github.jconv.Shape;
 
+import java.nio.ByteBuffer;
+
 /**
  * A session bound to one device: buffers, transfers, the operations. Obtain one through
  * {@link io.github.jconv.ConvEngine}, which validates every call before it reaches {@link #execute}.
- * A session is safe to use from several threads unless {@link #threadSafe()} says otherwise.
+ * A session must be safe to use from several threads at once (every backend is; the engine relies on it).
  */
 public interface ConvBackend extends AutoCloseable {
     /** Provider name, e.g. "cpu". */
@@ -19,14 +22,40 @@ public interface ConvBackend extends AutoCloseable {
 
     DeviceBuffer allocate(DType dtype, Shape shape);
 
-    /** Copies {@code length} values from {@code src[srcOffset…]} into {@code dst} at element {@code dstOffset}. */
-    void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length);
+    /**
+     * Copies bytes into {@code dst} from element {@code dstOffset} on: {@code src} from its position to its limit
+     * (whole values of dst's dtype, in native byte order, as {@link HostValues} writes them), as they are, with no
+     * conversion; the position of {@code src} ends at its limit. Checks that {@code dst} is an open buffer of this
+     * session (also when {@code src} is empty) and that the range fits ({@link HostValues#checkBytes}).
+     */
+    void write(DeviceBuffer dst, long dstOffset, ByteBuffer src);
 
-    void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length);
+    /**
+     * Copies bytes of {@code src} from element {@code srcOffset} on into {@code dst}, from its position to its limit
+     * (whole values, native byte order); the position of {@code dst} ends at its limit. Same checks as {@link #write}.
+     */
+    void read(DeviceBuffer src, long srcOffset, ByteBuffer dst);
 
-    void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length);
+    /**
+     * Copies {@code length} values from {@code src[srcOffset…]} into {@code dst} at element {@code dstOffset},
+     * converted to dst's dtype on the host ({@link HostValues}) and written with {@link #write}.
+     */
+    default void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
+        HostValues.upload(this, dst, dstOffset, src, srcOffset, length);
+    }
 
-    void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length);
+    default void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
+        HostValues.upload(this, dst, dstOffset, src, srcOffset, length);
+    }
+
+    /** Reads {@code length} values of {@code src} from element {@code srcOffset} with {@link #read}, converted on the host. */
+    default void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
+        HostValues.download(this, src, srcOffset, dst, dstOffset, length);
+    }
+
+    default void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
+        HostValues.download(this, src, srcOffset, dst, dstOffset, length);
+    }
 
     /**
      * Whether this session can run {@code pass} of {@code spec} in {@code dtype}. The statement of
@@ -66,11 +95,6 @@ public interface ConvBackend extends AutoCloseable {
      */
     default boolean sgdStep(DeviceBuffer param, DeviceBuffer grad, double learningRate) {
         return false;
-    }
-
-    /** False when the engine must give each thread its own session. */
-    default boolean threadSafe() {
-        return true;
     }
 
     /**

@@ -1,5 +1,7 @@
 package io.github.jconv.spi;
 
+import io.github.jconv.EngineOptions;
+
 /**
  * Entry point of a backend, found by {@link java.util.ServiceLoader}. Finding and probing a provider
  * must be cheap and safe: {@link #probe()} never throws and never takes the JVM down; native
@@ -19,6 +21,18 @@ public interface ConvBackendProvider {
     /** Devices found, or why none and how to fix it. Never throws. */
     ProbeResult probe();
 
-    /** Opens a session bound to device {@code deviceIndex} of {@link #probe()}'s list. */
+    /**
+     * Opens a session bound to device {@code deviceIndex} of {@link #probe()}'s list, with the settings of
+     * the system properties and environment variables as they are now ({@link EngineOptions#fromSystem()}).
+     */
     ConvBackend open(int deviceIndex);
+
+    /**
+     * Opens a session with {@code options}: the backend reads its settings (and its typed options, if given)
+     * from them and from nothing else. The default, for providers that have no settings, ignores them.
+     */
+    default ConvBackend open(int deviceIndex, EngineOptions options) {
+        if (options == null) throw new IllegalArgumentException("options = null: pass EngineOptions.fromSystem() or a built one");
+        return open(deviceIndex);
+    }
 }

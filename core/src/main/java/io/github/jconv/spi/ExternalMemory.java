@@ -1,5 +1,6 @@
 package io.github.jconv.spi;
 
+import io.github.jconv.DeviceBuffer;
 import java.nio.FloatBuffer;
 
 /**

@@ -3,7 +3,7 @@ package io.github.jconv.layer;
 import io.github.jconv.ConvEngine;
 import io.github.jconv.DType;
 import io.github.jconv.Shape;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import io.github.jconv.spi.ExternalMemory;
 import io.github.jconv.spi.MemoryStats;
 import org.junit.jupiter.api.Test;

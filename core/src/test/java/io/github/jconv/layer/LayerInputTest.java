@@ -3,7 +3,7 @@ package io.github.jconv.layer;
 import io.github.jconv.ConvEngine;
 import io.github.jconv.ConvSpec;
 import io.github.jconv.DType;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

@@ -8,7 +8,7 @@ import io.github.jconv.Shape;
 import io.github.jconv.spi.AbstractDeviceBuffer;
 import io.github.jconv.spi.BufferTracker;
 import io.github.jconv.spi.ConvBackend;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import io.github.jconv.spi.DeviceInfo;
 import io.github.jconv.spi.Support;
 
@@ -69,38 +69,25 @@ final class MemoryBackend implements ConvBackend {
         return new Buffer(this, dtype, shape, tracker);
     }
 
+    /** Bytes of FP32 or FP64 values into the buffer's array (the SPI's typed transfers end here). */
     @Override
-    public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
+    public void write(DeviceBuffer dst, long dstOffset, java.nio.ByteBuffer src) {
         Buffer b = (Buffer) dst;
         b.checkOpen();
-        for (int i = 0; i < length; i++) {
-            if (b.f != null) b.f[(int) dstOffset + i] = src[srcOffset + i];
-            else b.d[(int) dstOffset + i] = src[srcOffset + i];
-        }
+        int n = (int) io.github.jconv.spi.HostValues.checkBytes("dst", b, dstOffset, src);
+        if (b.f != null) src.asFloatBuffer().get(b.f, (int) dstOffset, n);
+        else src.asDoubleBuffer().get(b.d, (int) dstOffset, n);
+        src.position(src.limit());
     }
 
     @Override
-    public void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
-        Buffer b = (Buffer) dst;
-        b.checkOpen();
-        for (int i = 0; i < length; i++) {
-            if (b.f != null) b.f[(int) dstOffset + i] = (float) src[srcOffset + i];
-            else b.d[(int) dstOffset + i] = src[srcOffset + i];
-        }
-    }
-
-    @Override
-    public void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
+    public void read(DeviceBuffer src, long srcOffset, java.nio.ByteBuffer dst) {
         Buffer b = (Buffer) src;
         b.checkOpen();
-        for (int i = 0; i < length; i++) dst[dstOffset + i] = b.f != null ? b.f[(int) srcOffset + i] : (float) b.d[(int) srcOffset + i];
-    }
-
-    @Override
-    public void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
-        Buffer b = (Buffer) src;
-        b.checkOpen();
-        for (int i = 0; i < length; i++) dst[dstOffset + i] = b.f != null ? b.f[(int) srcOffset + i] : b.d[(int) srcOffset + i];
+        int n = (int) io.github.jconv.spi.HostValues.checkBytes("src", b, srcOffset, dst);
+        if (b.f != null) dst.asFloatBuffer().put(b.f, (int) srcOffset, n);
+        else dst.asDoubleBuffer().put(b.d, (int) srcOffset, n);
+        dst.position(dst.limit());
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.github.jconv.spi;
 
+import io.github.jconv.DeviceBuffer;
 import io.github.jconv.ConvArgs;
 import io.github.jconv.ConvSpec;
 import io.github.jconv.DType;

@@ -3,16 +3,21 @@ package io.github.jconv.cpu;
 import io.github.jconv.ConvArgs;
 import io.github.jconv.ConvSpec;
 import io.github.jconv.DType;
+import io.github.jconv.EngineOptions;
 import io.github.jconv.Pass;
 import io.github.jconv.Role;
 import io.github.jconv.Shape;
 import io.github.jconv.spi.BufferTracker;
 import io.github.jconv.spi.CachingAllocator;
 import io.github.jconv.spi.ExternalMemory;
+import io.github.jconv.spi.HostValues;
 import io.github.jconv.spi.ConvBackend;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import io.github.jconv.spi.DeviceInfo;
 import io.github.jconv.spi.Support;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * A CPU session: buffers are Java arrays, passes run on a fixed pool of worker threads. Calls from
@@ -33,25 +38,27 @@ public final class CpuBackend implements ConvBackend {
     private final ThreadLocal<String> last = ThreadLocal.withInitial(() -> "none");
     private final DeviceInfo device;
     private final WorkerPool pool;
-    private final BufferTracker tracker = new BufferTracker("cpu");
+    private final BufferTracker tracker;
     /** Arrays by dtype and exact size: a training loop whose shapes repeat reuses them instead of making new ones. */
-    private final CachingAllocator<Object> allocator = new CachingAllocator<>("cpu", new CachingAllocator.Device<>() {
-        @Override
-        public Object allocate(Object kind, long bytes) {
-            int n = (int) (bytes / ((DType) kind).bytes());
-            return kind == DType.FP32 ? new float[n] : new double[n];
-        }
-
-        @Override
-        public void free(Object memory) {
-            // the collector takes the array
-        }
-    }, true);
+    private final CachingAllocator<Object> allocator;
     private final Object lock = new Object();
     private volatile boolean closed;
 
-    CpuBackend(DeviceInfo device, int threads) {
+    CpuBackend(DeviceInfo device, int threads, EngineOptions options) {
         this.device = device;
+        this.tracker = new BufferTracker("cpu", options);
+        this.allocator = new CachingAllocator<>("cpu", new CachingAllocator.Device<>() {
+            @Override
+            public Object allocate(Object kind, long bytes) {
+                int n = (int) (bytes / ((DType) kind).bytes());
+                return kind == DType.FP32 ? new float[n] : new double[n];
+            }
+    
+            @Override
+            public void free(Object memory) {
+                // the collector takes the array
+            }
+        }, true, options);
         this.pool = new WorkerPool(threads);
         // cached arrays are heap the collector cannot take: keep at most a quarter of the heap cached
         allocator.setMaxCachedBytes(Runtime.getRuntime().maxMemory() / 4);
@@ -152,52 +159,37 @@ public final class CpuBackend implements ConvBackend {
         return own(buffer, 0, 0).view();
     }
 
+    /** Bytes in native order (FP32 or FP64, the buffer's dtype) into the buffer's array or the caller's wrapped floats. */
     @Override
-    public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
-        CpuBuffer b = own(dst, dstOffset, length);
+    public void write(DeviceBuffer dst, long dstOffset, ByteBuffer src) {
+        CpuBuffer b = own(dst, 0, 0);
+        int n = (int) HostValues.checkBytes("dst", b, dstOffset, src);
+        ByteBuffer in = src.duplicate().order(ByteOrder.nativeOrder());
+        int at = (int) dstOffset;
         if (b.external != null) {
-            b.external.put((int) dstOffset, src, srcOffset, length);
+            b.external.put(at, in.asFloatBuffer(), 0, n);
         } else if (b.floats != null) {
-            System.arraycopy(src, srcOffset, b.floats, (int) dstOffset, length);
+            in.asFloatBuffer().get(b.floats, at, n);
         } else {
-            for (int i = 0; i < length; i++) b.doubles[(int) dstOffset + i] = src[srcOffset + i];
+            in.asDoubleBuffer().get(b.doubles, at, n);
         }
+        src.position(src.limit());
     }
 
     @Override
-    public void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
-        CpuBuffer b = own(dst, dstOffset, length);
+    public void read(DeviceBuffer src, long srcOffset, ByteBuffer dst) {
+        CpuBuffer b = own(src, 0, 0);
+        int n = (int) HostValues.checkBytes("src", b, srcOffset, dst);
+        ByteBuffer out = dst.duplicate().order(ByteOrder.nativeOrder());
+        int at = (int) srcOffset;
         if (b.external != null) {
-            for (int i = 0; i < length; i++) b.external.put((int) dstOffset + i, (float) src[srcOffset + i]);
-        } else if (b.doubles != null) {
-            System.arraycopy(src, srcOffset, b.doubles, (int) dstOffset, length);
-        } else {
-            for (int i = 0; i < length; i++) b.floats[(int) dstOffset + i] = (float) src[srcOffset + i];
-        }
-    }
-
-    @Override
-    public void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
-        CpuBuffer b = own(src, srcOffset, length);
-        if (b.external != null) {
-            b.external.get((int) srcOffset, dst, dstOffset, length);
+            out.asFloatBuffer().put(0, b.external, at, n);
         } else if (b.floats != null) {
-            System.arraycopy(b.floats, (int) srcOffset, dst, dstOffset, length);
+            out.asFloatBuffer().put(b.floats, at, n);
         } else {
-            for (int i = 0; i < length; i++) dst[dstOffset + i] = (float) b.doubles[(int) srcOffset + i];
+            out.asDoubleBuffer().put(b.doubles, at, n);
         }
-    }
-
-    @Override
-    public void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
-        CpuBuffer b = own(src, srcOffset, length);
-        if (b.external != null) {
-            for (int i = 0; i < length; i++) dst[dstOffset + i] = b.external.get((int) srcOffset + i);
-        } else if (b.doubles != null) {
-            System.arraycopy(b.doubles, (int) srcOffset, dst, dstOffset, length);
-        } else {
-            for (int i = 0; i < length; i++) dst[dstOffset + i] = b.floats[(int) srcOffset + i];
-        }
+        dst.position(dst.limit());
     }
 
     private CpuBuffer own(DeviceBuffer buffer, long offset, int length) {

@@ -1,5 +1,6 @@
 package io.github.jconv.cpu;
 
+import io.github.jconv.EngineOptions;
 import io.github.jconv.spi.ConvBackend;
 import io.github.jconv.spi.ConvBackendProvider;
 import io.github.jconv.spi.DeviceInfo;
@@ -13,7 +14,7 @@ import java.util.Map;
 
 /** The pure-Java backend: always available, one device (this machine's CPU). */
 public final class CpuBackendProvider implements ConvBackendProvider {
-    /** System property that sets the worker count, read when a session opens. */
+    /** Option (system property) that sets the worker count, read when a session opens; see {@link CpuOptions}. */
     public static final String THREADS_PROPERTY = "jconv.cpu.threads";
     /**
      * The most worker threads a session takes. More threads than cores only add switching, and
@@ -57,35 +58,30 @@ public final class CpuBackendProvider implements ConvBackendProvider {
         }
     }
 
+    /** Opens with the settings of the system now ({@code -Djconv.cpu.threads} beats this provider's count). */
     @Override
     public ConvBackend open(int deviceIndex) {
+        return open(deviceIndex, EngineOptions.fromSystem());
+    }
+
+    /** Opens with {@code options}' settings: their thread count ({@link CpuOptions}) beats this provider's count. */
+    @Override
+    public ConvBackend open(int deviceIndex, EngineOptions options) {
+        if (options == null) throw new IllegalArgumentException("options = null: pass EngineOptions.fromSystem() or a built one");
         if (deviceIndex != 0) {
             throw new IllegalArgumentException("deviceIndex = " + deviceIndex + ": the CPU backend has one device; use 0");
         }
-        int threads = resolveThreads(); // validated before anything is made
-        return new CpuBackend(device(), threads);
+        int threads = resolveThreads(CpuOptions.of(options)); // validated before anything is made
+        return new CpuBackend(device(), threads, options);
     }
 
-    int resolveThreads() {
-        String prop = System.getProperty(THREADS_PROPERTY);
-        if (prop != null && !prop.isBlank()) {
-            int n;
-            try {
-                n = Integer.parseInt(prop.strip());
-            } catch (NumberFormatException e) {
-                n = -1;
-            }
-            if (n < 1 || n > MAX_THREADS) {
-                throw new IllegalArgumentException(THREADS_PROPERTY + " = " + prop + ": must be a whole number from 1 to " + MAX_THREADS
-                        + " (the worker threads of a CPU session); e.g. -D" + THREADS_PROPERTY + "=" + suggestedThreads());
-            }
-            return n;
-        }
+    int resolveThreads(CpuOptions options) {
+        if (options.threads() > 0) return options.threads();
         return threads > 0 ? threads : suggestedThreads();
     }
 
     /** The available processors, within 1..{@link #MAX_THREADS}. */
-    private static int suggestedThreads() {
+    static int suggestedThreads() {
         return Math.max(1, Math.min(MAX_THREADS, Runtime.getRuntime().availableProcessors()));
     }
 

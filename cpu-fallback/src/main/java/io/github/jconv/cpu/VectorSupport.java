@@ -3,7 +3,7 @@ package io.github.jconv.cpu;
 /** Whether the JVM was started with the Vector API module ({@code --add-modules jdk.incubator.vector}). */
 final class VectorSupport {
     private static final boolean AVAILABLE = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
-            && !Boolean.getBoolean("jconv.cpu.noVector");
+            && !Boolean.parseBoolean(String.valueOf(io.github.jconv.EngineOptions.system("jconv.cpu.noVector")).strip());
 
     private VectorSupport() {
     }

@@ -16,7 +16,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Every pass of every option agrees with the naive FP64 oracle, in FP32 and FP64. */
+/** Every pass of every option agrees with the conformance kit's FP64 reference, in FP32 and FP64. */
 class CpuBackendCorrectnessTest {
     static final String[] PROBLEMS = {
             "mb2ic4ih7oc6kh3ph1",
@@ -86,7 +86,7 @@ class CpuBackendCorrectnessTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
-    void everyPassMatchesTheNaiveOracle(String line, DType dtype) {
+    void everyPassMatchesTheReference(String line, DType dtype) {
         ConvSpec spec = ConvSpec.parse(line);
         PassRunner runner = new PassRunner(spec, line.hashCode(), 1.7);
         for (Pass pass : runner.passes()) {
@@ -101,7 +101,7 @@ class CpuBackendCorrectnessTest {
                     int at = i;
                     assertTrue(Math.abs(g[i] - w[i]) <= tol,
                             () -> line + " " + dtype + " " + pass + " " + e.getKey().label() + "[" + at + "] = " + g[at]
-                                    + ", oracle " + w[at] + " (tolerance " + tol + ")");
+                                    + ", reference " + w[at] + " (tolerance " + tol + ")");
                 }
             }
         }

@@ -7,7 +7,7 @@ import io.github.jconv.ConvType;
 import io.github.jconv.DType;
 import io.github.jconv.Pass;
 import io.github.jconv.Role;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -8,7 +8,8 @@ import io.github.jconv.DType;
 import io.github.jconv.Pass;
 import io.github.jconv.Role;
 import io.github.jconv.Shape;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.conformance.Reference;
+import io.github.jconv.DeviceBuffer;
 
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -81,26 +82,11 @@ final class PassRunner {
         }
     }
 
-    /** The oracle's outputs of {@code pass}. */
+    /** The outputs of {@code pass} by the conformance kit's FP64 reference (module conformance). */
     Map<Role, double[]> oracle(Pass pass) {
-        double[] x = in(Role.X), w = in(Role.W), b = in(Role.B), dy = in(Role.DY), off = in(Role.OFFSET), m = in(Role.MASK);
         Map<Role, double[]> r = new EnumMap<>(Role.class);
-        switch (pass) {
-            case FORWARD -> r.put(Role.Y, NaiveOracle.forward(spec, x, w, b, off, m));
-            case BACKWARD_DATA -> r.put(Role.DX, NaiveOracle.backwardData(spec, dy, w, off, m));
-            case BACKWARD_WEIGHT -> r.put(Role.DW, NaiveOracle.backwardWeight(spec, x, dy, off, m));
-            case BACKWARD_BIAS -> r.put(Role.DB, NaiveOracle.backwardBias(spec, dy));
-            case BACKWARD_OFFSET_MASK -> {
-                double[][] om = NaiveOracle.backwardOffsetMask(spec, x, w, dy, off, m);
-                r.put(Role.DOFFSET, om[0]);
-                if (spec.modulated()) r.put(Role.DMASK, om[1]);
-            }
-        }
+        Reference.run(pass, spec, inputs).forEach((role, out) -> r.put(role, out.values()));
         return r;
-    }
-
-    private double[] in(Role r) {
-        return inputs.get(r);
     }
 
     static float[] toFloat(double[] a) {

@@ -30,6 +30,9 @@ import java.util.zip.CRC32;
  * folder and move it over the old one atomically, under a lock file, so concurrent writers (threads or
  * processes) never leave a torn file; at worst one writer's new entry is lost and measured again.
  * <p>
+ * The graph API ({@link CudnnGraph}) stores its chosen engine configurations in the same file, under keys of their own
+ * ({@link GraphConv#cacheKey}, ending in {@code |api=graph|align=...|beta=...}), through {@link #getText}/{@link #putText}.
+ * <p>
  * The cache is an optimisation: every I/O failure is swallowed and the caller measures as if nothing were
  * cached. Only {@link CudaOptions.AlgoMode#BENCHMARK} choices are stored (heuristics are cheap to ask).
  */
@@ -91,7 +94,25 @@ final class AlgoDiskCache {
     /** Stores {@code choices} for {@code k}; false when nothing was written (not benchmark mode, I/O failure). */
     boolean put(AlgoSelection.Key k, List<AlgoSelection.Choice> choices) {
         if (k.mode() != CudaOptions.AlgoMode.BENCHMARK || !storable(k) || choices.isEmpty()) return false;
-        String value = encode(choices);
+        return write(keyText(k), encode(choices));
+    }
+
+    /**
+     * The value stored under a key text of another form (the graph API's engine choices, {@link GraphConv#cacheKey}),
+     * or null; the caller parses and checks it.
+     */
+    String getText(String key) {
+        if (!storable(key)) return null;
+        return read().entries.get(key);
+    }
+
+    /** Stores {@code value} under {@code key} (one line each, no tab); false when nothing was written. */
+    boolean putText(String key, String value) {
+        if (!storable(key) || value == null || value.isEmpty() || !storable(value)) return false;
+        return write(key, value);
+    }
+
+    private boolean write(String key, String value) {
         synchronized (AlgoDiskCache.class) { // FileLock is per JVM: threads of one process serialize here
             try {
                 Files.createDirectories(file.getParent());
@@ -99,7 +120,7 @@ final class AlgoDiskCache {
                 try (FileChannel ch = FileChannel.open(lock, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
                      FileLock ignored = ch.lock()) {
                     Map<String, String> entries = new LinkedHashMap<>(read().entries);
-                    entries.put(keyText(k), value);
+                    entries.put(key, value);
                     StringBuilder b = new StringBuilder(MAGIC + " " + FORMAT + " " + identity + "\n");
                     for (Map.Entry<String, String> e : entries.entrySet()) b.append(line(e.getKey(), e.getValue())).append('\n');
                     Path tmp = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".tmp");
@@ -122,8 +143,11 @@ final class AlgoDiskCache {
     }
 
     private static boolean storable(AlgoSelection.Key k) {
-        String t = keyText(k);
-        return t.indexOf('\t') < 0 && t.indexOf('\n') < 0 && t.indexOf('\r') < 0;
+        return storable(keyText(k));
+    }
+
+    private static boolean storable(String t) {
+        return t != null && t.indexOf('\t') < 0 && t.indexOf('\n') < 0 && t.indexOf('\r') < 0;
     }
 
     private record Contents(Map<String, String> entries) {

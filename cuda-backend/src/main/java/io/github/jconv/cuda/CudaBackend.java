@@ -1,5 +1,7 @@
 package io.github.jconv.cuda;
 
+import io.github.jconv.spi.HostValues;
+import io.github.jconv.EngineOptions;
 import io.github.jconv.ConvArgs;
 import io.github.jconv.ConvSpec;
 import io.github.jconv.ConvType;
@@ -11,11 +13,12 @@ import io.github.jconv.spi.AbstractDeviceBuffer;
 import io.github.jconv.spi.BufferTracker;
 import io.github.jconv.spi.CachingAllocator;
 import io.github.jconv.spi.ConvBackend;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import io.github.jconv.spi.DeviceInfo;
 import io.github.jconv.spi.Support;
 import jcuda.driver.CUdeviceptr;
 
+import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.function.Supplier;
 
@@ -29,7 +32,9 @@ final class CudaBackend implements ConvBackend {
     private final DeviceInfo info;
     private final CudaDriver.Device device;
     private final CudaOptions options;
-    private final BufferTracker tracker = new BufferTracker("cuda");
+    private final BufferTracker tracker;
+    /** The settings this session was opened with (its allocator limit, leak reports, cache directory). */
+    private final EngineOptions engineOptions;
     private final AlgoSelection.Cache algoCache = new AlgoSelection.Cache();
     private final ThreadLocal<String> last = ThreadLocal.withInitial(() -> "none");
     private final DeviceContext ctx;
@@ -43,9 +48,17 @@ final class CudaBackend implements ConvBackend {
     private volatile boolean closed;
 
     CudaBackend(DeviceInfo info, CudaDriver.Device device, CudaOptions options) {
+        this(info, device, options, EngineOptions.fromSystem());
+    }
+
+    CudaBackend(DeviceInfo info, CudaDriver.Device device, CudaOptions options, EngineOptions engineOptions) {
         this.info = info;
         this.device = device;
         this.options = options;
+        this.engineOptions = engineOptions;
+        this.tracker = new BufferTracker("cuda", engineOptions);
+        // read before any native call: a bad jconv.cuda.deformable fails the open without a context to clean up
+        DeformableRunner.Mode deformableMode = DeformableRunner.mode(System.getProperties(), System.getenv());
         this.ctx = new DeviceContext(device.index());
         try {
             this.cudnn = new CudnnRunner(this);
@@ -53,7 +66,7 @@ final class CudaBackend implements ConvBackend {
             ctx.close();
             throw e;
         }
-        this.deformable = new DeformableRunner(this);
+        this.deformable = new DeformableRunner(this, cudnn, deformableMode);
         PrimaryContext primary = ctx.primary;
         this.allocator = new CachingAllocator<>("cuda (" + info.name() + ")", new CachingAllocator.Device<>() {
             @Override
@@ -69,7 +82,7 @@ final class CudaBackend implements ConvBackend {
                 }
                 jcuda.driver.JCudaDriver.cuMemFree(p);
             }
-        }, false);
+        }, false, engineOptions);
     }
 
     DeviceContext context() {
@@ -89,11 +102,18 @@ final class CudaBackend implements ConvBackend {
     /** Benchmark-mode choices kept across sessions, in a file for this device model, driver and cuDNN. */
     synchronized AlgoDiskCache algoDiskCache() {
         if (algoDiskCache == null) {
-            algoDiskCache = new AlgoDiskCache(AlgoDiskCache.directory(System.getProperties(), System.getenv()),
+            algoDiskCache = new AlgoDiskCache(AlgoDiskCache.directory(withUserHome(engineOptions.properties()), engineOptions.environment()),
                     AlgoDiskCache.identity(device.name(), device.ccMajor(), device.ccMinor(), CudaDriver.status().driverVersion(),
                             Cudnn.status().version()));
         }
         return algoDiskCache;
+    }
+
+    /** {@code props} plus the JVM's user.home, the cache directory's default base. */
+    private static java.util.Properties withUserHome(java.util.Properties props) {
+        String home = System.getProperty("user.home");
+        if (home != null) props.setProperty("user.home", home);
+        return props;
     }
 
     int multiprocessors() {
@@ -279,16 +299,6 @@ final class CudaBackend implements ConvBackend {
         return c;
     }
 
-    private static void range(String what, long offset, int length, long size, int arrayOffset, int arrayLength) {
-        // offset > size - length rather than offset + length > size: the sum wraps for offsets near Long.MAX_VALUE
-        if (offset < 0 || length < 0 || length > size || offset > size - length || arrayOffset < 0
-                || arrayOffset + (long) length > arrayLength) {
-            throw new IllegalArgumentException(what + ": offset " + offset + ", length " + length + " and array offset " + arrayOffset
-                    + " must lie inside the buffer (" + size + " elements) and the array (" + arrayLength + "); e.g. offset 0, length "
-                    + Math.min(size, arrayLength));
-        }
-    }
-
     /** Runs a transfer with the buffer pinned: a close() from another thread frees its memory only after the copy. */
     private static void whilePinned(CudaBuffer b, Runnable transfer) {
         b.pin();
@@ -299,102 +309,35 @@ final class CudaBackend implements ConvBackend {
         }
     }
 
+    /** Bytes in native order, the buffer's dtype, through the pinned staging area as they are (core converts, HostValues). */
     @Override
-    public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
+    public void write(DeviceBuffer dst, long dstOffset, ByteBuffer src) {
         CudaBuffer d = own("dst", dst);
-        if (src == null) throw new IllegalArgumentException("src = null: pass a host array of at least " + length + " values");
-        whilePinned(d, () -> uploadPinned(d, dstOffset, src, srcOffset, length));
-    }
-
-    private void uploadPinned(CudaBuffer d, long dstOffset, float[] src, int srcOffset, int length) {
-        range("upload", dstOffset, length, d.elementCount(), srcOffset, src.length);
-        guardedRun(() -> {
-            long at = dstOffset * d.dtype().bytes();
-            switch (d.dtype()) {
-                case FP32 -> ctx.upload(d.ptr, at, length, 4, (bb, off, n) -> bb.asFloatBuffer().put(src, srcOffset + (int) off, n));
-                case FP64 -> ctx.upload(d.ptr, at, length, 8, (bb, off, n) -> {
-                    java.nio.DoubleBuffer h = bb.asDoubleBuffer();
-                    for (int i = 0; i < n; i++) h.put(i, src[srcOffset + (int) off + i]);
-                });
-                case FP16, BF16 -> {
-                    boolean half = d.dtype() == DType.FP16;
-                    ctx.upload(d.ptr, at, length, 2, (bb, off, n) -> {
-                        java.nio.ShortBuffer h = bb.asShortBuffer();
-                        for (int i = 0; i < n; i++) {
-                            float v = src[srcOffset + (int) off + i];
-                            h.put(i, half ? HalfFloats.toHalf(v) : HalfFloats.toBf16(v));
-                        }
-                    });
-                }
+        whilePinned(d, () -> {
+            long n = HostValues.checkBytes("dst", d, dstOffset, src);
+            int size = d.dtype().bytes();
+            int p0 = src.position();
+            if (n > 0) {
+                guardedRun(() -> ctx.upload(d.ptr, dstOffset * size, n, size,
+                        (bb, off, count) -> bb.put(bb.position(), src, p0 + (int) off * size, count * size)));
             }
+            src.position(src.limit());
         });
     }
 
     @Override
-    public void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
-        CudaBuffer d = own("dst", dst);
-        if (src == null) throw new IllegalArgumentException("src = null: pass a host array of at least " + length + " values");
-        whilePinned(d, () -> uploadPinned(d, dstOffset, src, srcOffset, length));
-    }
-
-    private void uploadPinned(CudaBuffer d, long dstOffset, double[] src, int srcOffset, int length) {
-        range("upload", dstOffset, length, d.elementCount(), srcOffset, src.length);
-        if (d.dtype() != DType.FP64) {
-            float[] f = new float[length];
-            for (int i = 0; i < length; i++) f[i] = (float) src[srcOffset + i];
-            uploadPinned(d, dstOffset, f, 0, length);
-            return;
-        }
-        guardedRun(() -> ctx.upload(d.ptr, dstOffset * 8, length, 8, (bb, off, n) -> bb.asDoubleBuffer().put(src, srcOffset + (int) off, n)));
-    }
-
-    @Override
-    public void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
+    public void read(DeviceBuffer src, long srcOffset, ByteBuffer dst) {
         CudaBuffer s = own("src", src);
-        if (dst == null) throw new IllegalArgumentException("dst = null: pass a host array of at least " + length + " values");
-        whilePinned(s, () -> downloadPinned(s, srcOffset, dst, dstOffset, length));
-    }
-
-    private void downloadPinned(CudaBuffer s, long srcOffset, float[] dst, int dstOffset, int length) {
-        range("download", srcOffset, length, s.elementCount(), dstOffset, dst.length);
-        guardedRun(() -> {
-            long at = srcOffset * s.dtype().bytes();
-            switch (s.dtype()) {
-                case FP32 -> ctx.download(s.ptr, at, length, 4, (bb, off, n) -> bb.asFloatBuffer().get(dst, dstOffset + (int) off, n));
-                case FP64 -> ctx.download(s.ptr, at, length, 8, (bb, off, n) -> {
-                    java.nio.DoubleBuffer h = bb.asDoubleBuffer();
-                    for (int i = 0; i < n; i++) dst[dstOffset + (int) off + i] = (float) h.get(i);
-                });
-                case FP16, BF16 -> {
-                    boolean half = s.dtype() == DType.FP16;
-                    ctx.download(s.ptr, at, length, 2, (bb, off, n) -> {
-                        java.nio.ShortBuffer h = bb.asShortBuffer();
-                        for (int i = 0; i < n; i++) {
-                            short v = h.get(i);
-                            dst[dstOffset + (int) off + i] = half ? HalfFloats.fromHalf(v) : HalfFloats.fromBf16(v);
-                        }
-                    });
-                }
+        whilePinned(s, () -> {
+            long n = HostValues.checkBytes("src", s, srcOffset, dst);
+            int size = s.dtype().bytes();
+            int p0 = dst.position();
+            if (n > 0) {
+                guardedRun(() -> ctx.download(s.ptr, srcOffset * size, n, size,
+                        (bb, off, count) -> dst.put(p0 + (int) off * size, bb, bb.position(), count * size)));
             }
+            dst.position(dst.limit());
         });
-    }
-
-    @Override
-    public void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
-        CudaBuffer s = own("src", src);
-        if (dst == null) throw new IllegalArgumentException("dst = null: pass a host array of at least " + length + " values");
-        whilePinned(s, () -> downloadPinned(s, srcOffset, dst, dstOffset, length));
-    }
-
-    private void downloadPinned(CudaBuffer s, long srcOffset, double[] dst, int dstOffset, int length) {
-        range("download", srcOffset, length, s.elementCount(), dstOffset, dst.length);
-        if (s.dtype() != DType.FP64) {
-            float[] f = new float[length];
-            downloadPinned(s, srcOffset, f, 0, length);
-            for (int i = 0; i < length; i++) dst[dstOffset + i] = f[i];
-            return;
-        }
-        guardedRun(() -> ctx.download(s.ptr, srcOffset * 8, length, 8, (bb, off, n) -> bb.asDoubleBuffer().get(dst, dstOffset + (int) off, n)));
     }
 
     // ---- operations ----
@@ -416,9 +359,7 @@ final class CudaBackend implements ConvBackend {
             return Support.no("BF16 needs compute capability 8.0 or newer; this device has " + cc / 10 + "." + cc % 10 + "; use FP16 or FP32");
         }
         if (spec.type() == ConvType.DEFORMABLE) {
-            if (!DeformableRunner.hasKernels(dtype)) {
-                return Support.no("deformable convolution has FP32 and FP64 kernels only; " + dtype + " is not built (use FP32)");
-            }
+            // FP32 and FP64 run their own kernels; FP16 and BF16 storage computes in FP32 working copies
             if (cc < 75) return Support.no("jconv's kernels are PTX for compute_75 and up; this device is " + cc / 10 + "." + cc % 10);
             return Support.yes();
         }

@@ -1,5 +1,6 @@
 package io.github.jconv.cuda;
 
+import io.github.jconv.EngineOptions;
 import io.github.jconv.spi.ConvBackend;
 import io.github.jconv.spi.ConvBackendProvider;
 import io.github.jconv.spi.DeviceInfo;
@@ -57,11 +58,22 @@ public final class CudaBackendProvider implements ConvBackendProvider {
 
     @Override
     public ConvBackend open(int deviceIndex) {
-        return open(deviceIndex, CudaOptions.fromEnvironment());
+        return open(deviceIndex, EngineOptions.fromSystem());
+    }
+
+    /** A session with {@code options}' settings ({@link CudaOptions#of}). */
+    @Override
+    public ConvBackend open(int deviceIndex, EngineOptions options) {
+        if (options == null) throw new IllegalArgumentException("options = null: pass EngineOptions.fromSystem() or a built one");
+        return open(deviceIndex, CudaOptions.of(options), options);
     }
 
     /** A session with explicit options (tests, and callers that do not use system properties). */
     public ConvBackend open(int deviceIndex, CudaOptions options) {
+        return open(deviceIndex, options, EngineOptions.fromSystem());
+    }
+
+    private ConvBackend open(int deviceIndex, CudaOptions options, EngineOptions engineOptions) {
         if (options == null) throw new IllegalArgumentException("options = null: pass CudaOptions.defaults()");
         Found f = probeDevices();
         if (!f.probe.available()) {
@@ -71,6 +83,6 @@ public final class CudaBackendProvider implements ConvBackendProvider {
             throw new IllegalArgumentException("deviceIndex = " + deviceIndex + ": backend cuda has " + f.devices.size()
                     + " device(s); use 0.." + (f.devices.size() - 1));
         }
-        return new CudaBackend(f.probe.devices().get(deviceIndex), f.devices.get(deviceIndex), options);
+        return new CudaBackend(f.probe.devices().get(deviceIndex), f.devices.get(deviceIndex), options, engineOptions);
     }
 }

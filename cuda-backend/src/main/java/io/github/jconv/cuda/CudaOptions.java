@@ -1,5 +1,7 @@
 package io.github.jconv.cuda;
 
+import io.github.jconv.EngineOptions;
+
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
@@ -17,11 +19,22 @@ import java.util.Properties;
  *     see {@link AlgoDiskCache}</li>
  * <li>{@code jconv.cuda.workspaceLimit} / {@code JCONV_CUDA_WORKSPACE_LIMIT}: most bytes of scratch one
  *     call may use, with an optional k/m/g suffix (default 1g)</li>
+ * <li>{@code jconv.cuda.api} / {@code JCONV_CUDA_API}: legacy (default) runs cuDNN's legacy convolution calls;
+ *     graph builds each convolution as a cuDNN graph (backend API, {@link CudnnGraph}), whose engines the legacy
+ *     calls cannot reach, and falls back to the legacy calls, saying why, where the graph cannot run a problem</li>
  * </ul>
  * The forward bias fusion switch, {@code jconv.cuda.fuseBias}, is read by {@link FusedBias}.
- * Core's EngineOptions has no such fields yet; when it grows them, this record reads them from there.
+ * Read from {@link EngineOptions} (the one place that reads system properties and variables) when a session opens.
  */
-public record CudaOptions(MathMode math, boolean deterministic, AlgoMode algo, long workspaceLimit) {
+public record CudaOptions(MathMode math, boolean deterministic, AlgoMode algo, long workspaceLimit, Api api) {
+    /** Which cuDNN interface runs convolutions. */
+    public enum Api {
+        /** cudnnConvolutionForward / BackwardData / BackwardFilter with cuDNN's algorithm enums. */
+        LEGACY,
+        /** The backend (graph) API: an operation graph per problem, engines from cuDNN's heuristics. */
+        GRAPH
+    }
+
     /** How algorithms are chosen. */
     public enum AlgoMode {
         /** cuDNN's heuristics rank the algorithms; nothing runs to choose. */
@@ -38,14 +51,37 @@ public record CudaOptions(MathMode math, boolean deterministic, AlgoMode algo, l
         if (workspaceLimit < 0) {
             throw new IllegalArgumentException("workspaceLimit = " + workspaceLimit + ": must be >= 0 bytes; e.g. " + DEFAULT_WORKSPACE_LIMIT);
         }
+        if (api == null) throw new IllegalArgumentException("api = null: choose Api.LEGACY or Api.GRAPH");
+    }
+
+    /** The legacy cuDNN API. */
+    public CudaOptions(MathMode math, boolean deterministic, AlgoMode algo, long workspaceLimit) {
+        this(math, deterministic, algo, workspaceLimit, Api.LEGACY);
+    }
+
+    /** These options with {@code api} instead. */
+    public CudaOptions withApi(Api api) {
+        return new CudaOptions(math, deterministic, algo, workspaceLimit, api);
     }
 
     public static CudaOptions defaults() {
-        return new CudaOptions(MathMode.FP32, true, AlgoMode.HEURISTIC, DEFAULT_WORKSPACE_LIMIT);
+        return new CudaOptions(MathMode.FP32, true, AlgoMode.HEURISTIC, DEFAULT_WORKSPACE_LIMIT, Api.LEGACY);
     }
 
+    /** From the system properties and environment variables now (through {@link EngineOptions#fromSystem()}). */
     public static CudaOptions fromEnvironment() {
-        return from(System.getProperties(), System.getenv());
+        return from(EngineOptions.fromSystem());
+    }
+
+    /** The typed options given in {@code options} (EngineOptions.builder().backendOptions(...)), else those its settings describe. */
+    public static CudaOptions of(EngineOptions options) {
+        if (options == null) throw new IllegalArgumentException("options = null: pass EngineOptions.fromSystem() or a built one");
+        return options.backendOptions(CudaOptions.class).orElseGet(() -> from(options));
+    }
+
+    /** From {@code options}' settings: its jconv.* properties, else its JCONV_* variables, else the defaults. */
+    static CudaOptions from(EngineOptions options) {
+        return from(options.properties(), options.environment());
     }
 
     static CudaOptions from(Properties props, Map<String, String> env) {
@@ -53,6 +89,7 @@ public record CudaOptions(MathMode math, boolean deterministic, AlgoMode algo, l
         String det = first(props.getProperty("jconv.cuda.deterministic"), env.get("JCONV_CUDA_DETERMINISTIC"));
         String algo = first(props.getProperty("jconv.cuda.algo"), env.get("JCONV_CUDA_ALGO"));
         String ws = first(props.getProperty("jconv.cuda.workspaceLimit"), env.get("JCONV_CUDA_WORKSPACE_LIMIT"));
+        String api = first(props.getProperty("jconv.cuda.api"), env.get("JCONV_CUDA_API"));
         MathMode m = math == null ? MathMode.FP32 : MathMode.parse(math);
         boolean d = defaults().deterministic();
         if (det != null) {
@@ -71,7 +108,15 @@ public record CudaOptions(MathMode math, boolean deterministic, AlgoMode algo, l
             }
         }
         long w = ws == null ? DEFAULT_WORKSPACE_LIMIT : parseBytes("jconv.cuda.workspaceLimit", ws);
-        return new CudaOptions(m, d, a, w);
+        Api p = Api.LEGACY;
+        if (api != null) {
+            try {
+                p = Api.valueOf(api.strip().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("jconv.cuda.api = " + api + ": must be legacy or graph; e.g. graph");
+            }
+        }
+        return new CudaOptions(m, d, a, w, p);
     }
 
     /** "512m", "1g", "65536": bytes. */

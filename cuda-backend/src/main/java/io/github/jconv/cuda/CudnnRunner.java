@@ -47,6 +47,8 @@ final class CudnnRunner implements AutoCloseable {
     private final boolean fuseBias;
     /** The identity activation of the fused call, made on first use. */
     private cudnnActivationStruct identity;
+    /** jconv.cuda.api=graph: the graph API's path ({@link CudnnGraph}); null for the legacy API. */
+    private final CudnnGraph graph;
 
     CudnnRunner(CudaBackend session) {
         this.session = session;
@@ -54,6 +56,7 @@ final class CudnnRunner implements AutoCloseable {
         CudaErrors.checkCudnn(cudnnCreate(handle), "cudnnCreate", "");
         CudaErrors.checkCudnn(cudnnSetStream(handle, new CUstream_st(DeviceAddress.javacpp(session.context().streamAddress()))),
                 "cudnnSetStream", "");
+        this.graph = session.options().api() == CudaOptions.Api.GRAPH ? new CudnnGraph(session, handle) : null;
     }
 
     /**
@@ -82,12 +85,37 @@ final class CudnnRunner implements AutoCloseable {
         return ran + " in batch slices of " + slice;
     }
 
+    /**
+     * One pass of a plain convolution on device memory the caller binds by role (deformable's column GEMM:
+     * {@link DeformableRunner} runs a 1x1 convolution over its column buffer), through the same prepared plans,
+     * algorithm choice and workspace as {@link #run}. {@code accumulate} adds the weight gradient to what dw
+     * holds (beta = 1), for chunks of a batch. The caller keeps every tensor within cuDNN's int indexing.
+     */
+    String runBound(Pass pass, ConvSpec spec, DType dtype, java.util.Map<Role, CUdeviceptr> ptrs, boolean accumulate) {
+        if (spec.batch() < 1 || CudnnPlan.batchSlice(spec) < spec.batch()) {
+            throw new IllegalArgumentException("spec = " + spec + ": a bound cuDNN call takes 1 to " + CudnnPlan.batchSlice(spec)
+                    + " batch items (int indexing); split the batch into chunks");
+        }
+        if (accumulate && pass != Pass.BACKWARD_WEIGHT) {
+            throw new IllegalArgumentException("accumulate = true for " + pass + ": only BACKWARD_WEIGHT adds into its output");
+        }
+        if (accumulate && session.options().algo() == CudaOptions.AlgoMode.BENCHMARK
+                && session.algoCache().get(prepare(pass, spec, dtype).key) == null) {
+            // benchmark mode times the candidates on the call's own output, which holds the sum so far: choose on a
+            // scratch dw first (once per key), so that the accumulating call finds its choice made
+            java.util.Map<Role, CUdeviceptr> probe = new java.util.EnumMap<>(ptrs);
+            probe.put(Role.DW, session.context().scratch("bound probe", spec.weightShape().elementCount() * dtype.bytes(), spec.toString()));
+            runSlice(pass, spec, dtype, Bases.of(probe), 0, false);
+        }
+        return runSlice(pass, spec, dtype, Bases.of(ptrs), 0, accumulate);
+    }
+
     /** Where each role's data starts: the call's buffers, or the compact scratch tensors of a split part. */
     private record Bases(java.util.Map<Role, CUdeviceptr> ptrs, java.util.Map<Role, Long> addresses) {
         static Bases of(ConvArgs args) {
             java.util.Map<Role, CUdeviceptr> p = new java.util.EnumMap<>(Role.class);
             java.util.Map<Role, Long> a = new java.util.EnumMap<>(Role.class);
-            for (java.util.Map.Entry<Role, io.github.jconv.spi.DeviceBuffer> e : args.asMap().entrySet()) {
+            for (java.util.Map.Entry<Role, io.github.jconv.DeviceBuffer> e : args.asMap().entrySet()) {
                 CudaBuffer b = (CudaBuffer) e.getValue();
                 p.put(e.getKey(), b.ptr);
                 a.put(e.getKey(), b.address);
@@ -295,6 +323,10 @@ final class CudnnRunner implements AutoCloseable {
             }
         }
         AlgoSelection.Key key = prep.key;
+        // jconv.cuda.api=graph: cuDNN's graph API runs the convolution where it can (CudnnGraph), else the legacy calls below
+        String ran = graph == null ? null : graph.run(plan, dtype, key, ops.x.address(), ops.w.address(), ops.y.address(), accumulate, problem);
+        boolean biasDone = false;
+        if (ran == null) {
         List<AlgoSelection.Choice> choices = session.algoCache().get(key);
         if (choices == null && o.algo() == CudaOptions.AlgoMode.BENCHMARK) {
             // an earlier session's measurement on this device model, driver and cuDNN: no cudnnFind...Ex again
@@ -304,8 +336,16 @@ final class CudnnRunner implements AutoCloseable {
         if (choices == null) {
             // the descriptor is shared and each run sets its choice's math type: ask cuDNN from the mode's own
             CudaErrors.checkCudnn(cudnnSetConvolutionMathType(cD, CudnnTypes.mathType(dtype, o.math())), "cudnnSetConvolutionMathType", problem);
+            // cudnnFind...Ex writes its output while timing: a weight gradient that adds to the sum of earlier slices
+            // (beta = 1; a last batch slice of another size is a new key) is timed on a scratch dw instead
+            Operands timed = ops;
+            if (accumulate && plan.op() == CudnnPlan.Op.BACKWARD_FILTER && o.algo() == CudaOptions.AlgoMode.BENCHMARK) {
+                CUdeviceptr dwScratch = session.context().scratch("timed weight gradient",
+                        spec.weightShape().elementCount() * dtype.bytes(), problem);
+                timed = new Operands(ops.x, DeviceAddress.javacpp(DeviceAddress.of(dwScratch)), ops.y);
+            }
             List<AlgoSelection.Result> results = o.algo() == CudaOptions.AlgoMode.BENCHMARK
-                    ? measure(plan.op(), xD, wD, cD, yD, ops, o, problem)
+                    ? measure(plan.op(), xD, wD, cD, yD, timed, o, problem)
                     : heuristics(plan.op(), xD, wD, cD, yD, problem);
             choices = AlgoSelection.rank(plan.op(), results, dtype, o);
             if (choices.isEmpty()) {
@@ -315,13 +355,14 @@ final class CudnnRunner implements AutoCloseable {
             session.algoCache().put(key, choices);
             if (o.algo() == CudaOptions.AlgoMode.BENCHMARK) session.algoDiskCache().put(key, choices);
         }
-        String ran = null;
         if (FusedBias.applies(fuseBias, plan.op(), plan.addBias(), dtype, plan.ycDims().length, choices.get(0).algo())) {
             ran = fusedForward(choices.get(0), prep, ops, at(args, Role.B, spec, n0, dtype), one, zero, problem);
         }
-        boolean biasDone = ran != null;
+        biasDone = ran != null;
         // weight gradients of later batch slices add to the earlier ones (beta = 1)
         if (ran == null) ran = execute(plan.op(), choices, key, xD, wD, cD, yD, ops, one, accumulate ? one : zero, problem);
+        if (graph != null) ran += " (graph API fell back: " + graph.lastFallback() + ")";
+        } // end of the legacy API's choice and run
         if (plan.staged() && plan.op().writesXc()) {
             int[] back = plan.offset().clone();
             for (int i = 0; i < back.length; i++) back[i] = -back[i];
@@ -635,6 +676,7 @@ final class CudnnRunner implements AutoCloseable {
         prepared.clear();
         if (identity != null) cudnnDestroyActivationDescriptor(identity);
         identity = null;
+        if (graph != null) graph.close(); // its plans hold the handle
         cudnnDestroy(handle);
         oneF.close();
         zeroF.close();

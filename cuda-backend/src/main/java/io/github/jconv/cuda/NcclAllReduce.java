@@ -2,7 +2,7 @@ package io.github.jconv.cuda;
 
 import io.github.jconv.ConvEngine;
 import io.github.jconv.DType;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.JCudaDriver;
 import org.bytedeco.cuda.cudart.CUstream_st;

@@ -4,7 +4,7 @@ import io.github.jconv.ConvEngine;
 import io.github.jconv.ConvSpec;
 import io.github.jconv.DType;
 import io.github.jconv.layer.ConvLayer;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import io.github.jconv.spi.ExternalMemory;
 import io.github.jconv.spi.MemoryStats;
 import jcuda.Pointer;

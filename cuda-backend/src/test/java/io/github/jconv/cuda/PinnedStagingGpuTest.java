@@ -5,7 +5,7 @@ import io.github.jconv.ConvSpec;
 import io.github.jconv.DType;
 import io.github.jconv.Shape;
 import io.github.jconv.layer.ConvLayer;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;

@@ -2,7 +2,7 @@ package io.github.jconv.cuda;
 
 import io.github.jconv.DType;
 import io.github.jconv.Shape;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import io.github.jconv.spi.ProbeResult;
 import jcuda.driver.CUdeviceptr;
 import org.junit.jupiter.api.Test;

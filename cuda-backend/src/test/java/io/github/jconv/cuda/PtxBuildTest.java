@@ -64,10 +64,13 @@ class PtxBuildTest {
         assertEquals(m.getProperty("deformable.cl"), sha256(CL_SRC), "deformable.cl changed since the PTX was built" + FIX);
         assertEquals(m.getProperty("opencl_to_cuda.h"), sha256(CUDA_SRC.resolve("opencl_to_cuda.h")), "opencl_to_cuda.h changed" + FIX);
         assertEquals(m.getProperty("window.cu"), sha256(CUDA_SRC.resolve("window.cu")), "window.cu changed" + FIX);
+        assertEquals(m.getProperty("deformable_scatter.cu"), sha256(CUDA_SRC.resolve("deformable_scatter.cu")),
+                "deformable_scatter.cu changed" + FIX);
         assertEquals(Integer.toString(DeformableRunner.RED_WG), m.getProperty("red_wg"), "the runner launches RED_WG items per group");
         assertEquals(m.getProperty("bias_grad.cu"), sha256(CUDA_SRC.resolve("bias_grad.cu")), "bias_grad.cu changed" + FIX);
         assertEquals(Integer.toString(BiasGradKernel.WG), m.getProperty("bias_wg"), "the bias kernel launches BiasGradKernel.WG threads per block");
         assertEquals(m.getProperty("sgd.cu"), sha256(CUDA_SRC.resolve("sgd.cu")), "sgd.cu changed" + FIX);
+        assertEquals(m.getProperty("convert.cu"), sha256(CUDA_SRC.resolve("convert.cu")), "convert.cu changed" + FIX);
     }
 
     @Test
@@ -82,8 +85,25 @@ class PtxBuildTest {
         if (!Files.exists(out.resolve("manifest.properties"))) { // the nvcc profile builds it in generate-test-resources
             run("bash", CUDA_SRC.resolve("build-ptx.sh").toString(), out.toString());
         }
-        for (String f : List.of("deformable_f32.ptx", "deformable_f64.ptx", "window.ptx", "bias_grad.ptx", "sgd.ptx", "manifest.properties")) {
+        for (String f : List.of("deformable_f32.ptx", "deformable_f64.ptx", "window.ptx", "bias_grad.ptx", "sgd.ptx", "convert.ptx", "manifest.properties")) {
             assertArrayEquals(Files.readAllBytes(COMMITTED.resolve(f)), Files.readAllBytes(out.resolve(f)), f + " differs from a fresh build" + FIX);
+        }
+    }
+
+    @Test
+    void everyCommittedPtxModuleAssemblesForHopper() throws Exception {
+        Path ptxas = NVCC.resolveSibling("ptxas");
+        assumeTrue(Files.isExecutable(ptxas), "no ptxas beside " + NVCC + ": the driver's JIT is the first to assemble the PTX");
+        Path dir = Files.createTempDirectory("jconv-ptxas");
+        try {
+            for (String f : List.of("deformable_f32.ptx", "deformable_f64.ptx", "window.ptx", "bias_grad.ptx", "sgd.ptx", "convert.ptx")) {
+                run(ptxas.toString(), "-arch=sm_90", COMMITTED.resolve(f).toString(), "-o", dir.resolve("m.cubin").toString());
+            }
+        } finally {
+            try (var l = Files.list(dir)) {
+                for (Path f : l.toList()) Files.delete(f);
+            }
+            Files.delete(dir);
         }
     }
 
@@ -127,37 +147,64 @@ class PtxBuildTest {
                 ConvSpec.deformable().batch(1).channels(3, 2).input(5, 5).kernel(3, 2).stride(2).dilation(1, 2).bias(false).build());
     }
 
+    /** Every route and scatter the plan can choose: GEMM or direct, deterministic or not, GPU rows or CPU planes. */
+    static List<io.github.jconv.plan.DeformablePlan.Target> targets() {
+        var gpu = io.github.jconv.plan.DeformablePlan.DeviceKind.GPU;
+        var cpu = io.github.jconv.plan.DeformablePlan.DeviceKind.CPU;
+        return List.of(
+                new io.github.jconv.plan.DeformablePlan.Target(gpu, true, true, 1 << 20, Integer.MAX_VALUE),
+                new io.github.jconv.plan.DeformablePlan.Target(gpu, false, true, 1 << 20, Integer.MAX_VALUE),
+                new io.github.jconv.plan.DeformablePlan.Target(gpu, true, false, 1 << 20, Integer.MAX_VALUE),
+                new io.github.jconv.plan.DeformablePlan.Target(gpu, false, false, 1 << 20, Integer.MAX_VALUE),
+                new io.github.jconv.plan.DeformablePlan.Target(cpu, true, false, 1 << 20, Integer.MAX_VALUE));
+    }
+
     @TestFactory
     Stream<DynamicTest> everyDeformableLaunchMatchesItsKernelsPtxSignature() {
         List<DynamicTest> out = new ArrayList<>();
+        java.util.Set<String> kernels = new java.util.TreeSet<>();
         for (ConvSpec s : deformables()) {
             for (Pass p : Pass.values()) {
                 for (DType dt : List.of(DType.FP32, DType.FP64)) {
-                    out.add(DynamicTest.dynamicTest(p + " " + dt + " " + s, () -> {
-                        List<DeformableRunner.Launch> ls = DeformableRunner.launches(p, s, 132, r -> r, "col", 0, s.batch());
-                        assertTrue(!ls.isEmpty());
-                        for (DeformableRunner.Launch l : ls) {
-                            assertEquals(signature(DeformableRunner.ptx(dt), l.kernel()), types(l.args()), l.kernel());
-                            for (Object a : l.args()) assertNotNull(a, l.kernel() + " gets a null argument");
-                        }
-                    }));
+                    for (io.github.jconv.plan.DeformablePlan.Target t : targets()) {
+                        out.add(DynamicTest.dynamicTest(p + " " + dt + " " + t + " " + s, () -> {
+                            io.github.jconv.plan.DeformablePlan plan = io.github.jconv.plan.DeformablePlan.of(s, p, dt, t);
+                            List<DeformableRunner.Step> steps = DeformableRunner.steps(plan, s, 132, (r, e) -> r, "col", 0, s.batch());
+                            assertTrue(!steps.isEmpty());
+                            for (DeformableRunner.Step st : steps) {
+                                if (!(st instanceof DeformableRunner.Launch l)) continue;
+                                kernels.add(l.kernel());
+                                assertEquals(signature(DeformableRunner.ptx(dt), l.kernel()), types(l.args()), l.kernel());
+                                for (Object a : l.args()) assertNotNull(a, l.kernel() + " gets a null argument");
+                            }
+                        }));
+                    }
                 }
             }
         }
+        out.add(DynamicTest.dynamicTest("every deformable kernel is launched by some plan", () -> assertEquals(
+                new java.util.TreeSet<>(List.of("deform_bias_grad", "deform_col2im_atomic", "deform_col_grad", "deform_forward",
+                        "deform_im2col", "deform_input_grad", "deform_input_grad_rows", "deform_offset_mask_grad", "deform_weight_grad")),
+                kernels)));
         return out.stream();
+    }
+
+    static io.github.jconv.plan.DeformablePlan direct(ConvSpec s, Pass p) {
+        return io.github.jconv.plan.DeformablePlan.of(s, p, DType.FP32, targets().get(2));
     }
 
     @Test
     void deformableLaunchesBindTheRolesTheirPassNeeds() {
         ConvSpec s = deformables().get(0);
-        DeformableRunner.Launch f = DeformableRunner.launches(Pass.FORWARD, s, 132, r -> r, "col", 0, 2).get(0);
+        DeformableRunner.Launch f = (DeformableRunner.Launch) DeformableRunner.steps(direct(s, Pass.FORWARD), s, 132, (r, e) -> r, "col", 0, 2).get(0);
         assertEquals(List.of(Role.X, Role.OFFSET, Role.MASK, 1, Role.W, Role.B, 1, Role.Y), List.of(f.args()).subList(0, 8));
         assertEquals(List.of(2, 4, 6, 2, 2, 7, 6, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1), List.of(f.args()).subList(8, 25));
         assertEquals(2L * 6 * 7 * 6, f.args()[25]);
-        DeformableRunner.Launch om = DeformableRunner.launches(Pass.BACKWARD_OFFSET_MASK, s, 132, r -> r, "col", 0, 2).get(1);
+        DeformableRunner.Launch om = (DeformableRunner.Launch) DeformableRunner.steps(direct(s, Pass.BACKWARD_OFFSET_MASK), s, 132,
+                (r, e) -> r, "col", 0, 2).get(1);
         assertEquals(List.of(Role.X, Role.OFFSET, Role.MASK, 1, "col", Role.DOFFSET, Role.DMASK), List.of(om.args()).subList(0, 7));
         ConvSpec v1 = deformables().get(1);
-        DeformableRunner.Launch f1 = DeformableRunner.launches(Pass.FORWARD, v1, 132, r -> r, "col", 0, 1).get(0);
+        DeformableRunner.Launch f1 = (DeformableRunner.Launch) DeformableRunner.steps(direct(v1, Pass.FORWARD), v1, 132, (r, e) -> r, "col", 0, 1).get(0);
         assertEquals(0, f1.args()[3], "v1: has_mask = 0");
         assertEquals(0, f1.args()[6], "no bias: has_bias = 0");
     }
@@ -202,6 +249,23 @@ class PtxBuildTest {
     }
 
     @Test
+    void widenAndNarrowLaunchesMatchTheConvertKernels() throws IOException {
+        for (DType dt : List.of(DType.FP16, DType.BF16)) {
+            for (boolean toFloat : new boolean[]{true, false}) {
+                DeformableRunner.Launch l = DeformableRunner.convert(dt, toFloat, "src", "dst", 1000, 132);
+                assertEquals(signature(DeformableRunner.CONVERT_PTX, l.kernel()), types(l.args()), l.kernel());
+                assertEquals(List.of("src", "dst", 1000L), List.of(l.args()));
+                assertEquals(4, l.blocks(), "1000 elements in blocks of 256");
+            }
+        }
+        assertEquals("widen_f16", DeformableRunner.convertKernel(DType.FP16, true));
+        assertEquals("narrow_bf16", DeformableRunner.convertKernel(DType.BF16, false));
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> DeformableRunner.convertKernel(DType.FP32, true));
+        assertTrue(e.getMessage().startsWith("dtype = FP32"), e.getMessage());
+    }
+
+    @Test
     void gridStrideLaunchesCoverTheWorkWithABoundedGrid() {
         long[] small = DeformableRunner.gridFor(1000, 132);
         assertEquals(4, small[0]);
@@ -209,13 +273,5 @@ class PtxBuildTest {
         long[] big = DeformableRunner.gridFor(1L << 40, 132);
         assertEquals(132 * 32, big[0]);
         assertEquals(132L * 32 * DeformableRunner.THREADS, big[1]);
-    }
-
-    @Test
-    void columnChunksFitTheWorkspaceLimitButNeverDropBelowOneBatch() {
-        ConvSpec s = deformables().get(0); // per batch: 4 channels * 9 taps * 42 positions * 4 bytes = 6048 bytes
-        assertEquals(2, DeformableRunner.chunkBatches(s, DType.FP32, 1 << 20));
-        assertEquals(1, DeformableRunner.chunkBatches(s, DType.FP32, 6048));
-        assertEquals(1, DeformableRunner.chunkBatches(s, DType.FP32, 0));
     }
 }

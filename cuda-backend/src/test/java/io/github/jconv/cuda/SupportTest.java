@@ -37,7 +37,10 @@ class SupportTest {
                 Arguments.of(TRANS, Pass.FORWARD, DType.FP16, 90, true, ""),
                 Arguments.of(DEFORM, Pass.BACKWARD_OFFSET_MASK, DType.FP32, 90, true, ""),
                 Arguments.of(DEFORM, Pass.FORWARD, DType.FP64, 75, true, ""),
-                Arguments.of(DEFORM, Pass.FORWARD, DType.FP16, 90, false, "FP32 and FP64 kernels only"),
+                Arguments.of(DEFORM, Pass.FORWARD, DType.FP16, 90, true, ""), // FP16 storage, FP32 compute
+                Arguments.of(DEFORM, Pass.BACKWARD_OFFSET_MASK, DType.BF16, 80, true, ""),
+                Arguments.of(DEFORM, Pass.FORWARD, DType.BF16, 75, false, "BF16 needs compute capability 8.0"),
+                Arguments.of(DEFORM, Pass.BACKWARD_DATA, DType.FP16, 70, false, "compute_75"),
                 Arguments.of(DEFORM, Pass.FORWARD, DType.FP32, 70, false, "compute_75"),
                 Arguments.of(HUGE, Pass.FORWARD, DType.FP32, 90, true, ""),
                 Arguments.of(ONE_ITEM_TOO_BIG, Pass.FORWARD, DType.FP32, 90, true, ""), // split along H (SpatialSplit)

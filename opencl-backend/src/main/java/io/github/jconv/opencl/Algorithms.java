@@ -17,11 +17,16 @@ final class Algorithms {
     enum Mode {
         AUTO, DIRECT, GEMM;
 
-        /** From -Djconv.opencl.algorithm=auto|direct|gemm (default auto). */
+        /** From -Djconv.opencl.algorithm=auto|direct|gemm (default auto), as the system says now. */
         static Mode fromProperty() {
-            String v = System.getProperty(MODE_PROPERTY, "auto").trim().toUpperCase(java.util.Locale.ROOT);
+            return parse(io.github.jconv.EngineOptions.system(MODE_PROPERTY));
+        }
+
+        /** auto, direct or gemm (any case; null: auto). */
+        static Mode parse(String value) {
+            String v = (value == null ? "auto" : value).trim().toUpperCase(java.util.Locale.ROOT);
             for (Mode m : values()) if (m.name().equals(v)) return m;
-            throw new IllegalArgumentException(MODE_PROPERTY + " = " + System.getProperty(MODE_PROPERTY)
+            throw new IllegalArgumentException(MODE_PROPERTY + " = " + value
                     + ": must be auto, direct or gemm; e.g. -D" + MODE_PROPERTY + "=auto");
         }
     }

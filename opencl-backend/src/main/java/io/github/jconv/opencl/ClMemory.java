@@ -1,11 +1,12 @@
 package io.github.jconv.opencl;
 
 import io.github.jconv.DType;
+import io.github.jconv.DeviceBuffer;
+import io.github.jconv.EngineOptions;
 import io.github.jconv.Shape;
 import io.github.jconv.spi.AbstractDeviceBuffer;
 import io.github.jconv.spi.BufferTracker;
 import io.github.jconv.spi.CachingAllocator;
-import io.github.jconv.spi.DeviceBuffer;
 import io.github.jconv.spi.ExternalMemory;
 import org.jocl.CLException;
 import org.jocl.Pointer;
@@ -33,7 +34,7 @@ final class ClMemory {
     private cl_mem scratch;
     private long scratchBytes;
 
-    ClMemory(ClContext cl, OpenClSession owner, BufferTracker tracker) {
+    ClMemory(ClContext cl, OpenClSession owner, BufferTracker tracker, EngineOptions engineOptions) {
         this.cl = cl;
         this.owner = owner;
         this.tracker = tracker;
@@ -53,7 +54,7 @@ final class ClMemory {
             public void free(cl_mem memory) {
                 clReleaseMemObject(memory); // OpenCL defers the free until queued kernels that use it finish
             }
-        }, false);
+        }, false, engineOptions);
     }
 
     CachingAllocator<cl_mem> allocator() {

@@ -1,5 +1,6 @@
 package io.github.jconv.opencl;
 
+import io.github.jconv.EngineOptions;
 import io.github.jconv.spi.ConvBackend;
 import io.github.jconv.spi.ConvBackendProvider;
 import io.github.jconv.spi.DeviceInfo;
@@ -56,7 +57,7 @@ public final class OpenClBackendProvider implements ConvBackendProvider {
             List<DeviceChoice.Facts> facts = new ArrayList<>();
             for (ClDevices.Found f : found) facts.add(f.facts());
             List<DeviceChoice.Facts> order = DeviceChoice.order(facts,
-                    System.getProperty(DeviceChoice.DEVICE_PROPERTY), System.getProperty(DeviceChoice.TYPE_PROPERTY));
+                    EngineOptions.system(DeviceChoice.DEVICE_PROPERTY), EngineOptions.system(DeviceChoice.TYPE_PROPERTY));
             List<ClDevices.Found> devices = new ArrayList<>();
             List<DeviceInfo> infos = new ArrayList<>();
             for (DeviceChoice.Facts f : order) {
@@ -83,8 +84,17 @@ public final class OpenClBackendProvider implements ConvBackendProvider {
         }
     }
 
+    /** Opens with the settings of the system now. */
     @Override
     public ConvBackend open(int deviceIndex) {
+        return open(deviceIndex, EngineOptions.fromSystem());
+    }
+
+    /** Opens with {@code options}' settings ({@link OpenClOptions}); the device list is the probe's. */
+    @Override
+    public ConvBackend open(int deviceIndex, EngineOptions options) {
+        if (options == null) throw new IllegalArgumentException("options = null: pass EngineOptions.fromSystem() or a built one");
+        OpenClOptions typed = OpenClOptions.of(options); // a bad setting is refused before anything is made
         ProbeResult r = probe();
         if (!r.available()) {
             throw new IllegalStateException("OpenCL backend unavailable: " + r.reason() + "; fix: " + r.fix());
@@ -95,7 +105,7 @@ public final class OpenClBackendProvider implements ConvBackendProvider {
                     + devices.size() + " device(s); use 0.." + (devices.size() - 1));
         }
         try {
-            return new OpenClSession(devices.get(deviceIndex), r.devices().get(deviceIndex));
+            return new OpenClSession(devices.get(deviceIndex), r.devices().get(deviceIndex), typed, options);
         } catch (org.jocl.CLException e) {
             throw new IllegalStateException("OpenCL could not open a session on device " + deviceIndex + " ("
                     + r.devices().get(deviceIndex).name() + "): " + e.getMessage() + "; fix: " + FIX, e);

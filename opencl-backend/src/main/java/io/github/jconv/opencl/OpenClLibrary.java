@@ -45,7 +45,7 @@ final class OpenClLibrary {
         } catch (IOException | RuntimeException e) {
             cache = new byte[0];
         }
-        List<Path> candidates = candidates(System.getProperty(LIBRARY_PROPERTY), System.getenv("LD_LIBRARY_PATH"), cache,
+        List<Path> candidates = candidates(io.github.jconv.EngineOptions.system(LIBRARY_PROPERTY), System.getenv("LD_LIBRARY_PATH"), cache,
                 defaultDirs(System.getProperty("os.arch", "")));
         List<String> tried = new ArrayList<>();
         for (Path c : candidates) {
@@ -67,7 +67,7 @@ final class OpenClLibrary {
                 tried.add(c + " (" + e.getMessage() + ")");
             }
         }
-        String property = System.getProperty(LIBRARY_PROPERTY);
+        String property = io.github.jconv.EngineOptions.system(LIBRARY_PROPERTY);
         throw new UnsatisfiedLinkError("the OpenCL library " + (property != null && !property.isBlank() ? property
                 + " (from -D" + LIBRARY_PROPERTY + ")" : "libOpenCL.so.1 (the ICD loader)") + " was not found or does not load: "
                 + (tried.isEmpty() ? "no such file in " + where(property) : "tried " + String.join("; ", tried)));

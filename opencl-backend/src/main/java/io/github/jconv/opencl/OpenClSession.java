@@ -1,6 +1,8 @@
 package io.github.jconv.opencl;
 
 import io.github.jconv.ConvArgs;
+import io.github.jconv.DeviceBuffer;
+import io.github.jconv.EngineOptions;
 import io.github.jconv.ConvSpec;
 import io.github.jconv.DType;
 import io.github.jconv.Pass;
@@ -14,12 +16,12 @@ import io.github.jconv.spi.BufferTracker;
 import io.github.jconv.spi.CachingAllocator;
 import io.github.jconv.spi.ConvBackend;
 import io.github.jconv.spi.ConvGeometry;
-import io.github.jconv.spi.DeviceBuffer;
 import io.github.jconv.spi.DeviceInfo;
 import io.github.jconv.spi.ExternalMemory;
 import io.github.jconv.spi.Support;
 import org.jocl.CLException;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -27,7 +29,7 @@ import java.util.Map;
 import static org.jocl.CL.clFinish;
 
 /**
- * One OpenCL device session: memory ({@link ClMemory}), transfers ({@link ClTransfers}), its in-order
+ * One OpenCL device session: memory ({@link ClMemory}), byte transfers ({@link ClTransfers}), its in-order
  * queue and lifecycle ({@link ClContext}), and the op families that run the passes
  * ({@link StandardConvFamily}, {@link DeformableFamily}) on its programs ({@link ClPrograms}).
  * Thread-safe: the queue, kernel arguments and program builds are used under one lock.
@@ -40,7 +42,8 @@ final class OpenClSession implements ConvBackend {
     static volatile long testBudgetBytes;
 
     private final ClContext cl;
-    private final BufferTracker tracker = new BufferTracker(OpenClBackendProvider.NAME);
+    private final BufferTracker tracker;
+    private final OpenClOptions options;
     private final ClMemory memory;
     private final ClTransfers transfers;
     private final ClPrograms programs;
@@ -49,14 +52,16 @@ final class OpenClSession implements ConvBackend {
     private final List<OpFamily> families;
     private final ThreadLocal<String> last = ThreadLocal.withInitial(() -> "none");
 
-    OpenClSession(ClDevices.Found dev, DeviceInfo info) {
-        // Settings first: a bad property fails before any native object exists.
-        TuningDatabase tuning = TuningDatabase.load(ProgramCache.defaultDir(), dev.identity());
-        ClSettings settings = ClSettings.read(info.type(), tuning);
+    OpenClSession(ClDevices.Found dev, DeviceInfo info, OpenClOptions options, EngineOptions engineOptions) {
+        this.options = options;
+        this.tracker = new BufferTracker(OpenClBackendProvider.NAME, engineOptions);
+        // Settings first: a bad value fails before any native object exists.
+        TuningDatabase tuning = TuningDatabase.load(options.cacheDir(), dev.identity());
+        ClSettings settings = ClSettings.of(options, info.type(), tuning);
         this.cl = new ClContext(dev, info);
-        this.programs = new ClPrograms(cl, new ProgramCache(cl.context, dev.device(), dev.identity(), ProgramCache.defaultDir()),
+        this.programs = new ClPrograms(cl, new ProgramCache(cl.context, dev.device(), dev.identity(), options.cacheDir()),
                 tuning, settings.gemmOverride());
-        this.memory = new ClMemory(cl, this, tracker);
+        this.memory = new ClMemory(cl, this, tracker, engineOptions);
         this.transfers = new ClTransfers(cl, memory);
         this.launch = new ClLauncher(cl, programs, memory);
         this.standard = new StandardConvFamily(cl, programs, memory, launch, settings);
@@ -80,6 +85,11 @@ final class OpenClSession implements ConvBackend {
 
     ProgramCache programCache() {
         return programs.cache();
+    }
+
+    /** Where this session keeps built programs and tuning results ({@link OpenClOptions#cacheDir()}). */
+    java.nio.file.Path cacheDir() {
+        return options.cacheDir();
     }
 
     /** The device and driver identity the program cache and the tuning database are keyed by. */
@@ -129,24 +139,15 @@ final class OpenClSession implements ConvBackend {
         return cl.context;
     }
 
+    /** Bytes in native order, the buffer's dtype, copied as they are (the SPI's typed transfers convert in core). */
     @Override
-    public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
-        transfers.upload(dst, dstOffset, src, srcOffset, length);
+    public void write(DeviceBuffer dst, long dstOffset, ByteBuffer src) {
+        transfers.write(dst, dstOffset, src);
     }
 
     @Override
-    public void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
-        transfers.upload(dst, dstOffset, src, srcOffset, length);
-    }
-
-    @Override
-    public void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
-        transfers.download(src, srcOffset, dst, dstOffset, length);
-    }
-
-    @Override
-    public void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
-        transfers.download(src, srcOffset, dst, dstOffset, length);
+    public void read(DeviceBuffer src, long srcOffset, ByteBuffer dst) {
+        transfers.read(src, srcOffset, dst);
     }
 
     // ---- support and dispatch to the op families ----
@@ -267,11 +268,6 @@ final class OpenClSession implements ConvBackend {
                 throw cl.failed("clFinish", e);
             }
         }
-    }
-
-    @Override
-    public boolean threadSafe() {
-        return true;
     }
 
     @Override

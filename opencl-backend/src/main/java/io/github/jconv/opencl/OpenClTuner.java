@@ -89,7 +89,7 @@ public final class OpenClTuner {
             OpenClSession s = (OpenClSession) b;
             boolean gpu = "GPU".equalsIgnoreCase(s.device().type());
             if (work.isEmpty()) for (GemmClass c : GemmClass.values()) work.put(c, c.representative(gpu));
-            TuningDatabase db = TuningDatabase.load(ProgramCache.defaultDir(), s.identity());
+            TuningDatabase db = TuningDatabase.load(s.cacheDir(), s.identity());
             String dkey = dtype.name().toLowerCase(java.util.Locale.ROOT);
             long perClass = budget.toNanos() / work.size();
             List<Choice> out = new ArrayList<>();
@@ -128,17 +128,17 @@ public final class OpenClTuner {
             StringBuilder detail = new StringBuilder();
             for (ConvSpec spec : convs) {
                 if (spec.type() == ConvType.DEFORMABLE) continue;
-                List<io.github.jconv.spi.DeviceBuffer> bufs = new ArrayList<>();
+                List<io.github.jconv.DeviceBuffer> bufs = new ArrayList<>();
                 try {
-                    io.github.jconv.spi.DeviceBuffer x = s.allocate(dt, spec.inputShape());
+                    io.github.jconv.DeviceBuffer x = s.allocate(dt, spec.inputShape());
                     bufs.add(x);
-                    io.github.jconv.spi.DeviceBuffer w = s.allocate(dt, spec.weightShape());
+                    io.github.jconv.DeviceBuffer w = s.allocate(dt, spec.weightShape());
                     bufs.add(w);
-                    io.github.jconv.spi.DeviceBuffer y = s.allocate(dt, spec.outputShape());
+                    io.github.jconv.DeviceBuffer y = s.allocate(dt, spec.outputShape());
                     bufs.add(y);
                     io.github.jconv.ConvArgs args;
                     if (spec.bias()) {
-                        io.github.jconv.spi.DeviceBuffer bias = s.allocate(dt, spec.biasShape());
+                        io.github.jconv.DeviceBuffer bias = s.allocate(dt, spec.biasShape());
                         bufs.add(bias);
                         args = io.github.jconv.ConvArgs.of(Role.X, x, Role.W, w, Role.B, bias, Role.Y, y);
                     } else {
@@ -153,7 +153,7 @@ public final class OpenClTuner {
                     explicitTotal += off;
                     detail.append(String.format(java.util.Locale.ROOT, "; %s %.3f vs %.3f ms", spec, on / 1e6, off / 1e6));
                 } finally {
-                    for (io.github.jconv.spi.DeviceBuffer buf : bufs) buf.close();
+                    for (io.github.jconv.DeviceBuffer buf : bufs) buf.close();
                 }
             }
             if (explicitTotal == 0) {
@@ -161,7 +161,7 @@ public final class OpenClTuner {
                 return;
             }
             boolean implicit = implicitTotal < explicitTotal;
-            TuningDatabase db = TuningDatabase.load(ProgramCache.defaultDir(), s.identity());
+            TuningDatabase db = TuningDatabase.load(s.cacheDir(), s.identity());
             db.putFlag(ClSettings.IMPLICIT_GEMM_KEY, implicit);
             db.save();
             log.accept(String.format(java.util.Locale.ROOT, "implicit GEMM forward: %s (%.3f ms in all, against %.3f ms with im2col)%s",
@@ -192,7 +192,7 @@ public final class OpenClTuner {
         private final OpenClSession s;
         private final DType dt;
         private final int m, n, k;
-        private final List<io.github.jconv.spi.DeviceBuffer> buffers = new ArrayList<>();
+        private final List<io.github.jconv.DeviceBuffer> buffers = new ArrayList<>();
         private final ClBuffer a, b, c, ca, cb, cc;
         private final double[] want;
 
@@ -273,7 +273,7 @@ public final class OpenClTuner {
 
         @Override
         public void close() {
-            for (io.github.jconv.spi.DeviceBuffer buf : buffers) buf.close();
+            for (io.github.jconv.DeviceBuffer buf : buffers) buf.close();
         }
     }
 }

@@ -55,9 +55,14 @@ final class ProgramCache implements AutoCloseable {
         this.dir = dir;
     }
 
-    /** ${jconv.cache.dir:-~/.cache/jconv}/opencl. */
+    /** ${jconv.cache.dir:-~/.cache/jconv}/opencl, as the system says now. */
     static Path defaultDir() {
-        String base = System.getProperty(CACHE_DIR_PROPERTY);
+        return cacheDir(io.github.jconv.EngineOptions.fromSystem());
+    }
+
+    /** ${jconv.cache.dir:-~/.cache/jconv}/opencl, the option taken from {@code options}. */
+    static Path cacheDir(io.github.jconv.EngineOptions options) {
+        String base = options.get(CACHE_DIR_PROPERTY);
         Path root = base != null && !base.isBlank() ? Path.of(base) : Path.of(System.getProperty("user.home"), ".cache", "jconv");
         return root.resolve("opencl");
     }

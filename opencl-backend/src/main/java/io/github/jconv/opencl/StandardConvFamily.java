@@ -189,7 +189,9 @@ final class StandardConvFamily implements OpFamily {
      * -Djconv.opencl.splitK=S caps it at S (1: never split; {@link ClSettings#splitK()}).
      */
     private int splitK(DType dt, long m, long n, int items, long positions) {
-        if (items < 2) return 1;
+        // FP16 storage: each slice's partial sum would be rounded to half before gemm_sum adds them (two roundings
+        // instead of one after a float sum; an NVIDIA H200 run showed whole half-step errors), so never split.
+        if (items < 2 || dt == DType.FP16) return 1;
         int max = items;
         if (settings.splitK() > 0) {
             max = Math.min(items, settings.splitK());

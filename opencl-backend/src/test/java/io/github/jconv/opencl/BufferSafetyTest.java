@@ -6,7 +6,7 @@ import io.github.jconv.DType;
 import io.github.jconv.Pass;
 import io.github.jconv.Shape;
 import io.github.jconv.spi.ConvBackend;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import io.github.jconv.spi.Support;
 import org.junit.jupiter.api.Test;
 

@@ -4,7 +4,7 @@ import io.github.jconv.ConvArgs;
 import io.github.jconv.ConvSpec;
 import io.github.jconv.DType;
 import io.github.jconv.Pass;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 
 /** Run in a child JVM by ProgramCacheTest: one forward pass, then "sourceBuilds binaryLoads" on stdout. */
 public final class CacheProbeMain {

@@ -7,7 +7,7 @@ import io.github.jconv.Pass;
 import io.github.jconv.Role;
 import io.github.jconv.Shape;
 import io.github.jconv.spi.ConvBackend;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -86,6 +86,49 @@ class HalfStorageConvTest {
                 assertArrayEquals(new double[] {1}, get(b, y), route + " 1x3 forward: " + b.lastAlgorithm());
             }
         } finally {
+            b.close();
+        }
+    }
+
+    /**
+     * The weight gradient's split-K route must not round partial sums to half: dW = sum over two items of x*dy with
+     * item 0: x = 1 + 2^-10, dy = 1 - 2^-11 (product 1 + 2^-11 - 2^-21) and item 1: x = 2^-11, dy = 1 (product 2^-11).
+     * Summed in float and rounded once: 1 + 2^-10 - 2^-21, nearest half 1 + 2^-10. With a half partial per item the
+     * first rounds to 1 (below the tie 1 + 2^-11) and 1 + 2^-11 is a tie that goes to the even 1: an error of a
+     * whole half step, which the NVIDIA H200's OpenCL run showed (split-K chosen there for 132 compute units).
+     * The split is forced here (jconv.opencl.splitK=2, .force) on a 1x1 convolution of 8 channels in and out.
+     */
+    @Test
+    void theWeightGradientOfHalfBuffersRoundsOnceEvenWhereSplitKIsForced() {
+        ConvBackend b = open("gemm");
+        String[] keys = {ClSettings.SPLIT_K_PROPERTY, ClSettings.SPLIT_K_PROPERTY + ".force"};
+        String[] saved = {System.getProperty(keys[0]), System.getProperty(keys[1])};
+        System.setProperty(keys[0], "2");
+        System.setProperty(keys[1], "true");
+        try {
+            ConvSpec s = ConvSpec.parse("mb2ic8iw1oc8kw1bia0");
+            double[] x = new double[16];
+            double[] dy = new double[16];
+            for (int c = 0; c < 8; c++) {
+                x[c] = 1 + Math.scalb(1.0, -10);
+                x[8 + c] = Math.scalb(1.0, -11);
+                dy[c] = 1 - Math.scalb(1.0, -11);
+                dy[8 + c] = 1;
+            }
+            double[] want = new double[64];
+            Arrays.fill(want, 1 + Math.scalb(1.0, -10));
+            try (DeviceBuffer xb = put(b, DType.FP16, s.inputShape(), x);
+                 DeviceBuffer dyb = put(b, DType.FP16, s.outputShape(), dy);
+                 DeviceBuffer dw = poisoned(b, DType.FP16, s.weightShape())) {
+                b.execute(Pass.BACKWARD_WEIGHT, s, ConvArgs.of(Role.X, xb, Role.DY, dyb, Role.DW, dw));
+                assertTrue(b.lastAlgorithm().contains("gemm"), b.lastAlgorithm());
+                assertArrayEquals(want, get(b, dw), "split-K weight gradient in half: " + b.lastAlgorithm());
+            }
+        } finally {
+            for (int i = 0; i < keys.length; i++) {
+                if (saved[i] == null) System.clearProperty(keys[i]);
+                else System.setProperty(keys[i], saved[i]);
+            }
             b.close();
         }
     }

@@ -6,8 +6,9 @@ import io.github.jconv.ConvType;
 import io.github.jconv.DType;
 import io.github.jconv.Pass;
 import io.github.jconv.Role;
+import io.github.jconv.conformance.Reference;
 import io.github.jconv.spi.ConvBackend;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -24,7 +25,7 @@ import static io.github.jconv.opencl.OpenClTestSupport.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Every pass of every operation family on the OpenCL device against the FP64 loop oracle. */
+/** Every pass of every operation family on the OpenCL device against the conformance kit's FP64 reference. */
 class OpenClPassesTest {
     /** The kernel paths under test: direct, GEMM over whole batches, GEMM one batch item per chunk. */
     enum Route {
@@ -126,7 +127,7 @@ class OpenClPassesTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("problems")
-    void everyPassMatchesTheNaiveOracle(Case c) {
+    void everyPassMatchesTheReference(Case c) {
         ConvSpec s = c.spec();
         DType dt = c.dtype();
         ConvBackend session = SESSIONS.get(c.route());
@@ -141,14 +142,6 @@ class OpenClPassesTest {
         double[] off = deform ? offsets(rnd, s.offsetShape().elementCount(), c.offsetReach()) : null;
         double[] mask = deform && s.modulated() ? random(rnd, s.maskShape().elementCount(), 0, 1) : null;
 
-        Map<Role, double[]> want = new EnumMap<>(Role.class);
-        want.put(Role.Y, NaiveOracle.forward(s, x, w, b, off, mask));
-        want.put(Role.DX, NaiveOracle.linearGradient(s, NaiveOracle.Wrt.X, x, w, off, mask, dy));
-        want.put(Role.DW, NaiveOracle.linearGradient(s, NaiveOracle.Wrt.W, x, w, off, mask, dy));
-        if (s.bias()) want.put(Role.DB, NaiveOracle.biasGradient(s, dy));
-        if (deform) want.put(Role.DOFFSET, NaiveOracle.offsetGradient(s, x, w, off, mask, dy, 1e-4));
-        if (mask != null) want.put(Role.DMASK, NaiveOracle.linearGradient(s, NaiveOracle.Wrt.MASK, x, w, off, mask, dy));
-
         Map<Role, double[]> inputs = new EnumMap<>(Role.class);
         inputs.put(Role.X, x);
         inputs.put(Role.W, w);
@@ -162,6 +155,9 @@ class OpenClPassesTest {
         for (Pass p : Pass.values()) {
             if (p == Pass.BACKWARD_OFFSET_MASK && !deform) continue;
             if (p == Pass.BACKWARD_BIAS && !s.bias()) continue;
+            // the expected outputs: the conformance kit's FP64 reference (module conformance)
+            Map<Role, double[]> want = new EnumMap<>(Role.class);
+            Reference.run(p, s, inputs).forEach((role, out) -> want.put(role, out.values()));
             List<DeviceBuffer> live = new ArrayList<>();
             try {
                 ConvArgs.Builder args = ConvArgs.builder();
@@ -183,7 +179,7 @@ class OpenClPassesTest {
                     double[] ref = want.get(e.getKey());
                     assertEquals(ref.length, got.length);
                     int bad = firstMismatch(got, ref, tol);
-                    assertTrue(bad < 0, () -> p + " " + e.getKey().label() + "[" + bad + "] = " + got[bad] + ", oracle "
+                    assertTrue(bad < 0, () -> p + " " + e.getKey().label() + "[" + bad + "] = " + got[bad] + ", reference "
                             + ref[bad] + " (" + session.lastAlgorithm() + ") for " + c);
                     checked++;
                 }

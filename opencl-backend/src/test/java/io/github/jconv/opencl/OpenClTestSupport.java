@@ -3,7 +3,7 @@ package io.github.jconv.opencl;
 import io.github.jconv.DType;
 import io.github.jconv.Shape;
 import io.github.jconv.spi.ConvBackend;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import io.github.jconv.spi.ProbeResult;
 
 import java.util.Arrays;

@@ -104,9 +104,9 @@ class OpenClTunerTest {
     }
 
     private static String forwardAlgorithm(ConvBackend b, io.github.jconv.ConvSpec spec) {
-        try (io.github.jconv.spi.DeviceBuffer x = b.allocate(DType.FP32, spec.inputShape());
-             io.github.jconv.spi.DeviceBuffer w = b.allocate(DType.FP32, spec.weightShape());
-             io.github.jconv.spi.DeviceBuffer y = b.allocate(DType.FP32, spec.outputShape())) {
+        try (io.github.jconv.DeviceBuffer x = b.allocate(DType.FP32, spec.inputShape());
+             io.github.jconv.DeviceBuffer w = b.allocate(DType.FP32, spec.weightShape());
+             io.github.jconv.DeviceBuffer y = b.allocate(DType.FP32, spec.outputShape())) {
             b.execute(io.github.jconv.Pass.FORWARD, spec, io.github.jconv.ConvArgs.of(io.github.jconv.Role.X, x,
                     io.github.jconv.Role.W, w, io.github.jconv.Role.Y, y));
             return b.lastAlgorithm();

@@ -4,7 +4,7 @@ import io.github.jconv.ConvArgs;
 import io.github.jconv.ConvSpec;
 import io.github.jconv.DType;
 import io.github.jconv.Pass;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import io.github.jconv.spi.ProbeResult;
 import org.jocl.cl_context;
 import org.jocl.cl_device_id;

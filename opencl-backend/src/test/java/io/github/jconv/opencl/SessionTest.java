@@ -8,7 +8,7 @@ import io.github.jconv.Pass;
 import io.github.jconv.Shape;
 import io.github.jconv.spi.Capabilities;
 import io.github.jconv.spi.ConvBackend;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import io.github.jconv.spi.Support;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

@@ -70,6 +70,53 @@ class CatalogueTest {
     }
 
     @Test
+    void theBenchmarkSetIsP1ToP8AndD1AtFullSizeWithoutBiasAndTheBenchFileIsItAtBatch1() {
+        List<Problem> full = Catalogue.benchmark();
+        assertEquals(List.of("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "D1"), full.stream().map(Problem::name).toList());
+        assertTrue(full.stream().noneMatch(p -> p.spec().bias()), "the peer times its convolutions without bias");
+        assertFalse(Catalogue.FILES.contains(Catalogue.BENCHMARK), "the suite does not run the full sizes");
+        assertTrue(Catalogue.names().contains(Catalogue.BENCHMARK));
+        // the two files were written separately; the conformance one is the benchmark at batch 1 with a bias
+        List<Problem> small = Catalogue.load("bench");
+        for (int i = 0; i < full.size(); i++) {
+            ConvSpec scaled = full.get(i).spec().toBuilder().batch(1).bias(true).build();
+            assertEquals(scaled, small.get(i).spec(), full.get(i).name() + " vs " + small.get(i).source());
+        }
+        // P1 as docs/bench-problems.md's table gives it: batch 8, 64 -> 64 channels, 56x56, 3x3, padding 1, no bias
+        assertEquals(ConvSpec.convolution().batch(8).channels(64, 64).input(56, 56).kernel(3).padding(1).bias(false).build(),
+                full.get(0).spec());
+    }
+
+    @Test
+    void theBenchmarkLinesAreTheOnesOfTheDocsTable() throws java.io.IOException {
+        java.nio.file.Path doc = java.nio.file.Path.of("..", "docs", "bench-problems.md");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.exists(doc), "run from the tests module of a checkout");
+        java.util.Map<String, String> table = new java.util.LinkedHashMap<>();
+        for (String row : java.nio.file.Files.readAllLines(doc)) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("^\\| (P\\d|D1) \\|.*`([a-z0-9]+)` \\|$").matcher(row);
+            if (m.find()) table.put(m.group(1), m.group(2));
+        }
+        java.util.Map<String, String> kit = new java.util.LinkedHashMap<>();
+        for (Problem p : Catalogue.benchmark()) kit.put(p.name(), p.line());
+        assertEquals(9, table.size(), "rows of the table: " + table);
+        table.replaceAll((name, line) -> ConvSpec.parse(line).toString());
+        assertEquals(table, kit);
+    }
+
+    @Test
+    void aProblemFileIsReadWithItsNameInMessages(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws java.io.IOException {
+        java.nio.file.Path f = java.nio.file.Files.writeString(dir.resolve("mine.txt"), "# two layers\nmb1ic2ih5oc2kh3 a\n\nmb1ic2ih5oc2kh3sh2 b\n");
+        List<Problem> ps = Catalogue.read(f);
+        assertEquals(List.of("a", "b"), ps.stream().map(Problem::name).toList());
+        assertEquals(f + ":4", ps.get(1).source());
+        java.nio.file.Path bad = java.nio.file.Files.writeString(dir.resolve("bad.txt"), "mb1ic2ih5oc2kh3\nmb1ic0ih5\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Catalogue.read(bad));
+        assertTrue(e.getMessage().startsWith(bad + ":2: "), e.getMessage());
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> Catalogue.read(dir.resolve("none.txt")));
+        assertTrue(missing.getMessage().startsWith("file = " + dir.resolve("none.txt") + ": cannot be read"), missing.getMessage());
+    }
+
+    @Test
     void optionsAndNamesAreRead() {
         List<Problem> ps = Catalogue.parse("inline", """
                 # a comment line

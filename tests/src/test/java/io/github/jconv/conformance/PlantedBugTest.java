@@ -9,7 +9,7 @@ import io.github.jconv.Role;
 import io.github.jconv.equivalence.ForwardingBackend;
 import io.github.jconv.spi.ConvBackend;
 import io.github.jconv.spi.ConvBackendProvider;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import io.github.jconv.spi.Support;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicContainer;
@@ -203,6 +203,13 @@ class PlantedBugTest {
         assertTrue(m.contains("abs error ") && m.contains("rel error "), "its errors: " + m);
         String afterCase = m.substring(("FAILED " + r.backend() + " " + r.caseName() + " ").length());
         assertEquals(r.problem().spec(), ConvSpec.parse(afterCase.split(" ")[0]), "the line in the message parses back: " + m);
+        // the line ends with the case in the one repro form, which reads back as the same pass, dtype and problem
+        int at = m.lastIndexOf(" -- repro: ");
+        assertTrue(at > 0, "the repro: " + m);
+        Repro back = Repro.parse(m.substring(at + " -- repro: ".length()));
+        assertEquals(r.dtype(), back.dtype(), m);
+        assertEquals(r.check().equals(ConformanceSuite.IDENTITY) ? Pass.FORWARD : Pass.valueOf(r.check()), back.pass(), m);
+        assertEquals(r.problem().spec(), back.problem().spec(), m);
     }
 
     @Test

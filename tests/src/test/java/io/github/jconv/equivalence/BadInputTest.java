@@ -8,7 +8,7 @@ import io.github.jconv.Pass;
 import io.github.jconv.Shape;
 import io.github.jconv.spi.ConvBackend;
 import io.github.jconv.spi.ConvBackendProvider;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import io.github.jconv.spi.ProbeResult;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;

@@ -10,7 +10,7 @@ import io.github.jconv.FallbackPolicy;
 import io.github.jconv.Pass;
 import io.github.jconv.Shape;
 import io.github.jconv.spi.ConvBackendProvider;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import io.github.jconv.spi.DeviceInfo;
 import io.github.jconv.spi.ProbeResult;
 import org.junit.jupiter.api.Assumptions;

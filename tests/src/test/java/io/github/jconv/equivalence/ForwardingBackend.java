@@ -10,7 +10,10 @@ import io.github.jconv.spi.AbstractDeviceBuffer;
 import io.github.jconv.spi.BufferTracker;
 import io.github.jconv.spi.ConvBackend;
 import io.github.jconv.spi.ConvBackendProvider;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.spi.DelegatingBackend;
+import io.github.jconv.spi.ExternalMemory;
+import io.github.jconv.spi.CachingAllocator;
+import io.github.jconv.DeviceBuffer;
 import io.github.jconv.spi.DeviceInfo;
 import io.github.jconv.spi.ProbeResult;
 import io.github.jconv.spi.Support;
@@ -22,12 +25,13 @@ import java.util.function.Function;
  * A session that passes everything to another one, with its own buffers (so the engine sees this
  * session as their owner). Subclasses change {@link #run} to plant faults or record calls.
  */
-public class ForwardingBackend implements ConvBackend {
+public class ForwardingBackend extends DelegatingBackend {
     protected final ConvBackend inner;
     private final String name;
     private final BufferTracker tracker;
 
     public ForwardingBackend(ConvBackend inner, String name) {
+        super(inner);
         this.inner = inner;
         this.name = name;
         this.tracker = new BufferTracker(name);
@@ -63,13 +67,18 @@ public class ForwardingBackend implements ConvBackend {
     }
 
     @Override
-    public DeviceInfo device() {
-        return inner.device();
+    public DeviceBuffer allocate(DType dtype, Shape shape) {
+        return new Wrapped(this, tracker, inner.allocate(dtype, shape));
     }
 
     @Override
-    public DeviceBuffer allocate(DType dtype, Shape shape) {
-        return new Wrapped(this, tracker, inner.allocate(dtype, shape));
+    public void write(DeviceBuffer dst, long dstOffset, java.nio.ByteBuffer src) {
+        inner.write(unwrap(dst), dstOffset, src);
+    }
+
+    @Override
+    public void read(DeviceBuffer src, long srcOffset, java.nio.ByteBuffer dst) {
+        inner.read(unwrap(src), srcOffset, dst);
     }
 
     @Override
@@ -93,11 +102,6 @@ public class ForwardingBackend implements ConvBackend {
     }
 
     @Override
-    public Support supports(ConvSpec spec, Pass pass, DType dtype) {
-        return inner.supports(spec, pass, dtype);
-    }
-
-    @Override
     public final void execute(Pass pass, ConvSpec spec, ConvArgs args) {
         run(pass, spec, unwrap(args));
     }
@@ -108,23 +112,41 @@ public class ForwardingBackend implements ConvBackend {
     }
 
     @Override
-    public String lastAlgorithm() {
-        return inner.lastAlgorithm();
-    }
-
-    @Override
     public BufferTracker tracker() {
         return tracker;
     }
 
+    /** The buffers are this session's own wrappers. */
     @Override
-    public void synchronize() {
-        inner.synchronize();
+    public boolean owns(DeviceBuffer buffer) {
+        return buffer.owner() == this;
+    }
+
+    /** No device step: the layers step on the host through this session's transfers. */
+    @Override
+    public boolean sgdStep(DeviceBuffer param, DeviceBuffer grad, double learningRate) {
+        return false;
     }
 
     @Override
-    public void close() {
-        inner.close();
+    public DeviceBuffer wrap(DType dtype, Shape shape, ExternalMemory memory) {
+        throw new UnsupportedOperationException("the " + name + " backend does not wrap caller memory; upload the values instead");
+    }
+
+    @Override
+    public Object nativeHandle(DeviceBuffer buffer) {
+        return inner.nativeHandle(unwrap(buffer));
+    }
+
+    @Override
+    public long nativeAddress(DeviceBuffer buffer) {
+        return inner.nativeAddress(unwrap(buffer));
+    }
+
+    /** None: the inner session's allocator counts the inner buffers, not this session's. */
+    @Override
+    public CachingAllocator<?> allocator() {
+        return null;
     }
 
     /** A provider that opens {@code base}'s session wrapped by {@code wrap}; it probes as {@code base} does. */

@@ -5,11 +5,9 @@ import io.github.jconv.ConvSpec;
 import io.github.jconv.DType;
 import io.github.jconv.Pass;
 import io.github.jconv.Shape;
-import io.github.jconv.spi.BufferTracker;
 import io.github.jconv.spi.ConvBackend;
-import io.github.jconv.spi.DeviceBuffer;
-import io.github.jconv.spi.DeviceInfo;
-import io.github.jconv.spi.Support;
+import io.github.jconv.spi.DelegatingBackend;
+import io.github.jconv.DeviceBuffer;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -17,7 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Test-only decorator: makes the Nth allocation or the Nth launch (execute) fail, so that every
  * operation can be shown to leak nothing and leave the session usable.
  */
-final class FaultInjectingBackend implements ConvBackend {
+final class FaultInjectingBackend extends DelegatingBackend {
     static final String MESSAGE = "injected fault";
     private final ConvBackend inner;
     private final AtomicInteger allocations = new AtomicInteger();
@@ -26,6 +24,7 @@ final class FaultInjectingBackend implements ConvBackend {
     private volatile int failLaunchAt = -1;
 
     FaultInjectingBackend(ConvBackend inner) {
+        super(inner);
         this.inner = inner;
     }
 
@@ -62,17 +61,4 @@ final class FaultInjectingBackend implements ConvBackend {
         inner.execute(pass, spec, args);
     }
 
-    @Override public String name() { return inner.name(); }
-    @Override public DeviceInfo device() { return inner.device(); }
-    @Override public void upload(DeviceBuffer dst, long o, float[] src, int so, int n) { inner.upload(dst, o, src, so, n); }
-    @Override public void upload(DeviceBuffer dst, long o, double[] src, int so, int n) { inner.upload(dst, o, src, so, n); }
-    @Override public void download(DeviceBuffer src, long o, float[] dst, int d, int n) { inner.download(src, o, dst, d, n); }
-    @Override public void download(DeviceBuffer src, long o, double[] dst, int d, int n) { inner.download(src, o, dst, d, n); }
-    @Override public Support supports(ConvSpec spec, Pass pass, DType dtype) { return inner.supports(spec, pass, dtype); }
-    @Override public String lastAlgorithm() { return inner.lastAlgorithm(); }
-    @Override public BufferTracker tracker() { return inner.tracker(); }
-    @Override public boolean threadSafe() { return inner.threadSafe(); }
-    @Override public boolean owns(DeviceBuffer b) { return inner.owns(b); }
-    @Override public void synchronize() { inner.synchronize(); }
-    @Override public void close() { inner.close(); }
 }

@@ -10,7 +10,7 @@ import io.github.jconv.Role;
 import io.github.jconv.Shape;
 import io.github.jconv.layer.ConvLayer;
 import io.github.jconv.spi.BufferTracker;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 

@@ -6,7 +6,7 @@ import io.github.jconv.DType;
 import io.github.jconv.EngineOptions;
 import io.github.jconv.FallbackPolicy;
 import io.github.jconv.layer.ConvLayer;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import io.github.jconv.spi.MemoryStats;
 import org.junit.jupiter.api.Test;
 

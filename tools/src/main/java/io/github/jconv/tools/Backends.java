@@ -23,11 +23,7 @@ public final class Backends {
     public static EngineOptions options(String name) {
         EngineOptions env = EngineOptions.fromEnvironment();
         if (name == null || name.isBlank() || name.strip().equalsIgnoreCase("auto")) return env;
-        boolean policyGiven = notBlank(System.getProperty("jconv.fallback")) || notBlank(System.getenv("JCONV_FALLBACK"));
-        return new EngineOptions(name, policyGiven ? env.fallback() : FallbackPolicy.FAIL, env.device());
-    }
-
-    private static boolean notBlank(String s) {
-        return s != null && !s.isBlank();
+        boolean policyGiven = env.get("jconv.fallback") != null; // the property, else JCONV_FALLBACK
+        return env.toBuilder().backend(name).fallback(policyGiven ? env.fallback() : FallbackPolicy.FAIL).build();
     }
 }

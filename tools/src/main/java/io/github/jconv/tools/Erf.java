@@ -7,7 +7,7 @@ import io.github.jconv.Shape;
 import io.github.jconv.analysis.ReceptiveField;
 import io.github.jconv.layer.ConvLayer;
 import io.github.jconv.layer.TransposedConvLayer;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -8,7 +8,7 @@ import io.github.jconv.DType;
 import io.github.jconv.Pass;
 import io.github.jconv.Role;
 import io.github.jconv.Shape;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -48,16 +48,22 @@ final class KnownAnswers {
                 current = p;
                 Mismatch m = run(engine, spec, p, dtype);
                 if (m != null) {
-                    return new ProbeReport.CellReport(op, rank, dtype.name(), ProbeReport.CellReport.FAIL, m + " on " + spec);
+                    return new ProbeReport.CellReport(op, rank, dtype.name(), ProbeReport.CellReport.FAIL,
+                            m + " on " + spec + " -- repro: " + repro(p, dtype, spec));
                 }
                 passes.add(p.name().toLowerCase(Locale.ROOT));
             }
         } catch (Throwable t) { // one broken cell must not stop the matrix
             return new ProbeReport.CellReport(op, rank, dtype.name(), ProbeReport.CellReport.ERROR,
-                    current + " threw " + t + " on " + spec);
+                    current + " threw " + t + " on " + spec + (current == null ? "" : " -- repro: " + repro(current, dtype, spec)));
         }
         return new ProbeReport.CellReport(op, rank, dtype.name(), ProbeReport.CellReport.PASS,
                 "known answers of " + String.join(", ", passes) + " on " + spec);
+    }
+
+    /** The failing cell in the conformance kit's one repro form (the kit's suite checks that case with its own data). */
+    private static String repro(Pass pass, DType dtype, ConvSpec spec) {
+        return new io.github.jconv.conformance.Repro(pass, dtype, new io.github.jconv.conformance.Problem(spec, "", null, false, "")).toString();
     }
 
     static Mismatch run(ConvEngine engine, ConvSpec spec, Pass pass, DType dtype) {

@@ -2,7 +2,7 @@ package io.github.jconv.tools;
 
 import io.github.jconv.ConvEngine;
 import io.github.jconv.ConvSpec;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;

@@ -157,9 +157,8 @@ final class ProbeCommand implements java.util.concurrent.Callable<Integer> {
     ProbeReport.ProviderReport inChild(ConvBackendProvider p) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java));
-        for (String key : System.getProperties().stringPropertyNames()) {
-            if (key.startsWith("jconv.")) cmd.add("-D" + key + "=" + System.getProperty(key));
-        }
+        java.util.Properties settings = io.github.jconv.EngineOptions.fromSystem().properties(); // the jconv.* ones
+        for (String key : settings.stringPropertyNames()) cmd.add("-D" + key + "=" + settings.getProperty(key));
         // JNI backends load native libraries: without this, Java 22+ warns on every child's stderr
         if (Runtime.version().feature() >= 22) cmd.add("--enable-native-access=ALL-UNNAMED");
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), childMain, "probe", "--json", "--provider", p.name()));

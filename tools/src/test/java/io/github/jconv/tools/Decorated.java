@@ -2,17 +2,13 @@ package io.github.jconv.tools;
 
 import io.github.jconv.ConvArgs;
 import io.github.jconv.ConvSpec;
-import io.github.jconv.DType;
 import io.github.jconv.Pass;
-import io.github.jconv.Shape;
-import io.github.jconv.spi.BufferTracker;
 import io.github.jconv.spi.ConvBackend;
-import io.github.jconv.spi.DeviceBuffer;
-import io.github.jconv.spi.DeviceInfo;
-import io.github.jconv.spi.Support;
+import io.github.jconv.spi.DelegatingBackend;
+import io.github.jconv.DeviceBuffer;
 
 /** A real backend with a planted fault run after each pass (to show the probe's checks can fail). */
-final class Decorated implements ConvBackend {
+final class Decorated extends DelegatingBackend {
     /** What happens after the real pass ran on {@code inner}. */
     interface Fault {
         void after(ConvBackend inner, ConvSpec spec, ConvArgs args);
@@ -23,6 +19,7 @@ final class Decorated implements ConvBackend {
     private final Pass target;
 
     Decorated(ConvBackend inner, Pass target, Fault afterExecute) {
+        super(inner);
         this.inner = inner;
         this.target = target;
         this.afterExecute = afterExecute;
@@ -47,18 +44,6 @@ final class Decorated implements ConvBackend {
         });
     }
 
-    @Override public String name() { return inner.name(); }
-    @Override public DeviceInfo device() { return inner.device(); }
-    @Override public DeviceBuffer allocate(DType dtype, Shape shape) { return inner.allocate(dtype, shape); }
-    @Override public void upload(DeviceBuffer dst, long o, float[] src, int so, int n) { inner.upload(dst, o, src, so, n); }
-    @Override public void upload(DeviceBuffer dst, long o, double[] src, int so, int n) { inner.upload(dst, o, src, so, n); }
-    @Override public void download(DeviceBuffer src, long o, float[] dst, int d, int n) { inner.download(src, o, dst, d, n); }
-    @Override public void download(DeviceBuffer src, long o, double[] dst, int d, int n) { inner.download(src, o, dst, d, n); }
-    @Override public Support supports(ConvSpec spec, Pass pass, DType dtype) { return inner.supports(spec, pass, dtype); }
-    @Override public String lastAlgorithm() { return inner.lastAlgorithm(); }
-    @Override public BufferTracker tracker() { return inner.tracker(); }
-    @Override public boolean owns(DeviceBuffer buffer) { return inner.owns(buffer); }
-    @Override public void close() { inner.close(); }
 
     @Override
     public void execute(Pass pass, ConvSpec spec, ConvArgs args) {

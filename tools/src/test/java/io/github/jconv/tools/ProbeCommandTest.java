@@ -163,11 +163,14 @@ class ProbeCommandTest {
             assertTrue(c.detail().startsWith(pass.name().toLowerCase(java.util.Locale.ROOT)), c::toString);
             // the offset gradient is pinned down only away from the border, so the planted error shows in the mask gradient
             if (pass == Pass.BACKWARD_OFFSET_MASK) assertTrue(c.detail().contains("dmask"), c::toString);
+            // and it names the case in the conformance kit's repro form
+            assertTrue(c.detail().contains(" -- repro: pass=" + pass + " dtype=FP32 "), c::toString);
         }
         try (ConvEngine broken = ConvEngine.wrap(Decorated.throwing(cpu.open(0), pass))) {
             ProbeReport.CellReport c = KnownAnswers.check(broken, type, rank, DType.FP32);
             assertEquals("error", c.status(), c::toString);
             assertTrue(c.detail().contains("planted failure"), c::toString);
+            assertTrue(c.detail().contains(" -- repro: pass=" + pass + " dtype=FP32 "), c::toString);
         }
     }
 }

@@ -1,7 +1,9 @@
 package io.github.jconv.tools.bench;
 
 import io.github.jconv.ConvEngine;
+import io.github.jconv.EngineOptions;
 import io.github.jconv.cpu.CpuBackend;
+import io.github.jconv.cpu.CpuOptions;
 
 /** Opening the engine for a benchmark, and what the backend can tell about itself (threads, scratch). */
 final class BackendAccess {
@@ -11,54 +13,52 @@ final class BackendAccess {
     private BackendAccess() {
     }
 
-    /** The CUDA backend's math-mode property (fp32 or tf32), read when a session opens. */
+    /** The CUDA backend's math-mode option (fp32 or tf32), read when a session opens. */
     static final String CUDA_MATH_PROPERTY = "jconv.cuda.math";
-
-    /** Opens the engine with the CUDA math mode {@code math} (fp32 or tf32) for this session only. */
-    /** The CUDA backend's algorithm-choice property (heuristic or benchmark), read when a session opens. */
+    /** The CUDA backend's algorithm-choice option (heuristic or benchmark), read when a session opens. */
     static final String CUDA_ALGO_PROPERTY = "jconv.cuda.algo";
 
-    /** Opens the engine with CUDA math {@code math} and algorithm choice {@code algo} for this session only. */
+    /** The CUDA backend's determinism option (true or false), read when a session opens. */
+    static final String CUDA_DETERMINISTIC_PROPERTY = "jconv.cuda.deterministic";
+
+    /**
+     * Opens the engine with CUDA math {@code math}, algorithm choice {@code algo} and determinism {@code deterministic}
+     * (null: the backend's default): values of this session's options, so no other engine of this JVM sees them.
+     */
+    static ConvEngine open(String backend, Integer threads, String math, String algo, Boolean deterministic) {
+        EngineOptions.Builder b = options(backend, threads).set(CUDA_MATH_PROPERTY, math).set(CUDA_ALGO_PROPERTY, algo);
+        if (deterministic != null) b.set(CUDA_DETERMINISTIC_PROPERTY, deterministic.toString());
+        return ConvEngine.open(b.build());
+    }
+
+    /**
+     * Opens the engine with CUDA math {@code math} and algorithm choice {@code algo}: values of this session's
+     * options, so no other engine of this JVM sees them.
+     */
     static ConvEngine open(String backend, Integer threads, String math, String algo) {
-        String before = System.getProperty(CUDA_ALGO_PROPERTY);
-        System.setProperty(CUDA_ALGO_PROPERTY, algo);
-        try {
-            return open(backend, threads, math);
-        } finally {
-            if (before == null) System.clearProperty(CUDA_ALGO_PROPERTY);
-            else System.setProperty(CUDA_ALGO_PROPERTY, before);
-        }
+        return ConvEngine.open(options(backend, threads).set(CUDA_MATH_PROPERTY, math).set(CUDA_ALGO_PROPERTY, algo).build());
     }
 
     static ConvEngine open(String backend, Integer threads, String math) {
-        String before = System.getProperty(CUDA_MATH_PROPERTY);
-        System.setProperty(CUDA_MATH_PROPERTY, math);
-        try {
-            return open(backend, threads);
-        } finally {
-            if (before == null) System.clearProperty(CUDA_MATH_PROPERTY);
-            else System.setProperty(CUDA_MATH_PROPERTY, before);
-        }
+        return ConvEngine.open(options(backend, threads).set(CUDA_MATH_PROPERTY, math).build());
     }
 
     static ConvEngine open(String backend, Integer threads) {
-        if (threads == null) return ConvEngine.open(BenchCommand.engineOptions(backend));
+        return ConvEngine.open(options(backend, threads).build());
+    }
+
+    /** The command's options, with {@code threads} CPU workers (null: the usual count) as the CPU session's typed options. */
+    static EngineOptions.Builder options(String backend, Integer threads) {
+        EngineOptions.Builder b = BenchCommand.engineOptions(backend).toBuilder();
+        if (threads == null) return b;
         if (threads < 1) throw new IllegalArgumentException("threads = " + threads + ": must be >= 1; e.g. --threads 2");
-        // the property is read when the session opens; put back the caller's value so nothing else in this JVM sees ours
-        String before = System.getProperty(THREADS_PROPERTY);
-        System.setProperty(THREADS_PROPERTY, Integer.toString(threads));
-        try {
-            return ConvEngine.open(BenchCommand.engineOptions(backend));
-        } finally {
-            if (before == null) System.clearProperty(THREADS_PROPERTY);
-            else System.setProperty(THREADS_PROPERTY, before);
-        }
+        return b.backendOptions(new CpuOptions(threads));
     }
 
     static String threadsText(ConvEngine engine, Integer threads) {
         if (engine.backend() instanceof CpuBackend cpu) return Integer.toString(cpu.threads());
         if (threads != null) return threads.toString();
-        String p = System.getProperty(THREADS_PROPERTY);
+        String p = EngineOptions.system(THREADS_PROPERTY);
         return p != null ? p : engine.backendName().equals("cpu") ? Integer.toString(Runtime.getRuntime().availableProcessors()) : "-";
     }
 

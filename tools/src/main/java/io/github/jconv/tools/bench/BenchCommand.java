@@ -33,9 +33,20 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "CPU backend threads (default: the backend's own, available processors).")
     Integer threads;
 
-    @Option(names = "--problems", paramLabel = "LIST", description = "Standard names and/or problem lines, comma separated; NAME=LINE names a line (default: ${DEFAULT-VALUE}).",
-            defaultValue = "P1,P2,P3,P4,P5,P6,P7,P8,D1")
+    @Option(names = "--problems", paramLabel = "LIST", description = "Standard names and/or problem lines, comma separated; NAME=LINE names a line "
+            + "(default, unless --batch is given: P1,P2,P3,P4,P5,P6,P7,P8,D1, the conformance kit's catalogue 'benchmark').")
     String problems;
+
+    @Option(names = "--batch", paramLabel = "FILE", description = "Problem lines from FILE, one per line with an optional name after it (the conformance "
+            + "catalogue's format, # comments), or a catalogue of the conformance kit by name (corners, resnet50, mobilenet, unet3d, gan, deformable, "
+            + "bench, benchmark); repeatable; added after --problems.")
+    List<String> batch = new ArrayList<>();
+
+    @Option(names = "--match", paramLabel = "REGEX", description = "Keep only the problems whose name or problem line this regular expression finds, e.g. 'P[1-4]' or dg1.")
+    String match;
+
+    @Option(names = "--mb", paramLabel = "N", description = "Run every problem at batch N instead of its own (the PyTorch peer then skips the standard ones, which it knows at their own batch).")
+    Integer mb;
 
     @Option(names = "--passes", paramLabel = "LIST", description = "fwd, fwd+bwd or both (default: ${DEFAULT-VALUE}).", defaultValue = "fwd,fwd+bwd")
     String passes;
@@ -87,6 +98,15 @@ public final class BenchCommand implements Callable<Integer> {
             + "(time the candidates once per problem; sets jconv.cuda.algo=benchmark and torch.backends.cudnn.benchmark=True) or "
             + "heuristic (cuDNN's heuristics; jconv.cuda.algo=heuristic, cudnn.benchmark=False) (default: benchmark on cuda).")
     String algo;
+
+    @Option(names = "--deterministic", paramLabel = "D", description = "cuDNN determinism on both sides (cuda only): on (only "
+            + "algorithms that repeat bit for bit; jconv's default, torch.backends.cudnn.deterministic=True) or off (any algorithm, "
+            + "PyTorch's default) (default: jconv.cuda.deterministic / JCONV_CUDA_DETERMINISTIC, else on).")
+    String deterministic;
+
+    @Option(names = "--cuda-api", paramLabel = "API", description = "cuDNN interface of jconv's cuda backend: legacy (cudnnConvolution* calls) "
+            + "or graph (the backend API's engines; sets jconv.cuda.api); the peer is unaffected (default: jconv.cuda.api / JCONV_CUDA_API, else legacy).")
+    String cudaApi;
 
     @Option(names = "--csv", paramLabel = "FILE", description = "Write the table as CSV here, and a PNG chart beside it.")
     Path csv;
@@ -170,9 +190,13 @@ public final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("dtype = " + dtype + ", math = " + math + ": --train has its own precision option;"
                     + " use --train-dtype, e.g. --train --train-dtype bf16");
         }
+        if (train && (problems != null || !batch.isEmpty() || match != null || mb != null)) {
+            throw new IllegalArgumentException("--problems, --batch, --match and --mb choose the problems; --train times T1 instead"
+                    + " (its batch: --train-batch); drop them, e.g. --train --train-batch 8");
+        }
         if (train) return TrainBench.run(out, backend, threads, trainBatch, trainDtype, warmup, reps, seed, !peer.strip().equalsIgnoreCase("none"),
                 python, peerScript, peerDevice, peerThreads, peerTimeout);
-        List<BenchProblem> list = BenchProblem.parseList(problems);
+        List<BenchProblem> list = ProblemSelection.select(problems, batch, match, mb);
         List<BenchPass> passList = parsePasses(passes);
         if (rounds < 1 || rounds > 1000) throw new IllegalArgumentException("rounds = " + rounds + ": must be 1 to 1000; e.g. --rounds 3");
         if (warmup < 0 || warmup > 100_000) throw new IllegalArgumentException("warmup = " + warmup + ": must be 0 to 100000; e.g. --warmup 3");
@@ -205,6 +229,8 @@ public final class BenchCommand implements Callable<Integer> {
         if (backend != null && !backend.isBlank()) precision.checkBackend(backend.strip().toLowerCase(Locale.ROOT));
         String algoMode = algoMode(algo);
         if (backend != null && !backend.isBlank()) checkAlgo(algo, backend.strip().toLowerCase(Locale.ROOT));
+        String api = cudaApi(cudaApi);
+        if (backend != null && !backend.isBlank()) checkCudaApi(cudaApi, backend.strip().toLowerCase(Locale.ROOT));
         int[] size = parseSize(chartSize);
         if (timing != null) timingMode(timing, "cpu");
         if (csv != null) {
@@ -219,10 +245,16 @@ public final class BenchCommand implements Callable<Integer> {
             case "torch", "pytorch" -> true;
             default -> throw new IllegalArgumentException("peer = " + peer + ": must be none or torch; e.g. --peer torch");
         };
-        try (ConvEngine engine = BackendAccess.open(backend, threads, precision.math(), algoMode)) {
+        Boolean det = determinism(deterministic);
+        if (det != null && backend != null && !backend.isBlank() && !backend.strip().equalsIgnoreCase("cuda")) {
+            throw new IllegalArgumentException("deterministic = " + deterministic + ": only the cuda backend has a non-deterministic mode; "
+                    + "leave --deterministic out, e.g. --backend " + backend.strip());
+        }
+        try (ConvEngine engine = openWithApi(api, () -> BackendAccess.open(backend, threads, precision.math(), algoMode, det))) {
             String backendName = engine.backendName();
             precision.checkBackend(backendName);
             checkAlgo(algo, backendName);
+            checkCudaApi(cudaApi, backendName);
             JconvRunner.Timing mode = timingMode(timing, backendName);
             String threadText = BackendAccess.threadsText(engine, threads);
             out.println("jconv bench: " + engine.selectionReport());
@@ -233,7 +265,9 @@ public final class BenchCommand implements Callable<Integer> {
                     + ", warm-up " + warmup + ", reps " + reps + " (fwd+bwd " + JconvRunner.repsFor(BenchPass.FWD_BWD, reps)
                     + "), rounds " + rounds + ", at least " + fmt(minWindowMs) + " ms timed per round after a steady warm-up"
                     + "; precision: " + precision.label()
-                    + (backendName.equals("cuda") ? "; algorithm choice: " + algoMode + " (both sides)" : ""));
+                    + (backendName.equals("cuda") ? "; algorithm choice: " + algoMode + " (both sides); deterministic: "
+                    + (effectiveDeterminism(det) ? "on" : "off") + " (both sides)"
+                    + "; cuDNN API: " + effectiveCudaApi(api) + " (jconv only)" : ""));
 
             PeerRunner peerRunner = null;
             List<String> peerNames = new ArrayList<>();
@@ -242,6 +276,7 @@ public final class BenchCommand implements Callable<Integer> {
                 int pt = peerThreads != null ? peerThreads : threads != null ? threads : Runtime.getRuntime().availableProcessors();
                 peerRunner = new PeerRunner(python, peerScript != null ? peerScript : PeerScript.locate(), dev, pt, reps, peerTimeout,
                         precision.dtypeName(), precision.math(), minWindowMs, algoMode);
+                if (backendName.equals("cuda")) peerRunner.deterministic(effectiveDeterminism(det));
                 peerRunner.checkScript();
                 for (BenchProblem p : list) if (p.isStandard()) peerNames.add(p.name());
                 out.println("peer: " + String.join(" ", peerRunner.command(peerNames))
@@ -419,11 +454,71 @@ public final class BenchCommand implements Callable<Integer> {
         return a;
     }
 
+    /** --deterministic on|off, or null when not given. */
+    static Boolean determinism(String text) {
+        if (text == null) return null;
+        return switch (text.strip().toLowerCase(Locale.ROOT)) {
+            case "on", "true", "1" -> Boolean.TRUE;
+            case "off", "false", "0" -> Boolean.FALSE;
+            default -> throw new IllegalArgumentException("deterministic = " + text + ": must be on or off; e.g. --deterministic on");
+        };
+    }
+
+    /** What the cuda session runs with: the option, else jconv.cuda.deterministic / JCONV_CUDA_DETERMINISTIC, else on. */
+    static boolean effectiveDeterminism(Boolean det) {
+        if (det != null) return det;
+        String v = System.getProperty(BackendAccess.CUDA_DETERMINISTIC_PROPERTY);
+        if (v == null) v = System.getenv("JCONV_CUDA_DETERMINISTIC");
+        return v == null || !v.strip().equalsIgnoreCase("false");
+    }
+
     /** --algo chooses among cuDNN's algorithms: given explicitly, it is refused on backends without cuDNN. */
     static void checkAlgo(String algoText, String backendName) {
         if (algoText != null && !backendName.equals("cuda")) {
             throw new IllegalArgumentException("algo = " + algoText.strip() + ": only the cuda backend chooses among algorithms; the "
                     + backendName + " backend has one per problem; leave --algo out, e.g. --backend " + backendName + " --dtype fp32");
+        }
+    }
+
+    /** The CUDA backend's cuDNN-interface property (legacy or graph), read when a session opens. */
+    static final String CUDA_API_PROPERTY = "jconv.cuda.api";
+
+    /** --cuda-api: legacy or graph, or null when not given (then jconv.cuda.api / JCONV_CUDA_API or legacy applies). */
+    static String cudaApi(String text) {
+        if (text == null) return null;
+        String a = text.strip().toLowerCase(Locale.ROOT);
+        if (!a.equals("legacy") && !a.equals("graph")) {
+            throw new IllegalArgumentException("cuda-api = " + text + ": must be legacy or graph; e.g. --cuda-api graph");
+        }
+        return a;
+    }
+
+    /** --cuda-api chooses a cuDNN interface: given explicitly, it is refused on backends without cuDNN. */
+    static void checkCudaApi(String text, String backendName) {
+        if (text != null && !backendName.equals("cuda")) {
+            throw new IllegalArgumentException("cuda-api = " + text.strip() + ": only the cuda backend runs cuDNN; leave --cuda-api out, "
+                    + "e.g. --backend " + backendName);
+        }
+    }
+
+    /** What the session reads: --cuda-api, else the property, else the environment, else legacy. */
+    static String effectiveCudaApi(String api) {
+        if (api != null) return api;
+        String p = System.getProperty(CUDA_API_PROPERTY);
+        if (p == null || p.isBlank()) p = System.getenv("JCONV_CUDA_API");
+        return p == null || p.isBlank() ? "legacy" : p.strip().toLowerCase(Locale.ROOT);
+    }
+
+    /** Opens with jconv.cuda.api set to {@code api} for this session only (unchanged when null). */
+    static ConvEngine openWithApi(String api, java.util.function.Supplier<ConvEngine> open) {
+        if (api == null) return open.get();
+        String before = System.getProperty(CUDA_API_PROPERTY);
+        System.setProperty(CUDA_API_PROPERTY, api);
+        try {
+            return open.get();
+        } finally {
+            if (before == null) System.clearProperty(CUDA_API_PROPERTY);
+            else System.setProperty(CUDA_API_PROPERTY, before);
         }
     }
 }

@@ -1,6 +1,8 @@
 package io.github.jconv.tools.bench;
 
 import io.github.jconv.ConvSpec;
+import io.github.jconv.conformance.Catalogue;
+import io.github.jconv.conformance.Problem;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -9,11 +11,12 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * One named benchmark problem. The standard set is the table of docs/bench-problems.md written
- * as problem lines; bias is off because the PyTorch peer times its convolutions without one.
+ * One named benchmark problem. The standard set is the table of docs/bench-problems.md, kept as the
+ * conformance kit's named catalogue {@code benchmark} (P1-P8, D1); bias is off because the PyTorch peer
+ * times its convolutions without one.
  */
 record BenchProblem(String name, ConvSpec spec) {
-    /** docs/bench-problems.md, row by row; every axis is spelled out so that no family default changes a size. */
+    /** docs/bench-problems.md, row by row, as the kit's catalogue {@code benchmark} holds it: name to problem line. */
     static final Map<String, String> STANDARD_LINES = standardLines();
 
     BenchProblem {
@@ -27,15 +30,7 @@ record BenchProblem(String name, ConvSpec spec) {
 
     private static Map<String, String> standardLines() {
         Map<String, String> m = new LinkedHashMap<>();
-        m.put("P1", "mb8ic64ih56iw56oc64kh3kw3ph1pw1bia0");
-        m.put("P2", "mb8ic128ih28iw28oc128kh3kw3ph1pw1bia0");
-        m.put("P3", "mb8ic256ih14iw14oc256kh1kw1bia0");
-        m.put("P4", "g256mb8ic256ih28iw28oc256kh3kw3ph1pw1bia0");
-        m.put("P5", "mb8ic64ih56iw56oc64kh3kw3ph2pw2dh2dw2bia0");
-        m.put("P6", "tr1mb8ic64ih28iw28oc32kh4kw4sh2sw2ph1pw1bia0");
-        m.put("P7", "mb2ic32id16ih56iw56oc32kd3kh3kw3pd1ph1pw1bia0");
-        m.put("P8", "g8mb8ic128ih28iw28oc128kh3kw3ph1pw1bia0");
-        m.put("D1", "dg1msk1mb8ic128ih28iw28oc128kh3kw3ph1pw1bia0");
+        for (Problem p : Catalogue.benchmark()) m.put(p.name(), p.line());
         return java.util.Collections.unmodifiableMap(m);
     }
 

@@ -8,8 +8,10 @@ import io.github.jconv.DType;
 import io.github.jconv.Pass;
 import io.github.jconv.Role;
 import io.github.jconv.Shape;
+import io.github.jconv.conformance.Problem;
+import io.github.jconv.conformance.Repro;
 import io.github.jconv.spi.ConvBackend;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -68,6 +70,8 @@ final class JconvRunner {
     private final ScratchMeter scratch;
     private final double minWindowMs;
     private final DType dtype;
+    /** The pass being executed, so that a failure names it in its repro; null before the first. */
+    private Pass running;
 
     JconvRunner(ConvEngine engine, int warmup, int reps, double maxCaseSeconds, Timing timing, ScratchMeter scratch) {
         this(engine, warmup, reps, maxCaseSeconds, timing, scratch, 0, DType.FP32);
@@ -102,6 +106,7 @@ final class JconvRunner {
         Map<BenchPass, String> failures = new EnumMap<>(BenchPass.class);
         String algorithm = "";
         scratch.reset();
+        running = null;
         try (Buffers b = new Buffers(engine, spec, passes.contains(BenchPass.FWD_BWD), seed, dtype)) {
             for (BenchPass pass : passes) {
                 Runnable call = pass == BenchPass.FWD ? () -> forward(spec, b) : () -> forwardBackward(spec, b);
@@ -112,24 +117,38 @@ final class JconvRunner {
                         algorithm = engine.lastAlgorithm();
                     }
                 } catch (UnsupportedOperationException e) {
-                    failures.put(pass, "unsupported: " + e.getMessage());
+                    failures.put(pass, "unsupported: " + e.getMessage() + " -- repro: " + repro(spec));
                 }
             }
         } catch (UnsupportedOperationException | IllegalArgumentException | IllegalStateException | OutOfMemoryError e) {
-            for (BenchPass pass : passes) failures.putIfAbsent(pass, e.getClass().getSimpleName() + ": " + e.getMessage());
+            String why = e.getClass().getSimpleName() + ": " + e.getMessage() + " -- repro: " + repro(spec);
+            for (BenchPass pass : passes) failures.putIfAbsent(pass, why);
         }
         return new ProblemRound(timings, failures, algorithm == null ? "" : algorithm, scratch.peakBytes());
     }
 
     private void forward(ConvSpec spec, Buffers b) {
-        engine.execute(Pass.FORWARD, spec, b.forward);
+        execute(Pass.FORWARD, spec, b.forward);
     }
 
     private void forwardBackward(ConvSpec spec, Buffers b) {
-        engine.execute(Pass.FORWARD, spec, b.forward);
-        engine.execute(Pass.BACKWARD_DATA, spec, b.backwardData);
-        engine.execute(Pass.BACKWARD_WEIGHT, spec, b.backwardWeight);
-        if (b.backwardOffsetMask != null) engine.execute(Pass.BACKWARD_OFFSET_MASK, spec, b.backwardOffsetMask);
+        execute(Pass.FORWARD, spec, b.forward);
+        execute(Pass.BACKWARD_DATA, spec, b.backwardData);
+        execute(Pass.BACKWARD_WEIGHT, spec, b.backwardWeight);
+        if (b.backwardOffsetMask != null) execute(Pass.BACKWARD_OFFSET_MASK, spec, b.backwardOffsetMask);
+    }
+
+    private void execute(Pass pass, ConvSpec spec, ConvArgs args) {
+        running = pass;
+        engine.execute(pass, spec, args);
+    }
+
+    /**
+     * The failing case in the conformance kit's one repro form: the pass that was running (FORWARD when the
+     * buffers could not even be made), the dtype, the problem line.
+     */
+    private String repro(ConvSpec spec) {
+        return new Repro(running != null ? running : Pass.FORWARD, dtype, new Problem(spec, "", null, false, "")).toString();
     }
 
     /**

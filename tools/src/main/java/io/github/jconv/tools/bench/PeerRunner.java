@@ -47,6 +47,15 @@ final class PeerRunner {
         this.timeoutSeconds = timeoutSeconds;
     }
 
+    /** cuDNN determinism on the peer's side (torch.backends.cudnn.deterministic); null leaves PyTorch's default. */
+    private Boolean deterministic;
+
+    /** Asks the peer for the same determinism as jconv's session. */
+    PeerRunner deterministic(Boolean on) {
+        this.deterministic = on;
+        return this;
+    }
+
     /** The command line for these problem names. */
     List<String> command(List<String> problemNames) {
         // --problems last: a stand-in peer in the tests reads the names from the last argument
@@ -56,6 +65,7 @@ final class PeerRunner {
                 "--problems", String.join(",", problemNames)));
         // cuDNN's algorithm choice means something on a CUDA device only; before --problems, which stays last
         if (device.startsWith("cuda")) cmd.addAll(cmd.size() - 2, List.of("--cudnn-benchmark", algo.equals("heuristic") ? "0" : "1"));
+        if (device.startsWith("cuda") && deterministic != null) cmd.addAll(cmd.size() - 2, List.of("--cudnn-deterministic", deterministic ? "1" : "0"));
         return cmd;
     }
 

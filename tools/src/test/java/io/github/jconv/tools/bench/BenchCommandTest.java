@@ -1,5 +1,7 @@
 package io.github.jconv.tools.bench;
 
+import io.github.jconv.ConvSpec;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -18,6 +20,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -110,6 +113,31 @@ class BenchCommandTest {
         assertNotNull(img);
         assertEquals(400, img.getWidth());
         assertEquals(300, img.getHeight());
+    }
+
+    @Test
+    void aBatchFileFilteredByMatchRunsAtTheBatchOfMb(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("layers.txt"), String.join("\n",
+                "# three small layers; --match keeps two, --mb runs them at batch 2",
+                "mb1ic2ih6oc3kh3ph1bia0        keep-a",
+                "tr1mb1ic2ih4oc2kh4sh2ph1bia0  drop-b",
+                "mb1ic2ih5oc2kh1bia0           keep-c", ""));
+        Path csv = dir.resolve("bench.csv");
+        Run r = bench("--backend", "cpu", "--threads", "1", "--batch", file.toString(), "--match", "^keep", "--mb", "2",
+                "--passes", "fwd", "--warmup", "1", "--reps", "2", "--min-window-ms", "0", "--csv", csv.toString(), "--chart-size", "400x300");
+        assertEquals(0, r.exit(), r.out() + r.err());
+        List<String[]> rows = rows(csv);
+        assertEquals(List.of("keep-a", "keep-c"), rows.stream().map(f -> f[0]).toList());
+        assertEquals(ConvSpec.parse("mb2ic2ih6oc3kh3ph1bia0"), ConvSpec.parse(rows.get(0)[2]));
+        // keep-a at batch 2: 2*2*3*(6*6)*2*9 = 7776 forward FLOPs
+        assertEquals("7776", rows.get(0)[3]);
+    }
+
+    @Test
+    void theProblemChoiceIsRefusedWithTrainInsteadOfIgnored() {
+        Run r = bench("--train", "--backend", "cpu", "--mb", "4");
+        assertEquals(2, r.exit(), r.out() + r.err());
+        assertTrue(r.err().contains("--train times T1 instead") && r.err().contains("--train-batch"), r.err());
     }
 
     @Test
@@ -307,6 +335,36 @@ class BenchCommandTest {
         assertEquals("benchmark", BenchCommand.algoMode(null));
         assertFalse(new PeerRunner("python3", script, "cpu", 1, 1, 10, "fp32", "fp32", 200, "benchmark").command(List.of("P1"))
                 .contains("--cudnn-benchmark"));
+    }
+
+    /**
+     * --deterministic reaches a CUDA peer as torch.backends.cudnn.deterministic, before --problems; without it the
+     * peer keeps PyTorch's default; a CPU peer never gets it; bench refuses it on a backend without cuDNN.
+     */
+    @Test
+    void theDeterminismIsPassedToACudaPeerAndRefusedOffCuda() {
+        Path script = Path.of("torch_peer.py");
+        List<String> on = new PeerRunner("python3", script, "cuda", 1, 1, 10, "fp32", "fp32", 200, "benchmark").deterministic(true)
+                .command(List.of("P1"));
+        assertEquals(List.of("--cudnn-benchmark", "1", "--cudnn-deterministic", "1", "--problems", "P1"), on.subList(on.size() - 6, on.size()));
+        List<String> off = new PeerRunner("python3", script, "cuda", 1, 1, 10, "fp32", "fp32", 200, "benchmark").deterministic(false)
+                .command(List.of("P1"));
+        assertEquals(List.of("--cudnn-deterministic", "0", "--problems", "P1"), off.subList(off.size() - 4, off.size()));
+        assertFalse(new PeerRunner("python3", script, "cuda", 1, 1, 10, "fp32", "fp32", 200, "benchmark").command(List.of("P1"))
+                .contains("--cudnn-deterministic"));
+        assertFalse(new PeerRunner("python3", script, "cpu", 1, 1, 10, "fp32", "fp32", 200, "benchmark").deterministic(true)
+                .command(List.of("P1")).contains("--cudnn-deterministic"));
+        assertEquals(Boolean.TRUE, BenchCommand.determinism("on"));
+        assertEquals(Boolean.FALSE, BenchCommand.determinism("off"));
+        assertNull(BenchCommand.determinism(null));
+        assertTrue(BenchCommand.effectiveDeterminism(Boolean.TRUE));
+        assertFalse(BenchCommand.effectiveDeterminism(Boolean.FALSE));
+        Run bad = bench("--backend", "cpu", "--deterministic", "maybe", "--problems", "P3");
+        assertEquals(2, bad.exit(), bad.out() + bad.err());
+        assertTrue(bad.err().contains("deterministic = maybe: must be on or off"), bad.err());
+        Run cpu = bench("--backend", "cpu", "--deterministic", "off", "--problems", "P3");
+        assertEquals(2, cpu.exit(), cpu.out() + cpu.err());
+        assertTrue(cpu.err().contains("only the cuda backend has a non-deterministic mode"), cpu.err());
     }
 
     /** The session's jconv.cuda.algo is set only while the engine opens: nothing else in the JVM sees bench's value. */

@@ -193,6 +193,10 @@ class PeerScriptTest {
         assertTrue(halfTf32.out().contains("--math tf32 with --dtype fp16"), halfTf32.out());
         Py heuristic = script("python3", "--check", "--device", "cuda", "--cudnn-benchmark", "0");
         assertEquals(0, heuristic.exit(), heuristic.out()); // bench --algo heuristic's flag parses without PyTorch
+        Py det = script("python3", "--check", "--device", "cuda", "--cudnn-deterministic", "1");
+        assertEquals(0, det.exit(), det.out()); // bench --deterministic's flag parses without PyTorch
+        Py badDet = script("python3", "--check", "--cudnn-deterministic", "yes");
+        assertEquals(2, badDet.exit(), badDet.out());
         Py badBench = script("python3", "--check", "--cudnn-benchmark", "yes");
         assertEquals(2, badBench.exit(), badBench.out());
         assertTrue(badBench.out().contains("--cudnn-benchmark: invalid choice: 'yes'"), badBench.out());

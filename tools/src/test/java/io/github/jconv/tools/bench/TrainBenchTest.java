@@ -6,7 +6,7 @@ import io.github.jconv.DType;
 import io.github.jconv.EngineOptions;
 import io.github.jconv.FallbackPolicy;
 import io.github.jconv.Shape;
-import io.github.jconv.spi.DeviceBuffer;
+import io.github.jconv.DeviceBuffer;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
