@@ -87,7 +87,11 @@ public final class EngineOptions {
             new Option("jconv.cuda.workspaceLimit", "JCONV_CUDA_WORKSPACE_LIMIT", "1g", "cuda",
                     "most scratch bytes one call may use, with an optional k, m or g suffix"),
             new Option("jconv.cuda.fuseBias", "JCONV_CUDA_FUSE_BIAS", "false", "cuda",
-                    "true: fuse the forward bias into cuDNN's convolution call where it can"));
+                    "true: fuse the forward bias into cuDNN's convolution call where it can (legacy API)"),
+            new Option("jconv.cuda.api", "JCONV_CUDA_API", "graph", "cuda",
+                    "cuDNN interface: graph (backend API engines, legacy calls where a graph cannot run) or legacy"),
+            new Option("jconv.cuda.deformable", "JCONV_CUDA_DEFORMABLE", "auto", "cuda",
+                    "deformable route: auto (sampled columns + cuDNN 1x1 GEMM, direct kernels where refused) or direct"));
 
     private final String backend;
     private final FallbackPolicy fallback;

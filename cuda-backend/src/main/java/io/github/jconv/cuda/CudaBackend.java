@@ -58,7 +58,7 @@ final class CudaBackend implements ConvBackend {
         this.engineOptions = engineOptions;
         this.tracker = new BufferTracker("cuda", engineOptions);
         // read before any native call: a bad jconv.cuda.deformable fails the open without a context to clean up
-        DeformableRunner.Mode deformableMode = DeformableRunner.mode(System.getProperties(), System.getenv());
+        DeformableRunner.Mode deformableMode = DeformableRunner.mode(engineOptions.properties(), engineOptions.environment());
         this.ctx = new DeviceContext(device.index());
         try {
             this.cudnn = new CudnnRunner(this);
@@ -173,6 +173,11 @@ final class CudaBackend implements ConvBackend {
             body.run();
             return null;
         });
+    }
+
+    /** The options this session was opened with (the typed ones are {@link #options()}). */
+    EngineOptions engineOptions() {
+        return engineOptions;
     }
 
     /** The poisoning cause, or null. */

@@ -19,9 +19,9 @@ import java.util.Properties;
  *     see {@link AlgoDiskCache}</li>
  * <li>{@code jconv.cuda.workspaceLimit} / {@code JCONV_CUDA_WORKSPACE_LIMIT}: most bytes of scratch one
  *     call may use, with an optional k/m/g suffix (default 1g)</li>
- * <li>{@code jconv.cuda.api} / {@code JCONV_CUDA_API}: legacy (default) runs cuDNN's legacy convolution calls;
- *     graph builds each convolution as a cuDNN graph (backend API, {@link CudnnGraph}), whose engines the legacy
- *     calls cannot reach, and falls back to the legacy calls, saying why, where the graph cannot run a problem</li>
+ * <li>{@code jconv.cuda.api} / {@code JCONV_CUDA_API}: graph (default) builds each convolution as a cuDNN graph
+ *     (backend API, {@link CudnnGraph}), whose engines the legacy calls cannot reach, and falls back to the legacy
+ *     calls, saying why, where the graph cannot run a problem; legacy runs cuDNN's legacy convolution calls only</li>
  * </ul>
  * The forward bias fusion switch, {@code jconv.cuda.fuseBias}, is read by {@link FusedBias}.
  * Read from {@link EngineOptions} (the one place that reads system properties and variables) when a session opens.
@@ -65,7 +65,7 @@ public record CudaOptions(MathMode math, boolean deterministic, AlgoMode algo, l
     }
 
     public static CudaOptions defaults() {
-        return new CudaOptions(MathMode.FP32, true, AlgoMode.HEURISTIC, DEFAULT_WORKSPACE_LIMIT, Api.LEGACY);
+        return new CudaOptions(MathMode.FP32, true, AlgoMode.HEURISTIC, DEFAULT_WORKSPACE_LIMIT, Api.GRAPH);
     }
 
     /** From the system properties and environment variables now (through {@link EngineOptions#fromSystem()}). */
@@ -108,7 +108,7 @@ public record CudaOptions(MathMode math, boolean deterministic, AlgoMode algo, l
             }
         }
         long w = ws == null ? DEFAULT_WORKSPACE_LIMIT : parseBytes("jconv.cuda.workspaceLimit", ws);
-        Api p = Api.LEGACY;
+        Api p = Api.GRAPH;
         if (api != null) {
             try {
                 p = Api.valueOf(api.strip().toUpperCase(Locale.ROOT));

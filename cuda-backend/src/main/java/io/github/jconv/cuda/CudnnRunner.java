@@ -52,7 +52,7 @@ final class CudnnRunner implements AutoCloseable {
 
     CudnnRunner(CudaBackend session) {
         this.session = session;
-        this.fuseBias = FusedBias.enabled(System.getProperties(), System.getenv()); // before any native handle exists
+        this.fuseBias = FusedBias.enabled(session.engineOptions().properties(), session.engineOptions().environment()); // before any native handle exists
         CudaErrors.checkCudnn(cudnnCreate(handle), "cudnnCreate", "");
         CudaErrors.checkCudnn(cudnnSetStream(handle, new CUstream_st(DeviceAddress.javacpp(session.context().streamAddress()))),
                 "cudnnSetStream", "");

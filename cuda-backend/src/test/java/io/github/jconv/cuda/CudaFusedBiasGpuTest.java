@@ -28,7 +28,7 @@ class CudaFusedBiasGpuTest {
         String before = System.getProperty(FusedBias.PROPERTY);
         System.setProperty(FusedBias.PROPERTY, Boolean.toString(fuse));
         try {
-            return new CudaBackendProvider().open(0, CudaOptions.defaults());
+            return new CudaBackendProvider().open(0, CudaOptions.defaults().withApi(CudaOptions.Api.LEGACY)); // fusion is a legacy call
         } finally {
             if (before == null) System.clearProperty(FusedBias.PROPERTY);
             else System.setProperty(FusedBias.PROPERTY, before);

@@ -59,7 +59,7 @@ class CudaGraphGpuTest {
         }
         if (probe.available()) {
             graph = new CudaBackendProvider().open(0, CudaOptions.defaults().withApi(CudaOptions.Api.GRAPH));
-            legacy = new CudaBackendProvider().open(0, CudaOptions.defaults());
+            legacy = new CudaBackendProvider().open(0, CudaOptions.defaults().withApi(CudaOptions.Api.LEGACY));
         }
     }
 
