@@ -3,12 +3,14 @@ package io.github.jconv.opencl;
 import io.github.jconv.ConvSpec;
 import io.github.jconv.ConvType;
 import io.github.jconv.Pass;
+import io.github.jconv.spi.ConvGeometry;
 
 /**
  * Which kernels run a pass: a pure function of the spec, the pass and the mode (STYLE.md: selection
  * apart from execution). Transposed convolution is the adjoint of convolution, so its forward runs
  * the convolution's data-gradient path and its data gradient the convolution's forward path, on the
- * "convolution view" of {@link #convGeometry}.
+ * convolution view of core's {@link ConvGeometry}. Every choice that changes which kernels run is made
+ * here, the session's tuning flags (implicit GEMM, deformable row scatter) included.
  */
 final class Algorithms {
     /** How convolution passes are computed: chosen by size, or forced (tests, tuning). */
@@ -41,6 +43,8 @@ final class Algorithms {
         VIEW_FORWARD_DIRECT("direct"),
         /** im2col + GEMM (a 1x1 stride-1 unpadded view skips im2col). */
         VIEW_FORWARD_GEMM("im2col+gemm"),
+        /** gemm.cl gemm_conv: the GEMM reads the input in place of a column matrix (not for pointwise views, which need no columns). */
+        VIEW_FORWARD_IMPLICIT("implicit-gemm"),
         VIEW_BACKWARD_DATA_DIRECT("direct-gather"),
         /** GEMM into columns, then a col2im gather. */
         VIEW_BACKWARD_DATA_GEMM("gemm+col2im"),
@@ -51,8 +55,11 @@ final class Algorithms {
         /** Sampled columns (deform_im2col), then GEMM. */
         DEFORM_FORWARD_GEMM("deformable-im2col+gemm"),
         DEFORM_DATA("deformable-colgrad+plane-scatter"),
+        /** As DEFORM_DATA, one input row per work-item (GPUs: H times the parallelism). */
+        DEFORM_DATA_ROWS("deformable-colgrad+row-scatter"),
         /** Column gradient W^T dy as a GEMM, then the per-plane scatter. */
         DEFORM_DATA_GEMM("deformable-gemm+plane-scatter"),
+        DEFORM_DATA_GEMM_ROWS("deformable-gemm+row-scatter"),
         DEFORM_WEIGHT("deformable-workgroup-reduce"),
         DEFORM_WEIGHT_GEMM("deformable-im2col+gemm"),
         DEFORM_BIAS("workgroup-reduce"),
@@ -95,23 +102,28 @@ final class Algorithms {
         return choose(spec, pass, mode, Long.MAX_VALUE);
     }
 
+    static Choice choose(ConvSpec spec, Pass pass, Mode mode, long maxColumnElements) {
+        return choose(spec, pass, mode, maxColumnElements, false, false);
+    }
+
     /**
      * {@code maxColumnElements}: the largest column matrix (one batch item) the device can allocate;
      * a problem whose columns exceed it, or whose GEMM sizes exceed an int, runs the direct kernels.
+     * {@code implicitGemm}: GEMM forwards of the view read the input in place (except pointwise views);
+     * {@code rowScatter}: the deformable data gradient scatters by rows ({@link #rowScatter}).
      */
-    static Choice choose(ConvSpec spec, Pass pass, Mode mode, long maxColumnElements) {
+    static Choice choose(ConvSpec spec, Pass pass, Mode mode, long maxColumnElements, boolean implicitGemm, boolean rowScatter) {
         ConvType t = spec.type();
         boolean tr = t == ConvType.TRANSPOSED;
-        long viewOut = tr ? spec.inputSpatial() : spec.outputSpatial();
-        long viewIn = tr ? spec.outputSpatial() : spec.inputSpatial();
+        ConvGeometry geo = ConvGeometry.of(spec);
+        long viewOut = geo.outSpatial();
+        long viewIn = geo.inSpatial();
         // -1 when the product overflows a long: such columns fit nowhere.
-        long columns = OpenClSession.product(tr ? spec.outChannels() : spec.inChannels(), spec.kernelVolume(), viewOut);
+        long columns = ConvGeometry.productOrMinusOne(geo.inChannels(), geo.kernelVolume(), viewOut);
         boolean fits = columns >= 0 && columns <= maxColumnElements && viewOut <= Integer.MAX_VALUE && viewIn <= Integer.MAX_VALUE
                 && columns / viewOut <= Integer.MAX_VALUE;
-        long viewC = tr ? spec.outChannels() : spec.inChannels();
-        long viewK = tr ? spec.inChannels() : spec.outChannels();
-        long kg = viewK / spec.groups();
-        long cgt = viewC / spec.groups() * spec.kernelVolume();
+        long kg = geo.outChannelsPerGroup();
+        long cgt = geo.columnRows();
         // Depthwise and narrow groups make GEMMs of a few rows, where a 64-row tile idles: direct kernels win
         // there (measured on PoCL). The GEMM's rows are Kg (view forward), Cg*T (view data), Kg x Cg*T (weight).
         boolean viewForward = (pass == Pass.FORWARD) != tr;
@@ -126,7 +138,8 @@ final class Algorithms {
         if (t == ConvType.DEFORMABLE) {
             Path p = switch (pass) {
                 case FORWARD -> gemm ? Path.DEFORM_FORWARD_GEMM : Path.DEFORM_FORWARD;
-                case BACKWARD_DATA -> gemm ? Path.DEFORM_DATA_GEMM : Path.DEFORM_DATA;
+                case BACKWARD_DATA -> gemm ? (rowScatter ? Path.DEFORM_DATA_GEMM_ROWS : Path.DEFORM_DATA_GEMM)
+                        : (rowScatter ? Path.DEFORM_DATA_ROWS : Path.DEFORM_DATA);
                 case BACKWARD_WEIGHT -> gemm ? Path.DEFORM_WEIGHT_GEMM : Path.DEFORM_WEIGHT;
                 case BACKWARD_BIAS -> Path.DEFORM_BIAS;
                 case BACKWARD_OFFSET_MASK -> gemm ? Path.DEFORM_OFFSET_MASK_GEMM : Path.DEFORM_OFFSET_MASK;
@@ -139,46 +152,14 @@ final class Algorithms {
                     + t + ", use Pass.BACKWARD_DATA / BACKWARD_WEIGHT / BACKWARD_BIAS");
         }
         // Transposed convolution is the adjoint: its forward is the convolution's data gradient and vice versa.
+        Path viewForwardGemm = implicitGemm && !geo.pointwise() ? Path.VIEW_FORWARD_IMPLICIT : Path.VIEW_FORWARD_GEMM;
         Path p = switch (pass) {
             case FORWARD -> tr ? (gemm ? Path.VIEW_BACKWARD_DATA_GEMM : Path.VIEW_BACKWARD_DATA_DIRECT)
-                    : (gemm ? Path.VIEW_FORWARD_GEMM : Path.VIEW_FORWARD_DIRECT);
-            case BACKWARD_DATA -> tr ? (gemm ? Path.VIEW_FORWARD_GEMM : Path.VIEW_FORWARD_DIRECT)
+                    : (gemm ? viewForwardGemm : Path.VIEW_FORWARD_DIRECT);
+            case BACKWARD_DATA -> tr ? (gemm ? viewForwardGemm : Path.VIEW_FORWARD_DIRECT)
                     : (gemm ? Path.VIEW_BACKWARD_DATA_GEMM : Path.VIEW_BACKWARD_DATA_DIRECT);
             default -> gemm ? Path.VIEW_BACKWARD_WEIGHT_GEMM : Path.VIEW_BACKWARD_WEIGHT_DIRECT;
         };
         return new Choice(p, tr && pass != Pass.BACKWARD_WEIGHT ? p.label + " (adjoint of convolution)" : p.label);
-    }
-
-    /**
-     * The 22 geometry ints (N, C, K, G, D, H, W, OD, OH, OW, KD, KH, KW, SD, SH, SW, PD, PH, PW, DD, DH, DW)
-     * of the convolution that runs {@code spec}: 1D and 2D get leading unit axes; a transposed spec
-     * becomes the convolution it is the adjoint of (its output is that convolution's input).
-     */
-    static int[] convGeometry(ConvSpec spec) {
-        boolean tr = spec.type() == ConvType.TRANSPOSED;
-        int r = spec.rank();
-        int[] g = new int[22];
-        g[0] = spec.batch();
-        g[1] = tr ? spec.outChannels() : spec.inChannels();
-        g[2] = tr ? spec.inChannels() : spec.outChannels();
-        g[3] = spec.groups();
-        for (int a = 0; a < 3; a++) {
-            int src = a - (3 - r);
-            boolean real = src >= 0;
-            g[4 + a] = real ? (tr ? spec.output(src) : spec.input(src)) : 1;
-            g[7 + a] = real ? (tr ? spec.input(src) : spec.output(src)) : 1;
-            g[10 + a] = real ? spec.kernel(src) : 1;
-            g[13 + a] = real ? spec.stride(src) : 1;
-            g[16 + a] = real ? spec.paddingLo(src) : 0;
-            g[19 + a] = real ? spec.dilation(src) : 1;
-        }
-        return g;
-    }
-
-    /** The 17 geometry ints of deformable.cl (N, C, K, G, GOFF, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW). */
-    static int[] deformGeometry(ConvSpec s) {
-        return new int[] {s.batch(), s.inChannels(), s.outChannels(), s.groups(), s.offsetGroups(), s.input(0), s.input(1),
-                s.output(0), s.output(1), s.kernel(0), s.kernel(1), s.stride(0), s.stride(1), s.paddingLo(0), s.paddingLo(1),
-                s.dilation(0), s.dilation(1)};
     }
 }

@@ -54,27 +54,27 @@ public record OpenClOptions(String algorithm, long columnBudgetBytes, String def
     static OpenClOptions from(EngineOptions o) {
         String algorithm = o.get(Algorithms.MODE_PROPERTY, "auto");
         // the older Long.getLong reading: a value that is not a number counts as absent; at least 1
-        long budget = Math.max(1, o.number(OpenClSession.COL_BUDGET_PROPERTY, DEFAULT_COLUMN_BUDGET));
+        long budget = Math.max(1, o.number(ClSettings.COL_BUDGET_PROPERTY, DEFAULT_COLUMN_BUDGET));
         String scatter = o.get(Algorithms.SCATTER_PROPERTY);
-        String implicit = o.get(OpenClSession.IMPLICIT_GEMM_PROPERTY);
+        String implicit = o.get(ClSettings.IMPLICIT_GEMM_PROPERTY);
         Boolean imp = implicit == null ? null : Boolean.parseBoolean(implicit.trim());
         GemmParams gemm = null;
-        String g = o.get(OpenClSession.GEMM_PROPERTY);
+        String g = o.get(ClSettings.GEMM_PROPERTY);
         if (g != null) {
-            gemm = GemmParams.parse(g, OpenClSession.GEMM_PROPERTY);
-        } else if ((g = o.get(OpenClSession.GEMM_TILES_PROPERTY)) != null) {
-            gemm = GemmParams.parse(g, OpenClSession.GEMM_TILES_PROPERTY);
+            gemm = GemmParams.parse(g, ClSettings.GEMM_PROPERTY);
+        } else if ((g = o.get(ClSettings.GEMM_TILES_PROPERTY)) != null) {
+            gemm = GemmParams.parse(g, ClSettings.GEMM_TILES_PROPERTY);
         }
         int splitK = 0;
         boolean force = false;
-        String cap = o.get(OpenClSession.SPLIT_K_PROPERTY);
+        String cap = o.get(ClSettings.SPLIT_K_PROPERTY);
         if (cap != null) {
             try {
                 splitK = Math.max(1, Integer.parseInt(cap.trim()));
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(OpenClSession.SPLIT_K_PROPERTY + " = " + cap + ": the most slices, a positive integer; e.g. 8");
+                throw new IllegalArgumentException(ClSettings.SPLIT_K_PROPERTY + " = " + cap + ": the most slices, a positive integer; e.g. 8");
             }
-            force = o.flag(OpenClSession.SPLIT_K_PROPERTY + ".force", false);
+            force = o.flag(ClSettings.SPLIT_K_PROPERTY + ".force", false);
         }
         return new OpenClOptions(algorithm.trim().toLowerCase(Locale.ROOT), budget, scatter, imp, gemm, splitK, force,
                 ProgramCache.cacheDir(o));

@@ -162,7 +162,7 @@ public final class OpenClTuner {
             }
             boolean implicit = implicitTotal < explicitTotal;
             TuningDatabase db = TuningDatabase.load(s.cacheDir(), s.identity());
-            db.putFlag(OpenClSession.IMPLICIT_GEMM_KEY, implicit);
+            db.putFlag(ClSettings.IMPLICIT_GEMM_KEY, implicit);
             db.save();
             log.accept(String.format(java.util.Locale.ROOT, "implicit GEMM forward: %s (%.3f ms in all, against %.3f ms with im2col)%s",
                     implicit ? "on" : "off", implicitTotal / 1e6, explicitTotal / 1e6, detail));

@@ -88,14 +88,14 @@ class AlgorithmsTest {
     void lowerRanksBecomeThreeDimensionalWithUnitLeadingAxes() {
         ConvSpec oneD = ConvSpec.convolution().batch(3).channels(2, 4).input(9).kernel(3).stride(2).paddingLo(1).dilation(2).build();
         // N, C, K, G, D, H, W, OD, OH, OW, KD, KH, KW, SD, SH, SW, PD, PH, PW, DD, DH, DW
-        assertArrayEquals(new int[] {3, 2, 4, 1, 1, 1, 9, 1, 1, 3, 1, 1, 3, 1, 1, 2, 0, 0, 1, 1, 1, 2}, Algorithms.convGeometry(oneD));
+        assertArrayEquals(new int[] {3, 2, 4, 1, 1, 1, 9, 1, 1, 3, 1, 1, 3, 1, 1, 2, 0, 0, 1, 1, 1, 2}, KernelArgs.geomParams(io.github.jconv.spi.ConvGeometry.of(oneD)));
     }
 
     @Test
     void aTransposedSpecBecomesTheConvolutionItIsTheAdjointOf() {
         ConvSpec t = ConvSpec.transposed().channels(6, 4).groups(2).input(5).kernel(3).stride(2).build();
         // transposed output 2*(5-1)+3 = 11 is the convolution's input; its 6 input channels are the convolution's outputs
-        int[] g = Algorithms.convGeometry(t);
+        int[] g = KernelArgs.geomParams(io.github.jconv.spi.ConvGeometry.of(t));
         assertArrayEquals(new int[] {1, 4, 6, 2, 1, 1, 11, 1, 1, 5}, java.util.Arrays.copyOf(g, 10));
     }
 
@@ -120,5 +120,34 @@ class AlgorithmsTest {
             if (saved == null) System.clearProperty(Algorithms.MODE_PROPERTY);
             else System.setProperty(Algorithms.MODE_PROPERTY, saved);
         }
+    }
+
+    @Test
+    void theDeformableRowScatterIsChosenByTheSelectorAndNamedInItsLabel() {
+        ConvSpec d = ConvSpec.deformable().batch(2).channels(4, 4).offsetGroups(2).input(7, 6).kernel(3).padding(1).build();
+        Algorithms.Choice rows = Algorithms.choose(d, Pass.BACKWARD_DATA, DIRECT, Long.MAX_VALUE, false, true);
+        assertEquals(DEFORM_DATA_ROWS, rows.path());
+        assertEquals("deformable-colgrad+row-scatter", rows.label());
+        assertEquals(DEFORM_DATA_GEMM_ROWS, Algorithms.choose(d, Pass.BACKWARD_DATA, GEMM, Long.MAX_VALUE, false, true).path());
+        assertEquals(DEFORM_DATA, Algorithms.choose(d, Pass.BACKWARD_DATA, DIRECT, Long.MAX_VALUE, false, false).path());
+        // the offset gradient gathers: the scatter setting does not touch it
+        assertEquals(DEFORM_OFFSET_MASK, Algorithms.choose(d, Pass.BACKWARD_OFFSET_MASK, DIRECT, Long.MAX_VALUE, false, true).path());
+    }
+
+    @Test
+    void theImplicitGemmIsChosenByTheSelectorExceptForPointwiseViews() {
+        Algorithms.Choice f = Algorithms.choose(LARGE, Pass.FORWARD, GEMM, Long.MAX_VALUE, true, false);
+        assertEquals(VIEW_FORWARD_IMPLICIT, f.path());
+        assertEquals("implicit-gemm", f.label());
+        // a 1x1 stride-1 unpadded view needs no column matrix, so no implicit GEMM either
+        ConvSpec pointwise = ConvSpec.convolution().batch(2).channels(64, 64).input(28, 28).kernel(1).build();
+        assertEquals(VIEW_FORWARD_GEMM, Algorithms.choose(pointwise, Pass.FORWARD, GEMM, Long.MAX_VALUE, true, false).path());
+        // transposed: the view forward is the data gradient, labelled as the adjoint
+        ConvSpec t = ConvSpec.transposed().batch(2).channels(64, 64).input(14, 14).kernel(3).stride(2).build();
+        Algorithms.Choice td = Algorithms.choose(t, Pass.BACKWARD_DATA, GEMM, Long.MAX_VALUE, true, false);
+        assertEquals(VIEW_FORWARD_IMPLICIT, td.path());
+        assertEquals("implicit-gemm (adjoint of convolution)", td.label());
+        // the weight gradient keeps im2col + GEMM
+        assertEquals(VIEW_BACKWARD_WEIGHT_GEMM, Algorithms.choose(LARGE, Pass.BACKWARD_WEIGHT, GEMM, Long.MAX_VALUE, true, false).path());
     }
 }

@@ -101,7 +101,7 @@ class HalfStorageConvTest {
     @Test
     void theWeightGradientOfHalfBuffersRoundsOnceEvenWhereSplitKIsForced() {
         // the split-K settings are read when the session opens
-        String[] keys = {OpenClSession.SPLIT_K_PROPERTY, OpenClSession.SPLIT_K_PROPERTY + ".force"};
+        String[] keys = {ClSettings.SPLIT_K_PROPERTY, ClSettings.SPLIT_K_PROPERTY + ".force"};
         String[] saved = {System.getProperty(keys[0]), System.getProperty(keys[1])};
         System.setProperty(keys[0], "2");
         System.setProperty(keys[1], "true");
@@ -202,7 +202,7 @@ class HalfStorageConvTest {
     }
 
     private static ConvBackend open(String route) {
-        String[] keys = {Algorithms.MODE_PROPERTY, OpenClSession.IMPLICIT_GEMM_PROPERTY};
+        String[] keys = {Algorithms.MODE_PROPERTY, ClSettings.IMPLICIT_GEMM_PROPERTY};
         String[] saved = {System.getProperty(keys[0]), System.getProperty(keys[1])};
         System.setProperty(keys[0], route.equals("direct") ? "direct" : "gemm");
         System.setProperty(keys[1], String.valueOf(route.equals("implicit")));

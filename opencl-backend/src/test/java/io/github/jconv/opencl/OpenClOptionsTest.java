@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class OpenClOptionsTest {
     private static EngineOptions.Builder opencl(String algorithm) {
         return EngineOptions.builder().backend("opencl").fallback(FallbackPolicy.FAIL)
-                .set(Algorithms.MODE_PROPERTY, algorithm).set(OpenClSession.IMPLICIT_GEMM_PROPERTY, "false");
+                .set(Algorithms.MODE_PROPERTY, algorithm).set(ClSettings.IMPLICIT_GEMM_PROPERTY, "false");
     }
 
     @Test

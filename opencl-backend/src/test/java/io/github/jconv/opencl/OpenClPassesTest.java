@@ -62,14 +62,14 @@ class OpenClPassesTest {
     static void open() {
         for (Route r : Route.values()) {
             String savedMode = System.getProperty(Algorithms.MODE_PROPERTY);
-            String savedBudget = System.getProperty(OpenClSession.COL_BUDGET_PROPERTY);
+            String savedBudget = System.getProperty(ClSettings.COL_BUDGET_PROPERTY);
             System.setProperty(Algorithms.MODE_PROPERTY, r.mode);
-            System.setProperty(OpenClSession.COL_BUDGET_PROPERTY, String.valueOf(r.columnBudget));
+            System.setProperty(ClSettings.COL_BUDGET_PROPERTY, String.valueOf(r.columnBudget));
             try {
                 SESSIONS.put(r, openOrSkip());
             } finally {
                 restore(Algorithms.MODE_PROPERTY, savedMode);
-                restore(OpenClSession.COL_BUDGET_PROPERTY, savedBudget);
+                restore(ClSettings.COL_BUDGET_PROPERTY, savedBudget);
             }
         }
     }

@@ -60,24 +60,24 @@ class OpenClTunerTest {
 
     @Test
     void theOverridePropertyWinsOverTheDefaults() {
-        String before = System.getProperty(OpenClSession.GEMM_PROPERTY);
-        System.setProperty(OpenClSession.GEMM_PROPERTY, "32,16,8,4,2,2,1");
+        String before = System.getProperty(ClSettings.GEMM_PROPERTY);
+        System.setProperty(ClSettings.GEMM_PROPERTY, "32,16,8,4,2,2,1");
         try (ConvBackend b = OpenClTestSupport.openOrSkip()) {
             assertEquals(new GemmParams(32, 16, 8, 4, 2, 2, true), ((OpenClSession) b).gemmParams(DType.FP32, GemmClass.DEEP));
         } finally {
-            if (before == null) System.clearProperty(OpenClSession.GEMM_PROPERTY);
-            else System.setProperty(OpenClSession.GEMM_PROPERTY, before);
+            if (before == null) System.clearProperty(ClSettings.GEMM_PROPERTY);
+            else System.setProperty(ClSettings.GEMM_PROPERTY, before);
         }
     }
 
     @Test
     void aStoredImplicitChoiceTurnsTheImplicitForwardOnAndThePropertyOverridesIt() throws Exception {
-        String[] keys = {ProgramCache.CACHE_DIR_PROPERTY, Algorithms.MODE_PROPERTY, OpenClSession.IMPLICIT_GEMM_PROPERTY};
+        String[] keys = {ProgramCache.CACHE_DIR_PROPERTY, Algorithms.MODE_PROPERTY, ClSettings.IMPLICIT_GEMM_PROPERTY};
         String[] before = new String[keys.length];
         for (int i = 0; i < keys.length; i++) before[i] = System.getProperty(keys[i]);
         System.setProperty(ProgramCache.CACHE_DIR_PROPERTY, cache.toString());
         System.setProperty(Algorithms.MODE_PROPERTY, "gemm");
-        System.clearProperty(OpenClSession.IMPLICIT_GEMM_PROPERTY);
+        System.clearProperty(ClSettings.IMPLICIT_GEMM_PROPERTY);
         try {
             io.github.jconv.ConvSpec spec = io.github.jconv.ConvSpec.parse("mb2ic3ih9oc5kh3ph1bia0");
             String identity;
@@ -86,12 +86,12 @@ class OpenClTunerTest {
                 assertEquals("im2col+gemm", forwardAlgorithm(b, spec), "untuned: no implicit GEMM");
             }
             TuningDatabase db = TuningDatabase.load(ProgramCache.defaultDir(), identity);
-            db.putFlag(OpenClSession.IMPLICIT_GEMM_KEY, true);
+            db.putFlag(ClSettings.IMPLICIT_GEMM_KEY, true);
             db.save();
             try (ConvBackend b = new OpenClBackendProvider().open(0)) {
                 assertEquals("implicit-gemm", forwardAlgorithm(b, spec), "the stored choice");
             }
-            System.setProperty(OpenClSession.IMPLICIT_GEMM_PROPERTY, "false");
+            System.setProperty(ClSettings.IMPLICIT_GEMM_PROPERTY, "false");
             try (ConvBackend b = new OpenClBackendProvider().open(0)) {
                 assertEquals("im2col+gemm", forwardAlgorithm(b, spec), "the property over the stored choice");
             }
