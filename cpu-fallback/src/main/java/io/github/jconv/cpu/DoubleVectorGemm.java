@@ -175,7 +175,8 @@ final class DoubleVectorGemm {
         DoubleVector c30 = z, c31 = z;
         DoubleVector c40 = z, c41 = z;
         DoubleVector c50 = z, c51 = z;
-        for (int k = 0, aq = ao, bq = bo; k < kc; k++, aq += 6, bq += nrw) {
+        for (int k = 0; k < kc; k++) {
+            int aq = ao + 6 * k, bq = bo + nrw * k;
             DoubleVector b0 = DoubleVector.fromArray(S, bp, bq);
             DoubleVector b1 = DoubleVector.fromArray(S, bp, bq + VL);
             DoubleVector a0 = DoubleVector.broadcast(S, ap[aq]);
@@ -218,7 +219,8 @@ final class DoubleVectorGemm {
         DoubleVector c50 = z, c51 = z, c52 = z;
         DoubleVector c60 = z, c61 = z, c62 = z;
         DoubleVector c70 = z, c71 = z, c72 = z;
-        for (int k = 0, aq = ao, bq = bo; k < kc; k++, aq += 8, bq += nrw) {
+        for (int k = 0; k < kc; k++) {
+            int aq = ao + 8 * k, bq = bo + nrw * k;
             DoubleVector b0 = DoubleVector.fromArray(S, bp, bq);
             DoubleVector b1 = DoubleVector.fromArray(S, bp, bq + VL);
             DoubleVector b2 = DoubleVector.fromArray(S, bp, bq + 2 * VL);

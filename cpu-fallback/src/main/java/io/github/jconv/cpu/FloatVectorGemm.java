@@ -174,7 +174,8 @@ final class FloatVectorGemm {
         FloatVector c30 = z, c31 = z;
         FloatVector c40 = z, c41 = z;
         FloatVector c50 = z, c51 = z;
-        for (int k = 0, aq = ao, bq = bo; k < kc; k++, aq += 6, bq += nrw) {
+        for (int k = 0; k < kc; k++) {
+            int aq = ao + 6 * k, bq = bo + nrw * k;
             FloatVector b0 = FloatVector.fromArray(S, bp, bq);
             FloatVector b1 = FloatVector.fromArray(S, bp, bq + VL);
             FloatVector a0 = FloatVector.broadcast(S, ap[aq]);
@@ -217,7 +218,8 @@ final class FloatVectorGemm {
         FloatVector c50 = z, c51 = z, c52 = z;
         FloatVector c60 = z, c61 = z, c62 = z;
         FloatVector c70 = z, c71 = z, c72 = z;
-        for (int k = 0, aq = ao, bq = bo; k < kc; k++, aq += 8, bq += nrw) {
+        for (int k = 0; k < kc; k++) {
+            int aq = ao + 8 * k, bq = bo + nrw * k;
             FloatVector b0 = FloatVector.fromArray(S, bp, bq);
             FloatVector b1 = FloatVector.fromArray(S, bp, bq + VL);
             FloatVector b2 = FloatVector.fromArray(S, bp, bq + 2 * VL);
