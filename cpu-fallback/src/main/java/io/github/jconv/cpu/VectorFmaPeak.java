@@ -40,13 +40,24 @@ final class VectorFmaPeak {
     static double gflops(int threads, long millis) {
         // Warm-up: enough short calls that C2 compiles the whole method (it needs several hundred
         // invocations; a loop compiled only on stack replacement left the threads' first calls slow),
-        // then size the timed run so that it lasts about millis.
+        // then probes until the rate stops rising (at most about 2 s: a busy compiler queue can delay
+        // the compiled code), then size each timed slice so that all slices last about millis.
         for (int i = 0; i < 4000; i++) sink = chains(256);
         long probe = 1 << 16;
-        long t = System.nanoTime();
-        sink = chains(probe);
-        double perIteration = Math.max(1e-3, (System.nanoTime() - t) / (double) probe);
-        long iterations = Math.max(1, (long) (millis * 1e6 / perIteration));
+        double perIteration = Double.MAX_VALUE;
+        long until = System.nanoTime() + 2_000_000_000L;
+        while (System.nanoTime() < until) {
+            long t = System.nanoTime();
+            sink = chains(probe);
+            double p = Math.max(1e-3, (System.nanoTime() - t) / (double) probe);
+            if (p > 0.9 * perIteration) {
+                perIteration = Math.min(perIteration, p);
+                break;
+            }
+            perIteration = Math.min(perIteration, p);
+        }
+        final int slices = 5;
+        long iterations = Math.max(1, (long) (millis * 1e6 / perIteration / slices));
         DoubleAdder rates = new DoubleAdder();
         java.lang.management.ThreadMXBean cpu = java.lang.management.ManagementFactory.getThreadMXBean();
         CountDownLatch start = new CountDownLatch(1), done = new CountDownLatch(threads);
@@ -54,11 +65,16 @@ final class VectorFmaPeak {
             Thread th = new Thread(() -> {
                 try {
                     start.await();
-                    long c0 = cpu.getCurrentThreadCpuTime();
-                    sink = chains(iterations);
-                    long c1 = cpu.getCurrentThreadCpuTime();
-                    // This thread's rate over the CPU time it got: other load on the machine does not lower it.
-                    if (c1 > c0) rates.add(2.0 * CHAINS * S.length() * iterations / (c1 - c0));
+                    // This thread's best slice, rated over the CPU time it got: other load on the machine
+                    // does not lower it, and a slice still waiting for compiled code does not count.
+                    double best = 0;
+                    for (int sl = 0; sl < slices; sl++) {
+                        long c0 = cpu.getCurrentThreadCpuTime();
+                        sink = chains(iterations);
+                        long c1 = cpu.getCurrentThreadCpuTime();
+                        if (c1 > c0) best = Math.max(best, 2.0 * CHAINS * S.length() * iterations / (c1 - c0));
+                    }
+                    rates.add(best);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 } finally {
