@@ -68,10 +68,6 @@ final class DoubleGemm {
                              Geometry g, double[] x, int xBase, int p0,
                              double[] c, int cOff, int ldc, Scratch s) {
         if (m == 0 || n == 0) return;
-        if (VECTOR && m * (long) n * kk >= VECTOR_MIN_WORK) {
-            DoubleVectorGemm.gemmGathered(m, n, kk, a, aOff, aRs, g, x, xBase, p0, c, cOff, ldc, s);
-            return;
-        }
         double[][] bp = s.doubleRows(0, KC, Math.min(NC, n));
         double[] acc = s.doubles(0, Math.min(NC, n));
         double[] ar = s.doubles(1, KC);

@@ -63,26 +63,6 @@ final class DoubleVectorGemm {
                      double[] a, int aOff, int aRs, int aCs,
                      double[] b, int bOff, int bRs, int bCs,
                      double[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
-        gemm(mr, nv, kcMax, mcMax, ncMax, m, n, kk, a, aOff, aRs, aCs, b, bOff, bRs, bCs, null, null, 0, 0, c, cOff, ldc, accumulate, s);
-    }
-
-    /**
-     * C = A·B where B is the column matrix of an image (rows of {@code g}, positions from p0), never
-     * stored whole: each K block's rows are gathered into one row buffer and copied straight into the
-     * packed panels, which saves writing and re-reading a column tile. Same-shape geometries only
-     * ({@link DoubleColumns#sameShape}), where a row gather is a shifted copy.
-     */
-    static void gemmGathered(int m, int n, int kk, double[] a, int aOff, int aRs,
-                             Geometry g, double[] x, int xBase, int p0,
-                             double[] c, int cOff, int ldc, Scratch s) {
-        gemm(MR, NV, KC, MC, NC, m, n, kk, a, aOff, aRs, 1, null, 0, 0, 0, g, x, xBase, p0, c, cOff, ldc, false, s);
-    }
-
-    private static void gemm(int mr, int nv, int kcMax, int mcMax, int ncMax, int m, int n, int kk,
-                             double[] a, int aOff, int aRs, int aCs,
-                             double[] b, int bOff, int bRs, int bCs,
-                             Geometry g, double[] x, int xBase, int p0,
-                             double[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
         if (m == 0 || n == 0) return;
         if (kk == 0) {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0);
@@ -102,11 +82,7 @@ final class DoubleVectorGemm {
             for (int pc = 0; pc < kk; pc += kcb) {
                 int kc = Math.min(kcb, kk - pc);
                 boolean load = accumulate || pc > 0;
-                if (g != null) {
-                    packGathered(nr, kc, nc, g, x, xBase, pc, p0 + jc, bp, s.doubles(6, ncb));
-                } else {
-                    packB(nr, kc, nc, b, bOff + pc * bRs + jc * bCs, bRs, bCs, bp);
-                }
+                packB(nr, kc, nc, b, bOff + pc * bRs + jc * bCs, bRs, bCs, bp);
                 for (int ic = 0; ic < m; ic += mcb) {
                     int mc = Math.min(mcb, m - ic);
                     packA(mr, mc, kc, a, aOff + ic * aRs + pc * aCs, aRs, aCs, ap);
@@ -155,27 +131,6 @@ final class DoubleVectorGemm {
         }
     }
 
-    /** Rows r0.. of the column matrix of g, positions q0..q0+n, into panels as {@link #packB} lays them out. */
-    static void packGathered(int nr, int kc, int n, Geometry g, double[] x, int xBase, int r0, int q0, double[] bp, double[] row) {
-        for (int k = 0; k < kc; k++) {
-            DoubleColumns.im2col(g, x, xBase, r0 + k, r0 + k + 1, q0, q0 + n, row, 0);
-            for (int jb = 0; jb < n; jb += nr) panelRow(row, jb, bp, jb * kc + k * nr, Math.min(nr, n - jb), nr);
-        }
-    }
-
-    /**
-     * w values from src into one panel row, zeros up to nr. Full rows move as whole vectors: a
-     * System.arraycopy call per 16 values cost more than the copy.
-     */
-    private static void panelRow(double[] src, int so, double[] bp, int dst, int w, int nr) {
-        if (w == nr && nr % VL == 0) {
-            for (int j = 0; j < nr; j += VL) DoubleVector.fromArray(S, src, so + j).intoArray(bp, dst + j);
-            return;
-        }
-        System.arraycopy(src, so, bp, dst, w);
-        java.util.Arrays.fill(bp, dst + w, dst + nr, 0);
-    }
-
     /** bp[(j / nr) * kc * nr + k * nr + j % nr] = B[k][j] for j < n, zero columns past n. */
     static void packB(int nr, int kc, int n, double[] b, int off, int rs, int cs, double[] bp) {
         for (int jb = 0; jb < n; jb += nr) {
@@ -195,8 +150,7 @@ final class DoubleVectorGemm {
             for (int k = 0; k < kc; k++) {
                 int dst = base + k * nr, src = off + k * rs + jb * cs;
                 if (cs == 1) {
-                    panelRow(b, src, bp, dst, w, nr);
-                    continue;
+                    System.arraycopy(b, src, bp, dst, w);
                 } else {
                     for (int j = 0; j < w; j++) bp[dst + j] = b[src + j * cs];
                 }

@@ -67,10 +67,6 @@ final class FloatGemm {
                              Geometry g, float[] x, int xBase, int p0,
                              float[] c, int cOff, int ldc, Scratch s) {
         if (m == 0 || n == 0) return;
-        if (VECTOR && m * (long) n * kk >= VECTOR_MIN_WORK) {
-            FloatVectorGemm.gemmGathered(m, n, kk, a, aOff, aRs, g, x, xBase, p0, c, cOff, ldc, s);
-            return;
-        }
         float[][] bp = s.floatRows(0, KC, Math.min(NC, n));
         float[] acc = s.floats(0, Math.min(NC, n));
         float[] ar = s.floats(1, KC);

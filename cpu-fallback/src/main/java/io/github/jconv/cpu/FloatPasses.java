@@ -121,8 +121,8 @@ final class FloatPasses {
         boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;
         int t = pw ? Math.min(g.os, 4096) : columnTile(g.rows, g.os, g.ow);
         int tiles = (g.os + t - 1) / t;
-        // Same-shape columns are gathered straight into the GEMM's packed B rows or panels, never as a whole tile.
-        boolean gathered = FloatColumns.sameShape(g);
+        // The plain GEMM gathers same-shape columns itself; the Vector API kernel packs its own layout.
+        boolean gathered = !FloatGemm.VECTOR && FloatColumns.sameShape(g);
         pool.forEach(g.batch * g.g * tiles, (i, s) -> {
             int tl = i % tiles, rest = i / tiles, grp = rest % g.g, n = rest / g.g;
             int p0 = tl * t, p1 = Math.min(g.os, p0 + t), len = p1 - p0;
@@ -278,7 +278,7 @@ final class FloatPasses {
             Geometry sg = ph.geo;
             int p0 = taskStart[j], p1 = Math.min(sg.os, p0 + tileOf[taskPhase[j]]), len = p1 - p0;
             float[] out = s.floats(5, g.cg * len);
-            if (Phases.hasTaps(ph) && FloatColumns.sameShape(sg)) {
+            if (Phases.hasTaps(ph) && !FloatGemm.VECTOR && FloatColumns.sameShape(sg)) {
                 FloatGemm.gemmGathered(g.cg, len, sg.rows, ws, ph.weightOffset + grp * g.cg * sg.rows, sg.rows,
                         sg, dy, (n * g.k + grp * g.kg) * g.os, p0, out, 0, len, s);
             } else if (Phases.hasTaps(ph)) {

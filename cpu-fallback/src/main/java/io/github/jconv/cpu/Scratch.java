@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * spec's tile sizes, never on the batch; the session adds up the bytes held for peak reporting.
  */
 final class Scratch {
-    static final int SLOTS = 8;
+    static final int SLOTS = 6;
     private final float[][] floats = new float[SLOTS][];
     private final double[][] doubles = new double[SLOTS][];
     private final int[][] ints = new int[SLOTS][];
