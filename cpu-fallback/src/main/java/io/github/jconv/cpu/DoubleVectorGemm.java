@@ -5,17 +5,48 @@ import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The FP64 GEMM of {@link DoubleGemm} written with the Vector API: a 4 × (3 vectors) tile of C is
- * kept in registers across the whole K block, which C2's auto-vectoriser cannot do. Loaded only
- * when the JVM has {@code jdk.incubator.vector} ({@link VectorSupport}); same contract as DoubleGemm.
+ * The FP64 GEMM of {@link DoubleGemm} on the Vector API, in the BLIS manner: B is packed KC × NC at a
+ * time into NR-wide column panels, A MC × KC at a time into MR-high row panels, and an MR × NR tile of C
+ * is kept in registers across each KC block. Loaded only when the JVM has {@code jdk.incubator.vector}
+ * ({@link VectorSupport}); same contract as DoubleGemm.
+ *
+ * <p>The register tile is chosen once, from the preferred species: 6 rows × 2 vectors (12 accumulators,
+ * 2 B vectors and 1 broadcast: 15 of AVX2's 16 registers) where the machine has 16 vector registers,
+ * 8 rows × 3 vectors (24 + 3 + 1 of 32) where it has 32 (AVX-512, AArch64).
+ * {@code -Djconv.cpu.gemmTile=6x2|8x3} overrides the choice. The blocking comes from the cache sizes
+ * ({@link CacheSizes}): a B micro-panel (KC × NR) fills half of L1, the packed A block (MC × KC) half of
+ * L2, the packed B block (KC × NC) a quarter of L3, within fixed bounds so that scratch stays bounded.
+ *
+ * <p>Each call is single-threaded and its summation order depends only on the sizes and the blocking,
+ * never on the thread count: every element of C is its KC blocks' register sums added in K order.
  */
 final class DoubleVectorGemm {
     private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
-    private static final int VL = S.length();
-    static final int MR = 4;
-    static final int NR = 3 * VL;
-    static final int KC = 256;
-    static final int NC = 1024;
+    static final int VL = S.length();
+    /** Rows and vectors of the register tile in use. */
+    static final int MR, NV;
+    /** Columns of the register tile: NV vectors. */
+    static final int NR;
+    /** Depth of a packed block. */
+    static final int KC;
+    /** Rows of a packed A block (a multiple of MR). */
+    static final int MC;
+    /** Columns of a packed B block (a multiple of NR). */
+    static final int NC;
+
+    static {
+        String forced = System.getProperty("jconv.cpu.gemmTile", "");
+        boolean wide;
+        if (forced.equals("6x2")) wide = false;
+        else if (forced.equals("8x3")) wide = true;
+        else wide = S.vectorBitSize() >= 512 || System.getProperty("os.arch", "").equals("aarch64");
+        MR = wide ? 8 : 6;
+        NV = wide ? 3 : 2;
+        NR = NV * VL;
+        KC = CacheSizes.kc(NR, Double.BYTES, CacheSizes.L1);
+        MC = CacheSizes.mc(MR, KC, Double.BYTES, CacheSizes.L2);
+        NC = CacheSizes.nc(NR, KC, Double.BYTES, CacheSizes.L3);
+    }
 
     private DoubleVectorGemm() {
     }
@@ -24,130 +55,223 @@ final class DoubleVectorGemm {
                      double[] a, int aOff, int aRs, int aCs,
                      double[] b, int bOff, int bRs, int bCs,
                      double[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
+        gemm(MR, NV, KC, MC, NC, m, n, kk, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, s);
+    }
+
+    /** The GEMM with an explicit tile (6×2 or 8×3) and blocking: tests run both tiles on any machine. */
+    static void gemm(int mr, int nv, int kcMax, int mcMax, int ncMax, int m, int n, int kk,
+                     double[] a, int aOff, int aRs, int aCs,
+                     double[] b, int bOff, int bRs, int bCs,
+                     double[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
         if (m == 0 || n == 0) return;
-        if (!accumulate) {
-            for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0);
+        if (kk == 0) {
+            if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0);
+            return;
         }
-        if (kk == 0) return;
-        int mp = (m + MR - 1) / MR * MR;
-        double[] ap = s.doubles(0, mp * Math.min(KC, kk));
-        double[] bp = s.doubles(1, Math.min(KC, kk) * ((Math.min(NC, n) + NR - 1) / NR * NR));
-        double[] tile = s.doubles(4, MR * NR);
-        for (int pc = 0; pc < kk; pc += KC) {
-            int kc = Math.min(KC, kk - pc);
-            packA(m, kc, a, aOff + pc * aCs, aRs, aCs, ap);
-            for (int jc = 0; jc < n; jc += NC) {
-                int nc = Math.min(NC, n - jc);
-                // Row-major B is read in place, full strips only; strided B and the last partial strip are packed.
-                boolean direct = bCs == 1;
-                int full = direct ? nc / NR * NR : 0;
-                if (full < nc) packB(kc, nc - full, b, bOff + pc * bRs + (jc + full) * bCs, bRs, bCs, bp);
-                for (int jr = 0; jr < nc; jr += NR) {
-                    int nr = Math.min(NR, nc - jr);
-                    double[] bArr = jr < full ? b : bp;
-                    int bo = jr < full ? bOff + pc * bRs + jc + jr : (jr - full) * kc;
-                    int bStride = jr < full ? bRs : NR;
-                    for (int ir = 0; ir < m; ir += MR) {
-                        int mr = Math.min(MR, m - ir);
-                        kernel(kc, ap, ir * kc, bArr, bo, bStride, c, cOff + ir * ldc + jc + jr, ldc, mr, nr, tile);
+        int nr = nv * VL;
+        // K is cut into equal blocks (not KC, KC, ..., remainder) so that no block is needlessly short.
+        int kBlocks = (kk + kcMax - 1) / kcMax;
+        int kcb = (kk + kBlocks - 1) / kBlocks;
+        int mcb = Math.min(mcMax, (m + mr - 1) / mr * mr);
+        int ncb = Math.min(ncMax, (n + nr - 1) / nr * nr);
+        double[] ap = s.doubles(0, mcb * kcb);
+        double[] bp = s.doubles(1, kcb * ncb);
+        double[] tile = s.doubles(4, mr * nr);
+        for (int jc = 0; jc < n; jc += ncb) {
+            int nc = Math.min(ncb, n - jc);
+            for (int pc = 0; pc < kk; pc += kcb) {
+                int kc = Math.min(kcb, kk - pc);
+                boolean load = accumulate || pc > 0;
+                packB(nr, kc, nc, b, bOff + pc * bRs + jc * bCs, bRs, bCs, bp);
+                for (int ic = 0; ic < m; ic += mcb) {
+                    int mc = Math.min(mcb, m - ic);
+                    packA(mr, mc, kc, a, aOff + ic * aRs + pc * aCs, aRs, aCs, ap);
+                    for (int jr = 0; jr < nc; jr += nr) {
+                        int nw = Math.min(nr, nc - jr);
+                        int co = cOff + ic * ldc + jc + jr;
+                        for (int ir = 0; ir < mc; ir += mr) {
+                            int mh = Math.min(mr, mc - ir);
+                            if (mr == 8) {
+                                kernel8x3(kc, ap, ir * kc, bp, jr * kc, c, co + ir * ldc, ldc, mh, nw, load, tile);
+                            } else {
+                                kernel6x2(kc, ap, ir * kc, bp, jr * kc, c, co + ir * ldc, ldc, mh, nw, load, tile);
+                            }
+                        }
                     }
                 }
             }
         }
     }
 
-    /** ap[(i / MR) * kc * MR + k * MR + i % MR] = A[i][k], zero rows past m. */
-    private static void packA(int m, int kc, double[] a, int off, int rs, int cs, double[] ap) {
-        for (int ib = 0; ib < m; ib += MR) {
+    /** ap[(i / mr) * kc * mr + k * mr + i % mr] = A[i][k] for i < m, zero rows past m. */
+    static void packA(int mr, int m, int kc, double[] a, int off, int rs, int cs, double[] ap) {
+        for (int ib = 0; ib < m; ib += mr) {
             int base = ib * kc;
-            for (int r = 0; r < MR; r++) {
-                int i = ib + r;
-                if (i < m) {
-                    int src = off + i * rs;
-                    for (int k = 0; k < kc; k++) ap[base + k * MR + r] = a[src + k * cs];
-                } else {
-                    for (int k = 0; k < kc; k++) ap[base + k * MR + r] = 0;
+            int h = Math.min(mr, m - ib);
+            if (rs == 1 && cs != 1) {
+                // A is stored transposed (k-major): each k gives h contiguous values.
+                for (int k = 0; k < kc; k++) {
+                    int src = off + k * cs + ib, dst = base + k * mr;
+                    for (int r = 0; r < h; r++) ap[dst + r] = a[src + r];
+                    for (int r = h; r < mr; r++) ap[dst + r] = 0;
                 }
+                continue;
+            }
+            for (int r = 0; r < h; r++) {
+                int src = off + (ib + r) * rs, dst = base + r;
+                if (cs == 1) {
+                    for (int k = 0; k < kc; k++) ap[dst + k * mr] = a[src + k];
+                } else {
+                    for (int k = 0; k < kc; k++) ap[dst + k * mr] = a[src + k * cs];
+                }
+            }
+            for (int r = h; r < mr; r++) {
+                for (int k = 0; k < kc; k++) ap[base + k * mr + r] = 0;
             }
         }
     }
 
-    /** bp[(j / NR) * kc * NR + k * NR + j % NR] = B[k][j], zero columns past nc. */
-    private static void packB(int kc, int nc, double[] b, int off, int rs, int cs, double[] bp) {
-        for (int jb = 0; jb < nc; jb += NR) {
+    /** bp[(j / nr) * kc * nr + k * nr + j % nr] = B[k][j] for j < n, zero columns past n. */
+    static void packB(int nr, int kc, int n, double[] b, int off, int rs, int cs, double[] bp) {
+        for (int jb = 0; jb < n; jb += nr) {
             int base = jb * kc;
-            int w = Math.min(NR, nc - jb);
-            if (rs == 1) {
-                // B is A-like (k contiguous): read each column along k, write it down the strip.
+            int w = Math.min(nr, n - jb);
+            if (rs == 1 && cs != 1) {
+                // B is stored transposed (k contiguous): read each column along k, write it down the panel.
                 for (int j = 0; j < w; j++) {
-                    int src = off + (jb + j) * cs;
-                    for (int k = 0; k < kc; k++) bp[base + k * NR + j] = b[src + k];
+                    int src = off + (jb + j) * cs, dst = base + j;
+                    for (int k = 0; k < kc; k++) bp[dst + k * nr] = b[src + k];
                 }
-                for (int k = 0; k < kc; k++) {
-                    for (int j = w; j < NR; j++) bp[base + k * NR + j] = 0;
+                if (w < nr) {
+                    for (int k = 0; k < kc; k++) java.util.Arrays.fill(bp, base + k * nr + w, base + (k + 1) * nr, 0);
                 }
                 continue;
             }
             for (int k = 0; k < kc; k++) {
-                int dst = base + k * NR;
-                int src = off + k * rs + jb * cs;
+                int dst = base + k * nr, src = off + k * rs + jb * cs;
                 if (cs == 1) {
                     System.arraycopy(b, src, bp, dst, w);
                 } else {
                     for (int j = 0; j < w; j++) bp[dst + j] = b[src + j * cs];
                 }
-                for (int j = w; j < NR; j++) bp[dst + j] = 0;
+                if (w < nr) java.util.Arrays.fill(bp, dst + w, dst + nr, 0);
             }
         }
     }
 
-    static void kernel(int kc, double[] ap, int ao, double[] bp, int bo, int bStride, double[] c, int co, int ldc,
-                       int mr, int nr, double[] tile) {
-        DoubleVector c00 = DoubleVector.zero(S), c01 = DoubleVector.zero(S), c02 = DoubleVector.zero(S);
-        DoubleVector c10 = DoubleVector.zero(S), c11 = DoubleVector.zero(S), c12 = DoubleVector.zero(S);
-        DoubleVector c20 = DoubleVector.zero(S), c21 = DoubleVector.zero(S), c22 = DoubleVector.zero(S);
-        DoubleVector c30 = DoubleVector.zero(S), c31 = DoubleVector.zero(S), c32 = DoubleVector.zero(S);
+    /**
+     * C[0..mr)[0..nr) (+)= the 6 x 2 vector register tile over kc steps of a packed A panel and a packed B
+     * panel. The tile leaves through {@code tile} and {@link #flush}: adding it into C here made the
+     * method too large for C2 to inline every vector operation (NodeCountInliningCutoff), and a vector
+     * left as an object costs an allocation per call (measured 2.5x slower).
+     */
+    static void kernel6x2(int kc, double[] ap, int ao, double[] bp, int bo, double[] c, int co, int ldc,
+                       int mr, int nr, boolean load, double[] tile) {
+        final int nrw = 2 * VL;
+        DoubleVector z = DoubleVector.zero(S);
+        DoubleVector c00 = z, c01 = z;
+        DoubleVector c10 = z, c11 = z;
+        DoubleVector c20 = z, c21 = z;
+        DoubleVector c30 = z, c31 = z;
+        DoubleVector c40 = z, c41 = z;
+        DoubleVector c50 = z, c51 = z;
         for (int k = 0; k < kc; k++) {
-            int bq = bo + k * bStride, aq = ao + k * MR;
+            int aq = ao + 6 * k, bq = bo + nrw * k;
+            DoubleVector b0 = DoubleVector.fromArray(S, bp, bq);
+            DoubleVector b1 = DoubleVector.fromArray(S, bp, bq + VL);
+            DoubleVector a0 = DoubleVector.broadcast(S, ap[aq]);
+            c00 = a0.fma(b0, c00); c01 = a0.fma(b1, c01);
+            DoubleVector a1 = DoubleVector.broadcast(S, ap[aq + 1]);
+            c10 = a1.fma(b0, c10); c11 = a1.fma(b1, c11);
+            DoubleVector a2 = DoubleVector.broadcast(S, ap[aq + 2]);
+            c20 = a2.fma(b0, c20); c21 = a2.fma(b1, c21);
+            DoubleVector a3 = DoubleVector.broadcast(S, ap[aq + 3]);
+            c30 = a3.fma(b0, c30); c31 = a3.fma(b1, c31);
+            DoubleVector a4 = DoubleVector.broadcast(S, ap[aq + 4]);
+            c40 = a4.fma(b0, c40); c41 = a4.fma(b1, c41);
+            DoubleVector a5 = DoubleVector.broadcast(S, ap[aq + 5]);
+            c50 = a5.fma(b0, c50); c51 = a5.fma(b1, c51);
+        }
+        c00.intoArray(tile, 0); c01.intoArray(tile, VL);
+        c10.intoArray(tile, 1 * nrw); c11.intoArray(tile, 1 * nrw + VL);
+        c20.intoArray(tile, 2 * nrw); c21.intoArray(tile, 2 * nrw + VL);
+        c30.intoArray(tile, 3 * nrw); c31.intoArray(tile, 3 * nrw + VL);
+        c40.intoArray(tile, 4 * nrw); c41.intoArray(tile, 4 * nrw + VL);
+        c50.intoArray(tile, 5 * nrw); c51.intoArray(tile, 5 * nrw + VL);
+        flush(tile, nrw, c, co, ldc, mr, nr, load);
+    }
+
+    /**
+     * C[0..mr)[0..nr) (+)= the 8 x 3 vector register tile over kc steps of a packed A panel and a packed B
+     * panel. The tile leaves through {@code tile} and {@link #flush}: adding it into C here made the
+     * method too large for C2 to inline every vector operation (NodeCountInliningCutoff), and a vector
+     * left as an object costs an allocation per call (measured 2.5x slower).
+     */
+    static void kernel8x3(int kc, double[] ap, int ao, double[] bp, int bo, double[] c, int co, int ldc,
+                       int mr, int nr, boolean load, double[] tile) {
+        final int nrw = 3 * VL;
+        DoubleVector z = DoubleVector.zero(S);
+        DoubleVector c00 = z, c01 = z, c02 = z;
+        DoubleVector c10 = z, c11 = z, c12 = z;
+        DoubleVector c20 = z, c21 = z, c22 = z;
+        DoubleVector c30 = z, c31 = z, c32 = z;
+        DoubleVector c40 = z, c41 = z, c42 = z;
+        DoubleVector c50 = z, c51 = z, c52 = z;
+        DoubleVector c60 = z, c61 = z, c62 = z;
+        DoubleVector c70 = z, c71 = z, c72 = z;
+        for (int k = 0; k < kc; k++) {
+            int aq = ao + 8 * k, bq = bo + nrw * k;
             DoubleVector b0 = DoubleVector.fromArray(S, bp, bq);
             DoubleVector b1 = DoubleVector.fromArray(S, bp, bq + VL);
             DoubleVector b2 = DoubleVector.fromArray(S, bp, bq + 2 * VL);
-            DoubleVector a = DoubleVector.broadcast(S, ap[aq]);
-            c00 = a.fma(b0, c00);
-            c01 = a.fma(b1, c01);
-            c02 = a.fma(b2, c02);
-            a = DoubleVector.broadcast(S, ap[aq + 1]);
-            c10 = a.fma(b0, c10);
-            c11 = a.fma(b1, c11);
-            c12 = a.fma(b2, c12);
-            a = DoubleVector.broadcast(S, ap[aq + 2]);
-            c20 = a.fma(b0, c20);
-            c21 = a.fma(b1, c21);
-            c22 = a.fma(b2, c22);
-            a = DoubleVector.broadcast(S, ap[aq + 3]);
-            c30 = a.fma(b0, c30);
-            c31 = a.fma(b1, c31);
-            c32 = a.fma(b2, c32);
-        }
-        if (mr == MR && nr == NR) {
-            add(c00, c01, c02, c, co);
-            add(c10, c11, c12, c, co + ldc);
-            add(c20, c21, c22, c, co + 2 * ldc);
-            add(c30, c31, c32, c, co + 3 * ldc);
-            return;
+            DoubleVector a0 = DoubleVector.broadcast(S, ap[aq]);
+            c00 = a0.fma(b0, c00); c01 = a0.fma(b1, c01); c02 = a0.fma(b2, c02);
+            DoubleVector a1 = DoubleVector.broadcast(S, ap[aq + 1]);
+            c10 = a1.fma(b0, c10); c11 = a1.fma(b1, c11); c12 = a1.fma(b2, c12);
+            DoubleVector a2 = DoubleVector.broadcast(S, ap[aq + 2]);
+            c20 = a2.fma(b0, c20); c21 = a2.fma(b1, c21); c22 = a2.fma(b2, c22);
+            DoubleVector a3 = DoubleVector.broadcast(S, ap[aq + 3]);
+            c30 = a3.fma(b0, c30); c31 = a3.fma(b1, c31); c32 = a3.fma(b2, c32);
+            DoubleVector a4 = DoubleVector.broadcast(S, ap[aq + 4]);
+            c40 = a4.fma(b0, c40); c41 = a4.fma(b1, c41); c42 = a4.fma(b2, c42);
+            DoubleVector a5 = DoubleVector.broadcast(S, ap[aq + 5]);
+            c50 = a5.fma(b0, c50); c51 = a5.fma(b1, c51); c52 = a5.fma(b2, c52);
+            DoubleVector a6 = DoubleVector.broadcast(S, ap[aq + 6]);
+            c60 = a6.fma(b0, c60); c61 = a6.fma(b1, c61); c62 = a6.fma(b2, c62);
+            DoubleVector a7 = DoubleVector.broadcast(S, ap[aq + 7]);
+            c70 = a7.fma(b0, c70); c71 = a7.fma(b1, c71); c72 = a7.fma(b2, c72);
         }
         c00.intoArray(tile, 0); c01.intoArray(tile, VL); c02.intoArray(tile, 2 * VL);
-        c10.intoArray(tile, NR); c11.intoArray(tile, NR + VL); c12.intoArray(tile, NR + 2 * VL);
-        c20.intoArray(tile, 2 * NR); c21.intoArray(tile, 2 * NR + VL); c22.intoArray(tile, 2 * NR + 2 * VL);
-        c30.intoArray(tile, 3 * NR); c31.intoArray(tile, 3 * NR + VL); c32.intoArray(tile, 3 * NR + 2 * VL);
-        for (int r = 0; r < mr; r++) {
-            for (int j = 0; j < nr; j++) c[co + r * ldc + j] += tile[r * NR + j];
-        }
+        c10.intoArray(tile, 1 * nrw); c11.intoArray(tile, 1 * nrw + VL); c12.intoArray(tile, 1 * nrw + 2 * VL);
+        c20.intoArray(tile, 2 * nrw); c21.intoArray(tile, 2 * nrw + VL); c22.intoArray(tile, 2 * nrw + 2 * VL);
+        c30.intoArray(tile, 3 * nrw); c31.intoArray(tile, 3 * nrw + VL); c32.intoArray(tile, 3 * nrw + 2 * VL);
+        c40.intoArray(tile, 4 * nrw); c41.intoArray(tile, 4 * nrw + VL); c42.intoArray(tile, 4 * nrw + 2 * VL);
+        c50.intoArray(tile, 5 * nrw); c51.intoArray(tile, 5 * nrw + VL); c52.intoArray(tile, 5 * nrw + 2 * VL);
+        c60.intoArray(tile, 6 * nrw); c61.intoArray(tile, 6 * nrw + VL); c62.intoArray(tile, 6 * nrw + 2 * VL);
+        c70.intoArray(tile, 7 * nrw); c71.intoArray(tile, 7 * nrw + VL); c72.intoArray(tile, 7 * nrw + 2 * VL);
+        flush(tile, nrw, c, co, ldc, mr, nr, load);
     }
 
-    private static void add(DoubleVector v0, DoubleVector v1, DoubleVector v2, double[] c, int o) {
-        DoubleVector.fromArray(S, c, o).add(v0).intoArray(c, o);
-        DoubleVector.fromArray(S, c, o + VL).add(v1).intoArray(c, o + VL);
-        DoubleVector.fromArray(S, c, o + 2 * VL).add(v2).intoArray(c, o + 2 * VL);
+    /** Adds (load) or stores the mr x nr corner of a register tile (rows nrw apart in {@code tile}) into C. */
+    static void flush(double[] tile, int nrw, double[] c, int co, int ldc, int mr, int nr, boolean load) {
+        if (nr == nrw) {
+            for (int r = 0; r < mr; r++) {
+                int o = co + r * ldc, t = r * nrw;
+                for (int j = 0; j < nrw; j += VL) {
+                    DoubleVector v = DoubleVector.fromArray(S, tile, t + j);
+                    if (load) v = v.add(DoubleVector.fromArray(S, c, o + j));
+                    v.intoArray(c, o + j);
+                }
+            }
+            return;
+        }
+        for (int r = 0; r < mr; r++) {
+            int o = co + r * ldc, t = r * nrw;
+            if (load) {
+                for (int j = 0; j < nr; j++) c[o + j] += tile[t + j];
+            } else {
+                System.arraycopy(tile, t, c, o, nr);
+            }
+        }
     }
 }

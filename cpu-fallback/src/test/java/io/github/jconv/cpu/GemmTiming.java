@@ -29,6 +29,7 @@ public final class GemmTiming {
                 else FloatVectorGemm.gemm(m, n, k, a, 0, k, 1, b, 0, n, 1, c, 0, n, false, s);
                 best = Math.min(best, mx.getCurrentThreadCpuTime() - t);
             }
+            if (print && v == 1) System.out.printf("blocking MR %d NR %d KC %d MC %d NC %d (caches %s)%n", FloatVectorGemm.MR, FloatVectorGemm.NR, FloatVectorGemm.KC, FloatVectorGemm.MC, FloatVectorGemm.NC, CacheSizes.SOURCE);
             if (print) System.out.printf("%s %dx%dx%d: %.1f GFLOP/s%n", v == 0 ? "FloatGemm" : "FloatVectorGemm", m, n, k, 2.0 * m * n * k / best);
         }
     }

@@ -268,6 +268,16 @@ public final class BenchCommand implements Callable<Integer> {
                     + (backendName.equals("cuda") ? "; algorithm choice: " + algoMode + " (both sides); deterministic: "
                     + (effectiveDeterminism(det) ? "on" : "off") + " (both sides)"
                     + "; cuDNN API: " + effectiveCudaApi(api) + " (jconv only)" : ""));
+            // The CPU's register-only multiply-add peak, the ceiling each problem's rate is put against (issue 17).
+            java.util.OptionalDouble fmaPeak = java.util.OptionalDouble.empty();
+            if (backendName.equals("cpu")) {
+                int peakThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+                fmaPeak = io.github.jconv.cpu.FmaPeak.gflops(peakThreads, 300);
+                out.println(fmaPeak.isPresent()
+                        ? String.format(Locale.ROOT, "FMA peak: %.1f GFLOP/s (%d threads of register-only Vector API fma chains over their CPU time, %s)",
+                                fmaPeak.getAsDouble(), peakThreads, io.github.jconv.cpu.FmaPeak.shape())
+                        : "FMA peak: not measured (it needs the Vector API: java --add-modules jdk.incubator.vector)");
+            }
 
             PeerRunner peerRunner = null;
             List<String> peerNames = new ArrayList<>();
@@ -325,6 +335,13 @@ public final class BenchCommand implements Callable<Integer> {
             out.println();
             out.println("precision: " + precision.label() + " (both sides)");
             out.print(BenchResults.table(rows, withPeer));
+            if (fmaPeak.isPresent()) {
+                double peak = fmaPeak.getAsDouble();
+                out.println("jconv GFLOP/s as % of the FMA peak: " + String.join(", ", rows.stream()
+                        .filter(r -> r.jconvGflops() > 0)
+                        .map(r -> String.format(Locale.ROOT, "%s %s %.0f%%", r.problem(), r.pass().label(), 100 * r.jconvGflops() / peak))
+                        .toList()));
+            }
             loads.add(loadAverage());
             out.println("others: cores kept busy by other processes while jconv / the peer ran (mean over rounds; "
                     + cpus + " processors in all)");

@@ -109,6 +109,10 @@ class BenchCommandTest {
         assertEquals("3888", rows.get(0)[3]);
         assertEquals("11664", rows.get(1)[3]);
         assertTrue(r.out().contains("problem") && r.out().contains("GFLOP/s"), r.out());
+        // issue 17: the cpu header names the FMA peak, or says why it is missing (the Vector API is not there)
+        boolean vector = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+        assertTrue(r.out().contains(vector ? "FMA peak: " : "FMA peak: not measured (it needs the Vector API"), r.out());
+        assertEquals(vector, r.out().contains("as % of the FMA peak: a fwd "), r.out());
         BufferedImage img = ImageIO.read(dir.resolve("bench.png").toFile());
         assertNotNull(img);
         assertEquals(400, img.getWidth());
