@@ -113,60 +113,50 @@ public final class HostValues {
 
     static void upload(ConvBackend b, DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
         check("dst", dst, dstOffset, "src", src == null ? -1 : src.length, srcOffset, length);
-        DType dt = dst.dtype();
-        ByteBuffer stage = staging(dt, Math.max(1, length));
-        int done = 0;
-        do {
-            int n = Math.min(CHUNK, length - done);
-            stage.clear();
-            encode(dt, src, srcOffset + done, n, stage);
-            stage.flip();
-            b.write(dst, dstOffset + done, stage);
-            done += n;
-        } while (done < length);
+        chunked(b, true, dst, dstOffset, length, (dt, done, n, stage) -> encode(dt, src, srcOffset + done, n, stage));
     }
 
     static void upload(ConvBackend b, DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
         check("dst", dst, dstOffset, "src", src == null ? -1 : src.length, srcOffset, length);
-        DType dt = dst.dtype();
-        ByteBuffer stage = staging(dt, Math.max(1, length));
-        int done = 0;
-        do {
-            int n = Math.min(CHUNK, length - done);
-            stage.clear();
-            encode(dt, src, srcOffset + done, n, stage);
-            stage.flip();
-            b.write(dst, dstOffset + done, stage);
-            done += n;
-        } while (done < length);
+        chunked(b, true, dst, dstOffset, length, (dt, done, n, stage) -> encode(dt, src, srcOffset + done, n, stage));
     }
 
     static void download(ConvBackend b, DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
         check("src", src, srcOffset, "dst", dst == null ? -1 : dst.length, dstOffset, length);
-        DType dt = src.dtype();
-        ByteBuffer stage = staging(dt, Math.max(1, length));
-        int done = 0;
-        do {
-            int n = Math.min(CHUNK, length - done);
-            stage.clear().limit(n * dt.bytes());
-            b.read(src, srcOffset + done, stage);
-            stage.flip();
-            decode(dt, stage, dst, dstOffset + done, n);
-            done += n;
-        } while (done < length);
+        chunked(b, false, src, srcOffset, length, (dt, done, n, stage) -> decode(dt, stage, dst, dstOffset + done, n));
     }
 
     static void download(ConvBackend b, DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
         check("src", src, srcOffset, "dst", dst == null ? -1 : dst.length, dstOffset, length);
-        DType dt = src.dtype();
+        chunked(b, false, src, srcOffset, length, (dt, done, n, stage) -> decode(dt, stage, dst, dstOffset + done, n));
+    }
+
+    /** Converts {@code n} values at host offset {@code done} (from the transfer's start) into or out of {@code stage}. */
+    private interface Chunk {
+        void convert(DType dt, int done, int n, ByteBuffer stage);
+    }
+
+    /**
+     * A typed transfer in chunks of at most {@link #CHUNK} values through one host staging buffer: an upload converts
+     * each chunk and writes it, a download reads each chunk and converts it.
+     */
+    private static void chunked(ConvBackend b, boolean up, DeviceBuffer buf, long offset, int length, Chunk chunk) {
+        DType dt = buf.dtype();
         ByteBuffer stage = staging(dt, Math.max(1, length));
         int done = 0;
         do {
             int n = Math.min(CHUNK, length - done);
-            stage.clear().limit(n * dt.bytes());
-            b.read(src, srcOffset + done, stage);
-            stage.flip();
-            decode(dt, stage, dst, dstOffset + done, n);
+            if (up) {
+                stage.clear();
+                chunk.convert(dt, done, n, stage);
+                stage.flip();
+                b.write(buf, offset + done, stage);
+            } else {
+                stage.clear().limit(n * dt.bytes());
+                b.read(buf, offset + done, stage);
+                stage.flip();
+                chunk.convert(dt, done, n, stage);
+            }
             done += n;
         } while (done < length);
     }

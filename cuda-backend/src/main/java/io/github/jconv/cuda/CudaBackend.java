@@ -339,51 +339,45 @@ final class CudaBackend implements ConvBackend {
     @Override
     public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
         HostValues.check("dst", dst, dstOffset, "src", src == null ? -1 : src.length, srcOffset, length);
-        CudaBuffer d = own("dst", dst);
-        DType dt = d.dtype();
-        whilePinned(d, () -> {
-            if (length > 0) {
-                guardedRun(() -> ctx.upload(d.ptr, dstOffset * dt.bytes(), length, dt.bytes(),
-                        (bb, off, count) -> HostValues.encode(dt, src, srcOffset + (int) off, count, bb.duplicate().order(bb.order()))));
-            }
-        });
+        staged(true, dst, dstOffset, length, (dt, off, n, bb) -> HostValues.encode(dt, src, srcOffset + off, n, bb));
     }
 
     @Override
     public void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
         HostValues.check("dst", dst, dstOffset, "src", src == null ? -1 : src.length, srcOffset, length);
-        CudaBuffer d = own("dst", dst);
-        DType dt = d.dtype();
-        whilePinned(d, () -> {
-            if (length > 0) {
-                guardedRun(() -> ctx.upload(d.ptr, dstOffset * dt.bytes(), length, dt.bytes(),
-                        (bb, off, count) -> HostValues.encode(dt, src, srcOffset + (int) off, count, bb.duplicate().order(bb.order()))));
-            }
-        });
+        staged(true, dst, dstOffset, length, (dt, off, n, bb) -> HostValues.encode(dt, src, srcOffset + off, n, bb));
     }
 
     @Override
     public void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
         HostValues.check("src", src, srcOffset, "dst", dst == null ? -1 : dst.length, dstOffset, length);
-        CudaBuffer s = own("src", src);
-        DType dt = s.dtype();
-        whilePinned(s, () -> {
-            if (length > 0) {
-                guardedRun(() -> ctx.download(s.ptr, srcOffset * dt.bytes(), length, dt.bytes(),
-                        (bb, off, count) -> HostValues.decode(dt, bb.duplicate().order(bb.order()), dst, dstOffset + (int) off, count)));
-            }
-        });
+        staged(false, src, srcOffset, length, (dt, off, n, bb) -> HostValues.decode(dt, bb, dst, dstOffset + off, n));
     }
 
     @Override
     public void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
         HostValues.check("src", src, srcOffset, "dst", dst == null ? -1 : dst.length, dstOffset, length);
-        CudaBuffer s = own("src", src);
-        DType dt = s.dtype();
-        whilePinned(s, () -> {
-            if (length > 0) {
-                guardedRun(() -> ctx.download(s.ptr, srcOffset * dt.bytes(), length, dt.bytes(),
-                        (bb, off, count) -> HostValues.decode(dt, bb.duplicate().order(bb.order()), dst, dstOffset + (int) off, count)));
+        staged(false, src, srcOffset, length, (dt, off, n, bb) -> HostValues.decode(dt, bb, dst, dstOffset + off, n));
+    }
+
+    /** Converts {@code n} values at host offset {@code off} into (upload) or out of (download) a staging piece. */
+    private interface Piece {
+        void convert(DType dt, int off, int n, ByteBuffer piece);
+    }
+
+    /** A checked typed transfer of {@code length} values, piece by piece through the pinned staging slots. */
+    private void staged(boolean up, DeviceBuffer buffer, long offset, int length, Piece piece) {
+        CudaBuffer b = own(up ? "dst" : "src", buffer);
+        DType dt = b.dtype();
+        whilePinned(b, () -> {
+            if (length == 0) return;
+            // each piece is converted at the slot's position, which the staging keeps (a duplicate, in its byte order)
+            if (up) {
+                guardedRun(() -> ctx.upload(b.ptr, offset * dt.bytes(), length, dt.bytes(),
+                        (bb, off, count) -> piece.convert(dt, (int) off, count, bb.duplicate().order(bb.order()))));
+            } else {
+                guardedRun(() -> ctx.download(b.ptr, offset * dt.bytes(), length, dt.bytes(),
+                        (bb, off, count) -> piece.convert(dt, (int) off, count, bb.duplicate().order(bb.order()))));
             }
         });
     }
