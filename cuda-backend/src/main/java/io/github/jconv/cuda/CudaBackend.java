@@ -453,40 +453,10 @@ final class CudaBackend implements ConvBackend {
 
     /** Copies a window between two NCDHW tensors through jconv's window kernel (see window.cu). */
     void windowCopy(CUdeviceptr src, int[] srcDims, CUdeviceptr dst, int[] dstDims, int[] offset, DType dtype, String problem) {
-        long[] grid = DeformableRunner.gridFor(windowTotal(dstDims), device.sms());
-        String kernel = windowKernel(dtype);
+        long[] grid = DeformableRunner.gridFor(WindowKernel.total(dstDims), device.sms());
+        String kernel = WindowKernel.name(dtype);
         ctx.launch(ctx.function("window.ptx", kernel), kernel, grid[0], DeformableRunner.THREADS,
-                DeformableRunner.args(windowArgs(src, srcDims, dst, dstDims, offset)), problem);
-    }
-
-    static String windowKernel(DType dtype) {
-        return switch (dtype.bytes()) {
-            case 2 -> "window_copy_b16";
-            case 4 -> "window_copy_b32";
-            default -> "window_copy_b64";
-        };
-    }
-
-    static long windowTotal(int[] dstDims) {
-        long n = 1;
-        for (int d : dstDims) n *= d;
-        return n;
-    }
-
-    /** window_copy_*(src, dst, planes, sd, sh, sw, dd, dh, dw, oz, oy, ox), as window.cu declares it. */
-    static Object[] windowArgs(Object src, int[] srcDims, Object dst, int[] dstDims, int[] offset) {
-        long planes = (long) dstDims[0] * dstDims[1];
-        return DeformableRunner.flat(src, dst, planes, spatial3(srcDims), spatial3(dstDims), offset3(offset));
-    }
-
-    /** Spatial sizes of [N, C, H, W] or [N, C, D, H, W] as (D, H, W). */
-    static int[] spatial3(int[] dims) {
-        return dims.length == 5 ? new int[]{dims[2], dims[3], dims[4]} : new int[]{1, dims[2], dims[3]};
-    }
-
-    /** Spatial offsets (2 or 3 of them) as (D, H, W). */
-    static int[] offset3(int[] off) {
-        return off.length == 3 ? off.clone() : new int[]{0, off[0], off[1]};
+                DeformableRunner.args(WindowKernel.args(src, srcDims, dst, dstDims, offset)), problem);
     }
 
     /** sgd.cu's kernel for FP32 and FP64 buffers of this session; the 2-byte types step on the host. */

@@ -221,10 +221,10 @@ class PtxBuildTest {
 
     @Test
     void windowCopyArgumentsMatchTheWindowKernels() throws IOException {
-        Object[] a = CudaBackend.windowArgs("src", new int[]{2, 3, 1, 9}, "dst", new int[]{2, 3, 1, 12}, new int[]{0, 2});
-        for (DType dt : DType.values()) assertEquals(signature("window.ptx", CudaBackend.windowKernel(dt)), types(a), dt.name());
+        Object[] a = WindowKernel.args("src", new int[]{2, 3, 1, 9}, "dst", new int[]{2, 3, 1, 12}, new int[]{0, 2});
+        for (DType dt : DType.values()) assertEquals(signature("window.ptx", WindowKernel.name(dt)), types(a), dt.name());
         assertEquals(List.of("src", "dst", 6L, 1, 1, 9, 1, 1, 12, 0, 0, 2), List.of(a));
-        Object[] b = CudaBackend.windowArgs("s", new int[]{1, 2, 4, 5, 6}, "d", new int[]{1, 2, 3, 5, 4}, new int[]{-1, 0, -2});
+        Object[] b = WindowKernel.args("s", new int[]{1, 2, 4, 5, 6}, "d", new int[]{1, 2, 3, 5, 4}, new int[]{-1, 0, -2});
         assertEquals(List.of("s", "d", 2L, 4, 5, 6, 3, 5, 4, -1, 0, -2), List.of(b));
     }
 
