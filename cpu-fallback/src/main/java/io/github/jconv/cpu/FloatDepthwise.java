@@ -46,14 +46,14 @@ final class FloatDepthwise {
     /** Copies a plane into the zero-padded buffer and each tap's shifted view into rows[t]. */
     private static float[][] shifted(Geometry g, Pad p, float[] src, int base, int sD, int sH, int sW,
                                      int pD, int pH, int pW, Scratch s) {
-        float[] xp = s.floats(2, p.dp * p.hp * p.wp);
+        float[] xp = s.floats(Scratch.STAGED, p.dp * p.hp * p.wp);
         java.util.Arrays.fill(xp, 0, p.dp * p.hp * p.wp, 0);
         for (int z = 0; z < sD; z++) {
             for (int y = 0; y < sH; y++) {
                 System.arraycopy(src, base + (z * sH + y) * sW, xp, ((z + pD) * p.hp + y + pH) * p.wp + pW, sW);
             }
         }
-        float[][] rows = s.floatRows(0, g.kv, p.len);
+        float[][] rows = s.floatRows(Scratch.GEMM_A, g.kv, p.len);
         for (int t = 0; t < g.kv; t++) System.arraycopy(xp, p.offset(g, t), rows[t], 0, p.len);
         return rows;
     }
@@ -82,9 +82,9 @@ final class FloatDepthwise {
     private static void flatCorrelate(Geometry g, float[] src, int base, int h, int w, int pH, int pW,
                                       float[] wts, float[] acc, Scratch s) {
         int len = h * w;
-        float[] xp = s.floats(2, (g.kw + 1) * flatLength(g, h, w, pH, pW));
+        float[] xp = s.floats(Scratch.STAGED, (g.kw + 1) * flatLength(g, h, w, pH, pW));
         flatPlanes(g, src, base, h, w, pH, pW, xp, 0);
-        float[][] rows = s.floatRows(0, 4, len);
+        float[][] rows = s.floatRows(Scratch.GEMM_A, 4, len);
         int t = 0;
         for (; t + 4 <= g.kv; t += 4) {
             for (int q = 0; q < 4; q++) flatRow(g, xp, 0, h, w, pH, pW, t + q, rows[q]);
@@ -160,9 +160,9 @@ final class FloatDepthwise {
     static void forward(Geometry g, int n, int c, float[] x, float[] w, float[] b, float[] y, Scratch s) {
         if (sameSize(g)) {
             int len = g.ih * g.iw;
-            float[] wts = s.floats(1, g.kv);
+            float[] wts = s.floats(Scratch.GEMM_B, g.kv);
             System.arraycopy(w, c * g.kv, wts, 0, g.kv);
-            float[] acc = s.floats(3, len);
+            float[] acc = s.floats(Scratch.COLUMNS, len);
             java.util.Arrays.fill(acc, 0, len, b == null ? 0 : b[c]);
             flatCorrelate(g, x, (n * g.c + c) * g.is, g.ih, g.iw, g.ph, g.pw, wts, acc, s);
             System.arraycopy(acc, 0, y, (n * g.k + c) * g.os, len);
@@ -170,9 +170,9 @@ final class FloatDepthwise {
         }
         Pad p = new Pad(g, g.id, g.ih, g.iw, g.od, g.oh, g.ow, g.pd, g.ph, g.pw);
         float[][] rows = shifted(g, p, x, (n * g.c + c) * g.is, g.id, g.ih, g.iw, g.pd, g.ph, g.pw, s);
-        float[] wts = s.floats(1, g.kv);
+        float[] wts = s.floats(Scratch.GEMM_B, g.kv);
         System.arraycopy(w, c * g.kv, wts, 0, g.kv);
-        float[] acc = s.floats(3, p.len);
+        float[] acc = s.floats(Scratch.COLUMNS, p.len);
         java.util.Arrays.fill(acc, 0, p.len, b == null ? 0 : b[c]);
         sumTaps(g.kv, wts, rows, acc, p.len);
         copyOut(p, acc, y, (n * g.k + c) * g.os, g.od, g.oh, g.ow);
@@ -183,9 +183,9 @@ final class FloatDepthwise {
         int pD = (g.kd - 1) * g.dd - g.pd, pH = (g.kh - 1) * g.dh - g.ph, pW = (g.kw - 1) * g.dw - g.pw;
         if (sameSize(g)) {
             int len = g.ih * g.iw;
-            float[] wts = s.floats(1, g.kv);
+            float[] wts = s.floats(Scratch.GEMM_B, g.kv);
             for (int t = 0; t < g.kv; t++) wts[t] = w[c * g.kv + g.kv - 1 - t];
-            float[] acc = s.floats(3, len);
+            float[] acc = s.floats(Scratch.COLUMNS, len);
             java.util.Arrays.fill(acc, 0, len, bias == null ? 0 : bias[c]);
             flatCorrelate(g, dy, (n * g.k + c) * g.os, g.ih, g.iw, pH, pW, wts, acc, s);
             System.arraycopy(acc, 0, dx, (n * g.c + c) * g.is, len);
@@ -193,9 +193,9 @@ final class FloatDepthwise {
         }
         Pad p = new Pad(g, g.od, g.oh, g.ow, g.id, g.ih, g.iw, pD, pH, pW);
         float[][] rows = shifted(g, p, dy, (n * g.k + c) * g.os, g.od, g.oh, g.ow, pD, pH, pW, s);
-        float[] wts = s.floats(1, g.kv);
+        float[] wts = s.floats(Scratch.GEMM_B, g.kv);
         for (int t = 0; t < g.kv; t++) wts[t] = w[c * g.kv + g.kv - 1 - t];
-        float[] acc = s.floats(3, p.len);
+        float[] acc = s.floats(Scratch.COLUMNS, p.len);
         java.util.Arrays.fill(acc, 0, p.len, bias == null ? 0 : bias[c]);
         sumTaps(g.kv, wts, rows, acc, p.len);
         copyOut(p, acc, dx, (n * g.c + c) * g.is, g.id, g.ih, g.iw);
@@ -207,13 +207,13 @@ final class FloatDepthwise {
             // Tap by tap (three at a time), every sample of a block in turn: three shifted rows and
             // their accumulators stay in L1, where all nine taps' rows and accumulators did not.
             int len = g.ih * g.iw, xl = (g.kw + 1) * flatLength(g, g.ih, g.iw, g.ph, g.pw);
-            float[][] acc = s.floatRows(1, g.kv, len);
+            float[][] acc = s.floatRows(Scratch.GEMM_B, g.kv, len);
             for (int t = 0; t < g.kv; t++) java.util.Arrays.fill(acc[t], 0, len, 0);
-            float[][] rows = s.floatRows(0, 3, len);
-            float[] dyp = s.floats(3, len);
+            float[][] rows = s.floatRows(Scratch.GEMM_A, 3, len);
+            float[] dyp = s.floats(Scratch.COLUMNS, len);
             for (int nb = n0; nb < n1; nb += SAMPLE_BLOCK) {
                 int ne = Math.min(n1, nb + SAMPLE_BLOCK);
-                float[] xs = s.floats(2, (ne - nb) * xl);
+                float[] xs = s.floats(Scratch.STAGED, (ne - nb) * xl);
                 for (int n = nb; n < ne; n++) flatPlanes(g, x, (n * g.c + c) * g.is, g.ih, g.iw, g.ph, g.pw, xs, (n - nb) * xl);
                 for (int t0 = 0; t0 < g.kv; t0 += 3) {
                     int tc = Math.min(3, g.kv - t0);
@@ -229,9 +229,9 @@ final class FloatDepthwise {
             return;
         }
         Pad p = new Pad(g, g.id, g.ih, g.iw, g.od, g.oh, g.ow, g.pd, g.ph, g.pw);
-        float[][] acc = s.floatRows(1, g.kv, p.len);
+        float[][] acc = s.floatRows(Scratch.GEMM_B, g.kv, p.len);
         for (int t = 0; t < g.kv; t++) java.util.Arrays.fill(acc[t], 0, p.len, 0);
-        float[] dyp = s.floats(3, p.len);
+        float[] dyp = s.floats(Scratch.COLUMNS, p.len);
         for (int n = n0; n < n1; n++) {
             float[][] rows = shifted(g, p, x, (n * g.c + c) * g.is, g.id, g.ih, g.iw, g.pd, g.ph, g.pw, s);
             // dy in the padded layout, zero in the columns that are not outputs.

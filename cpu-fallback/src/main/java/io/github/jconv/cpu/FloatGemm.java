@@ -37,9 +37,9 @@ final class FloatGemm {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0);
             return;
         }
-        float[][] bp = s.floatRows(0, KC, Math.min(NC, n));
-        float[] acc = s.floats(0, Math.min(NC, n));
-        float[] ar = s.floats(1, KC);
+        float[][] bp = s.floatRows(Scratch.GEMM_A, KC, Math.min(NC, n));
+        float[] acc = s.floats(Scratch.GEMM_A, Math.min(NC, n));
+        float[] ar = s.floats(Scratch.GEMM_B, KC);
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
             for (int pc = 0; pc < kk; pc += KC) {
@@ -67,9 +67,9 @@ final class FloatGemm {
                              Geometry g, float[] x, int xBase, int p0,
                              float[] c, int cOff, int ldc, Scratch s) {
         if (m == 0 || n == 0) return;
-        float[][] bp = s.floatRows(0, KC, Math.min(NC, n));
-        float[] acc = s.floats(0, Math.min(NC, n));
-        float[] ar = s.floats(1, KC);
+        float[][] bp = s.floatRows(Scratch.GEMM_A, KC, Math.min(NC, n));
+        float[] acc = s.floats(Scratch.GEMM_A, Math.min(NC, n));
+        float[] ar = s.floats(Scratch.GEMM_B, KC);
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
             for (int pc = 0; pc < kk; pc += KC) {

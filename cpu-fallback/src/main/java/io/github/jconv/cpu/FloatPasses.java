@@ -134,7 +134,7 @@ final class FloatPasses {
             } else if (gathered) {
                 FloatGemm.gemmGathered(g.kg, len, g.rows, w, grp * g.kg * g.rows, g.rows, g, x, xBase, p0, y, yOff, g.os, s);
             } else {
-                float[] col = s.floats(3, g.rows * len);
+                float[] col = s.floats(Scratch.COLUMNS, g.rows * len);
                 FloatColumns.im2col(g, x, xBase, 0, g.rows, p0, p1, col, 0);
                 FloatGemm.gemm(g.kg, len, g.rows, w, grp * g.kg * g.rows, g.rows, 1,
                         col, 0, len, 1, y, yOff, g.os, false, s);
@@ -224,7 +224,7 @@ final class FloatPasses {
                     FloatGemm.gemm(r1 - r0, len, g.kg, w, aOff, 1, g.rows, dy, dyOff, g.os, 1,
                             dx, dxBase + p0, g.is, false, s);
                 } else {
-                    float[] col = s.floats(3, (r1 - r0) * len);
+                    float[] col = s.floats(Scratch.COLUMNS, (r1 - r0) * len);
                     FloatGemm.gemm(r1 - r0, len, g.kg, w, aOff, 1, g.rows, dy, dyOff, g.os, 1, col, 0, len, false, s);
                     FloatColumns.col2im(g, col, 0, 0, r1 - r0, p0, p1, dx, dxBase);
                 }
@@ -243,7 +243,7 @@ final class FloatPasses {
         Phases.Phase[] phases = Phases.of(g);
         int total = 1;
         for (Phases.Phase ph : phases) if (Phases.hasTaps(ph)) total += g.c * g.kg * ph.geo.kv;
-        float[] ws = pool.shared().floats(1, total);
+        float[] ws = pool.shared().floats(Scratch.SHARED_WEIGHTS, total);
         for (Phases.Phase ph : phases) {
             if (!Phases.hasTaps(ph)) continue;
             int sv = ph.geo.kv;
@@ -277,12 +277,12 @@ final class FloatPasses {
             Phases.Phase ph = phases[taskPhase[j]];
             Geometry sg = ph.geo;
             int p0 = taskStart[j], p1 = Math.min(sg.os, p0 + tileOf[taskPhase[j]]), len = p1 - p0;
-            float[] out = s.floats(5, g.cg * len);
+            float[] out = s.floats(Scratch.PHASE_OUT, g.cg * len);
             if (Phases.hasTaps(ph) && !FloatGemm.VECTOR && FloatColumns.sameShape(sg)) {
                 FloatGemm.gemmGathered(g.cg, len, sg.rows, ws, ph.weightOffset + grp * g.cg * sg.rows, sg.rows,
                         sg, dy, (n * g.k + grp * g.kg) * g.os, p0, out, 0, len, s);
             } else if (Phases.hasTaps(ph)) {
-                float[] col = s.floats(3, sg.rows * len);
+                float[] col = s.floats(Scratch.COLUMNS, sg.rows * len);
                 FloatColumns.im2col(sg, dy, (n * g.k + grp * g.kg) * g.os, 0, sg.rows, p0, p1, col, 0);
                 FloatGemm.gemm(g.cg, len, sg.rows, ws, ph.weightOffset + grp * g.cg * sg.rows, sg.rows, 1,
                         col, 0, len, 1, out, 0, len, false, s);
@@ -306,7 +306,7 @@ final class FloatPasses {
 
     /** w'[g·cg + c][kk][t] = w[g·kg + kk][c][kv − 1 − t]: the adjoint's weights, in shared scratch. */
     private static float[] flippedWeights(Geometry g, float[] w, WorkerPool pool) {
-        float[] f = pool.shared().floats(1, w.length);
+        float[] f = pool.shared().floats(Scratch.SHARED_WEIGHTS, w.length);
         pool.forEach(g.g * g.cg, (i, s) -> {
             int grp = i / g.cg, c = i % g.cg;
             for (int kk = 0; kk < g.kg; kk++) {
@@ -391,7 +391,7 @@ final class FloatPasses {
     static void backwardWeight(Geometry g, CpuAlgorithm alg, float[] x, float[] dy, float[] dw, WorkerPool pool) {
         if (alg == CpuAlgorithm.DIRECT_DEPTHWISE) {
             int chunks = batchChunks(g, g.c);
-            float[] target = chunks == 1 ? dw : pool.shared().floats(0, chunks * dw.length);
+            float[] target = chunks == 1 ? dw : pool.shared().floats(Scratch.SHARED_PARTIALS, chunks * dw.length);
             pool.forEach(chunks * g.c, (i, s) -> {
                 int ch = i / g.c, c = i % g.c;
                 int n0 = chunkStart(g.batch, chunks, ch), n1 = chunkStart(g.batch, chunks, ch + 1);
@@ -411,7 +411,7 @@ final class FloatPasses {
         int kb = g.kg;
         int nk = (g.kg + kb - 1) / kb;
         int chunks = batchChunks(g, nb * nk);
-        float[] target = chunks == 1 ? dw : pool.shared().floats(0, chunks * dw.length);
+        float[] target = chunks == 1 ? dw : pool.shared().floats(Scratch.SHARED_PARTIALS, chunks * dw.length);
         pool.forEach(chunks * nb * nk, (i, s) -> {
             int ki = i % nk, rest = i / nk, bi = rest % nb, ch = rest / nb;
             int c0 = blocks[bi], c1 = blocks[bi + 1], grp = c0 / g.cg;
@@ -429,7 +429,7 @@ final class FloatPasses {
                         FloatGemm.gemm(kn, rb, len, dy, aOff, g.os, 1, x, xBase + r0 * g.is + p0, 1, g.is,
                                 target, cOff, g.rows, true, s);
                     } else {
-                        float[] col = s.floats(3, rb * len);
+                        float[] col = s.floats(Scratch.COLUMNS, rb * len);
                         FloatColumns.im2col(g, x, xBase, r0, r0 + rb, p0, p1, col, 0);
                         FloatGemm.gemm(kn, rb, len, dy, aOff, g.os, 1, col, 0, 1, len, target, cOff, g.rows, true, s);
                     }
@@ -523,9 +523,9 @@ final class FloatPasses {
         pool.forEach(g.batch * g.g * tiles, (i, s) -> {
             int tl = i % tiles, rest = i / tiles, grp = rest % g.g, n = rest / g.g;
             int p0 = tl * t, p1 = Math.min(g.os, p0 + t), len = p1 - p0;
-            float[] col = s.floats(3, g.rows * len);
-            int[] idx = s.ints(0, 4 * g.kv * len);
-            float[] wt = s.floats(2, 4 * g.kv * len);
+            float[] col = s.floats(Scratch.COLUMNS, g.rows * len);
+            int[] idx = s.ints(Scratch.SAMPLE_INDEX, 4 * g.kv * len);
+            float[] wt = s.floats(Scratch.STAGED, 4 * g.kv * len);
             int cEnd = (grp + 1) * g.cg;
             for (int c = grp * g.cg; c < cEnd; ) {
                 int og = c / perOg;
@@ -552,9 +552,9 @@ final class FloatPasses {
             java.util.Arrays.fill(dx, (n * g.c + c0) * g.is, (n * g.c + c1) * g.is, 0);
             for (int p0 = 0; p0 < g.os; p0 += t) {
                 int p1 = Math.min(g.os, p0 + t), len = p1 - p0;
-                float[] col = s.floats(3, (r1 - r0) * len);
-                int[] idx = s.ints(0, 4 * g.kv * len);
-                float[] wt = s.floats(2, 4 * g.kv * len);
+                float[] col = s.floats(Scratch.COLUMNS, (r1 - r0) * len);
+                int[] idx = s.ints(Scratch.SAMPLE_INDEX, 4 * g.kv * len);
+                float[] wt = s.floats(Scratch.STAGED, 4 * g.kv * len);
                 FloatGemm.gemm(r1 - r0, len, g.kg, w, grp * g.kg * g.rows + r0, 1, g.rows,
                         dy, (n * g.k + grp * g.kg) * g.os + p0, g.os, 1, col, 0, len, false, s);
                 FloatColumns.sample(g, off, offBase(g, n, og), mask, maskBase(g, n, og), p0, p1, idx, wt);
@@ -571,7 +571,7 @@ final class FloatPasses {
         int nk = (g.kg + kb - 1) / kb;
         int chunks = batchChunks(g, nb * nk);
         int perOg = g.c / g.offsetGroups;
-        float[] target = chunks == 1 ? dw : pool.shared().floats(0, chunks * dw.length);
+        float[] target = chunks == 1 ? dw : pool.shared().floats(Scratch.SHARED_PARTIALS, chunks * dw.length);
         pool.forEach(chunks * nb * nk, (i, s) -> {
             int ki = i % nk, rest = i / nk, bi = rest % nb, ch = rest / nb;
             int c0 = blocks[bi], c1 = blocks[bi + 1], grp = c0 / g.cg, og = c0 / perOg;
@@ -583,9 +583,9 @@ final class FloatPasses {
             for (int n = chunkStart(g.batch, chunks, ch), nEnd = chunkStart(g.batch, chunks, ch + 1); n < nEnd; n++) {
                 for (int p0 = 0; p0 < g.os; p0 += t) {
                     int p1 = Math.min(g.os, p0 + t), len = p1 - p0;
-                    float[] col = s.floats(3, rb * len);
-                    int[] idx = s.ints(0, 4 * g.kv * len);
-                    float[] wt = s.floats(2, 4 * g.kv * len);
+                    float[] col = s.floats(Scratch.COLUMNS, rb * len);
+                    int[] idx = s.ints(Scratch.SAMPLE_INDEX, 4 * g.kv * len);
+                    float[] wt = s.floats(Scratch.STAGED, 4 * g.kv * len);
                     FloatColumns.sample(g, off, offBase(g, n, og), mask, maskBase(g, n, og), p0, p1, idx, wt);
                     FloatColumns.gather(g, x, n * g.c * g.is, c0, c1, len, idx, wt, col, 0);
                     FloatGemm.gemm(kn, rb, len, dy, (n * g.k + grp * g.kg + k0) * g.os + p0, g.os, 1,
@@ -605,7 +605,7 @@ final class FloatPasses {
             int tl = i % tiles, rest = i / tiles, og = rest % g.offsetGroups, n = rest / g.offsetGroups;
             int p0 = tl * t, p1 = Math.min(g.os, p0 + t), len = p1 - p0;
             int c0 = og * perOg, c1 = c0 + perOg;
-            float[] colGrad = s.floats(3, perOg * g.kv * len);
+            float[] colGrad = s.floats(Scratch.COLUMNS, perOg * g.kv * len);
             for (int a = c0; a < c1; ) {
                 int grp = a / g.cg;
                 int e = Math.min(c1, (grp + 1) * g.cg);

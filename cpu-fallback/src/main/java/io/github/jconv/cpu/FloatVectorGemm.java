@@ -73,9 +73,9 @@ final class FloatVectorGemm {
         int kcb = (kk + kBlocks - 1) / kBlocks;
         int mcb = Math.min(mcMax, (m + mr - 1) / mr * mr);
         int ncb = Math.min(ncMax, (n + nr - 1) / nr * nr);
-        float[] ap = s.floats(0, mcb * kcb);
-        float[] bp = s.floats(1, kcb * ncb);
-        float[] tile = s.floats(4, mr * nr);
+        float[] ap = s.floats(Scratch.GEMM_A, mcb * kcb);
+        float[] bp = s.floats(Scratch.GEMM_B, kcb * ncb);
+        float[] tile = s.floats(Scratch.GEMM_TILE, mr * nr);
         for (int jc = 0; jc < n; jc += ncb) {
             int nc = Math.min(ncb, n - jc);
             for (int pc = 0; pc < kk; pc += kcb) {

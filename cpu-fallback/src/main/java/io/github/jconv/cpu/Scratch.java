@@ -7,6 +7,25 @@ import java.util.concurrent.atomic.AtomicLong;
  * spec's tile sizes, never on the batch; the session adds up the bytes held for peak reporting.
  */
 final class Scratch {
+    // The slots, by what they hold. Kernels that never run inside one another share a slot: the depthwise kernels
+    // (no GEMM) use the GEMM's slots for their row buffers and weights, and COLUMNS for their accumulator row.
+    /** The GEMM's first buffer: packed A panels (Vector API) or the accumulator row and packed B rows (scalar). */
+    static final int GEMM_A = 0;
+    /** The GEMM's second buffer: packed B panels (Vector API) or the A row (scalar); depthwise weights. */
+    static final int GEMM_B = 1;
+    /** An input staged for a kernel: the padded depthwise input, deformable sampling weights. */
+    static final int STAGED = 2;
+    /** The column tile a GEMM reads (im2col, deformable sampling); the depthwise accumulator row. */
+    static final int COLUMNS = 3;
+    /** The Vector API micro-kernel's register tile on its way out to C. */
+    static final int GEMM_TILE = 4;
+    /** One phase's output of the transposed (phase-split) backward data. */
+    static final int PHASE_OUT = 5;
+    /** Integer slot: deformable sample indices. */
+    static final int SAMPLE_INDEX = 0;
+    /** Shared (pool-wide) float slots: per-chunk partial weight gradients, and flipped weights. */
+    static final int SHARED_PARTIALS = 0;
+    static final int SHARED_WEIGHTS = 1;
     static final int SLOTS = 6;
     private final float[][] floats = new float[SLOTS][];
     private final double[][] doubles = new double[SLOTS][];
