@@ -105,7 +105,7 @@ public final class BenchCommand implements Callable<Integer> {
     String deterministic;
 
     @Option(names = "--cuda-api", paramLabel = "API", description = "cuDNN interface of jconv's cuda backend: legacy (cudnnConvolution* calls) "
-            + "or graph (the backend API's engines; sets jconv.cuda.api); the peer is unaffected (default: jconv.cuda.api / JCONV_CUDA_API, else legacy).")
+            + "or graph (the backend API's engines; sets jconv.cuda.api); the peer is unaffected (default: jconv.cuda.api / JCONV_CUDA_API, else graph).")
     String cudaApi;
 
     @Option(names = "--csv", paramLabel = "FILE", description = "Write the table as CSV here, and a PNG chart beside it.")
@@ -518,12 +518,12 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    /** What the session reads: --cuda-api, else the property, else the environment, else legacy. */
+    /** What the session reads: --cuda-api, else the property, else the environment, else graph (the cuda backend's default). */
     static String effectiveCudaApi(String api) {
         if (api != null) return api;
         String p = System.getProperty(CUDA_API_PROPERTY);
         if (p == null || p.isBlank()) p = System.getenv("JCONV_CUDA_API");
-        return p == null || p.isBlank() ? "legacy" : p.strip().toLowerCase(Locale.ROOT);
+        return p == null || p.isBlank() ? "graph" : p.strip().toLowerCase(Locale.ROOT);
     }
 
     /** Opens with jconv.cuda.api set to {@code api} for this session only (unchanged when null). */

@@ -47,6 +47,8 @@ class BenchCudaApiTest {
             assertEquals("graph", BenchCommand.effectiveCudaApi("graph"));
             assertEquals("legacy", BenchCommand.effectiveCudaApi(null));
             System.clearProperty(key);
+            // nothing set: the cuda backend's own default, the graph API
+            if (System.getenv("JCONV_CUDA_API") == null) assertEquals("graph", BenchCommand.effectiveCudaApi(null));
             assertThrows(IllegalStateException.class, () -> BenchCommand.openWithApi("graph", () -> {
                 throw new IllegalStateException("open failed");
             }));
