@@ -26,9 +26,20 @@ final class BackendAccess {
      * (null: the backend's default): values of this session's options, so no other engine of this JVM sees them.
      */
     static ConvEngine open(String backend, Integer threads, String math, String algo, Boolean deterministic) {
+        return ConvEngine.open(sessionOptions(backend, threads, math, algo, deterministic, null));
+    }
+
+    /** As {@link #open(String, Integer, String, String, Boolean)}, with jconv's cuDNN interface {@code api} (null: unchanged). */
+    static ConvEngine open(String backend, Integer threads, String math, String algo, Boolean deterministic, String api) {
+        return ConvEngine.open(sessionOptions(backend, threads, math, algo, deterministic, api));
+    }
+
+    /** The bench session's options: the system's, with these values set (null ones left as the system has them). */
+    static EngineOptions sessionOptions(String backend, Integer threads, String math, String algo, Boolean deterministic, String api) {
         EngineOptions.Builder b = options(backend, threads).set(CUDA_MATH_PROPERTY, math).set(CUDA_ALGO_PROPERTY, algo);
         if (deterministic != null) b.set(CUDA_DETERMINISTIC_PROPERTY, deterministic.toString());
-        return ConvEngine.open(b.build());
+        if (api != null) b.set(BenchCommand.CUDA_API_PROPERTY, api);
+        return b.build();
     }
 
     /**

@@ -250,7 +250,7 @@ public final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("deterministic = " + deterministic + ": only the cuda backend has a non-deterministic mode; "
                     + "leave --deterministic out, e.g. --backend " + backend.strip());
         }
-        try (ConvEngine engine = openWithApi(api, () -> BackendAccess.open(backend, threads, precision.math(), algoMode, det))) {
+        try (ConvEngine engine = BackendAccess.open(backend, threads, precision.math(), algoMode, det, api)) {
             String backendName = engine.backendName();
             precision.checkBackend(backendName);
             checkAlgo(algo, backendName);
@@ -524,18 +524,5 @@ public final class BenchCommand implements Callable<Integer> {
         String p = System.getProperty(CUDA_API_PROPERTY);
         if (p == null || p.isBlank()) p = System.getenv("JCONV_CUDA_API");
         return p == null || p.isBlank() ? "graph" : p.strip().toLowerCase(Locale.ROOT);
-    }
-
-    /** Opens with jconv.cuda.api set to {@code api} for this session only (unchanged when null). */
-    static ConvEngine openWithApi(String api, java.util.function.Supplier<ConvEngine> open) {
-        if (api == null) return open.get();
-        String before = System.getProperty(CUDA_API_PROPERTY);
-        System.setProperty(CUDA_API_PROPERTY, api);
-        try {
-            return open.get();
-        } finally {
-            if (before == null) System.clearProperty(CUDA_API_PROPERTY);
-            else System.setProperty(CUDA_API_PROPERTY, before);
-        }
     }
 }

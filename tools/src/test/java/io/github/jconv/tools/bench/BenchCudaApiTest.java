@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** bench's --cuda-api: parsed, refused off cuda, and set as jconv.cuda.api for the session's opening only. */
+/** bench's --cuda-api: parsed, refused off cuda, and passed as the session's jconv.cuda.api value. */
 class BenchCudaApiTest {
     @Test
     void legacyAndGraphAreTheValues() {
@@ -27,32 +27,22 @@ class BenchCudaApiTest {
     }
 
     @Test
-    void thePropertyIsSetWhileTheSessionOpensAndRestoredAfter() {
+    void theApiReachesTheSessionAsAnOptionValueWithoutTouchingSystemProperties() {
         String key = BenchCommand.CUDA_API_PROPERTY;
         String before = System.getProperty(key);
         try {
             System.setProperty(key, "legacy");
-            String[] seen = new String[1];
-            BenchCommand.openWithApi("graph", () -> {
-                seen[0] = System.getProperty(key);
-                return null;
-            });
-            assertEquals("graph", seen[0]);
-            assertEquals("legacy", System.getProperty(key), "the caller's value is back");
-            BenchCommand.openWithApi(null, () -> {
-                seen[0] = System.getProperty(key);
-                return null;
-            });
-            assertEquals("legacy", seen[0], "without --cuda-api nothing is changed");
+            io.github.jconv.EngineOptions o = BackendAccess.sessionOptions("cpu", 1, "fp32", "benchmark", true, "graph");
+            assertEquals("graph", o.get(key), "--cuda-api is the session's value");
+            assertEquals("true", o.get(BackendAccess.CUDA_DETERMINISTIC_PROPERTY));
+            assertEquals("legacy", System.getProperty(key), "the JVM's property is not changed");
+            assertEquals("legacy", BackendAccess.sessionOptions("cpu", 1, "fp32", "benchmark", null, null).get(key),
+                    "without --cuda-api the system's value stands");
             assertEquals("graph", BenchCommand.effectiveCudaApi("graph"));
             assertEquals("legacy", BenchCommand.effectiveCudaApi(null));
             System.clearProperty(key);
             // nothing set: the cuda backend's own default, the graph API
             if (System.getenv("JCONV_CUDA_API") == null) assertEquals("graph", BenchCommand.effectiveCudaApi(null));
-            assertThrows(IllegalStateException.class, () -> BenchCommand.openWithApi("graph", () -> {
-                throw new IllegalStateException("open failed");
-            }));
-            assertNull(System.getProperty(key), "restored after a failed open too");
         } finally {
             if (before == null) System.clearProperty(key);
             else System.setProperty(key, before);
