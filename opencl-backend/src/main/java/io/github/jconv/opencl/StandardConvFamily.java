@@ -117,16 +117,33 @@ final class StandardConvFamily implements OpFamily {
         }
     }
 
+    /** The column buffer of a GEMM route: elements per batch item, items per chunk, and the scratch (none when pointwise). */
+    private record Columns(long perItem, int chunk, cl_mem col) {
+    }
+
+    private Columns columns(ConvGeometry g, DType dt) {
+        long perItem = g.inChannels() * g.kernelVolume() * g.outSpatial();
+        int chunk = chunk(cl, settings, g.batch(), perItem, dt);
+        return new Columns(perItem, chunk, g.pointwise() ? null : memory.scratch(perItem * chunk * dt.bytes()));
+    }
+
+    /** Samples {@code total} column elements of the items from {@code n0} on into {@code col}. */
+    private void im2col(ConvGeometry g, DType dt, cl_mem x, cl_mem col, int n0, long total) {
+        launch.grid(programs.program(dt, "im2col"), "im2col", total, new KernelArgs().buf(x).buf(col).i32(n0).geom(g));
+    }
+
     private void viewForwardGemm(ConvGeometry g, cl_mem x, cl_mem w, cl_mem bias, cl_mem y, DType dt) {
         long n = g.batch(), c = g.inChannels(), k = g.outChannels(), i = g.inSpatial(), o = g.outSpatial();
-        long kg = g.outChannelsPerGroup(), cgt = g.columnRows(), perItem = c * g.kernelVolume() * o;
-        int chunk = chunk(cl, settings, n, perItem, dt);
-        cl_mem col = g.pointwise() ? null : memory.scratch(perItem * chunk * dt.bytes());
+        long kg = g.outChannelsPerGroup(), cgt = g.columnRows();
+        Columns cs = columns(g, dt);
+        long perItem = cs.perItem();
+        int chunk = cs.chunk();
+        cl_mem col = cs.col();
         for (int n0 = 0; n0 < n; n0 += chunk) {
             int nb = (int) Math.min(chunk, n - n0);
             Mat b;
             if (col != null) {
-                launch.grid(programs.program(dt, "im2col"), "im2col", nb * perItem, new KernelArgs().buf(x).buf(col).i32(n0).geom(g));
+                im2col(g, dt, x, col, n0, nb * perItem);
                 b = Mat.of(col, 0, cgt * o, o, 1).splitCols(o, perItem);
             } else {
                 b = Mat.of(x, n0 * c * i, g.inChannelsPerGroup() * i, i, 1).splitCols(o, c * i);
@@ -138,9 +155,11 @@ final class StandardConvFamily implements OpFamily {
 
     private void viewBackwardDataGemm(ConvGeometry g, cl_mem dy, cl_mem w, cl_mem bias, cl_mem dx, DType dt) {
         long n = g.batch(), c = g.inChannels(), k = g.outChannels(), i = g.inSpatial(), o = g.outSpatial();
-        long kg = g.outChannelsPerGroup(), cgt = g.columnRows(), perItem = c * g.kernelVolume() * o;
-        int chunk = chunk(cl, settings, n, perItem, dt);
-        cl_mem col = g.pointwise() ? null : memory.scratch(perItem * chunk * dt.bytes());
+        long kg = g.outChannelsPerGroup(), cgt = g.columnRows();
+        Columns cs = columns(g, dt);
+        long perItem = cs.perItem();
+        int chunk = cs.chunk();
+        cl_mem col = cs.col();
         for (int n0 = 0; n0 < n; n0 += chunk) {
             int nb = (int) Math.min(chunk, n - n0);
             // columns = W^T dy: the weight read with its two strides swapped.
@@ -159,14 +178,16 @@ final class StandardConvFamily implements OpFamily {
 
     private void viewBackwardWeightGemm(ConvGeometry g, cl_mem x, cl_mem dy, cl_mem dw, DType dt) {
         long n = g.batch(), c = g.inChannels(), k = g.outChannels(), i = g.inSpatial(), o = g.outSpatial();
-        long kg = g.outChannelsPerGroup(), cgt = g.columnRows(), perItem = c * g.kernelVolume() * o;
-        int chunk = chunk(cl, settings, n, perItem, dt);
-        cl_mem col = g.pointwise() ? null : memory.scratch(perItem * chunk * dt.bytes());
+        long kg = g.outChannelsPerGroup(), cgt = g.columnRows();
+        Columns cs = columns(g, dt);
+        long perItem = cs.perItem();
+        int chunk = cs.chunk();
+        cl_mem col = cs.col();
         for (int n0 = 0; n0 < n; n0 += chunk) {
             int nb = (int) Math.min(chunk, n - n0);
             Mat b;
             if (col != null) {
-                launch.grid(programs.program(dt, "im2col"), "im2col", nb * perItem, new KernelArgs().buf(x).buf(col).i32(n0).geom(g));
+                im2col(g, dt, x, col, n0, nb * perItem);
                 b = Mat.of(col, 0, cgt * o, 1, o).splitRows(o, perItem);
             } else {
                 b = Mat.of(x, n0 * c * i, g.inChannelsPerGroup() * i, 1, i).splitRows(o, c * i);
