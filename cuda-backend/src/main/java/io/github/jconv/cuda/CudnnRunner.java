@@ -99,14 +99,7 @@ final class CudnnRunner implements AutoCloseable {
         if (accumulate && pass != Pass.BACKWARD_WEIGHT) {
             throw new IllegalArgumentException("accumulate = true for " + pass + ": only BACKWARD_WEIGHT adds into its output");
         }
-        if (accumulate && session.options().algo() == CudaOptions.AlgoMode.BENCHMARK
-                && session.algoCache().get(prepare(pass, spec, dtype).key) == null) {
-            // benchmark mode times the candidates on the call's own output, which holds the sum so far: choose on a
-            // scratch dw first (once per key), so that the accumulating call finds its choice made
-            java.util.Map<Role, CUdeviceptr> probe = new java.util.EnumMap<>(ptrs);
-            probe.put(Role.DW, session.context().scratch("bound probe", spec.weightShape().elementCount() * dtype.bytes(), spec.toString()));
-            runSlice(pass, spec, dtype, Bases.of(probe), 0, false);
-        }
+        // an accumulating call in benchmark mode is timed on a scratch dw by runSlice itself (the sum so far is kept)
         return runSlice(pass, spec, dtype, Bases.of(ptrs), 0, accumulate);
     }
 
