@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Compiles jconv's CUDA kernels to PTX: deformable.cl from kernels-cl through opencl_to_cuda.h, with the
-# CUDA-only deformable_scatter.cu after it (FP32 and FP64 builds), window.cu, bias_grad.cu, sgd.cu and
-# convert.cu. Writes into OUT_DIR (default: the committed resources) plus a manifest with the nvcc
+# Compiles jconv's CUDA kernels to PTX: from kernels-cl, the shim opencl_to_cuda.h, the prelude common.cl and
+# deformable.cl (the text OpenCL builds, behind the shim), with the CUDA-only deformable_scatter.cu after them
+# (FP32 and FP64 builds); window.cu, bias_grad.cu, sgd.cu and convert.cu. Writes into OUT_DIR (default: the committed resources) plus a manifest with the nvcc
 # version and the SHA-256 of every source and flag, which a test checks.
 #   usage: cuda-backend/src/main/cuda/build-ptx.sh [OUT_DIR]     (needs nvcc; NVCC overrides the path)
 set -euo pipefail
@@ -9,18 +9,22 @@ here=$(cd "$(dirname "$0")" && pwd)
 module=$(cd "$here/../../.." && pwd)
 out=${1:-$module/src/main/resources/io/github/jconv/cuda/ptx}
 nvcc=${NVCC:-/usr/local/cuda/bin/nvcc}
-# CL overrides the source, e.g. a copy of the committed version while kernels-cl has local edits
-cl=${CL:-"$module/../kernels-cl/src/main/resources/io/github/jconv/kernels/deformable.cl"}
+# kernels-cl's sources: the shim, the prelude and the family. KERNELS overrides their folder, e.g. a copy of
+# the committed versions while kernels-cl has local edits
+kernels=${KERNELS:-"$module/../kernels-cl/src/main/resources/io/github/jconv/kernels"}
+shim="$kernels/opencl_to_cuda.h"
+prelude="$kernels/common.cl"
+cl="$kernels/deformable.cl"
 # compute_75 is the oldest target nvcc 13 accepts; the driver JIT-compiles PTX for newer GPUs
 arch=compute_75
 red_wg=128
 bias_wg=256
 common="-ptx -arch=$arch -std=c++17 -O3"
 mkdir -p "$out"
-# deformable_scatter.cu is the compiled file; the shim and the .cl source come first through -include
-"$nvcc" $common -include "$here/opencl_to_cuda.h" -include "$cl" -DREAL=float -DRED_WG=$red_wg \
+# deformable_scatter.cu is the compiled file; the shim, the prelude and the .cl source come first through -include
+"$nvcc" $common -include "$shim" -include "$prelude" -include "$cl" -DREAL=float -DRED_WG=$red_wg \
   "$here/deformable_scatter.cu" -o "$out/deformable_f32.ptx"
-"$nvcc" $common -include "$here/opencl_to_cuda.h" -include "$cl" -DREAL=double -DJCONV_FP64=1 -DRED_WG=$red_wg \
+"$nvcc" $common -include "$shim" -include "$prelude" -include "$cl" -DREAL=double -DJCONV_FP64=1 -DRED_WG=$red_wg \
   "$here/deformable_scatter.cu" -o "$out/deformable_f64.ptx"
 "$nvcc" $common "$here/window.cu" -o "$out/window.ptx"
 "$nvcc" $common -DBIAS_WG=$bias_wg "$here/bias_grad.cu" -o "$out/bias_grad.ptx"
@@ -32,8 +36,9 @@ sha() { sha256sum "$1" | cut -c1-64; }
   echo "nvcc=$("$nvcc" --version | tail -1)"
   echo "flags=$common"
   echo "red_wg=$red_wg"
+  echo "opencl_to_cuda.h=$(sha "$shim")"
+  echo "common.cl=$(sha "$prelude")"
   echo "deformable.cl=$(sha "$cl")"
-  echo "opencl_to_cuda.h=$(sha "$here/opencl_to_cuda.h")"
   echo "deformable_scatter.cu=$(sha "$here/deformable_scatter.cu")"
   echo "window.cu=$(sha "$here/window.cu")"
   echo "bias_wg=$bias_wg"

@@ -39,7 +39,9 @@ class PtxBuildTest {
     static final Path MODULE = Files.isDirectory(Path.of("src/main/cuda")) ? Path.of("").toAbsolutePath()
             : Path.of("cuda-backend").toAbsolutePath();
     static final Path CUDA_SRC = MODULE.resolve("src/main/cuda");
-    static final Path CL_SRC = MODULE.resolve("../kernels-cl/src/main/resources/io/github/jconv/kernels/deformable.cl").normalize();
+    /** kernels-cl's sources the deformable PTX is compiled from: the CUDA shim, the prelude and deformable.cl. */
+    static final Path KERNELS = MODULE.resolve("../kernels-cl/src/main/resources/io/github/jconv/kernels").normalize();
+    static final Path CL_SRC = KERNELS.resolve("deformable.cl");
     static final Path COMMITTED = MODULE.resolve("src/main/resources/io/github/jconv/cuda/ptx");
     static final Path NVCC = Path.of(System.getenv().getOrDefault("NVCC", "/usr/local/cuda/bin/nvcc"));
     static final String FIX = "; run cuda-backend/src/main/cuda/build-ptx.sh and commit cuda-backend/src/main/resources/io/github/jconv/cuda/ptx";
@@ -62,7 +64,8 @@ class PtxBuildTest {
         assumeTrue(Files.exists(CL_SRC), "kernels-cl sources are not beside this module (" + CL_SRC + ")");
         Properties m = manifest();
         assertEquals(m.getProperty("deformable.cl"), sha256(CL_SRC), "deformable.cl changed since the PTX was built" + FIX);
-        assertEquals(m.getProperty("opencl_to_cuda.h"), sha256(CUDA_SRC.resolve("opencl_to_cuda.h")), "opencl_to_cuda.h changed" + FIX);
+        assertEquals(m.getProperty("common.cl"), sha256(KERNELS.resolve("common.cl")), "common.cl (the kernel prelude) changed" + FIX);
+        assertEquals(m.getProperty("opencl_to_cuda.h"), sha256(KERNELS.resolve("opencl_to_cuda.h")), "opencl_to_cuda.h changed" + FIX);
         assertEquals(m.getProperty("window.cu"), sha256(CUDA_SRC.resolve("window.cu")), "window.cu changed" + FIX);
         assertEquals(m.getProperty("deformable_scatter.cu"), sha256(CUDA_SRC.resolve("deformable_scatter.cu")),
                 "deformable_scatter.cu changed" + FIX);

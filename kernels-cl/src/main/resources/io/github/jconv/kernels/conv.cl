@@ -5,14 +5,9 @@
 // [K, C/G, KD, KH, KW]. Gather formulations only: each work-item owns one output value and sums in a
 // fixed order, so there are no atomics and results are bit-reproducible.
 //
-// Build options (defines):
-//   REAL     element type, float or double (default float)
-//   JCONV_FP64  1 when REAL is double (enables cl_khr_fp64)
-// STORE_HALF = 1 (OpenCL only; REAL must be float): every tensor argument is stored as IEEE half, read with
-// vload_half and written with vstore_half (round to nearest even), both core OpenCL (no cl_khr_fp16 needed);
-// all arithmetic stays in REAL. Without it LOAD(p, i) is p[i] and STORE(p, i, v) is p[i] = v.
-//   RED_WG   work-group size of the reduction kernels, a power of two <= the kernel's
-//            CL_KERNEL_WORK_GROUP_SIZE (the host checks and rebuilds smaller if needed)
+// Build options: those of common.cl (REAL, JCONV_FP64, ACC, STORE_HALF, RED_WG, ...), which comes first and
+// gives real, acc_t, store_t, LOAD/STORE, GEOM_PARAMS, source_pos and GROUP_SUM. Every tensor argument is a
+// store_t buffer read and written through LOAD/STORE; all arithmetic is in real, sums in acc_t.
 //
 // Kernels (argument lists are stable; the host sets them in this order):
 //   conv_forward(x, w, b, has_bias, y, GEOM, total, step)
@@ -24,37 +19,6 @@
 //   bias_backward(dy, db, N, K, spatial)     one work-group of RED_WG items per channel
 // GEOM = N, C, K, G, D, H, W, OD, OH, OW, KD, KH, KW, SD, SH, SW, PD, PH, PW, DD, DH, DW (all int):
 // C input channels, K output channels of the convolution, D/H/W input and OD/OH/OW output sizes.
-
-#ifndef REAL
-#define REAL float
-#endif
-#if defined(JCONV_FP64) && JCONV_FP64 && defined(__OPENCL_VERSION__)
-#pragma OPENCL EXTENSION cl_khr_fp64 : enable
-#endif
-#ifndef RED_WG
-#define RED_WG 64
-#endif
-
-#ifndef DEVICE_FN
-#define DEVICE_FN static inline
-#endif
-
-typedef REAL real;
-
-#if defined(STORE_HALF) && STORE_HALF && defined(__OPENCL_VERSION__)
-typedef half store_t;
-#define LOAD(p, i) ((real) vload_half((i), (p)))
-#define STORE(p, i, v) vstore_half((v), (i), (p))
-#else
-typedef real store_t;
-#define LOAD(p, i) ((p)[i])
-#define STORE(p, i, v) ((p)[i] = (v))
-#endif
-
-#define GEOM_PARAMS const int N, const int C, const int K, const int G, \
-    const int D, const int H, const int W, const int OD, const int OH, const int OW, \
-    const int KD, const int KH, const int KW, const int SD, const int SH, const int SW, \
-    const int PD, const int PH, const int PW, const int DD, const int DH, const int DW
 
 __kernel void conv_forward(__global const store_t* x, __global const store_t* w, __global const store_t* b,
                            const int has_bias, __global store_t* y, GEOM_PARAMS,
@@ -71,7 +35,7 @@ __kernel void conv_forward(__global const store_t* x, __global const store_t* w,
         const int k = (int)(r % K);
         const int n = (int)(r / K);
         const int g = k / Kg;
-        real acc = 0;
+        acc_t acc = 0;
         for (int c = 0; c < Cg; c++) {
             __global const store_t* xc = x + ((long)n * C + (long)g * Cg + c) * in_sp;
             __global const store_t* wc = w + ((long)k * Cg + c) * taps;
@@ -96,15 +60,6 @@ __kernel void conv_forward(__global const store_t* x, __global const store_t* w,
     }
 }
 
-// The output position o that tap t of input position i comes from along one axis, or -1:
-// i + p - t*d must be a non-negative multiple of s below O.
-DEVICE_FN int source_pos(const int i, const int p, const int t, const int d, const int s, const int O) {
-    const int q = i + p - t * d;
-    if (q < 0 || q % s != 0) return -1;
-    const int o = q / s;
-    return o < O ? o : -1;
-}
-
 __kernel void conv_backward_data(__global const store_t* dy, __global const store_t* w, __global const store_t* b,
                                  const int has_bias, __global store_t* dx, GEOM_PARAMS,
                                  const long total, const long step) {
@@ -121,7 +76,7 @@ __kernel void conv_backward_data(__global const store_t* dy, __global const stor
         const int n = (int)(r / C);
         const int g = ci / Cg;
         const int c = ci - g * Cg;
-        real acc = 0;
+        acc_t acc = 0;
         for (int k = 0; k < Kg; k++) {
             const int ko = g * Kg + k;
             __global const store_t* dyk = dy + ((long)n * K + ko) * out_sp;
@@ -145,19 +100,9 @@ __kernel void conv_backward_data(__global const store_t* dy, __global const stor
     }
 }
 
-// Tree sum of RED_WG partial values in local memory, as a macro so that no __local pointer crosses a
-// function boundary (a CUDA shim cannot express one); every item of the group must reach it.
-#define GROUP_SUM(part, lid, v) \
-    part[lid] = (v); \
-    barrier(CLK_LOCAL_MEM_FENCE); \
-    for (int span = RED_WG / 2; span > 0; span >>= 1) { \
-        if ((lid) < span) part[lid] += part[(lid) + span]; \
-        barrier(CLK_LOCAL_MEM_FENCE); \
-    }
-
 __kernel void conv_backward_weight(__global const store_t* x, __global const store_t* dy, __global store_t* dw,
                                    GEOM_PARAMS) {
-    __local real part[RED_WG];
+    __local acc_t part[RED_WG];
     const int Cg = C / G;
     const int Kg = K / G;
     const long in_sp = (long)D * H * W;
@@ -172,7 +117,7 @@ __kernel void conv_backward_weight(__global const store_t* x, __global const sto
     const int k = (int)(r / Cg);
     const int g = k / Kg;
     const long reduce = (long)N * out_sp;
-    real acc = 0;
+    acc_t acc = 0;
     for (long j = lid; j < reduce; j += RED_WG) {
         long q = j;
         const int ox = (int)(q % OW); q /= OW;
@@ -193,11 +138,11 @@ __kernel void conv_backward_weight(__global const store_t* x, __global const sto
 
 __kernel void bias_backward(__global const store_t* dy, __global store_t* db, const int N, const int K,
                             const long spatial) {
-    __local real part[RED_WG];
+    __local acc_t part[RED_WG];
     const int k = get_group_id(0);
     const int lid = get_local_id(0);
     const long reduce = (long)N * spatial;
-    real acc = 0;
+    acc_t acc = 0;
     for (long j = lid; j < reduce; j += RED_WG) {
         const long n = j / spatial;
         acc += LOAD(dy, (n * K + k) * spatial + (j - n * spatial));

@@ -8,8 +8,9 @@
 // grid-stride kernels (step = global size, passed in); exactly RED_WG items per group for the
 // reduction kernels (one group per output value).
 //
-// Defines: REAL (float | double, default float), JCONV_FP64 (1 with double), RED_WG (power of two,
-// <= the kernel's maximum work-group size), DEVICE_FN (default: static inline).
+// Defines: those of common.cl, which comes first (REAL float | double, JCONV_FP64 1 with double, ACC,
+// RED_WG a power of two <= the kernel's maximum work-group size, DEVICE_FN default static inline) and
+// gives real, acc_t and GROUP_SUM. Tensors are real buffers (no 16-bit storage here).
 //
 // Semantics (shared by every jconv backend; the Java CPU backend's names are the same):
 //   offset [N, 2*GOFF*KH*KW, OH, OW]: tap t = ky*KW + kx of offset group go has dy at channel
@@ -51,21 +52,6 @@
 //       (total = items*C*KH*KW*OH*OW, the layout of deform_col_grad's col):
 //       the sampled column matrix, so forward and weight gradient become GEMMs (and the column
 //       gradient that deform_col_grad computes is W^T dy, a GEMM too).
-
-#ifndef REAL
-#define REAL float
-#endif
-#if defined(JCONV_FP64) && JCONV_FP64 && defined(__OPENCL_VERSION__)
-#pragma OPENCL EXTENSION cl_khr_fp64 : enable
-#endif
-#ifndef RED_WG
-#define RED_WG 64
-#endif
-#ifndef DEVICE_FN
-#define DEVICE_FN static inline
-#endif
-
-typedef REAL real;
 
 #define DGEOM_PARAMS const int N, const int C, const int K, const int G, const int GOFF, \
     const int H, const int W, const int OH, const int OW, const int KH, const int KW, \
@@ -146,7 +132,7 @@ __kernel void deform_forward(__global const real* x, __global const real* offset
         const int n = (int)(r / K);
         const int g = k / Kg;
         const long pos = (long)oy * OW + ox;
-        real acc = 0;
+        acc_t acc = 0;
         for (int c = 0; c < Cg; c++) {
             const int ci = g * Cg + c;
             const int go = ci / Cpo;
@@ -182,7 +168,7 @@ __kernel void deform_col_grad(__global const real* dy, __global const real* w, _
         const int n = n0 + (int)(r / C);
         const int g = ci / Cg;
         const int c = ci - g * Cg;
-        real acc = 0;
+        acc_t acc = 0;
         for (int k = 0; k < Kg; k++) {
             const int ko = g * Kg + k;
             acc += w[((long)ko * Cg + c) * T + t] * dy[((long)n * K + ko) * out_sp + pos];
@@ -323,7 +309,7 @@ __kernel void deform_offset_mask_grad(__global const real* x, __global const rea
 
 __kernel void deform_weight_grad(__global const real* x, __global const real* offset, __global const real* mask,
                                  const int has_mask, __global const real* dy, __global real* dw, DGEOM_PARAMS) {
-    __local real part[RED_WG];
+    __local acc_t part[RED_WG];
     const int Cg = C / G;
     const int Kg = K / G;
     const int Cpo = C / GOFF;
@@ -339,7 +325,7 @@ __kernel void deform_weight_grad(__global const real* x, __global const real* of
     const int kx = t - ky * KW;
     const int ci = (k / Kg) * Cg + c;
     const int go = ci / Cpo;
-    real acc = 0;
+    acc_t acc = 0;
     for (long j = lid; j < (long)N * out_sp; j += RED_WG) {
         const int n = (int)(j / out_sp);
         const long pos = j - (long)n * out_sp;
@@ -351,31 +337,21 @@ __kernel void deform_weight_grad(__global const real* x, __global const real* of
         if (has_mask) v *= mask[((long)n * GOFF * T + (long)go * T + t) * out_sp + pos];
         acc += v * dy[((long)n * K + k) * out_sp + pos];
     }
-    part[lid] = acc;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int span = RED_WG / 2; span > 0; span >>= 1) {
-        if (lid < span) part[lid] += part[lid + span];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
+    GROUP_SUM(part, lid, acc)
     if (lid == 0) dw[widx] = part[0];
 }
 
 __kernel void deform_bias_grad(__global const real* dy, __global real* db, const int N, const int K,
                                const long spatial) {
-    __local real part[RED_WG];
+    __local acc_t part[RED_WG];
     const int k = get_group_id(0);
     const int lid = get_local_id(0);
-    real acc = 0;
+    acc_t acc = 0;
     for (long j = lid; j < (long)N * spatial; j += RED_WG) {
         const long n = j / spatial;
         acc += dy[(n * K + k) * spatial + (j - n * spatial)];
     }
-    part[lid] = acc;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int span = RED_WG / 2; span > 0; span >>= 1) {
-        if (lid < span) part[lid] += part[lid + span];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
+    GROUP_SUM(part, lid, acc)
     if (lid == 0) db[k] = part[0];
 }
 

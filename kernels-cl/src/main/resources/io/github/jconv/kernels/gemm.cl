@@ -3,8 +3,8 @@
 // operand is addressed through strides, so a transposed operand is only a different stride pair, and either
 // index of an operand may be split in two so that a batch of NCHW images reads as one matrix
 // (column j = image * ns + position):
-//   X(r, c) = X[offX + g*sXg + IDX(r, nsXr, sXr, sXrO) + IDX(c, nsXc, sXc, sXcO)]
-//   IDX(i, ns, s, so) = ns ? (i / ns) * so + (i % ns) * s : i * s
+//   X(r, c) = X[offX + g*sXg + AT(r, nsXr, sXr, sXrO) + AT(c, nsXc, sXc, sXcO)]
+//   AT(i, ns, s, so) = ns ? (i / ns) * so + (i % ns) * s : i * s
 // Each work-group computes a TSM x TSN tile of C with (TSM/WPTM) x (TSN/WPTN) work-items, each owning
 // WPTM x WPTN results in registers (rows tm + i*TSM/WPTM, columns tn + j*TSN/WPTN: neighbouring work-items
 // read neighbouring local words). K advances TSK at a time through local memory tiles.
@@ -14,20 +14,15 @@
 // given parameter set: results are deterministic.
 //
 // Parameters (#defines; the host picks them from the tuning database or its defaults table):
-//   REAL, JCONV_FP64; TSM, TSN, TSK (tile), WPTM, WPTN (results per work-item), VW (1, 2, 4 or 8: load width,
-//   dividing TSM, TSN and TSK), DB (0 or 1: double-buffered local tiles); STORE_HALF = 1 stores operands and C
-//   as half (cl_khr_fp16 storage; REAL is then the float accumulator type).
+//   those of common.cl (REAL, JCONV_FP64, ACC, STORE_HALF, ...; it comes first and gives real, acc_t, store_t,
+//   LOAD/STORE, STORE_IS_REAL, LOCAL_PTR, JCONV_CAT); TSM, TSN, TSK (tile), WPTM, WPTN (results per work-item),
+//   VW (1, 2, 4 or 8: load width, dividing TSM, TSN and TSK), DB (0 or 1: double-buffered local tiles).
+//   Operands, C and bias are store_t buffers (half with STORE_HALF = 1); local tiles hold real, sums acc_t.
 // Kernel: gemm(M, N, K, OPERAND(A), OPERAND(B), OPERAND(C), bias, has_bias, accumulate) with
 //   OPERAND(X) = X, offX, sXg, sXr, nsXr, sXrO, sXc, nsXc, sXcO   (rows of A and C are m, of B k;
 //   columns of A are k, of B and C n); local size (TSM/WPTM, TSN/WPTN, 1),
 //   global (ceil(M/TSM)*TSM/WPTM, ceil(N/TSN)*TSN/WPTN, batches).
 
-#ifndef REAL
-#define REAL float
-#endif
-#if defined(JCONV_FP64) && JCONV_FP64 && defined(__OPENCL_VERSION__)
-#pragma OPENCL EXTENSION cl_khr_fp64 : enable
-#endif
 #ifndef TSM
 #define TSM 64
 #endif
@@ -49,56 +44,33 @@
 #ifndef DB
 #define DB 0
 #endif
-#ifndef DEVICE_FN
-#define DEVICE_FN static inline
-#endif
-// A pointer into local memory: an address space in OpenCL, a plain pointer through the CUDA shim.
-#ifdef __OPENCL_VERSION__
-#define LOCAL_PTR __local
-#else
-#define LOCAL_PTR
-#endif
 #define RTSM (TSM / WPTM)
 #define RTSN (TSN / WPTN)
 #define NTHREADS (RTSM * RTSN)
 
-typedef REAL real;
-#define JCONV_CAT_(a, b) a##b
-#define JCONV_CAT(a, b) JCONV_CAT_(a, b)
-#if defined(STORE_HALF) && STORE_HALF && defined(__OPENCL_VERSION__)
-#pragma OPENCL EXTENSION cl_khr_fp16 : enable
-typedef half store_t;
-#define LOAD1(p, i) vload_half((i), (p))
-#define STORE1(v, p, i) vstore_half((v), (i), (p))
-#else
-typedef real store_t;
-#define LOAD1(p, i) ((p)[i])
-#define STORE1(v, p, i) ((p)[i] = (v))
-#endif
-
-#define IDX(i, ns, s, so) ((ns) ? (long)((i) / (ns)) * (so) + (long)((i) % (ns)) * (s) : (long)(i) * (s))
+#define AT(i, ns, s, so) ((ns) ? (long)((i) / (ns)) * (so) + (long)((i) % (ns)) * (s) : (long)(i) * (s))
 #define OPERAND(X, Q) __global Q store_t* X, const long off##X, const long s##X##g, \
     const long s##X##r, const int ns##X##r, const long s##X##rO, const long s##X##c, const int ns##X##c, const long s##X##cO
 
 // VW neighbours X[at .. at+VW-1] into T[t0], T[t0 + step], ...: one vector load in OpenCL, scalars elsewhere.
 DEVICE_FN void load_run(LOCAL_PTR real* T, const int t0, const int step, __global const store_t* X, const long at) {
-#if defined(__OPENCL_VERSION__) && !(defined(STORE_HALF) && STORE_HALF) && VW == 2
+#if defined(__OPENCL_VERSION__) && STORE_IS_REAL && VW == 2
     const JCONV_CAT(REAL, 2) v = vload2(0, X + at);
     T[t0] = v.s0; T[t0 + step] = v.s1;
-#elif defined(__OPENCL_VERSION__) && !(defined(STORE_HALF) && STORE_HALF) && VW == 4
+#elif defined(__OPENCL_VERSION__) && STORE_IS_REAL && VW == 4
     const JCONV_CAT(REAL, 4) v = vload4(0, X + at);
     T[t0] = v.s0; T[t0 + step] = v.s1; T[t0 + 2 * step] = v.s2; T[t0 + 3 * step] = v.s3;
-#elif defined(__OPENCL_VERSION__) && !(defined(STORE_HALF) && STORE_HALF) && VW == 8
+#elif defined(__OPENCL_VERSION__) && STORE_IS_REAL && VW == 8
     const JCONV_CAT(REAL, 8) v = vload8(0, X + at);
     T[t0] = v.s0; T[t0 + step] = v.s1; T[t0 + 2 * step] = v.s2; T[t0 + 3 * step] = v.s3;
     T[t0 + 4 * step] = v.s4; T[t0 + 5 * step] = v.s5; T[t0 + 6 * step] = v.s6; T[t0 + 7 * step] = v.s7;
 #else
-    for (int e = 0; e < VW; e++) T[t0 + e * step] = LOAD1(X, at + e);
+    for (int e = 0; e < VW; e++) T[t0 + e * step] = LOAD(X, at + e);
 #endif
 }
 
 // One TSK x TS tile of an operand into T[kk * TS + p]: element (p, k) of the operand (p the M or N side,
-// k the K side) sits at X[IDX(p, nsP, sP, sPO) + IDX(k, nsK, sK, sKO)]; outside P x K it reads 0.
+// k the K side) sits at X[AT(p, nsP, sP, sPO) + AT(k, nsK, sK, sKO)]; outside P x K it reads 0.
 DEVICE_FN void load_tile(LOCAL_PTR real* T, const int TS, __global const store_t* X, const int P, const int K,
                          const int p0, const int k0, const int nsP, const long sP, const long sPO,
                          const int nsK, const long sK, const long sKO, const int tid) {
@@ -110,10 +82,10 @@ DEVICE_FN void load_tile(LOCAL_PTR real* T, const int TS, __global const store_t
             const int kk = l / runs, pp = (l - kk * runs) * VW;
             const int p = p0 + pp, k = k0 + kk;
             if (k < K && p + VW <= P) {
-                load_run(T, kk * TS + pp, 1, X, IDX(p, nsP, 1, sPO) + IDX(k, nsK, sK, sKO));
+                load_run(T, kk * TS + pp, 1, X, AT(p, nsP, 1, sPO) + AT(k, nsK, sK, sKO));
             } else {
                 for (int e = 0; e < VW; e++) {
-                    T[kk * TS + pp + e] = (k < K && p + e < P) ? (real) LOAD1(X, IDX(p + e, nsP, 1, sPO) + IDX(k, nsK, sK, sKO)) : (real) 0;
+                    T[kk * TS + pp + e] = (k < K && p + e < P) ? (real) LOAD(X, AT(p + e, nsP, 1, sPO) + AT(k, nsK, sK, sKO)) : (real) 0;
                 }
             }
         }
@@ -124,10 +96,10 @@ DEVICE_FN void load_tile(LOCAL_PTR real* T, const int TS, __global const store_t
             const int pp = l / runs, kk = (l - pp * runs) * VW;
             const int p = p0 + pp, k = k0 + kk;
             if (p < P && k + VW <= K) {
-                load_run(T, kk * TS + pp, TS, X, IDX(p, nsP, sP, sPO) + IDX(k, nsK, 1, sKO));
+                load_run(T, kk * TS + pp, TS, X, AT(p, nsP, sP, sPO) + AT(k, nsK, 1, sKO));
             } else {
                 for (int e = 0; e < VW; e++) {
-                    T[(kk + e) * TS + pp] = (p < P && k + e < K) ? (real) LOAD1(X, IDX(p, nsP, sP, sPO) + IDX(k + e, nsK, 1, sKO)) : (real) 0;
+                    T[(kk + e) * TS + pp] = (p < P && k + e < K) ? (real) LOAD(X, AT(p, nsP, sP, sPO) + AT(k + e, nsK, 1, sKO)) : (real) 0;
                 }
             }
         }
@@ -135,7 +107,7 @@ DEVICE_FN void load_tile(LOCAL_PTR real* T, const int TS, __global const store_t
         for (int l = tid; l < TSK * TS; l += NTHREADS) {
             const int kk = l / TS, pp = l - kk * TS;
             const int p = p0 + pp, k = k0 + kk;
-            T[kk * TS + pp] = (p < P && k < K) ? (real) LOAD1(X, IDX(p, nsP, sP, sPO) + IDX(k, nsK, sK, sKO)) : (real) 0;
+            T[kk * TS + pp] = (p < P && k < K) ? (real) LOAD(X, AT(p, nsP, sP, sPO) + AT(k, nsK, sK, sKO)) : (real) 0;
         }
     }
 }
@@ -152,7 +124,7 @@ __kernel void gemm(const int M, const int N, const int K, OPERAND(A, const), OPE
     const long g = get_group_id(2);
     __global const store_t* Ag = A + offA + g * sAg;
     __global const store_t* Bg = B + offB + g * sBg;
-    real acc[WPTM][WPTN];
+    acc_t acc[WPTM][WPTN];
     for (int i = 0; i < WPTM; i++)
         for (int j = 0; j < WPTN; j++) acc[i][j] = 0;
 
@@ -195,11 +167,11 @@ __kernel void gemm(const int M, const int N, const int K, OPERAND(A, const), OPE
         for (int j = 0; j < WPTN; j++) {
             const int n = n0 + tn + j * RTSN;
             if (n >= N) continue;
-            const long at = IDX(m, nsCr, sCr, sCrO) + IDX(n, nsCc, sCc, sCcO);
-            real v = acc[i][j];
-            if (accumulate) v += (real) LOAD1(Cg, at);
-            if (has_bias) v += (real) LOAD1(bias, g * M + m);
-            STORE1(v, Cg, at);
+            const long at = AT(m, nsCr, sCr, sCrO) + AT(n, nsCc, sCc, sCcO);
+            acc_t v = acc[i][j];
+            if (accumulate) v += (real) LOAD(Cg, at);
+            if (has_bias) v += (real) LOAD(bias, g * M + m);
+            STORE(Cg, at, v);
         }
     }
 }
@@ -235,7 +207,7 @@ DEVICE_FN void load_tile_conv(LOCAL_PTR real* T, __global const store_t* xg, con
             const int iy = oy * q.SH - q.PH + ty * q.DH;
             const int ix = ox * q.SW - q.PW + tx * q.DW;
             if (iz >= 0 && iz < q.D && iy >= 0 && iy < q.H && ix >= 0 && ix < q.W) {
-                v = (real) LOAD1(xg, ((long) b * q.C + c) * in_sp + ((long) iz * q.H + iy) * q.W + ix);
+                v = (real) LOAD(xg, ((long) b * q.C + c) * in_sp + ((long) iz * q.H + iy) * q.W + ix);
             }
         }
         T[kk * TSN + pp] = v;
@@ -260,7 +232,7 @@ __kernel void gemm_conv(const int M, const int N, const int K, OPERAND(A, const)
     const long g = get_group_id(2);
     __global const store_t* Ag = A + offA + g * sAg;
     __global const store_t* xg = x + ((long) n0 * CH + g * CHG) * ((long) D * H * W);
-    real acc[WPTM][WPTN];
+    acc_t acc[WPTM][WPTN];
     for (int i = 0; i < WPTM; i++)
         for (int j = 0; j < WPTN; j++) acc[i][j] = 0;
 
@@ -302,11 +274,11 @@ __kernel void gemm_conv(const int M, const int N, const int K, OPERAND(A, const)
         for (int j = 0; j < WPTN; j++) {
             const int n = j0 + tn + j * RTSN;
             if (n >= N) continue;
-            const long at = IDX(m, nsCr, sCr, sCrO) + IDX(n, nsCc, sCc, sCcO);
-            real v = acc[i][j];
-            if (accumulate) v += (real) LOAD1(Cg_, at);
-            if (has_bias) v += (real) LOAD1(bias, g * M + m);
-            STORE1(v, Cg_, at);
+            const long at = AT(m, nsCr, sCr, sCrO) + AT(n, nsCc, sCc, sCcO);
+            acc_t v = acc[i][j];
+            if (accumulate) v += (real) LOAD(Cg_, at);
+            if (has_bias) v += (real) LOAD(bias, g * M + m);
+            STORE(Cg_, at, v);
         }
     }
 }
@@ -319,8 +291,8 @@ __kernel void gemm_conv(const int M, const int N, const int K, OPERAND(A, const)
 __kernel void gemm_sum(const int S, __global const store_t* part, __global store_t* out, const int accumulate,
                        const long total, const long step) {
     for (long i = get_global_id(0); i < total; i += step) {
-        real v = accumulate ? (real) LOAD1(out, i) : (real) 0;
-        for (int s = 0; s < S; s++) v += (real) LOAD1(part, s * total + i);
-        STORE1(v, out, i);
+        acc_t v = accumulate ? (acc_t) LOAD(out, i) : (acc_t) 0;
+        for (int s = 0; s < S; s++) v += (real) LOAD(part, s * total + i);
+        STORE(out, i, v);
     }
 }

@@ -5,43 +5,14 @@
 // of output position o reads (zero outside the input). Channel ci = g*Cg + c puts group g's rows at
 // [g*Cg*T, (g+1)*Cg*T), so each group of each item is one contiguous Cg*T x O matrix.
 //
-// Defines: REAL (float | double), JCONV_FP64.
-// STORE_HALF = 1 (OpenCL only; REAL must be float): every tensor argument is stored as IEEE half, read with
-// vload_half and written with vstore_half (round to nearest even), both core OpenCL (no cl_khr_fp16 needed);
-// all arithmetic stays in REAL. Without it LOAD(p, i) is p[i] and STORE(p, i, v) is p[i] = v.
+// Defines: those of common.cl (REAL, JCONV_FP64, ACC, STORE_HALF, ...), which comes first and gives real,
+// acc_t, store_t, LOAD/STORE, GEOM_PARAMS and source_pos; tensors are store_t buffers read and written
+// through LOAD/STORE, arithmetic is in real.
 // Kernels:
 //   im2col(x, col, n0, GEOM, total, step)                total = items*C*T*O
 //   col2im(col, b, has_bias, dx, n0, GEOM, total, step)  total = items*C*D*H*W; a gather (each input
 //       value sums the column entries that read it, in tap order), so no atomics; b[ci] is added when has_bias.
-// GEOM is conv.cl's: N, C, K, G, D, H, W, OD, OH, OW, KD, KH, KW, SD, SH, SW, PD, PH, PW, DD, DH, DW.
-
-#ifndef REAL
-#define REAL float
-#endif
-#if defined(JCONV_FP64) && JCONV_FP64 && defined(__OPENCL_VERSION__)
-#pragma OPENCL EXTENSION cl_khr_fp64 : enable
-#endif
-
-#ifndef DEVICE_FN
-#define DEVICE_FN static inline
-#endif
-
-typedef REAL real;
-
-#if defined(STORE_HALF) && STORE_HALF && defined(__OPENCL_VERSION__)
-typedef half store_t;
-#define LOAD(p, i) ((real) vload_half((i), (p)))
-#define STORE(p, i, v) vstore_half((v), (i), (p))
-#else
-typedef real store_t;
-#define LOAD(p, i) ((p)[i])
-#define STORE(p, i, v) ((p)[i] = (v))
-#endif
-
-#define GEOM_PARAMS const int N, const int C, const int K, const int G, \
-    const int D, const int H, const int W, const int OD, const int OH, const int OW, \
-    const int KD, const int KH, const int KW, const int SD, const int SH, const int SW, \
-    const int PD, const int PH, const int PW, const int DD, const int DH, const int DW
+// GEOM is common.cl's GEOM_PARAMS: N, C, K, G, D, H, W, OD, OH, OW, KD, KH, KW, SD, SH, SW, PD, PH, PW, DD, DH, DW.
 
 __kernel void im2col(__global const store_t* x, __global store_t* col, const int n0, GEOM_PARAMS,
                      const long total, const long step) {
@@ -69,14 +40,6 @@ __kernel void im2col(__global const store_t* x, __global store_t* col, const int
     }
 }
 
-// The output position o that tap t of input position i comes from along one axis, or -1.
-DEVICE_FN int col_source(const int i, const int p, const int t, const int d, const int s, const int O) {
-    const int q = i + p - t * d;
-    if (q < 0 || q % s != 0) return -1;
-    const int o = q / s;
-    return o < O ? o : -1;
-}
-
 __kernel void col2im(__global const store_t* col, __global const store_t* b, const int has_bias, __global store_t* dx,
                      const int n0, GEOM_PARAMS, const long total, const long step) {
     const long O = (long)OD * OH * OW;
@@ -90,15 +53,15 @@ __kernel void col2im(__global const store_t* col, __global const store_t* b, con
         const int ci = (int)(r % C);
         const long b_item = r / C;
         __global const store_t* colb = col + b_item * C * T * O;
-        real acc = 0;
+        acc_t acc = 0;
         for (int tz = 0; tz < KD; tz++) {
-            const int oz = col_source(iz, PD, tz, DD, SD, OD);
+            const int oz = source_pos(iz, PD, tz, DD, SD, OD);
             if (oz < 0) continue;
             for (int ty = 0; ty < KH; ty++) {
-                const int oy = col_source(iy, PH, ty, DH, SH, OH);
+                const int oy = source_pos(iy, PH, ty, DH, SH, OH);
                 if (oy < 0) continue;
                 for (int tx = 0; tx < KW; tx++) {
-                    const int ox = col_source(ix, PW, tx, DW, SW, OW);
+                    const int ox = source_pos(ix, PW, tx, DW, SW, OW);
                     if (ox < 0) continue;
                     const int t = (tz * KH + ty) * KW + tx;
                     acc += LOAD(colb, ((long)ci * T + t) * O + ((long)oz * OH + oy) * OW + ox);

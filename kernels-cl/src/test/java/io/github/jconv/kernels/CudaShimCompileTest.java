@@ -1,11 +1,11 @@
 package io.github.jconv.kernels;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,10 +16,32 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** One source, two GPU APIs: each kernel family compiles to PTX through a minimal CUDA shim, where nvcc exists. */
+/**
+ * One source, two GPU APIs: each kernel family compiles to PTX behind the CUDA shim and the prelude (the same
+ * three files, in the same order, as cuda-backend's build-ptx.sh), where nvcc exists.
+ */
 class CudaShimCompileTest {
     @TempDir
     Path dir;
+
+    /** Writes the shim, the prelude and {@code family}'s file, and a .cu that includes them in build-ptx.sh's order. */
+    private void writeSources(String family) throws IOException {
+        Files.writeString(dir.resolve(KernelSources.CUDA_SHIM), KernelSources.cudaShim());
+        Files.writeString(dir.resolve(KernelSources.PRELUDE), KernelSources.prelude());
+        Files.writeString(dir.resolve(family + ".cl"), KernelSources.file(family));
+        Files.writeString(dir.resolve(family + ".cu"), "#include \"" + KernelSources.CUDA_SHIM + "\"\n#include \"" + KernelSources.PRELUDE
+                + "\"\n#include \"" + family + ".cl\"\n");
+    }
+
+    private String nvcc(Path nvcc, String family, String out, List<String> defines) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of(nvcc.toString(), "-ptx", "-arch=compute_75"));
+        cmd.addAll(defines);
+        cmd.addAll(List.of(family + ".cu", "-o", out));
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "nvcc finished");
+        return p.exitValue() + "\n" + log;
+    }
 
     static List<String> families() {
         return KernelSources.FAMILIES;
@@ -30,19 +52,12 @@ class CudaShimCompileTest {
     void theSourceCompilesWithNvccThroughAShimAndKeepsEveryKernel(String family) throws Exception {
         Path nvcc = findNvcc();
         assumeTrue(nvcc != null, "nvcc not found on PATH or in /usr/local/cuda/bin: the CUDA compile check needs it");
-        try (InputStream shim = getClass().getResourceAsStream("cuda_shim_for_test.h")) {
-            Files.write(dir.resolve("shim.h"), shim.readAllBytes());
-        }
-        Files.writeString(dir.resolve(family + ".cl"), KernelSources.source(family));
-        Files.writeString(dir.resolve(family + ".cu"), "#include \"shim.h\"\n#include \"" + family + ".cl\"\n");
+        writeSources(family);
         for (String real : List.of("float", "double")) {
             Path ptx = dir.resolve(family + "-" + real + ".ptx");
-            Process p = new ProcessBuilder(nvcc.toString(), "-ptx", "-arch=compute_75", "-DRED_WG=128", "-DREAL=" + real,
-                    "-DJCONV_FP64=" + (real.equals("double") ? 1 : 0), family + ".cu", "-o", ptx.getFileName().toString())
-                    .directory(dir.toFile()).redirectErrorStream(true).start();
-            String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "nvcc finished");
-            assertEquals(0, p.exitValue(), "nvcc on " + family + ".cl (" + real + "):\n" + log);
+            String result = nvcc(nvcc, family, ptx.getFileName().toString(),
+                    List.of("-DRED_WG=128", "-DREAL=" + real, "-DJCONV_FP64=" + (real.equals("double") ? 1 : 0)));
+            assertTrue(result.startsWith("0\n"), "nvcc on " + family + ".cl (" + real + "), exit status first:\n" + result);
             String out = Files.readString(ptx);
             for (String kernel : KernelSources.kernelNames(family)) {
                 assertTrue(out.contains(".entry " + kernel + "("), kernel + " is an unmangled entry point in the PTX");
@@ -62,19 +77,40 @@ class CudaShimCompileTest {
     void everyGemmParameterSetCompilesWithNvccThroughTheShim(String defines) throws Exception {
         Path nvcc = findNvcc();
         assumeTrue(nvcc != null, "nvcc not found on PATH or in /usr/local/cuda/bin: the CUDA compile check needs it");
-        try (InputStream shim = getClass().getResourceAsStream("cuda_shim_for_test.h")) {
-            Files.write(dir.resolve("shim.h"), shim.readAllBytes());
-        }
-        Files.writeString(dir.resolve("gemm.cl"), KernelSources.source("gemm"));
-        Files.writeString(dir.resolve("gemm.cu"), "#include \"shim.h\"\n#include \"gemm.cl\"\n");
-        List<String> cmd = new java.util.ArrayList<>(List.of(nvcc.toString(), "-ptx", "-arch=compute_75", "-DREAL=float", "-DJCONV_FP64=0"));
-        cmd.addAll(List.of(defines.split(" ")));
-        cmd.addAll(List.of("gemm.cu", "-o", "gemm.ptx"));
-        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
-        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "nvcc finished");
-        assertEquals(0, p.exitValue(), "nvcc on gemm.cl with " + defines + ":\n" + log);
+        writeSources("gemm");
+        List<String> d = new java.util.ArrayList<>(List.of("-DREAL=float", "-DJCONV_FP64=0"));
+        d.addAll(List.of(defines.split(" ")));
+        String result = nvcc(nvcc, "gemm", "gemm.ptx", d);
+        assertTrue(result.startsWith("0\n"), "nvcc on gemm.cl with " + defines + ", exit status first:\n" + result);
         assertTrue(Files.readString(dir.resolve("gemm.ptx")).contains(".entry gemm("), "gemm is an unmangled entry point in the PTX");
+    }
+
+    /** The families whose tensors go through LOAD/STORE (deformable.cl reads real buffers directly). */
+    static List<String> storageFamilies() {
+        return List.of("conv", "im2col", "gemm");
+    }
+
+    @ParameterizedTest
+    @MethodSource("storageFamilies")
+    void bf16StorageFromThePreludeCompilesWithNvcc(String family) throws Exception {
+        Path nvcc = findNvcc();
+        assumeTrue(nvcc != null, "nvcc not found on PATH or in /usr/local/cuda/bin: the CUDA compile check needs it");
+        writeSources(family);
+        String result = nvcc(nvcc, family, family + "-bf16.ptx", List.of("-DREAL=float", "-DJCONV_FP64=0", "-DSTORE_BF16=1"));
+        assertTrue(result.startsWith("0\n"), "nvcc on " + family + ".cl with STORE_BF16=1, exit status first:\n" + result);
+        String ptx = Files.readString(dir.resolve(family + "-bf16.ptx"));
+        // bf16 storage: 16-bit loads and stores, no 32-bit float ones
+        assertTrue(ptx.contains("ld.global.u16") && ptx.contains("st.global.u16"), family + ": 16-bit loads and stores");
+        assertTrue(!ptx.contains("ld.global.f32") && !ptx.contains("st.global.f32"), family + ": no float tensor access with bf16 storage");
+    }
+
+    @Test
+    void halfAndBf16StorageTogetherAreRefusedByThePrelude() throws Exception {
+        Path nvcc = findNvcc();
+        assumeTrue(nvcc != null, "nvcc not found on PATH or in /usr/local/cuda/bin: the CUDA compile check needs it");
+        writeSources("conv");
+        String result = nvcc(nvcc, "conv", "conv-both.ptx", List.of("-DSTORE_HALF=1", "-DSTORE_BF16=1"));
+        assertTrue(!result.startsWith("0\n") && result.contains("exclude each other"), result);
     }
 
     private static Path findNvcc() throws IOException {

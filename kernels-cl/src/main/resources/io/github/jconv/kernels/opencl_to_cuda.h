@@ -1,5 +1,6 @@
-// jconv: compiles the OpenCL C subset of kernels-cl (deformable.cl) as CUDA, so one algorithm lives
-// in one file. Included before the .cl source with nvcc -include; covers exactly what that subset uses.
+// jconv: compiles the OpenCL C subset of kernels-cl as CUDA, so one algorithm lives in one file. Included
+// first, before common.cl (the prelude) and the family's .cl source (cuda-backend's build-ptx.sh:
+// nvcc -include opencl_to_cuda.h -include common.cl -include deformable.cl); covers what that subset uses.
 #pragma once
 
 // OpenCL address spaces: CUDA pointers are generic, and fixed-size local arrays become shared memory.
@@ -23,3 +24,9 @@ __device__ __forceinline__ long get_global_size(int d) { return (long)gridDim.x 
 
 // Helpers are inlined device functions rather than OpenCL's static inline.
 #define DEVICE_FN __device__ __forceinline__
+
+// OpenCL's unsigned scalar names and bit reinterpretations (common.cl's bfloat16 helpers).
+typedef unsigned int uint;
+typedef unsigned short ushort;
+__device__ __forceinline__ float as_float(uint u) { return __uint_as_float(u); }
+__device__ __forceinline__ uint as_uint(float f) { return __float_as_uint(f); }
