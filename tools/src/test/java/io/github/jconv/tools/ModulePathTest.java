@@ -194,6 +194,18 @@ class ModulePathTest {
     }
 
     @Test
+    void theOpenClBackendRunsFromTheModulePathWhereADeviceIsPresent() throws Exception {
+        // the kernel sources come from io.github.jconv.kernels (exported to the OpenCL module alone), JOCL is an automatic module
+        boolean present = io.github.jconv.ConvEngine.providers().stream()
+                .anyMatch(p -> p.name().equals("opencl") && io.github.jconv.ConvEngine.probe(p).available());
+        boolean required = java.util.Arrays.asList(String.valueOf(System.getenv("JCONV_REQUIRE_BACKENDS")).split(",")).contains("opencl");
+        org.junit.jupiter.api.Assumptions.assumeTrue(present || required, "no OpenCL device here");
+        String out = run(List.of("--module-path", modulePath, "-m", "io.github.jconv.tools/io.github.jconv.tools.Main",
+                "demo", "-b", "opencl", "--steps", "3"));
+        assertTrue(out.contains("ran on backend opencl chosen explicitly"), out);
+    }
+
+    @Test
     void theCliRunsAsANamedModuleWithPicocliAndJackson() throws Exception {
         String out = run(List.of("--module-path", modulePath, "-m", "io.github.jconv.tools/io.github.jconv.tools.Main",
                 "probe", "--provider", "cpu", "--isolate", "--json"));
