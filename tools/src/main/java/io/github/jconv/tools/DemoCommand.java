@@ -2,6 +2,7 @@ package io.github.jconv.tools;
 
 import io.github.jconv.ConvEngine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -19,8 +20,8 @@ final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = {"-b", "--backend"}, description = "cuda, opencl or cpu (default: the best available)")
-    String backend;
+    @Mixin
+    BackendOption backend = new BackendOption();
 
     @Option(names = "--steps", defaultValue = "30", description = "SGD steps (default ${DEFAULT-VALUE})")
     int steps;
@@ -61,7 +62,7 @@ final class DemoCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         Demo.Result r;
         String report;
-        try (ConvEngine engine = Backends.open(backend)) {
+        try (ConvEngine engine = backend.open()) {
             report = engine.selectionReport();
             out.println(report);
             out.printf(Locale.ROOT, "learning a 3x3 kernel from a Sobel teacher: %d steps of %d random %dx%d images, SGD lr %s%n",

@@ -3,6 +3,7 @@ package io.github.jconv.tools;
 import io.github.jconv.ConvEngine;
 import io.github.jconv.analysis.ReceptiveField;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -10,7 +11,6 @@ import picocli.CommandLine.Spec;
 
 import java.awt.image.BufferedImage;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -27,8 +27,8 @@ final class ErfCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "STACK", description = "layers as for rf, e.g. conv3x6 or conv3,conv3,pool2s2,conv3d2; or a file")
     String stack;
 
-    @Option(names = {"-b", "--backend"}, description = "cuda, opencl or cpu (default: the best available)")
-    String backend;
+    @Mixin
+    BackendOption backend = new BackendOption();
 
     @Option(names = "--weights", defaultValue = "random", description = "random (seeded Kaiming uniform) or constant (1/fan-in) (default ${DEFAULT-VALUE})")
     String weights;
@@ -45,8 +45,8 @@ final class ErfCommand implements Callable<Integer> {
     @Option(names = "--mass", defaultValue = "0.95", description = "fraction of the gradient mass the effective RF holds (default ${DEFAULT-VALUE})")
     double mass;
 
-    @Option(names = {"-o", "--png"}, defaultValue = "erf.png", description = "PNG to write (default ${DEFAULT-VALUE})")
-    Path png;
+    @Mixin
+    PngOutput png = new PngOutput("erf.png");
 
     @Option(names = "--scale", description = "pixels per input pixel (default: about 512 px wide)")
     Integer scale;
@@ -91,11 +91,11 @@ final class ErfCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--scale = " + sc + ": the map would be " + (long) n * sc + " px wide, over "
                     + HeatMap.MAX_SIDE + "; e.g. --scale " + HeatMap.suggestedScale(n));
         }
-        OutputFiles.checkWritable("--png", png, "erf.png");
+        png.checkWritable();
         PrintWriter out = spec.commandLine().getOut();
         long t0 = System.nanoTime();
         Erf.Result r;
-        try (ConvEngine engine = Backends.open(backend)) {
+        try (ConvEngine engine = backend.open()) {
             out.println(engine.selectionReport());
             r = Erf.measure(engine, layers, channels, n, w, seed, mass);
         }
@@ -119,8 +119,8 @@ final class ErfCommand implements Callable<Integer> {
                 new HeatMap.Box(t0r, t0c, t0r + rf - 1, t0c + rf - 1, THEORETICAL_RGB, true, "theoretical RF (outside its pixels)"),
                 new HeatMap.Box(lo0, lo1, lo0 + r.effectiveSide() - 1, lo1 + r.effectiveSide() - 1, EFFECTIVE_RGB, false,
                         "effective RF (" + Text.num(100 * r.massFraction()) + "% of the mass)"));
-        HeatMap.write(img, png);
-        out.println("wrote " + png + " (" + img.getWidth() + "x" + img.getHeight() + " px: a " + n * sc + "x" + n * sc + " px map, "
+        HeatMap.write(img, png.path());
+        out.println("wrote " + png.path() + " (" + img.getWidth() + "x" + img.getHeight() + " px: a " + n * sc + "x" + n * sc + " px map, "
                 + sc + " px per input pixel; blue box ="
                 + " theoretical RF, drawn just outside its pixels; white box = effective RF; colour scale and legend below the map)");
         out.println(String.format(Locale.ROOT, "backend %s, %.0f ms", r.backend(), ms));

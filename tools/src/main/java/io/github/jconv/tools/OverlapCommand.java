@@ -4,13 +4,13 @@ import io.github.jconv.ConvEngine;
 import io.github.jconv.ConvSpec;
 import io.github.jconv.DeviceBuffer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.awt.image.BufferedImage;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -36,8 +36,8 @@ final class OverlapCommand implements Callable<Integer> {
     @Option(names = "--input", defaultValue = "6", description = "input size per axis (default ${DEFAULT-VALUE})")
     int input;
 
-    @Option(names = {"-o", "--png"}, defaultValue = "overlap.png", description = "PNG to write (default ${DEFAULT-VALUE})")
-    Path png;
+    @Mixin
+    PngOutput png = new PngOutput("overlap.png");
 
     @Option(names = "--scale", description = "pixels per map cell (default: about 384 px wide)")
     Integer scale;
@@ -56,7 +56,7 @@ final class OverlapCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--scale = " + sc + ": the map would be " + (long) cells * sc + " px wide, over "
                     + HeatMap.MAX_SIDE + "; e.g. --scale " + HeatMap.suggestedScale(cells));
         }
-        OutputFiles.checkWritable("--png", png, "overlap.png");
+        png.checkWritable();
         PrintWriter out = spec.commandLine().getOut();
         out.println("transposed convolution: kernel " + kernel + ", stride " + stride + ", dilation " + dilation
                 + " (effective kernel " + o.effectiveKernel() + "), input " + input + " -> output " + o.counts().length + " per axis");
@@ -89,9 +89,9 @@ final class OverlapCommand implements Callable<Integer> {
         }
         double[][] map = o.map2d();
         BufferedImage img = HeatMap.render(map, sc, "(input, tap) pairs per output pixel");
-        HeatMap.write(img, png);
+        HeatMap.write(img, png.path());
         int most = Arrays.stream(o.counts()).max().orElse(0);
-        out.println("wrote " + png + " (" + img.getWidth() + "x" + img.getHeight() + " px: a " + cells * sc + "x" + cells * sc + " px map of "
+        out.println("wrote " + png.path() + " (" + img.getWidth() + "x" + img.getHeight() + " px: a " + cells * sc + "x" + cells * sc + " px map of "
                 + cells + "x" + cells + " cells, brighter = more overlap, max " + most * most + ", with a colour scale below)");
         int exit = 0;
         if (backend != null) exit = compareWithBackend(o, map, out);

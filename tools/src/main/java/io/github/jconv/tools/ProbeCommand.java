@@ -161,7 +161,9 @@ final class ProbeCommand implements java.util.concurrent.Callable<Integer> {
         for (String key : settings.stringPropertyNames()) cmd.add("-D" + key + "=" + settings.getProperty(key));
         // JNI backends load native libraries: without this, Java 22+ warns on every child's stderr
         if (Runtime.version().feature() >= 22) cmd.add("--enable-native-access=ALL-UNNAMED");
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), childMain, "probe", "--json", "--provider", p.name()));
+        cmd.addAll(childLaunch(ProbeCommand.class.getModule(), System.getProperty("jdk.module.path"),
+                System.getProperty("java.class.path"), childMain));
+        cmd.addAll(List.of("probe", "--json", "--provider", p.name()));
         String reason;
         try {
             Process proc = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
@@ -211,6 +213,23 @@ final class ProbeCommand implements java.util.concurrent.Callable<Integer> {
         }
         return failed(p, reason, "run `jconv probe --provider " + p.name()
                 + "` without --isolate to see the failure, and look for an hs_err_pid*.log of a native crash");
+    }
+
+    /**
+     * How the child JVM finds jconv: as this JVM did. Run from the module path ({@code java -p ... -m
+     * io.github.jconv.tools/...}), the child gets the same module path and main module (and the Vector API module when
+     * this JVM has it); otherwise this JVM's class path.
+     */
+    static List<String> childLaunch(Module self, String modulePath, String classPath, String mainClass) {
+        if (self.isNamed() && modulePath != null && !modulePath.isBlank()) {
+            List<String> out = new ArrayList<>(List.of("-p", modulePath));
+            if (ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()) {
+                out.addAll(List.of("--add-modules", "jdk.incubator.vector"));
+            }
+            out.addAll(List.of("-m", self.getName() + "/" + mainClass));
+            return out;
+        }
+        return List.of("-cp", classPath, mainClass);
     }
 
     private static String describeExit(int code) {
