@@ -165,8 +165,8 @@ final class CudnnRunner implements AutoCloseable {
             throw new UnsupportedOperationException("cuda cannot run " + pass + " of " + problem + ": " + plan.refusal());
         }
         long es = dtype.bytes();
-        int[] xDims = CudnnPlan.lift(item.inputShape().dims());
-        int[] yDims = CudnnPlan.lift(item.outputShape().dims());
+        int[] xDims = CudnnPlan.inputDims(item);
+        int[] yDims = CudnnPlan.outputDims(item);
         int axis = spec.rank() == 1 ? 3 : 2; // the outermost spatial axis of the lifted [N, C, (D,) H, W] dims
         long xInner = 1, yInner = 1;
         for (int a = axis + 1; a < xDims.length; a++) xInner *= xDims[a];
@@ -427,7 +427,7 @@ final class CudnnRunner implements AutoCloseable {
             CudaOptions o = session.options();
             cudnnTensorStruct bD = null, outD = null;
             if (plan.addBias()) {
-                int[] yDims = CudnnPlan.lift(spec.outputShape().dims());
+                int[] yDims = CudnnPlan.outputDims(spec);
                 bD = tensor(CudnnPlan.biasDims(spec.outChannels(), yDims), dt, problem);
                 outD = tensor(yDims, dt, problem);
             }

@@ -6,6 +6,7 @@ import io.github.jconv.DType;
 import io.github.jconv.Pass;
 import io.github.jconv.Role;
 import io.github.jconv.plan.DeformablePlan;
+import io.github.jconv.spi.ConvGeometry;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUfunction;
@@ -102,11 +103,15 @@ final class DeformableRunner {
         return dtype == DType.FP64 ? "deformable_f64.ptx" : "deformable_f32.ptx";
     }
 
-    /** The 17 geometry ints every kernel takes (DGEOM in deformable.cl). */
+    /**
+     * The 17 geometry ints every kernel takes (DGEOM in deformable.cl), read from core's {@link ConvGeometry}: deformable
+     * convolution is 2D, so its height and width are the geometry's axes 1 and 2 (axis 0 is the unit depth).
+     */
     static int[] geometry(ConvSpec s) {
-        return new int[]{s.batch(), s.inChannels(), s.outChannels(), s.groups(), s.offsetGroups(),
-                s.input(0), s.input(1), s.output(0), s.output(1), s.kernel(0), s.kernel(1),
-                s.stride(0), s.stride(1), s.paddingLo(0), s.paddingLo(1), s.dilation(0), s.dilation(1)};
+        ConvGeometry g = ConvGeometry.of(s);
+        return new int[]{g.batch(), g.inChannels(), g.outChannels(), g.groups(), g.offsetGroups(),
+                g.in(1), g.in(2), g.out(1), g.out(2), g.kernel(1), g.kernel(2),
+                g.stride(1), g.stride(2), g.pad(1), g.pad(2), g.dilation(1), g.dilation(2)};
     }
 
     /** What this session offers the plan: a GPU with cuDNN's GEMM (unless direct is forced), the column budget. */

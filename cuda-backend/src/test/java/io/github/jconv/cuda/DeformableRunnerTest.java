@@ -208,4 +208,25 @@ class DeformableRunnerTest {
         assertEquals("deformable forward: jconv kernels, direct [direct kernels: the backend has no GEMM]",
                 DeformableRunner.label(direct, S, null, 1));
     }
+
+    /**
+     * The 17 geometry ints (DGEOM in deformable.cl), now read from ConvGeometry, are the spec's numbers in the kernels'
+     * order. N 2, C 4 -> K 6, groups 2, offset groups 2, 7x6, k 3x2, stride (2,1), padding (1,0), dilation (1,2):
+     * out H = (7 + 2 - 1*(3-1) - 1)/2 + 1 = 4, W = (6 + 0 - 2*(2-1) - 1)/1 + 1 = 4.
+     * And the bias gradient's launch (dy, db, N, K, OH*OW) carries N 2, K 6 (ints) and 4*4 = 16 (a long).
+     */
+    @Test
+    void theKernelGeometryIntsAreTheSpecsNumbersInDgeomOrder() {
+        ConvSpec s = ConvSpec.deformable().batch(2).channels(4, 6).groups(2).input(7, 6).kernel(3, 2).stride(2, 1)
+                .padding(1, 0).dilation(1, 2).offsetGroups(2).mask(true).build();
+        // batch, C, K, groups, offset groups, in H, in W, out H, out W, kH, kW, sH, sW, pH, pW, dH, dW
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new int[]{2, 4, 6, 2, 2, 7, 6, 4, 4, 3, 2, 2, 1, 1, 0, 1, 2},
+                DeformableRunner.geometry(s));
+        DeformablePlan bias = DeformablePlan.of(s, Pass.BACKWARD_BIAS, DType.FP32, new DeformablePlan.Target(DeformablePlan.DeviceKind.GPU,
+                true, true, 1L << 20, Integer.MAX_VALUE));
+        List<DeformableRunner.Step> st = DeformableRunner.steps(bias, s, 132, NAMES, null, 0, 2);
+        DeformableRunner.Launch l = assertInstanceOf(DeformableRunner.Launch.class, st.get(0));
+        assertEquals("deform_bias_grad", l.kernel());
+        assertEquals(List.of(Role.DY, Role.DB, 2, 6, 16L), List.of(l.args()), "N and K as C int, OH*OW as long");
+    }
 }
