@@ -1,6 +1,5 @@
 package io.github.jconv.cuda;
 
-import io.github.jconv.ConvArgs;
 import io.github.jconv.ConvSpec;
 import io.github.jconv.DType;
 import io.github.jconv.Pass;
@@ -52,36 +51,15 @@ final class CudnnRunner implements AutoCloseable {
         this.split = new CudnnSplitRun(session, handle, scalars, descriptors, this);
     }
 
-    /**
-     * Runs one pass; returns the algorithm's name. A problem whose tensors exceed cuDNN's int
-     * indexing runs in batch slices (weight and bias gradients accumulate over the slices).
-     */
-    String run(Pass pass, ConvSpec spec, DType dtype, ConvArgs args) {
-        CudnnBases whole = CudnnBases.of(args);
-        if (spec.batch() == 0) { // cuDNN refuses N = 0; outputs are empty, or sums over no item: zero (every dtype)
-            for (Role r : pass.outputs(spec)) {
-                long bytes = r.shapeFor(spec).elementCount() * dtype.bytes();
-                if (bytes > 0) session.context().zero(whole.ptr(r), bytes, spec.toString());
-            }
-            return "nothing to compute (batch 0)";
-        }
-        // cuDNN's backward bias refuses BF16; both 2-byte types reduce in float in jconv's own kernel
-        if (pass == Pass.BACKWARD_BIAS && BiasGradKernel.handles(dtype)) return BiasGradKernel.run(session.context(), spec, dtype, args);
-        int slice = CudnnPlan.batchSlice(spec);
-        if (slice == 0) return split.run(pass, spec, dtype, whole);
-        if (slice >= spec.batch()) return runSlice(pass, spec, dtype, whole, 0, false);
-        String ran = "";
-        for (int n0 = 0; n0 < spec.batch(); n0 += slice) {
-            ConvSpec part = spec.toBuilder().batch(Math.min(slice, spec.batch() - n0)).build();
-            ran = runSlice(pass, part, dtype, whole, n0, n0 > 0 && CudnnPlan.slicesAccumulate(pass));
-        }
-        return ran + " in batch slices of " + slice;
+    /** A pass whose single batch item is over cuDNN's element limit, in {@link SpatialSplit}'s parts ({@link CudnnSplitRun}). */
+    String runSplit(Pass pass, ConvSpec spec, DType dtype, CudnnBases whole) {
+        return split.run(pass, spec, dtype, whole);
     }
 
     /**
      * One pass of a plain convolution on device memory the caller binds by role (deformable's column GEMM:
-     * {@link DeformableRunner} runs a 1x1 convolution over its column buffer), through the same prepared plans,
-     * algorithm choice and workspace as {@link #run}. {@code accumulate} adds the weight gradient to what dw
+     * {@link DeformableFamily} runs a 1x1 convolution over its column buffer), through the same prepared plans,
+     * algorithm choice and workspace as {@link CudnnFamily}'s runs. {@code accumulate} adds the weight gradient to what dw
      * holds (beta = 1), for chunks of a batch. The caller keeps every tensor within cuDNN's int indexing.
      */
     String runBound(Pass pass, ConvSpec spec, DType dtype, java.util.Map<Role, CUdeviceptr> ptrs, boolean accumulate) {
