@@ -87,19 +87,8 @@ final class CudaBackend implements ConvBackend {
 
     /** Benchmark-mode choices kept across sessions, in a file for this device model, driver and cuDNN. */
     synchronized AlgoDiskCache algoDiskCache() {
-        if (algoDiskCache == null) {
-            algoDiskCache = new AlgoDiskCache(AlgoDiskCache.directory(withUserHome(engineOptions.properties()), engineOptions.environment()),
-                    AlgoDiskCache.identity(device.name(), device.ccMajor(), device.ccMinor(), CudaDriver.status().driverVersion(),
-                            Cudnn.status().version()));
-        }
+        if (algoDiskCache == null) algoDiskCache = AlgoDiskCache.forDevice(engineOptions, device);
         return algoDiskCache;
-    }
-
-    /** {@code props} plus the JVM's user.home, the cache directory's default base. */
-    private static java.util.Properties withUserHome(java.util.Properties props) {
-        String home = System.getProperty("user.home");
-        if (home != null) props.setProperty("user.home", home);
-        return props;
     }
 
     int multiprocessors() {
