@@ -15,7 +15,7 @@ import static io.github.jconv.cuda.GraphCalls.*;
 import static org.bytedeco.cuda.global.cudnn.*;
 
 /**
- * Runs convolutions through cuDNN's graph (backend) API, opt-in with {@code jconv.cuda.api=graph}: per
+ * Runs convolutions through cuDNN's graph (backend) API, the default ({@code jconv.cuda.api=graph}; legacy opts out): per
  * (problem, pass, dtype, options, buffer alignments, beta) one operation graph of one convolution operation
  * ({@link GraphConv} gives every attribute value), cuDNN's engine heuristics (mode A, then the fallback list),
  * the engine configurations this session may run ({@link GraphConv#refusal}), and one execution plan, kept for
