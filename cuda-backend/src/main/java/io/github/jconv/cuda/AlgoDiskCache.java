@@ -52,6 +52,19 @@ final class AlgoDiskCache {
         this.file = dir.resolve("algos-" + fileName(this.identity) + ".txt");
     }
 
+    /** The cache of {@code device} under the directory {@code options} name (the JVM's user.home its default base). */
+    static AlgoDiskCache forDevice(io.github.jconv.EngineOptions options, CudaDriver.Device device) {
+        return new AlgoDiskCache(directory(withUserHome(options.properties()), options.environment()),
+                identity(device.name(), device.ccMajor(), device.ccMinor(), CudaDriver.status().driverVersion(), Cudnn.status().version()));
+    }
+
+    /** {@code props} plus the JVM's user.home, the cache directory's default base. */
+    private static java.util.Properties withUserHome(java.util.Properties props) {
+        String home = System.getProperty("user.home");
+        if (home != null) props.setProperty("user.home", home);
+        return props;
+    }
+
     static String identity(String deviceName, int ccMajor, int ccMinor, int driverVersion, long cudnnVersion) {
         return deviceName.strip() + " sm" + ccMajor + ccMinor + " driver" + driverVersion + " cudnn" + cudnnVersion;
     }

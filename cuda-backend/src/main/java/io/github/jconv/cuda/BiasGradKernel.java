@@ -36,14 +36,14 @@ final class BiasGradKernel {
     }
 
     /** The launch: one block of {@link #WG} threads per output channel; arguments as bias_grad.cu declares them. */
-    static DeformableRunner.Launch launch(ConvSpec spec, DType dtype, Function<Role, Object> buf) {
-        return new DeformableRunner.Launch(kernel(dtype), spec.outChannels(), WG,
-                DeformableRunner.flat(buf.apply(Role.DY), buf.apply(Role.DB), spec.batch(), spec.outChannels(), spec.outputSpatial()));
+    static KernelLaunch.Launch launch(ConvSpec spec, DType dtype, Function<Role, Object> buf) {
+        return new KernelLaunch.Launch(kernel(dtype), spec.outChannels(), WG,
+                KernelLaunch.flat(buf.apply(Role.DY), buf.apply(Role.DB), spec.batch(), spec.outChannels(), spec.outputSpatial()));
     }
 
     static String run(DeviceContext ctx, ConvSpec spec, DType dtype, ConvArgs args) {
-        DeformableRunner.Launch l = launch(spec, dtype, r -> ((CudaBuffer) args.get(r)).ptr);
-        ctx.launch(ctx.function(PTX, l.kernel()), l.kernel(), l.blocks(), l.threads(), DeformableRunner.args(l.args()), spec.toString());
+        KernelLaunch.Launch l = launch(spec, dtype, r -> ((CudaBuffer) args.get(r)).ptr);
+        ctx.launch(ctx.function(PTX, l.kernel()), l.kernel(), l.blocks(), l.threads(), KernelLaunch.args(l.args()), spec.toString());
         return "jconv kernel " + l.kernel() + " (float accumulation)";
     }
 }

@@ -1,6 +1,5 @@
 package io.github.jconv.cuda;
 
-import io.github.jconv.spi.HostValues;
 import io.github.jconv.EngineOptions;
 import io.github.jconv.ConvArgs;
 import io.github.jconv.ConvSpec;
@@ -23,9 +22,11 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * A CUDA session on one device: JCuda driver API for memory, streams and jconv's kernels; cuDNN 9
- * for convolution and transposed convolution; jconv's kernels for deformable convolution. Calls are
- * serialized (one stream, one cuDNN handle), so the session is safe to share between threads.
+ * A CUDA session on one device: the device session (context and stream in {@link DeviceContext}, memory in
+ * {@link CudaMemory}, transfers in {@link CudaTransfers}, lifecycle and the lock here) plus the op families
+ * ({@link CudnnFamily}: convolution and transposed convolution on cuDNN 9; {@link DeformableFamily}: deformable
+ * convolution on jconv's kernels). The session checks what every family shares, picks the family, and runs its
+ * plan. Calls are serialized (one stream, one cuDNN handle), so the session is safe to share between threads.
  * A sticky CUDA error poisons the session: every later call fails fast with that cause.
  */
 final class CudaBackend implements ConvBackend {
@@ -39,11 +40,10 @@ final class CudaBackend implements ConvBackend {
     private final ThreadLocal<String> last = ThreadLocal.withInitial(() -> "none");
     private final DeviceContext ctx;
     private final CudnnRunner cudnn;
-    private final DeformableRunner deformable;
-    /** jconv's own buffers by size class, reused after close: no cuMemAlloc once a training step's shapes repeat. */
-    private final CachingAllocator<CUdeviceptr> allocator;
-    /** What the allocation in progress is for (set under the session's lock), so an out-of-memory names the shape. */
-    private String allocating = "allocate";
+    /** The op families, asked in order which one {@link CudaFamily#handles} a spec. */
+    private final java.util.List<CudaFamily<?>> families;
+    private final CudaMemory memory;
+    private final CudaTransfers transfers;
     private volatile CudaException poison;
     private volatile boolean closed;
 
@@ -58,7 +58,7 @@ final class CudaBackend implements ConvBackend {
         this.engineOptions = engineOptions;
         this.tracker = new BufferTracker("cuda", engineOptions);
         // read before any native call: a bad jconv.cuda.deformable fails the open without a context to clean up
-        DeformableRunner.Mode deformableMode = DeformableRunner.mode(engineOptions.properties(), engineOptions.environment());
+        DeformableFamily.Mode deformableMode = DeformableFamily.mode(engineOptions.properties(), engineOptions.environment());
         this.ctx = new DeviceContext(device.index());
         try {
             this.cudnn = new CudnnRunner(this);
@@ -66,23 +66,9 @@ final class CudaBackend implements ConvBackend {
             ctx.close();
             throw e;
         }
-        this.deformable = new DeformableRunner(this, cudnn, deformableMode);
-        PrimaryContext primary = ctx.primary;
-        this.allocator = new CachingAllocator<>("cuda (" + info.name() + ")", new CachingAllocator.Device<>() {
-            @Override
-            public CUdeviceptr allocate(Object kind, long bytes) {
-                return ctx.alloc(bytes, allocating + " (a block of " + bytes + " bytes)");
-            }
-
-            @Override
-            public void free(CUdeviceptr p) {
-                try {
-                    primary.makeCurrent();
-                } catch (RuntimeException ignored) { // a closed session's context: the driver frees with it
-                }
-                jcuda.driver.JCudaDriver.cuMemFree(p);
-            }
-        }, false, engineOptions);
+        this.families = java.util.List.of(new CudnnFamily(this, cudnn), new DeformableFamily(this, cudnn, deformableMode));
+        this.memory = new CudaMemory(this, info, ctx, device.index(), tracker, engineOptions);
+        this.transfers = new CudaTransfers(this, ctx);
     }
 
     DeviceContext context() {
@@ -101,19 +87,8 @@ final class CudaBackend implements ConvBackend {
 
     /** Benchmark-mode choices kept across sessions, in a file for this device model, driver and cuDNN. */
     synchronized AlgoDiskCache algoDiskCache() {
-        if (algoDiskCache == null) {
-            algoDiskCache = new AlgoDiskCache(AlgoDiskCache.directory(withUserHome(engineOptions.properties()), engineOptions.environment()),
-                    AlgoDiskCache.identity(device.name(), device.ccMajor(), device.ccMinor(), CudaDriver.status().driverVersion(),
-                            Cudnn.status().version()));
-        }
+        if (algoDiskCache == null) algoDiskCache = AlgoDiskCache.forDevice(engineOptions, device);
         return algoDiskCache;
-    }
-
-    /** {@code props} plus the JVM's user.home, the cache directory's default base. */
-    private static java.util.Properties withUserHome(java.util.Properties props) {
-        String home = System.getProperty("user.home");
-        if (home != null) props.setProperty("user.home", home);
-        return props;
     }
 
     int multiprocessors() {
@@ -157,7 +132,8 @@ final class CudaBackend implements ConvBackend {
         }
     }
 
-    private synchronized <T> T guarded(Supplier<T> body) {
+    /** Runs {@code body} under the session's lock with its context current; a sticky CUDA error poisons the session. */
+    synchronized <T> T guarded(Supplier<T> body) {
         checkUsable();
         try {
             ctx.makeCurrent();
@@ -168,7 +144,7 @@ final class CudaBackend implements ConvBackend {
         }
     }
 
-    private void guardedRun(Runnable body) {
+    void guardedRun(Runnable body) {
         guarded(() -> {
             body.run();
             return null;
@@ -189,42 +165,12 @@ final class CudaBackend implements ConvBackend {
 
     @Override
     public DeviceBuffer allocate(DType dtype, Shape shape) {
-        if (dtype == null) throw new IllegalArgumentException("dtype = null: choose one, e.g. DType.FP32");
-        if (shape == null) throw new IllegalArgumentException("shape = null: give one, e.g. Shape.of(1, 3, 32, 32)");
-        long limit = info.memoryBytes() > 0 ? info.memoryBytes() : Long.MAX_VALUE;
-        long bytes = AbstractDeviceBuffer.byteSize(dtype, shape, limit, "the global memory of " + info.name());
-        // guarded: the closed check and the allocation happen under the session's lock, so close() cannot interleave
-        try {
-            return allocateZeroed(dtype, shape, bytes);
-        } catch (CudaOutOfMemoryException e) {
-            // Buffers dropped without close hold device memory until the collector finds them: collect once
-            // (outside the lock), then try once more; a second refusal is reported as it comes.
-            tracker.reclaimUnreachable(2000);
-            return allocateZeroed(dtype, shape, bytes);
-        }
-    }
-
-    private CudaBuffer allocateZeroed(DType dtype, Shape shape, long bytes) {
-        return guarded(() -> {
-            allocating = "allocate " + dtype + shape;
-            CachingAllocator.Block<CUdeviceptr> block = allocator.acquire(dtype, Math.max(bytes, 1));
-            CUdeviceptr p = block.memory();
-            try {
-                // zero-filled, as on every backend: unwritten memory reads 0, never a previous buffer's values;
-                // a reused block's last kernels were enqueued on this same stream, so they finish before the memset
-                ctx.zero(p, Math.max(bytes, 1), "allocate " + dtype + shape);
-                CachingAllocator<CUdeviceptr> a = allocator;
-                return new CudaBuffer(this, dtype, shape, p, device.index(), false, () -> a.release(block));
-            } catch (RuntimeException e) {
-                allocator.release(block);
-                throw e;
-            }
-        });
+        return memory.allocate(dtype, shape);
     }
 
     @Override
     public CachingAllocator<?> allocator() {
-        return allocator;
+        return memory.allocator();
     }
 
     /**
@@ -234,37 +180,7 @@ final class CudaBackend implements ConvBackend {
      */
     @Override
     public DeviceBuffer wrap(DType dtype, Shape shape, io.github.jconv.spi.ExternalMemory memory) {
-        CUdeviceptr p;
-        switch (memory.kind()) {
-            case CUDA_POINTER -> {
-                if (!(memory.handle() instanceof CUdeviceptr d)) {
-                    throw memory.unsupportedBy(name(), "a jcuda.driver.CUdeviceptr or a raw device address; got " + memory.handle().getClass().getName());
-                }
-                p = d;
-            }
-            case CUDA_ADDRESS -> p = DeviceAddress.deviceptr(memory.address());
-            default -> throw memory.unsupportedBy(name(), "device memory only: ExternalMemory.cudaPointer(CUdeviceptr or address)");
-        }
-        if (dtype == null) throw new IllegalArgumentException("dtype = null: choose one, e.g. DType.FP32");
-        long limit = info.memoryBytes() > 0 ? info.memoryBytes() : Long.MAX_VALUE;
-        long bytes = AbstractDeviceBuffer.byteSize(dtype, shape, limit, "the global memory of " + info.name());
-        long address = DeviceAddress.of(p);
-        long available = guarded(() -> {
-            CUdeviceptr base = new CUdeviceptr();
-            long[] size = new long[1];
-            int rc = jcuda.driver.JCudaDriver.cuMemGetAddressRange(base, size, p);
-            if (rc != 0) return -1L;
-            return DeviceAddress.of(base) + size[0] - address;
-        });
-        if (available < 0) {
-            throw new IllegalArgumentException("memory = " + memory + ": not device memory of this session's context on "
-                    + info.name() + " (cuMemGetAddressRange refused it); allocate it with cuMemAlloc in engine.nativeContext()");
-        }
-        if (available < bytes) {
-            throw new IllegalArgumentException("memory = " + memory + ": " + available + " bytes from the pointer to the end of its "
-                    + "allocation, less than " + dtype + shape + " needs (" + bytes + " bytes); pass at least " + bytes + " bytes");
-        }
-        return new CudaBuffer(this, dtype, shape, p, device.index(), true, () -> { });
+        return this.memory.wrap(dtype, shape, memory);
     }
 
     /** The buffer's CUdeviceptr (the caller must not free it). */
@@ -292,7 +208,8 @@ final class CudaBackend implements ConvBackend {
         return ctx.primary.context;
     }
 
-    private CudaBuffer own(String name, DeviceBuffer b) {
+    /** {@code b} as this session's open buffer on its device, or an IllegalArgumentException naming {@code name}. */
+    CudaBuffer own(String name, DeviceBuffer b) {
         if (!(b instanceof CudaBuffer c) || b.owner() != this) {
             throw new IllegalArgumentException(name + " = " + b + ": not a buffer of this cuda session; allocate it with this engine");
         }
@@ -304,97 +221,37 @@ final class CudaBackend implements ConvBackend {
         return c;
     }
 
-    /** Runs a transfer with the buffer pinned: a close() from another thread frees its memory only after the copy. */
-    private static void whilePinned(CudaBuffer b, Runnable transfer) {
-        b.pin();
-        try {
-            transfer.run();
-        } finally {
-            b.unpin();
-        }
-    }
+    // ---- transfers (CudaTransfers) ----
 
     /** Bytes in native order, the buffer's dtype, through the pinned staging area as they are (core converts, HostValues). */
     @Override
     public void write(DeviceBuffer dst, long dstOffset, ByteBuffer src) {
-        CudaBuffer d = own("dst", dst);
-        whilePinned(d, () -> {
-            long n = HostValues.checkBytes("dst", d, dstOffset, src);
-            int size = d.dtype().bytes();
-            int p0 = src.position();
-            if (n > 0) {
-                guardedRun(() -> ctx.upload(d.ptr, dstOffset * size, n, size,
-                        (bb, off, count) -> bb.put(bb.position(), src, p0 + (int) off * size, count * size)));
-            }
-            src.position(src.limit());
-        });
+        transfers.write(dst, dstOffset, src);
     }
 
-    /*
-     * The typed transfers convert with core's HostValues straight into and out of the page-locked staging slots,
-     * piece by piece as the staging plan cuts the transfer (two slots alternate: the host converts one piece while
-     * the copy engine moves the other). Going through write/read instead would convert into a heap buffer first
-     * and hand the staging one chunk per call, which left one slot and no overlap (PinnedStagingGpuTest on the H200).
-     */
     @Override
     public void upload(DeviceBuffer dst, long dstOffset, float[] src, int srcOffset, int length) {
-        HostValues.check("dst", dst, dstOffset, "src", src == null ? -1 : src.length, srcOffset, length);
-        staged(true, dst, dstOffset, length, (dt, off, n, bb) -> HostValues.encode(dt, src, srcOffset + off, n, bb));
+        transfers.upload(dst, dstOffset, src, srcOffset, length);
     }
 
     @Override
     public void upload(DeviceBuffer dst, long dstOffset, double[] src, int srcOffset, int length) {
-        HostValues.check("dst", dst, dstOffset, "src", src == null ? -1 : src.length, srcOffset, length);
-        staged(true, dst, dstOffset, length, (dt, off, n, bb) -> HostValues.encode(dt, src, srcOffset + off, n, bb));
+        transfers.upload(dst, dstOffset, src, srcOffset, length);
     }
 
     @Override
     public void download(DeviceBuffer src, long srcOffset, float[] dst, int dstOffset, int length) {
-        HostValues.check("src", src, srcOffset, "dst", dst == null ? -1 : dst.length, dstOffset, length);
-        staged(false, src, srcOffset, length, (dt, off, n, bb) -> HostValues.decode(dt, bb, dst, dstOffset + off, n));
+        transfers.download(src, srcOffset, dst, dstOffset, length);
     }
 
     @Override
     public void download(DeviceBuffer src, long srcOffset, double[] dst, int dstOffset, int length) {
-        HostValues.check("src", src, srcOffset, "dst", dst == null ? -1 : dst.length, dstOffset, length);
-        staged(false, src, srcOffset, length, (dt, off, n, bb) -> HostValues.decode(dt, bb, dst, dstOffset + off, n));
-    }
-
-    /** Converts {@code n} values at host offset {@code off} into (upload) or out of (download) a staging piece. */
-    private interface Piece {
-        void convert(DType dt, int off, int n, ByteBuffer piece);
-    }
-
-    /** A checked typed transfer of {@code length} values, piece by piece through the pinned staging slots. */
-    private void staged(boolean up, DeviceBuffer buffer, long offset, int length, Piece piece) {
-        CudaBuffer b = own(up ? "dst" : "src", buffer);
-        DType dt = b.dtype();
-        whilePinned(b, () -> {
-            if (length == 0) return;
-            // each piece is converted at the slot's position, which the staging keeps (a duplicate, in its byte order)
-            if (up) {
-                guardedRun(() -> ctx.upload(b.ptr, offset * dt.bytes(), length, dt.bytes(),
-                        (bb, off, count) -> piece.convert(dt, (int) off, count, bb.duplicate().order(bb.order()))));
-            } else {
-                guardedRun(() -> ctx.download(b.ptr, offset * dt.bytes(), length, dt.bytes(),
-                        (bb, off, count) -> piece.convert(dt, (int) off, count, bb.duplicate().order(bb.order()))));
-            }
-        });
+        transfers.download(src, srcOffset, dst, dstOffset, length);
     }
 
     @Override
     public void read(DeviceBuffer src, long srcOffset, ByteBuffer dst) {
-        CudaBuffer s = own("src", src);
-        whilePinned(s, () -> {
-            long n = HostValues.checkBytes("src", s, srcOffset, dst);
-            int size = s.dtype().bytes();
-            int p0 = dst.position();
-            if (n > 0) {
-                guardedRun(() -> ctx.download(s.ptr, srcOffset * size, n, size,
-                        (bb, off, count) -> dst.put(p0 + (int) off * size, bb, bb.position(), count * size)));
-            }
-            dst.position(dst.limit());
-        });
+        transfers.read(src, srcOffset, dst);
     }
 
     // ---- operations ----
@@ -405,8 +262,9 @@ final class CudaBackend implements ConvBackend {
     }
 
     /**
-     * The support rule of this backend, beside the code it describes; pure in the spec, pass, dtype
-     * and compute capability (cc 90 = 9.0), so it is tested without a GPU.
+     * The support rule of this backend: what every family shares, then the rule of the family that runs the spec
+     * ({@link CudnnFamily#rule}, {@link DeformableFamily#rule}; by convolution type, as their {@code handles}); pure in
+     * the spec, pass, dtype and compute capability (cc 90 = 9.0), so it is tested without a GPU.
      */
     static Support supports(ConvSpec spec, Pass pass, DType dtype, int cc) {
         if (pass == Pass.BACKWARD_OFFSET_MASK && spec.type() != ConvType.DEFORMABLE) {
@@ -415,22 +273,7 @@ final class CudaBackend implements ConvBackend {
         if (dtype == DType.BF16 && cc < 80) {
             return Support.no("BF16 needs compute capability 8.0 or newer; this device has " + cc / 10 + "." + cc % 10 + "; use FP16 or FP32");
         }
-        if (spec.type() == ConvType.DEFORMABLE) {
-            // FP32 and FP64 run their own kernels; FP16 and BF16 storage computes in FP32 working copies
-            if (cc < 75) return Support.no("jconv's kernels are PTX for compute_75 and up; this device is " + cc / 10 + "." + cc % 10);
-            return Support.yes();
-        }
-        Support s = CudnnPlan.supports(spec, pass);
-        if (!s.supported()) return s;
-        if (pass != Pass.BACKWARD_BIAS && CudnnPlan.of(spec, pass).staged() && cc < 75) {
-            return Support.no("asymmetric padding (or output_padding >= stride) is staged through a jconv kernel, PTX for compute_75 and up; "
-                    + "this device is " + cc / 10 + "." + cc % 10 + "; use symmetric padding");
-        }
-        if (CudnnPlan.batchSlice(spec) == 0 && cc < 75) {
-            return Support.no("a batch item over cuDNN's element limit is split through a jconv kernel, PTX for compute_75 and up; "
-                    + "this device is " + cc / 10 + "." + cc % 10 + "; use a smaller input");
-        }
-        return Support.yes();
+        return spec.type() == ConvType.DEFORMABLE ? DeformableFamily.rule(cc) : CudnnFamily.rule(spec, pass, cc);
     }
 
     @Override
@@ -444,53 +287,36 @@ final class CudaBackend implements ConvBackend {
         String ran;
         // Pinned: a close() from another thread marks a buffer closed but frees it (cuMemFree) only after this call.
         try (AbstractDeviceBuffer.Pins pins = AbstractDeviceBuffer.pinAll(args.asMap().values())) {
-            ran = guarded(() -> spec.type() == ConvType.DEFORMABLE
-                    ? deformable.run(pass, spec, dt, args)
-                    : cudnn.run(pass, spec, dt, args));
+            ran = guarded(() -> planAndRun(family(spec), pass, spec, dt, args));
         }
         last.set(ran);
     }
 
+    /** The family that computes {@code spec}. */
+    private CudaFamily<?> family(ConvSpec spec) {
+        for (CudaFamily<?> f : families) {
+            if (f.handles(spec)) return f;
+        }
+        throw new UnsupportedOperationException("cuda has no family for " + spec.type() + " (" + spec + ")");
+    }
+
+    private static <P> String planAndRun(CudaFamily<P> family, Pass pass, ConvSpec spec, DType dtype, ConvArgs args) {
+        return family.run(family.plan(spec, pass, dtype), pass, spec, dtype, args);
+    }
+
     /** Copies a window between two NCDHW tensors through jconv's window kernel (see window.cu). */
     void windowCopy(CUdeviceptr src, int[] srcDims, CUdeviceptr dst, int[] dstDims, int[] offset, DType dtype, String problem) {
-        long[] grid = DeformableRunner.gridFor(WindowKernel.total(dstDims), device.sms());
+        long[] grid = KernelLaunch.gridFor(WindowKernel.total(dstDims), device.sms());
         String kernel = WindowKernel.name(dtype);
-        ctx.launch(ctx.function("window.ptx", kernel), kernel, grid[0], DeformableRunner.THREADS,
-                DeformableRunner.args(WindowKernel.args(src, srcDims, dst, dstDims, offset)), problem);
+        ctx.launch(ctx.function("window.ptx", kernel), kernel, grid[0], KernelLaunch.THREADS,
+                KernelLaunch.args(WindowKernel.args(src, srcDims, dst, dstDims, offset)), problem);
     }
 
-    /** sgd.cu's kernel for FP32 and FP64 buffers of this session; the 2-byte types step on the host. */
+    /** sgd.cu's kernel for FP32 and FP64 buffers of this session ({@link SgdKernel}); the 2-byte types step on the host. */
     @Override
     public boolean sgdStep(DeviceBuffer param, DeviceBuffer grad, double learningRate) {
-        if (param == null || grad == null || !owns(param) || !owns(grad) || param.dtype() != grad.dtype()
-                || param.elementCount() != grad.elementCount() || (param.dtype() != DType.FP32 && param.dtype() != DType.FP64)) {
-            return false;
-        }
-        CudaBuffer p = (CudaBuffer) param;
-        CudaBuffer g = (CudaBuffer) grad;
-        long n = p.elementCount();
-        if (n == 0) return true;
-        p.pin(); // a close() from another thread frees the memory only after this launch is queued
-        try {
-            g.pin();
-            try {
-                guardedRun(() -> {
-                    boolean f64 = p.dtype() == DType.FP64;
-                    String kernel = f64 ? "sgd_f64" : "sgd_f32";
-                    jcuda.Pointer lr = f64 ? jcuda.Pointer.to(new double[]{learningRate}) : jcuda.Pointer.to(new float[]{(float) learningRate});
-                    jcuda.Pointer args = jcuda.Pointer.to(jcuda.Pointer.to(p.ptr), jcuda.Pointer.to(g.ptr), lr, jcuda.Pointer.to(new long[]{n}));
-                    ctx.launch(ctx.function("sgd.ptx", kernel), kernel, (n + SGD_THREADS - 1) / SGD_THREADS, SGD_THREADS, args, "sgdStep " + p.dtype() + " x " + n);
-                });
-            } finally {
-                g.unpin();
-            }
-        } finally {
-            p.unpin();
-        }
-        return true;
+        return SgdKernel.step(this, ctx, param, grad, learningRate);
     }
-
-    static final int SGD_THREADS = 256;
 
     @Override
     public void synchronize() {
@@ -503,7 +329,7 @@ final class CudaBackend implements ConvBackend {
         closed = true;
         try {
             ctx.makeCurrent();
-            allocator.close();
+            memory.close();
             cudnn.close();
         } catch (RuntimeException ignored) { // a poisoned context may refuse; the context release below still runs
         } finally {

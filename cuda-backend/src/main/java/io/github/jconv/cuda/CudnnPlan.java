@@ -4,6 +4,7 @@ import io.github.jconv.ConvSpec;
 import io.github.jconv.ConvType;
 import io.github.jconv.Pass;
 import io.github.jconv.Role;
+import io.github.jconv.spi.ConvGeometry;
 import io.github.jconv.spi.Support;
 
 import java.util.Arrays;
@@ -124,13 +125,21 @@ record CudnnPlan(Op op, Role xc, Role w, Role yc, int[] xcDims, int[] wDims, int
         if (pass == Pass.BACKWARD_OFFSET_MASK) {
             throw new IllegalArgumentException("pass = " + pass + ": only deformable convolution has it; use FORWARD..BACKWARD_BIAS");
         }
-        boolean transposed = spec.type() == ConvType.TRANSPOSED;
+        // the numbers come from core's one geometry (a transposed spec is already the convolution it is the adjoint of:
+        // its in/c are cuDNN's xc side, its out/k the yc side); only the descriptor rank is cuDNN's own (descriptorAxes)
+        ConvGeometry g = ConvGeometry.of(spec);
+        boolean transposed = g.fromTransposed();
         int rank = spec.rank();
-        // the cuDNN xc side is the larger tensor: x for convolution, y for transposed
-        int xcChannels = transposed ? spec.outChannels() : spec.inChannels();
-        int ycChannels = transposed ? spec.inChannels() : spec.outChannels();
-        int[] xcSpatial = transposed ? spec.output() : spec.input();
-        int[] ycSpatial = transposed ? spec.input() : spec.output();
+        int first = firstAxis(rank);
+        int sp = 3 - first;
+        int xcChannels = g.inChannels();
+        int ycChannels = g.outChannels();
+        int[] xcSpatial = new int[sp];
+        int[] ycSpatial = new int[sp];
+        for (int j = 0; j < sp; j++) {
+            xcSpatial[j] = g.in(first + j);
+            ycSpatial[j] = g.out(first + j);
+        }
 
         boolean symmetric = true;
         for (int a = 0; a < rank; a++) {
@@ -139,18 +148,30 @@ record CudnnPlan(Op op, Role xc, Role w, Role yc, int[] xcDims, int[] wDims, int
             if (transposed && spec.outputPadding(a) >= spec.stride(a)) symmetric = false;
         }
         int[] bigSpatial = xcSpatial.clone();
-        int[] pad = new int[rank];
+        int[] pad = new int[sp];
         int[] offset = null;
         if (symmetric) {
-            for (int a = 0; a < rank; a++) pad[a] = spec.paddingLo(a);
+            for (int j = 0; j < sp; j++) pad[j] = g.pad(first + j);
         } else {
-            offset = new int[rank];
-            for (int a = 0; a < rank; a++) {
-                offset[a] = spec.paddingLo(a);
-                bigSpatial[a] = transposed
-                        ? Math.toIntExact((long) spec.stride(a) * (spec.input(a) - 1) + spec.effectiveKernel(a))
-                        : Math.toIntExact((long) spec.input(a) + spec.paddingLo(a) + spec.paddingHi(a));
+            offset = new int[sp];
+            for (int j = 0; j < sp; j++) {
+                int ax = first + j;
+                offset[j] = g.pad(ax);
+                // a leading unit axis (1D's height) has no padding: its big size stays 1 either way
+                int padHi = ax < 3 - rank ? 0 : spec.paddingHi(ax - (3 - rank));
+                long kEff = (long) g.dilation(ax) * (g.kernel(ax) - 1) + 1;
+                bigSpatial[j] = transposed
+                        ? Math.toIntExact((long) g.stride(ax) * (g.out(ax) - 1) + kEff)
+                        : Math.toIntExact((long) g.in(ax) + g.pad(ax) + padHi);
             }
+        }
+        int[] k = new int[sp];
+        int[] stride = new int[sp];
+        int[] dilation = new int[sp];
+        for (int j = 0; j < sp; j++) {
+            k[j] = g.kernel(first + j);
+            stride[j] = g.stride(first + j);
+            dilation[j] = g.dilation(first + j);
         }
 
         Op op;
@@ -186,18 +207,17 @@ record CudnnPlan(Op op, Role xc, Role w, Role yc, int[] xcDims, int[] wDims, int
             }
             default -> throw new AssertionError(pass);
         }
-        int[] k = spec.kernel();
-        int[] wDims = concat(ycChannels, xcChannels / spec.groups(), k);
+        int[] wDims = concat(ycChannels, xcChannels / g.groups(), k);
         if (pass == Pass.BACKWARD_BIAS) {
             // the bias gradient sums our dy (transposed too) and needs no convolution descriptor
-            return new CudnnPlan(op, null, null, Role.DY, null, null, lift(spec.outputShape().dims()), null, null, null,
+            return new CudnnPlan(op, null, null, Role.DY, null, null, outputDims(spec), null, null, null,
                     spec.groups(), false, null, null);
         }
         return new CudnnPlan(op, xc, w, yc,
-                lift(concat(spec.batch(), xcChannels, bigSpatial)), lift(wDims), lift(concat(spec.batch(), ycChannels, ycSpatial)),
-                liftParam(pad, 0), liftParam(spec.stride(), 1), liftParam(spec.dilation(), 1), spec.groups(), addBias,
-                offset == null ? null : lift(concat(spec.batch(), xcChannels, xcSpatial)),
-                offset == null ? null : liftParam(offset, 0));
+                concat(g.batch(), xcChannels, bigSpatial), wDims, concat(g.batch(), ycChannels, ycSpatial),
+                pad, stride, dilation, g.groups(), addBias,
+                offset == null ? null : concat(g.batch(), xcChannels, xcSpatial),
+                offset);
     }
 
     /** Packed NCHW / NCDHW strides of {@code dims}. */
@@ -219,16 +239,35 @@ record CudnnPlan(Op op, Role xc, Role w, Role yc, int[] xcDims, int[] wDims, int
         return d;
     }
 
-    /** 1D tensors [N, C, W] become [N, C, 1, W]; 2D and 3D stay. */
-    static int[] lift(int[] dims) {
-        if (dims.length != 3) return dims;
-        return new int[]{dims[0], dims[1], 1, dims[2]};
+    /**
+     * The first of {@link ConvGeometry}'s three spatial axes (depth, height, width) that cuDNN's descriptors carry:
+     * height for 1D and 2D problems (4-D descriptors: 1D runs as 2D with a height of 1, which cuDNN needs, and 2D is
+     * not given a unit depth, which would change the kernels cuDNN picks), depth for 3D (5-D descriptors).
+     */
+    static int firstAxis(int rank) {
+        return rank == 3 ? 0 : 1;
     }
 
-    /** 1D parameters [p] become [neutral, p]. */
-    static int[] liftParam(int[] v, int neutral) {
-        if (v.length != 1) return v.clone();
-        return new int[]{neutral, v[0]};
+    /** The descriptor dims [N, C, spatial…] of the op's input x (our x, transposed too), from the geometry. */
+    static int[] inputDims(ConvSpec spec) {
+        ConvGeometry g = ConvGeometry.of(spec);
+        return g.fromTransposed() ? dims(g.batch(), g.outChannels(), g, false, spec.rank())
+                : dims(g.batch(), g.inChannels(), g, true, spec.rank());
+    }
+
+    /** The descriptor dims [N, K, spatial…] of the op's output y (our y, transposed too), from the geometry. */
+    static int[] outputDims(ConvSpec spec) {
+        ConvGeometry g = ConvGeometry.of(spec);
+        return g.fromTransposed() ? dims(g.batch(), g.inChannels(), g, true, spec.rank())
+                : dims(g.batch(), g.outChannels(), g, false, spec.rank());
+    }
+
+    /** [n, c] and the geometry's input ({@code in}) or output spatial sizes from {@link #firstAxis} on. */
+    private static int[] dims(int n, int c, ConvGeometry g, boolean in, int rank) {
+        int first = firstAxis(rank);
+        int[] s = new int[3 - first];
+        for (int j = 0; j < s.length; j++) s[j] = in ? g.in(first + j) : g.out(first + j);
+        return concat(n, c, s);
     }
 
     private static int[] concat(int a, int b, int[] rest) {

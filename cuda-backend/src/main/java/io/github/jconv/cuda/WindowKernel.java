@@ -28,7 +28,7 @@ final class WindowKernel {
     /** window_copy_*(src, dst, planes, sd, sh, sw, dd, dh, dw, oz, oy, ox), as window.cu declares it. */
     static Object[] args(Object src, int[] srcDims, Object dst, int[] dstDims, int[] offset) {
         long planes = (long) dstDims[0] * dstDims[1];
-        return DeformableRunner.flat(src, dst, planes, spatial3(srcDims), spatial3(dstDims), offset3(offset));
+        return KernelLaunch.flat(src, dst, planes, spatial3(srcDims), spatial3(dstDims), offset3(offset));
     }
 
     /** Spatial sizes of [N, C, H, W] or [N, C, D, H, W] as (D, H, W). */

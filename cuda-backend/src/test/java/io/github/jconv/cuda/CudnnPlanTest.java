@@ -372,7 +372,7 @@ class CudnnPlanTest {
             } else {
                 result = w;
             }
-            if (p.addBias()) addBias(result, in.get(Role.B), CudnnPlan.lift(s.outputShape().dims()));
+            if (p.addBias()) addBias(result, in.get(Role.B), CudnnPlan.outputDims(s));
             return result;
         }
 

@@ -75,13 +75,13 @@ class DeformableGpuTest {
         sessions.put("fast", p.open(0, new CudaOptions(MathMode.FP32, false, CudaOptions.AlgoMode.HEURISTIC, CudaOptions.DEFAULT_WORKSPACE_LIMIT)));
         sessions.put("det-chunked", p.open(0, new CudaOptions(MathMode.FP32, true, CudaOptions.AlgoMode.HEURISTIC, CHUNK_LIMIT)));
         sessions.put("fast-chunked", p.open(0, new CudaOptions(MathMode.FP32, false, CudaOptions.AlgoMode.HEURISTIC, CHUNK_LIMIT)));
-        String before = System.getProperty(DeformableRunner.PROPERTY);
-        System.setProperty(DeformableRunner.PROPERTY, "direct");
+        String before = System.getProperty(DeformableFamily.PROPERTY);
+        System.setProperty(DeformableFamily.PROPERTY, "direct");
         try {
             sessions.put("direct", p.open(0, CudaOptions.defaults()));
         } finally {
-            if (before == null) System.clearProperty(DeformableRunner.PROPERTY);
-            else System.setProperty(DeformableRunner.PROPERTY, before);
+            if (before == null) System.clearProperty(DeformableFamily.PROPERTY);
+            else System.setProperty(DeformableFamily.PROPERTY, before);
         }
     }
 
@@ -313,7 +313,7 @@ class DeformableGpuTest {
         String ran = s.lastAlgorithm();
         assertTrue(ran.contains("cuDNN 1x1 GEMM") && ran.contains("1 chunk(s) of up to 8 item(s)"), ran);
         assertEquals(d1.outputShape().elementCount(), got.get(Role.Y).length);
-        assertEquals(8, DeformablePlan.of(d1, Pass.FORWARD, DType.FP32, DeformableRunner.target(CudaOptions.defaults(),
-                DeformableRunner.Mode.AUTO)).chunkItems());
+        assertEquals(8, DeformablePlan.of(d1, Pass.FORWARD, DType.FP32, DeformableFamily.target(CudaOptions.defaults(),
+                DeformableFamily.Mode.AUTO)).chunkItems());
     }
 }

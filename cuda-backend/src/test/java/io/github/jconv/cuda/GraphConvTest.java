@@ -253,14 +253,14 @@ class GraphConvTest {
     void aFailedBackendCallNamesTheCallItsTargetAndTheStatus() {
         // what a fallback label and the GPU run's failures show (cudnn_graph.h: CUDNN_STATUS_BAD_PARAM = 2000,
         // CUDNN_STATUS_NOT_SUPPORTED = 3000); a code outside the table still names its family
-        CudnnGraph.BuildFailure f = new CudnnGraph.BuildFailure(
+        GraphCalls.BuildFailure f = new GraphCalls.BuildFailure(
                 "cudnnBackendSetAttribute(X tensor [8, 64, 56, 56], CUDNN_ATTR_TENSOR_STRIDES [200704, 3136, 56, 1])", 2000);
         assertEquals("cudnnBackendSetAttribute(X tensor [8, 64, 56, 56], CUDNN_ATTR_TENSOR_STRIDES [200704, 3136, 56, 1]) returned "
                 + "CUDNN_STATUS_BAD_PARAM (2000)", f.getMessage());
         assertEquals(2000, f.status);
         assertEquals("cudnnBackendFinalize(execution plan of engine 7) returned CUDNN_STATUS_NOT_SUPPORTED (3000)",
-                new CudnnGraph.BuildFailure("cudnnBackendFinalize(execution plan of engine 7)", 3000).getMessage());
-        assertEquals("cudnnBackendFinalize(x) returned CUDNN_STATUS_3999 (3999)", new CudnnGraph.BuildFailure("cudnnBackendFinalize(x)", 3999).getMessage());
+                new GraphCalls.BuildFailure("cudnnBackendFinalize(execution plan of engine 7)", 3000).getMessage());
+        assertEquals("cudnnBackendFinalize(x) returned CUDNN_STATUS_3999 (3999)", new GraphCalls.BuildFailure("cudnnBackendFinalize(x)", 3999).getMessage());
     }
 
     @Test

@@ -37,7 +37,7 @@ class GraphDescriptorsTest {
     void everyDescriptorOfEveryPassFinalizes() {
         Cudnn.Status st = Cudnn.status();
         assumeTrue(st.ok(), "cuDNN 9 does not load here: " + st.reason());
-        CudnnGraph cg = new CudnnGraph(null, new cudnnContext()); // no handle: only the graph's own descriptors are made
+        cudnnContext none = new cudnnContext(); // no handle: only the graph's own descriptors are made
         int built = 0;
         for (ConvSpec spec : specs()) {
             for (Pass pass : new Pass[]{Pass.FORWARD, Pass.BACKWARD_DATA, Pass.BACKWARD_WEIGHT}) {
@@ -45,9 +45,9 @@ class GraphDescriptorsTest {
                     GraphConv g = GraphConv.of(CudnnPlan.of(spec, pass), dt, 16, 16, 16, pass == Pass.BACKWARD_WEIGHT);
                     List<cudnnBackendDescriptor_t> owned = new ArrayList<>();
                     try {
-                        cg.graph(g, owned);
+                        GraphOperation.build(none, g, owned);
                         assertEquals(6, owned.size(), "three tensors, the convolution, the operation and the graph");
-                    } catch (CudnnGraph.BuildFailure e) {
+                    } catch (GraphCalls.BuildFailure e) {
                         // the missing handle may be refused where it is set or where the graph is finalized
                         if (!e.getMessage().startsWith("cudnnBackendSetAttribute(operation graph, CUDNN_ATTR_OPERATIONGRAPH_HANDLE)")
                                 && !e.getMessage().startsWith("cudnnBackendFinalize(operation graph)")) {

@@ -13,29 +13,29 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
-/** The key of what CudnnRunner prepares once per (problem, pass, dtype): equal problems hit, any difference misses. */
+/** The key of what PreparedPlans prepares once per (problem, pass, dtype): equal problems hit, any difference misses. */
 class PreparedKeyTest {
     static final ConvSpec SPEC = ConvSpec.convolution().batch(8).channels(64, 64).input(56, 56).kernel(3).padding(1).build();
 
-    static CudnnRunner.PreparedKey key(ConvSpec s, Pass p, DType d) {
-        return new CudnnRunner.PreparedKey(s, p, d);
+    static PreparedKey key(ConvSpec s, Pass p, DType d) {
+        return new PreparedKey(s, p, d);
     }
 
     @Test
     void theSameProblemBuiltTwiceOrParsedFromItsLineIsTheSameKey() {
-        CudnnRunner.PreparedKey a = key(SPEC, Pass.FORWARD, DType.FP32);
-        CudnnRunner.PreparedKey b = key(ConvSpec.parse(SPEC.toString()), Pass.FORWARD, DType.FP32);
+        PreparedKey a = key(SPEC, Pass.FORWARD, DType.FP32);
+        PreparedKey b = key(ConvSpec.parse(SPEC.toString()), Pass.FORWARD, DType.FP32);
         assertEquals(a, b);
         assertEquals(a.hashCode(), b.hashCode());
-        Map<CudnnRunner.PreparedKey, String> m = new HashMap<>();
+        Map<PreparedKey, String> m = new HashMap<>();
         m.put(a, "prepared");
         assertEquals("prepared", m.get(b));
     }
 
     @Test
     void everyFieldOfTheProblemThePassAndTheDtypeSeparateKeys() {
-        CudnnRunner.PreparedKey base = key(SPEC, Pass.FORWARD, DType.FP32);
-        List<CudnnRunner.PreparedKey> others = List.of(
+        PreparedKey base = key(SPEC, Pass.FORWARD, DType.FP32);
+        List<PreparedKey> others = List.of(
                 key(SPEC.toBuilder().batch(16).build(), Pass.FORWARD, DType.FP32),
                 key(SPEC.toBuilder().channels(32, 64).build(), Pass.FORWARD, DType.FP32),
                 key(SPEC.toBuilder().channels(64, 32).build(), Pass.FORWARD, DType.FP32),
@@ -54,9 +54,9 @@ class PreparedKeyTest {
                 key(SPEC, Pass.BACKWARD_WEIGHT, DType.FP32),
                 key(SPEC, Pass.FORWARD, DType.FP16),
                 key(SPEC, Pass.FORWARD, DType.BF16));
-        Map<CudnnRunner.PreparedKey, String> m = new HashMap<>();
+        Map<PreparedKey, String> m = new HashMap<>();
         m.put(base, "base");
-        for (CudnnRunner.PreparedKey k : others) {
+        for (PreparedKey k : others) {
             assertNotEquals(base, k, k.spec + " " + k.pass + " " + k.dtype);
             assertNull(m.get(k), k.spec + " " + k.pass + " " + k.dtype);
         }

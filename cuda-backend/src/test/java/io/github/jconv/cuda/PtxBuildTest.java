@@ -69,7 +69,7 @@ class PtxBuildTest {
         assertEquals(m.getProperty("window.cu"), sha256(CUDA_SRC.resolve("window.cu")), "window.cu changed" + FIX);
         assertEquals(m.getProperty("deformable_scatter.cu"), sha256(CUDA_SRC.resolve("deformable_scatter.cu")),
                 "deformable_scatter.cu changed" + FIX);
-        assertEquals(Integer.toString(DeformableRunner.RED_WG), m.getProperty("red_wg"), "the runner launches RED_WG items per group");
+        assertEquals(Integer.toString(DeformableSteps.RED_WG), m.getProperty("red_wg"), "the runner launches RED_WG items per group");
         assertEquals(m.getProperty("bias_grad.cu"), sha256(CUDA_SRC.resolve("bias_grad.cu")), "bias_grad.cu changed" + FIX);
         assertEquals(Integer.toString(BiasGradKernel.WG), m.getProperty("bias_wg"), "the bias kernel launches BiasGradKernel.WG threads per block");
         assertEquals(m.getProperty("sgd.cu"), sha256(CUDA_SRC.resolve("sgd.cu")), "sgd.cu changed" + FIX);
@@ -172,12 +172,12 @@ class PtxBuildTest {
                     for (io.github.jconv.plan.DeformablePlan.Target t : targets()) {
                         out.add(DynamicTest.dynamicTest(p + " " + dt + " " + t + " " + s, () -> {
                             io.github.jconv.plan.DeformablePlan plan = io.github.jconv.plan.DeformablePlan.of(s, p, dt, t);
-                            List<DeformableRunner.Step> steps = DeformableRunner.steps(plan, s, 132, (r, e) -> r, "col", 0, s.batch());
+                            List<DeformableSteps.Step> steps = DeformableSteps.steps(plan, s, 132, (r, e) -> r, "col", 0, s.batch());
                             assertTrue(!steps.isEmpty());
-                            for (DeformableRunner.Step st : steps) {
-                                if (!(st instanceof DeformableRunner.Launch l)) continue;
+                            for (DeformableSteps.Step st : steps) {
+                                if (!(st instanceof KernelLaunch.Launch l)) continue;
                                 kernels.add(l.kernel());
-                                assertEquals(signature(DeformableRunner.ptx(dt), l.kernel()), types(l.args()), l.kernel());
+                                assertEquals(signature(DeformableSteps.ptx(dt), l.kernel()), types(l.args()), l.kernel());
                                 for (Object a : l.args()) assertNotNull(a, l.kernel() + " gets a null argument");
                             }
                         }));
@@ -199,15 +199,15 @@ class PtxBuildTest {
     @Test
     void deformableLaunchesBindTheRolesTheirPassNeeds() {
         ConvSpec s = deformables().get(0);
-        DeformableRunner.Launch f = (DeformableRunner.Launch) DeformableRunner.steps(direct(s, Pass.FORWARD), s, 132, (r, e) -> r, "col", 0, 2).get(0);
+        KernelLaunch.Launch f = (KernelLaunch.Launch) DeformableSteps.steps(direct(s, Pass.FORWARD), s, 132, (r, e) -> r, "col", 0, 2).get(0);
         assertEquals(List.of(Role.X, Role.OFFSET, Role.MASK, 1, Role.W, Role.B, 1, Role.Y), List.of(f.args()).subList(0, 8));
         assertEquals(List.of(2, 4, 6, 2, 2, 7, 6, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1), List.of(f.args()).subList(8, 25));
         assertEquals(2L * 6 * 7 * 6, f.args()[25]);
-        DeformableRunner.Launch om = (DeformableRunner.Launch) DeformableRunner.steps(direct(s, Pass.BACKWARD_OFFSET_MASK), s, 132,
+        KernelLaunch.Launch om = (KernelLaunch.Launch) DeformableSteps.steps(direct(s, Pass.BACKWARD_OFFSET_MASK), s, 132,
                 (r, e) -> r, "col", 0, 2).get(1);
         assertEquals(List.of(Role.X, Role.OFFSET, Role.MASK, 1, "col", Role.DOFFSET, Role.DMASK), List.of(om.args()).subList(0, 7));
         ConvSpec v1 = deformables().get(1);
-        DeformableRunner.Launch f1 = (DeformableRunner.Launch) DeformableRunner.steps(direct(v1, Pass.FORWARD), v1, 132, (r, e) -> r, "col", 0, 1).get(0);
+        KernelLaunch.Launch f1 = (KernelLaunch.Launch) DeformableSteps.steps(direct(v1, Pass.FORWARD), v1, 132, (r, e) -> r, "col", 0, 1).get(0);
         assertEquals(0, f1.args()[3], "v1: has_mask = 0");
         assertEquals(0, f1.args()[6], "no bias: has_bias = 0");
     }
@@ -215,10 +215,10 @@ class PtxBuildTest {
     @Test
     void reductionKernelsWereCompiledForTheWorkGroupSizeTheRunnerLaunches() throws IOException {
         for (DType dt : List.of(DType.FP32, DType.FP64)) {
-            String ptx = new String(DeviceContext.readResource("ptx/" + DeformableRunner.ptx(dt)), StandardCharsets.US_ASCII);
+            String ptx = new String(DeviceContext.readResource("ptx/" + DeformableSteps.ptx(dt)), StandardCharsets.US_ASCII);
             Matcher m = Pattern.compile("\\.shared \\.align \\d+ \\.b8 \\w*deform_weight_grad\\w*part\\[(\\d+)]").matcher(ptx);
             assertTrue(m.find(), "deform_weight_grad's local array");
-            assertEquals(DeformableRunner.RED_WG * dt.bytes(), Integer.parseInt(m.group(1)));
+            assertEquals(DeformableSteps.RED_WG * dt.bytes(), Integer.parseInt(m.group(1)));
         }
     }
 
@@ -235,7 +235,7 @@ class PtxBuildTest {
     void biasGradLaunchesMatchTheirKernelsAndWereCompiledForTheirBlockSize() throws IOException {
         ConvSpec s = ConvSpec.convolution().batch(3).channels(2, 5).input(7, 9).kernel(3).build(); // output 5 x 7 = 35 positions
         for (DType dt : List.of(DType.FP16, DType.BF16)) {
-            DeformableRunner.Launch l = BiasGradKernel.launch(s, dt, r -> r);
+            KernelLaunch.Launch l = BiasGradKernel.launch(s, dt, r -> r);
             assertEquals(signature(BiasGradKernel.PTX, l.kernel()), types(l.args()), l.kernel());
             assertEquals(List.of(Role.DY, Role.DB, 3, 5, 35L), List.of(l.args()));
             assertEquals(5, l.blocks(), "one block per output channel");
@@ -255,26 +255,26 @@ class PtxBuildTest {
     void widenAndNarrowLaunchesMatchTheConvertKernels() throws IOException {
         for (DType dt : List.of(DType.FP16, DType.BF16)) {
             for (boolean toFloat : new boolean[]{true, false}) {
-                DeformableRunner.Launch l = DeformableRunner.convert(dt, toFloat, "src", "dst", 1000, 132);
-                assertEquals(signature(DeformableRunner.CONVERT_PTX, l.kernel()), types(l.args()), l.kernel());
+                KernelLaunch.Launch l = DeformableSteps.convert(dt, toFloat, "src", "dst", 1000, 132);
+                assertEquals(signature(DeformableSteps.CONVERT_PTX, l.kernel()), types(l.args()), l.kernel());
                 assertEquals(List.of("src", "dst", 1000L), List.of(l.args()));
                 assertEquals(4, l.blocks(), "1000 elements in blocks of 256");
             }
         }
-        assertEquals("widen_f16", DeformableRunner.convertKernel(DType.FP16, true));
-        assertEquals("narrow_bf16", DeformableRunner.convertKernel(DType.BF16, false));
+        assertEquals("widen_f16", DeformableSteps.convertKernel(DType.FP16, true));
+        assertEquals("narrow_bf16", DeformableSteps.convertKernel(DType.BF16, false));
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                () -> DeformableRunner.convertKernel(DType.FP32, true));
+                () -> DeformableSteps.convertKernel(DType.FP32, true));
         assertTrue(e.getMessage().startsWith("dtype = FP32"), e.getMessage());
     }
 
     @Test
     void gridStrideLaunchesCoverTheWorkWithABoundedGrid() {
-        long[] small = DeformableRunner.gridFor(1000, 132);
+        long[] small = KernelLaunch.gridFor(1000, 132);
         assertEquals(4, small[0]);
         assertEquals(1024, small[1]);
-        long[] big = DeformableRunner.gridFor(1L << 40, 132);
+        long[] big = KernelLaunch.gridFor(1L << 40, 132);
         assertEquals(132 * 32, big[0]);
-        assertEquals(132L * 32 * DeformableRunner.THREADS, big[1]);
+        assertEquals(132L * 32 * KernelLaunch.THREADS, big[1]);
     }
 }
