@@ -26,7 +26,7 @@ import io.github.jconv.Pass;
  * from run to run; chosen only when determinism is not asked, the backend has the kernel and the dtype has
  * exact atomic adds).
  *
- * <p>Both GPU backends plan with this one function (cuda's {@code DeformableRunner}, opencl's
+ * <p>Both device backends plan with this one function (cuda's {@code DeformableRunner}, opencl's
  * {@code DeformableFamily}); where they differ for a real reason, the difference is a value of the
  * {@link Target}: the GEMM (cuDNN's at every size, gemm.cl above a {@link GemmThreshold}), the largest buffer,
  * whether an atomic scatter kernel exists, and a scatter forced by the session.
