@@ -23,7 +23,13 @@ import io.github.jconv.Pass;
  * {@link InputGradient#ROWS} (one image row per work item, the same sums in the same order, so the same bits,
  * with H times the parallelism: GPUs, deterministic) or {@link InputGradient#ATOMIC_SCATTER} (one column element
  * per work item, atomic adds: fastest on GPUs, but the order of the additions, so the last bits, varies
- * from run to run; chosen only when determinism is not asked and the dtype has exact atomic adds).
+ * from run to run; chosen only when determinism is not asked, the backend has the kernel and the dtype has
+ * exact atomic adds).
+ *
+ * <p>Both device backends plan with this one function (cuda's {@code DeformableRunner}, opencl's
+ * {@code DeformableFamily}); where they differ for a real reason, the difference is a value of the
+ * {@link Target}: the GEMM (cuDNN's at every size, gemm.cl above a {@link GemmThreshold}), the largest buffer,
+ * whether an atomic scatter kernel exists, and a scatter forced by the session.
  *
  * @param pass           the pass planned
  * @param route          how it runs
@@ -65,15 +71,45 @@ public record DeformablePlan(Pass pass, Route route, InputGradient inputGradient
     }
 
     /**
-     * What the device and the session offer.
+     * Below which sizes a backend's GEMM does not pay for the column route, so the direct kernels run: a
+     * measured property of the GEMM, not of the plan (cuDNN: {@link #ALWAYS}; OpenCL's gemm.cl on PoCL idles its
+     * 64-row tiles on a few rows, and the im2col and GEMM launches cost more than small problems save).
+     *
+     * @param minMacs the fewest multiply-adds of the forward (N * K * OH*OW * C/G * KH*KW) worth a GEMM
+     * @param minRows the fewest rows on each side of the per-group GEMM: K/G output channels and C/G*KH*KW
+     *                column rows, both at least this for forward, input and offset gradients, both at least a
+     *                quarter of it for the weight gradient (its GEMM is K/G x C/G*KH*KW, each side an outer one)
+     */
+    public record GemmThreshold(long minMacs, long minRows) {
+        /** Every size is worth the GEMM. */
+        public static final GemmThreshold ALWAYS = new GemmThreshold(0, 0);
+
+        public GemmThreshold {
+            if (minMacs < 0) throw new IllegalArgumentException("minMacs = " + minMacs + ": must be >= 0; e.g. " + (1L << 20));
+            if (minRows < 0) throw new IllegalArgumentException("minRows = " + minRows + ": must be >= 0; e.g. 32");
+        }
+    }
+
+    /**
+     * What the device and the session offer: the facts in which backends differ, each an explicit value.
      *
      * @param kind             GPU (many threads: rows, atomics) or CPU (few wide threads: planes)
      * @param deterministic    whether every call must give the same bits
-     * @param gemm             whether the backend has a GEMM for the column route
+     * @param gemm             whether the column route's GEMM may run (false: the backend has none, or its options
+     *                         ask for the direct kernels)
      * @param columnBudget     most bytes of column buffer one chunk may use (at least one item always runs)
-     * @param gemmMaxElements  most elements one GEMM operand may have (cuDNN's int indexing: 2^31 - 1)
+     * @param gemmMaxElements  most elements one GEMM operand may have (int indexing: 2^31 - 1)
+     * @param maxBufferBytes   largest single device buffer (OpenCL: CL_DEVICE_MAX_MEM_ALLOC_SIZE); the column of
+     *                         one item above it cannot exist, so the GEMM route is out
+     * @param gemmThreshold    below which sizes the direct kernels beat the GEMM ({@link GemmThreshold#ALWAYS}: never)
+     * @param atomicScatter    whether the backend has the atomic input-gradient scatter kernel (CUDA's
+     *                         deform_col2im_atomic; OpenCL's deformable.cl has none)
+     * @param scatter          the input-gradient scatter the session forces (tuning, tests), or null to let the plan
+     *                         choose; PLANES and ROWS give the same bits; ATOMIC_SCATTER needs {@code atomicScatter}
+     *                         and no determinism, and FP32 or FP64 (other dtypes get ROWS)
      */
-    public record Target(DeviceKind kind, boolean deterministic, boolean gemm, long columnBudget, long gemmMaxElements) {
+    public record Target(DeviceKind kind, boolean deterministic, boolean gemm, long columnBudget, long gemmMaxElements,
+                         long maxBufferBytes, GemmThreshold gemmThreshold, boolean atomicScatter, InputGradient scatter) {
         public Target {
             if (kind == null) throw new IllegalArgumentException("kind = null: choose DeviceKind.GPU or DeviceKind.CPU");
             if (columnBudget < 0) {
@@ -82,6 +118,27 @@ public record DeformablePlan(Pass pass, Route route, InputGradient inputGradient
             if (gemmMaxElements < 1) {
                 throw new IllegalArgumentException("gemmMaxElements = " + gemmMaxElements + ": must be >= 1; e.g. " + Integer.MAX_VALUE);
             }
+            if (maxBufferBytes < 1) {
+                throw new IllegalArgumentException("maxBufferBytes = " + maxBufferBytes + ": must be >= 1; e.g. " + Long.MAX_VALUE + " (no limit)");
+            }
+            if (gemmThreshold == null) {
+                throw new IllegalArgumentException("gemmThreshold = null: give one, e.g. GemmThreshold.ALWAYS");
+            }
+            if (scatter == InputGradient.NONE) {
+                throw new IllegalArgumentException("scatter = NONE: force PLANES, ROWS or ATOMIC_SCATTER, or pass null to let the plan choose");
+            }
+            if (scatter == InputGradient.ATOMIC_SCATTER && (!atomicScatter || deterministic)) {
+                throw new IllegalArgumentException("scatter = ATOMIC_SCATTER: needs atomicScatter = true (is " + atomicScatter
+                        + ") and deterministic = false (is " + deterministic + "); e.g. scatter = ROWS");
+            }
+        }
+
+        /**
+         * The five facts of the first plan (CUDA's): no buffer limit beyond the budget, the GEMM at every size,
+         * the atomic scatter available, the scatter chosen by the plan.
+         */
+        public Target(DeviceKind kind, boolean deterministic, boolean gemm, long columnBudget, long gemmMaxElements) {
+            this(kind, deterministic, gemm, columnBudget, gemmMaxElements, Long.MAX_VALUE, GemmThreshold.ALWAYS, true, null);
         }
 
         /** A GPU with a GEMM, int-indexed operands and the default column budget. */
@@ -116,8 +173,10 @@ public record DeformablePlan(Pass pass, Route route, InputGradient inputGradient
         if (pass == Pass.BACKWARD_BIAS) {
             return new DeformablePlan(pass, Route.DIRECT, InputGradient.NONE, n, 0, "the bias gradient sums dy: no column");
         }
-        // does one item's column fit a GEMM operand, and is there a GEMM at all?
+        long perItemBytes = saturated(perItem, dtype.bytes());
+        // is there a GEMM, does one item fit its operands and the device's buffers, and is the problem worth it?
         String noGemm = null;
+        // (the words cuda's labels and tests already carry; they also stand for a GEMM switched off by the options)
         if (!target.gemm()) noGemm = "the backend has no GEMM";
         else if (n == 0) noGemm = "batch 0: nothing to multiply";
         else if (perItem > target.gemmMaxElements()) {
@@ -126,6 +185,10 @@ public record DeformablePlan(Pass pass, Route route, InputGradient inputGradient
             noGemm = "one item's output has " + outPerItem + " elements, over the GEMM's limit of " + target.gemmMaxElements();
         } else if (spec.weightShape().elementCount() > target.gemmMaxElements()) {
             noGemm = "the weight has " + spec.weightShape().elementCount() + " elements, over the GEMM's limit of " + target.gemmMaxElements();
+        } else if (perItemBytes > target.maxBufferBytes()) {
+            noGemm = "one item's column needs " + perItemBytes + " bytes, over the device's largest buffer of " + target.maxBufferBytes();
+        } else {
+            noGemm = belowThreshold(spec, pass, target.gemmThreshold());
         }
         Route route = noGemm == null ? Route.COLUMNS_GEMM : Route.DIRECT;
         InputGradient ig = InputGradient.NONE;
@@ -134,8 +197,8 @@ public record DeformablePlan(Pass pass, Route route, InputGradient inputGradient
         int chunk = n;
         long colElems = 0;
         if (column && n > 0) {
-            long perItemBytes = saturated(perItem, dtype.bytes());
-            long fit = perItemBytes == 0 ? n : target.columnBudget() / perItemBytes;
+            long budget = Math.min(target.columnBudget(), target.maxBufferBytes());
+            long fit = perItemBytes == 0 ? n : budget / perItemBytes;
             // every GEMM operand of a chunk (the column, y or dy) stays within the GEMM's indexing
             if (route == Route.COLUMNS_GEMM) fit = Math.min(fit, target.gemmMaxElements() / Math.max(Math.max(perItem, outPerItem), 1));
             chunk = (int) Math.max(1, Math.min(n, fit));
@@ -151,17 +214,48 @@ public record DeformablePlan(Pass pass, Route route, InputGradient inputGradient
         return new DeformablePlan(pass, route, ig, chunk, colElems, why);
     }
 
+    /** Why the problem is too small or too narrow for the GEMM to pay, or null when it is worth it. */
+    private static String belowThreshold(ConvSpec spec, Pass pass, GemmThreshold t) {
+        long kg = spec.outChannels() / spec.groups();
+        long rows = (long) (spec.inChannels() / spec.groups()) * spec.kernelVolume();
+        long side = pass == Pass.BACKWARD_WEIGHT ? t.minRows() / 4 : t.minRows();
+        if (kg < side || rows < side) {
+            return "the GEMM of a group is " + kg + " x " + rows + " (K/G x C/G*KH*KW), a side under " + side
+                    + " rows: the direct kernels are faster";
+        }
+        long macs = spec.forwardFlops() / 2;
+        if (macs < t.minMacs()) {
+            return macs + " multiply-adds, under the GEMM's threshold of " + t.minMacs() + ": the direct kernels are faster";
+        }
+        return null;
+    }
+
+    private static boolean exactAtomics(DType dtype) {
+        return dtype == DType.FP32 || dtype == DType.FP64;
+    }
+
     private static InputGradient inputGradient(DType dtype, Target t) {
+        if (t.scatter() != null) {
+            // 16-bit storage has no exact atomic add of the kind the scatter needs: the deterministic rows
+            return t.scatter() == InputGradient.ATOMIC_SCATTER && !exactAtomics(dtype) ? InputGradient.ROWS : t.scatter();
+        }
         if (t.kind() == DeviceKind.CPU) return InputGradient.PLANES;
-        // 16-bit storage has no exact atomic add of the kind the scatter needs: the deterministic rows
-        if (!t.deterministic() && (dtype == DType.FP32 || dtype == DType.FP64)) return InputGradient.ATOMIC_SCATTER;
+        if (!t.deterministic() && t.atomicScatter() && exactAtomics(dtype)) return InputGradient.ATOMIC_SCATTER;
         return InputGradient.ROWS;
     }
 
     private static String describe(InputGradient ig, Target t, DType dtype) {
+        if (t.scatter() == ig) {
+            return switch (ig) {
+                case PLANES -> "image planes (asked for)";
+                case ROWS -> "image rows (asked for)";
+                default -> "atomic scatter (asked for; not deterministic)";
+            };
+        }
         return switch (ig) {
             case PLANES -> "image planes (CPU device)";
-            case ROWS -> "image rows" + (t.deterministic() ? " (deterministic)" : " (" + dtype + " has no atomic scatter)");
+            case ROWS -> "image rows" + (t.deterministic() ? " (deterministic)"
+                    : !t.atomicScatter() ? " (the backend has no atomic scatter)" : " (" + dtype + " has no atomic scatter)");
             case ATOMIC_SCATTER -> "atomic scatter (not deterministic)";
             case NONE -> "none";
         };

@@ -4,6 +4,7 @@ import io.github.jconv.ConvSpec;
 import io.github.jconv.DType;
 import io.github.jconv.Pass;
 import io.github.jconv.plan.DeformablePlan.DeviceKind;
+import io.github.jconv.plan.DeformablePlan.GemmThreshold;
 import io.github.jconv.plan.DeformablePlan.InputGradient;
 import io.github.jconv.plan.DeformablePlan.Route;
 import io.github.jconv.plan.DeformablePlan.Target;
@@ -163,6 +164,105 @@ class DeformablePlanTest {
         DeformablePlan p = DeformablePlan.of(s, Pass.FORWARD, DType.FP64, gpu(true, 2L * 8 * 6 * 8 * 7 * 8));
         assertEquals(2, p.chunkItems());
         assertEquals(3, p.chunks(5));
+    }
+
+    /** An OpenCL-like target: gemm.cl worth it from 2^20 multiply-adds and 32 rows a side, no atomic scatter. */
+    static Target gemmCl(DeviceKind kind, long budget, long maxBuffer, InputGradient scatter) {
+        return new Target(kind, true, true, budget, Integer.MAX_VALUE, maxBuffer, new GemmThreshold(1L << 20, 32), false, scatter);
+    }
+
+    @Test
+    void theFiveFactConstructorIsTheFirstPlansTarget() {
+        Target t = new Target(DeviceKind.GPU, false, true, 100, 50);
+        assertEquals(new Target(DeviceKind.GPU, false, true, 100, 50, Long.MAX_VALUE, GemmThreshold.ALWAYS, true, null), t);
+    }
+
+    @Test
+    void aGemmThresholdSendsSmallOrNarrowProblemsDirect() {
+        Target t = gemmCl(DeviceKind.CPU, DeformablePlan.DEFAULT_COLUMN_BUDGET, Long.MAX_VALUE, null);
+        // D1: 128 x 1152 per group, 8*128*784*128*9 = 924844032 multiply-adds: the GEMM everywhere
+        for (Pass p : new Pass[]{Pass.FORWARD, Pass.BACKWARD_WEIGHT, Pass.BACKWARD_DATA, Pass.BACKWARD_OFFSET_MASK}) {
+            assertEquals(Route.COLUMNS_GEMM, DeformablePlan.of(D1, p, DType.FP32, t).route(), p.toString());
+        }
+        // 4 -> 4 channels, 3x3: 4 x 36 per group, under 32 rows on the K/G side
+        ConvSpec narrow = ConvSpec.deformable().batch(64).channels(4, 4).input(64, 64).kernel(3).padding(1).build();
+        DeformablePlan n = DeformablePlan.of(narrow, Pass.FORWARD, DType.FP32, t);
+        assertEquals(Route.DIRECT, n.route());
+        assertEquals(0, n.columnElements());
+        assertTrue(n.reason().contains("4 x 36") && n.reason().contains("under 32"), n.reason());
+        // the weight gradient needs 32 / 4 = 8 rows a side: 8 -> 8 channels 1x1 is 8 x 8;
+        // 4 items of 64x64: 4*8*4096*8 = 1048576 = 2^20 multiply-adds, just enough
+        ConvSpec eight = ConvSpec.deformable().batch(4).channels(8, 8).input(64, 64).kernel(1).build();
+        assertEquals(Route.COLUMNS_GEMM, DeformablePlan.of(eight, Pass.BACKWARD_WEIGHT, DType.FP32, t).route());
+        assertEquals(Route.DIRECT, DeformablePlan.of(eight, Pass.FORWARD, DType.FP32, t).route());
+        assertEquals(Route.DIRECT, DeformablePlan.of(eight, Pass.BACKWARD_OFFSET_MASK, DType.FP32, t).route());
+        // 64x63: 4*8*4032*8 = 1032192 multiply-adds, under 2^20
+        ConvSpec fewer = ConvSpec.deformable().batch(4).channels(8, 8).input(64, 63).kernel(1).build();
+        DeformablePlan w = DeformablePlan.of(fewer, Pass.BACKWARD_WEIGHT, DType.FP32, t);
+        assertEquals(Route.DIRECT, w.route());
+        assertTrue(w.reason().contains("1032192 multiply-adds"), w.reason());
+        // groups: 64 -> 64 channels in 4 groups is 16 x 144 per group, narrow however large
+        ConvSpec grouped = ConvSpec.deformable().batch(8).channels(64, 64).groups(4).input(32, 32).kernel(3).padding(1).build();
+        assertEquals(Route.DIRECT, DeformablePlan.of(grouped, Pass.FORWARD, DType.FP32, t).route());
+        // with the threshold ALWAYS (cuDNN, or gemm forced) the narrow problem takes the GEMM
+        assertEquals(Route.COLUMNS_GEMM, DeformablePlan.of(narrow, Pass.FORWARD, DType.FP32, Target.gpu(true)).route());
+    }
+
+    @Test
+    void theLargestBufferCapsTheChunkAndAnItemOverItLeavesTheGemm() {
+        long itemBytes = D1_ITEM * 4;
+        DeformablePlan two = DeformablePlan.of(D1, Pass.FORWARD, DType.FP32,
+                gemmCl(DeviceKind.CPU, DeformablePlan.DEFAULT_COLUMN_BUDGET, 2 * itemBytes + 1, null));
+        assertEquals(2, two.chunkItems(), "the budget holds 74 items, the largest buffer 2");
+        assertEquals(4, two.chunks(8));
+        DeformablePlan over = DeformablePlan.of(D1, Pass.BACKWARD_WEIGHT, DType.FP32,
+                gemmCl(DeviceKind.CPU, DeformablePlan.DEFAULT_COLUMN_BUDGET, itemBytes - 1, null));
+        assertEquals(Route.DIRECT, over.route());
+        assertTrue(over.reason().contains("3612672 bytes, over the device's largest buffer of 3612671"), over.reason());
+        // the cuda-style target has no such limit: 3612672 bytes are fine
+        assertEquals(Route.COLUMNS_GEMM, DeformablePlan.of(D1, Pass.BACKWARD_WEIGHT, DType.FP32, Target.gpu(true)).route());
+    }
+
+    @Test
+    void theScatterFollowsTheDeviceUnlessForcedAndAtomicsOnlyWhereTheKernelExists() {
+        long budget = DeformablePlan.DEFAULT_COLUMN_BUDGET;
+        assertEquals(InputGradient.PLANES, DeformablePlan.of(D1, Pass.BACKWARD_DATA, DType.FP32,
+                gemmCl(DeviceKind.CPU, budget, Long.MAX_VALUE, null)).inputGradient());
+        assertEquals(InputGradient.ROWS, DeformablePlan.of(D1, Pass.BACKWARD_DATA, DType.FP32,
+                gemmCl(DeviceKind.GPU, budget, Long.MAX_VALUE, null)).inputGradient());
+        DeformablePlan forced = DeformablePlan.of(D1, Pass.BACKWARD_DATA, DType.FP32, gemmCl(DeviceKind.CPU, budget, Long.MAX_VALUE, InputGradient.ROWS));
+        assertEquals(InputGradient.ROWS, forced.inputGradient());
+        assertTrue(forced.reason().endsWith("input gradient by image rows (asked for)"), forced.reason());
+        assertEquals(InputGradient.PLANES, DeformablePlan.of(D1, Pass.BACKWARD_DATA, DType.FP32,
+                gemmCl(DeviceKind.GPU, budget, Long.MAX_VALUE, InputGradient.PLANES)).inputGradient());
+        // not deterministic, but no atomic kernel: rows, and the reason says why
+        Target noAtomics = new Target(DeviceKind.GPU, false, true, budget, Integer.MAX_VALUE, Long.MAX_VALUE, GemmThreshold.ALWAYS, false, null);
+        DeformablePlan r = DeformablePlan.of(D1, Pass.BACKWARD_DATA, DType.FP32, noAtomics);
+        assertEquals(InputGradient.ROWS, r.inputGradient());
+        assertTrue(r.reason().endsWith("(the backend has no atomic scatter)"), r.reason());
+        // atomics forced: FP32 gets them, FP16 has no exact atomic add and gets rows
+        Target atomics = new Target(DeviceKind.CPU, false, true, budget, Integer.MAX_VALUE, Long.MAX_VALUE, GemmThreshold.ALWAYS, true,
+                InputGradient.ATOMIC_SCATTER);
+        assertEquals(InputGradient.ATOMIC_SCATTER, DeformablePlan.of(D1, Pass.BACKWARD_DATA, DType.FP32, atomics).inputGradient());
+        assertEquals(InputGradient.ROWS, DeformablePlan.of(D1, Pass.BACKWARD_DATA, DType.FP16, atomics).inputGradient());
+        // a forced scatter does not touch the other passes
+        assertEquals(InputGradient.NONE, DeformablePlan.of(D1, Pass.BACKWARD_OFFSET_MASK, DType.FP32, atomics).inputGradient());
+    }
+
+    @Test
+    void aTargetThatCannotBeIsRefusedByName() {
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Target(DeviceKind.GPU, false, true, 10, 10, Long.MAX_VALUE,
+                GemmThreshold.ALWAYS, false, InputGradient.ATOMIC_SCATTER)).getMessage().startsWith("scatter = ATOMIC_SCATTER"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Target(DeviceKind.GPU, true, true, 10, 10, Long.MAX_VALUE,
+                GemmThreshold.ALWAYS, true, InputGradient.ATOMIC_SCATTER)).getMessage().contains("deterministic = false (is true)"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Target(DeviceKind.GPU, true, true, 10, 10, Long.MAX_VALUE,
+                GemmThreshold.ALWAYS, false, InputGradient.NONE)).getMessage().startsWith("scatter = NONE"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Target(DeviceKind.GPU, true, true, 10, 10, 0,
+                GemmThreshold.ALWAYS, false, null)).getMessage().startsWith("maxBufferBytes = 0"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Target(DeviceKind.GPU, true, true, 10, 10, 10,
+                null, false, null)).getMessage().startsWith("gemmThreshold = null"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new GemmThreshold(-1, 0)).getMessage().startsWith("minMacs = -1"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new GemmThreshold(0, -2)).getMessage().startsWith("minRows = -2"));
     }
 
     @Test

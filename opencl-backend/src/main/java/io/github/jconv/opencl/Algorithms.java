@@ -2,7 +2,11 @@ package io.github.jconv.opencl;
 
 import io.github.jconv.ConvSpec;
 import io.github.jconv.ConvType;
+import io.github.jconv.DType;
 import io.github.jconv.Pass;
+import io.github.jconv.plan.DeformablePlan;
+import io.github.jconv.plan.DeformablePlan.InputGradient;
+import io.github.jconv.plan.DeformablePlan.Route;
 import io.github.jconv.spi.ConvGeometry;
 
 /**
@@ -10,7 +14,9 @@ import io.github.jconv.spi.ConvGeometry;
  * apart from execution). Transposed convolution is the adjoint of convolution, so its forward runs
  * the convolution's data-gradient path and its data gradient the convolution's forward path, on the
  * convolution view of core's {@link ConvGeometry}. Every choice that changes which kernels run is made
- * here, the session's tuning flags (implicit GEMM, deformable row scatter) included.
+ * here, the session's tuning flags (implicit GEMM, deformable scatter) included. Deformable passes are planned
+ * by core's {@link DeformablePlan}, the planner cuda uses too, with this device's facts as its
+ * {@link DeformablePlan.Target} ({@link #deformableTarget}); {@link #deformable} names the kernels of the plan.
  */
 final class Algorithms {
     /** How convolution passes are computed: chosen by size, or forced (tests, tuning). */
@@ -73,8 +79,14 @@ final class Algorithms {
         }
     }
 
-    /** A path and the label reported for it (transposed passes say which convolution pass they are the adjoint of). */
-    record Choice(Path path, String label) {
+    /**
+     * A path and the label reported for it (transposed passes say which convolution pass they are the adjoint of);
+     * for a deformable pass, the {@link DeformablePlan} it runs (null otherwise).
+     */
+    record Choice(Path path, String label, DeformablePlan deformable) {
+        Choice(Path path, String label) {
+            this(path, label, null);
+        }
     }
 
     private Algorithms() {
@@ -83,19 +95,58 @@ final class Algorithms {
     static final String SCATTER_PROPERTY = "jconv.opencl.deformScatter";
 
     /**
-     * Whether the deformable data gradient scatters one input row per work-item (GPUs: H times the
-     * parallelism) rather than one image plane (CPUs: H times less work); both give the same sums in
-     * the same order. {@code override} is -Djconv.opencl.deformScatter=auto|plane|rows.
+     * The deformable input-gradient scatter a session forces: {@code override} is
+     * -Djconv.opencl.deformScatter=auto|plane|rows; null (auto) lets the plan choose by the device (planes on
+     * CPUs, rows elsewhere). Both give the same sums in the same order; deformable.cl has no atomic scatter.
      */
-    static boolean rowScatter(String deviceType, String override) {
+    static InputGradient scatterOverride(String override) {
         String v = override == null ? "auto" : override.trim().toLowerCase(java.util.Locale.ROOT);
         return switch (v) {
-            case "rows" -> true;
-            case "plane" -> false;
-            case "auto", "" -> !"CPU".equals(deviceType);
+            case "rows" -> InputGradient.ROWS;
+            case "plane" -> InputGradient.PLANES;
+            case "auto", "" -> null;
             default -> throw new IllegalArgumentException(SCATTER_PROPERTY + " = " + override
                     + ": must be auto, plane or rows; e.g. -D" + SCATTER_PROPERTY + "=auto");
         };
+    }
+
+    /**
+     * What an OpenCL device and session offer the deformable plan, each fact a value: the device type (CPU:
+     * plane scatter, else rows), every kernel deterministic, gemm.cl as the GEMM unless {@code mode} is DIRECT,
+     * worth it above {@link #GEMM_MIN_MACS} and {@link #GEMM_MIN_SIDE} rows unless {@code mode} is GEMM, int-indexed
+     * (its M, N and K are ints), the column budget and CL_DEVICE_MAX_MEM_ALLOC_SIZE, no atomic scatter kernel,
+     * and the scatter the session forces ({@link #scatterOverride}; null: the plan's choice).
+     */
+    static DeformablePlan.Target deformableTarget(Mode mode, String deviceType, InputGradient scatter, long columnBudgetBytes,
+                                                  long maxAllocBytes) {
+        DeformablePlan.GemmThreshold threshold = mode == Mode.GEMM ? DeformablePlan.GemmThreshold.ALWAYS
+                : new DeformablePlan.GemmThreshold(GEMM_MIN_MACS, GEMM_MIN_SIDE);
+        return new DeformablePlan.Target("CPU".equals(deviceType) ? DeformablePlan.DeviceKind.CPU : DeformablePlan.DeviceKind.GPU,
+                true, mode != Mode.DIRECT, columnBudgetBytes, Integer.MAX_VALUE, maxAllocBytes, threshold, false, scatter);
+    }
+
+    /** The kernels of the deformable plan of {@code pass} on {@code target}, and the label that says what the plan chose. */
+    static Choice deformable(ConvSpec spec, Pass pass, DType dtype, DeformablePlan.Target target) {
+        DeformablePlan plan = DeformablePlan.of(spec, pass, dtype, target);
+        boolean gemm = plan.route() == Route.COLUMNS_GEMM;
+        Path p = switch (pass) {
+            case FORWARD -> gemm ? Path.DEFORM_FORWARD_GEMM : Path.DEFORM_FORWARD;
+            case BACKWARD_DATA -> switch (plan.inputGradient()) {
+                case PLANES -> gemm ? Path.DEFORM_DATA_GEMM : Path.DEFORM_DATA;
+                case ROWS -> gemm ? Path.DEFORM_DATA_GEMM_ROWS : Path.DEFORM_DATA_ROWS;
+                default -> throw new IllegalStateException("the OpenCL backend has no " + plan.inputGradient()
+                        + " input-gradient scatter; its target offers planes and rows only: " + plan);
+            };
+            case BACKWARD_WEIGHT -> gemm ? Path.DEFORM_WEIGHT_GEMM : Path.DEFORM_WEIGHT;
+            case BACKWARD_BIAS -> Path.DEFORM_BIAS;
+            case BACKWARD_OFFSET_MASK -> gemm ? Path.DEFORM_OFFSET_MASK_GEMM : Path.DEFORM_OFFSET_MASK;
+        };
+        StringBuilder label = new StringBuilder(p.label);
+        if (plan.columnElements() > 0) {
+            label.append(", ").append(plan.chunks(spec.batch())).append(" chunk(s) of up to ").append(plan.chunkItems()).append(" item(s)");
+        }
+        if (!gemm && pass != Pass.BACKWARD_BIAS) label.append(" [").append(plan.reason()).append(']');
+        return new Choice(p, label.toString(), plan);
     }
 
     static Choice choose(ConvSpec spec, Pass pass, Mode mode) {
@@ -103,17 +154,21 @@ final class Algorithms {
     }
 
     static Choice choose(ConvSpec spec, Pass pass, Mode mode, long maxColumnElements) {
-        return choose(spec, pass, mode, maxColumnElements, false, false);
+        return choose(spec, pass, mode, maxColumnElements, false);
     }
 
     /**
      * {@code maxColumnElements}: the largest column matrix (one batch item) the device can allocate;
      * a problem whose columns exceed it, or whose GEMM sizes exceed an int, runs the direct kernels.
-     * {@code implicitGemm}: GEMM forwards of the view read the input in place (except pointwise views);
-     * {@code rowScatter}: the deformable data gradient scatters by rows ({@link #rowScatter}).
+     * {@code implicitGemm}: GEMM forwards of the view read the input in place (except pointwise views).
+     * Convolution and transposed convolution only: deformable passes are planned by {@link #deformable}.
      */
-    static Choice choose(ConvSpec spec, Pass pass, Mode mode, long maxColumnElements, boolean implicitGemm, boolean rowScatter) {
+    static Choice choose(ConvSpec spec, Pass pass, Mode mode, long maxColumnElements, boolean implicitGemm) {
         ConvType t = spec.type();
+        if (t == ConvType.DEFORMABLE) {
+            throw new IllegalArgumentException("spec = " + spec + ": deformable passes are planned by DeformablePlan; use "
+                    + "Algorithms.deformable(spec, pass, dtype, Algorithms.deformableTarget(...))");
+        }
         boolean tr = t == ConvType.TRANSPOSED;
         ConvGeometry geo = ConvGeometry.of(spec);
         long viewOut = geo.outSpatial();
@@ -129,23 +184,10 @@ final class Algorithms {
         boolean viewForward = (pass == Pass.FORWARD) != tr;
         boolean wide = switch (pass) {
             case BACKWARD_WEIGHT -> kg >= GEMM_MIN_SIDE / 4 && cgt >= GEMM_MIN_SIDE / 4;
-            case FORWARD, BACKWARD_DATA -> t == ConvType.DEFORMABLE
-                    ? kg >= GEMM_MIN_SIDE && cgt >= GEMM_MIN_SIDE
-                    : (viewForward ? kg : cgt) >= GEMM_MIN_SIDE;
+            case FORWARD, BACKWARD_DATA -> (viewForward ? kg : cgt) >= GEMM_MIN_SIDE;
             default -> kg >= GEMM_MIN_SIDE && cgt >= GEMM_MIN_SIDE;
         };
         boolean gemm = fits && (mode == Mode.GEMM || (mode == Mode.AUTO && wide && spec.forwardFlops() / 2 >= GEMM_MIN_MACS));
-        if (t == ConvType.DEFORMABLE) {
-            Path p = switch (pass) {
-                case FORWARD -> gemm ? Path.DEFORM_FORWARD_GEMM : Path.DEFORM_FORWARD;
-                case BACKWARD_DATA -> gemm ? (rowScatter ? Path.DEFORM_DATA_GEMM_ROWS : Path.DEFORM_DATA_GEMM)
-                        : (rowScatter ? Path.DEFORM_DATA_ROWS : Path.DEFORM_DATA);
-                case BACKWARD_WEIGHT -> gemm ? Path.DEFORM_WEIGHT_GEMM : Path.DEFORM_WEIGHT;
-                case BACKWARD_BIAS -> Path.DEFORM_BIAS;
-                case BACKWARD_OFFSET_MASK -> gemm ? Path.DEFORM_OFFSET_MASK_GEMM : Path.DEFORM_OFFSET_MASK;
-            };
-            return new Choice(p, p.label);
-        }
         if (pass == Pass.BACKWARD_BIAS) return new Choice(Path.BIAS_REDUCE, Path.BIAS_REDUCE.label);
         if (pass == Pass.BACKWARD_OFFSET_MASK) {
             throw new IllegalArgumentException("pass = BACKWARD_OFFSET_MASK: only deformable convolution has offsets; this spec is "

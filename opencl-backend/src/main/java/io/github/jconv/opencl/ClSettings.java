@@ -1,15 +1,16 @@
 package io.github.jconv.opencl;
 
 import io.github.jconv.opencl.tune.GemmParams;
+import io.github.jconv.plan.DeformablePlan;
 import io.github.jconv.opencl.tune.TuningDatabase;
 
 /**
  * The OpenCL tuning settings of a session, resolved once when it opens from its {@link OpenClOptions}
  * (the one reader of the properties) and this device's tuning database, passed to its parts as values: the kernel mode, the column budget, the
- * deformable row scatter, the implicit GEMM, a forced GEMM parameter set (null: none), and the split-K
+ * deformable scatter the options force (null: the deformable plan chooses), the implicit GEMM, a forced GEMM parameter set (null: none), and the split-K
  * cap ({@code splitK}, 0: by occupancy only; {@code splitKForce}: always split that many).
  */
-record ClSettings(Algorithms.Mode mode, long columnBudgetBytes, boolean rowScatter, boolean implicitGemm, GemmParams gemmOverride,
+record ClSettings(Algorithms.Mode mode, long columnBudgetBytes, DeformablePlan.InputGradient deformScatter, boolean implicitGemm, GemmParams gemmOverride,
                   int splitK, boolean splitKForce) {
     /** Overrides {@link OpenClOptions#DEFAULT_COLUMN_BUDGET} (tuning; tests set it tiny to run one item per chunk). */
     static final String COL_BUDGET_PROPERTY = "jconv.opencl.columnBudgetBytes";
@@ -25,12 +26,13 @@ record ClSettings(Algorithms.Mode mode, long columnBudgetBytes, boolean rowScatt
     static final String IMPLICIT_GEMM_KEY = "conv.implicit";
 
     /**
-     * The session's typed options resolved for this device: the mode parsed, the row scatter decided by the
-     * device type, the implicit GEMM from the options when set, else the tuner's choice, else off.
+     * The session's typed options resolved for this device: the mode and the forced deformable scatter parsed (the
+     * deformable plan weighs the device type), the implicit GEMM from the options when set, else the tuner's
+     * choice, else off.
      */
-    static ClSettings of(OpenClOptions o, String deviceType, TuningDatabase tuning) {
+    static ClSettings of(OpenClOptions o, TuningDatabase tuning) {
         boolean implicitOn = o.implicitGemm() != null ? o.implicitGemm() : Boolean.TRUE.equals(tuning.flag(IMPLICIT_GEMM_KEY));
         return new ClSettings(Algorithms.Mode.parse(o.algorithm()), o.columnBudgetBytes(),
-                Algorithms.rowScatter(deviceType, o.deformScatter()), implicitOn, o.gemm(), o.splitK(), o.splitKForce());
+                Algorithms.scatterOverride(o.deformScatter()), implicitOn, o.gemm(), o.splitK(), o.splitKForce());
     }
 }

@@ -35,7 +35,7 @@ public record OpenClOptions(String algorithm, long columnBudgetBytes, String def
             throw new IllegalArgumentException("columnBudgetBytes = " + columnBudgetBytes + ": must be at least 1 byte; e.g. "
                     + DEFAULT_COLUMN_BUDGET);
         }
-        Algorithms.rowScatter("CPU", deformScatter);
+        Algorithms.scatterOverride(deformScatter);
         if (splitK < 0) throw new IllegalArgumentException("splitK = " + splitK + ": the most slices, 0 (by occupancy) or positive; e.g. 8");
         if (cacheDir == null) throw new IllegalArgumentException("cacheDir = null: give a directory, e.g. Path.of(\"/tmp/jconv/opencl\")");
     }

@@ -57,7 +57,7 @@ final class OpenClSession implements ConvBackend {
         this.tracker = new BufferTracker(OpenClBackendProvider.NAME, engineOptions);
         // Settings first: a bad value fails before any native object exists.
         TuningDatabase tuning = TuningDatabase.load(options.cacheDir(), dev.identity());
-        ClSettings settings = ClSettings.of(options, info.type(), tuning);
+        ClSettings settings = ClSettings.of(options, tuning);
         this.cl = new ClContext(dev, info);
         this.programs = new ClPrograms(cl, new ProgramCache(cl.context, dev.device(), dev.identity(), options.cacheDir()),
                 tuning, settings.gemmOverride());

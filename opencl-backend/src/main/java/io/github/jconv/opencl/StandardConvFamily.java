@@ -56,7 +56,7 @@ final class StandardConvFamily implements OpFamily {
 
     @Override
     public Algorithms.Choice plan(ConvSpec spec, Pass pass, DType dtype) {
-        return Algorithms.choose(spec, pass, settings.mode(), cl.dev.maxAllocBytes() / Math.max(1, dtype.bytes()), implicitGemm, false);
+        return Algorithms.choose(spec, pass, settings.mode(), cl.dev.maxAllocBytes() / Math.max(1, dtype.bytes()), implicitGemm);
     }
 
     @Override
