@@ -258,22 +258,31 @@ final class CudaBackend implements ConvBackend {
 
     @Override
     public Support supports(ConvSpec spec, Pass pass, DType dtype) {
-        return supports(spec, pass, dtype, device.ccMajor() * 10 + device.ccMinor());
+        int cc = device.ccMajor() * 10 + device.ccMinor();
+        Support shared = sharedRule(spec, pass, dtype, cc);
+        return shared != null ? shared : family(spec).supports(spec, pass, dtype, cc);
     }
 
     /**
-     * The support rule of this backend: what every family shares, then the rule of the family that runs the spec
-     * ({@link CudnnFamily#rule}, {@link DeformableFamily#rule}; by convolution type, as their {@code handles}); pure in
-     * the spec, pass, dtype and compute capability (cc 90 = 9.0), so it is tested without a GPU.
+     * The support rule of this backend, pure in the spec, pass, dtype and compute capability (cc 90 = 9.0) so that it
+     * is tested without a GPU: what every family shares, then the rule of the family that runs the spec
+     * ({@link CudnnFamily#rule}, {@link DeformableFamily#rule}; by convolution type, as their {@code handles}).
      */
     static Support supports(ConvSpec spec, Pass pass, DType dtype, int cc) {
+        Support shared = sharedRule(spec, pass, dtype, cc);
+        if (shared != null) return shared;
+        return spec.type() == ConvType.DEFORMABLE ? DeformableFamily.rule(cc) : CudnnFamily.rule(spec, pass, cc);
+    }
+
+    /** What every family refuses alike, or null when the family's own rule decides. */
+    private static Support sharedRule(ConvSpec spec, Pass pass, DType dtype, int cc) {
         if (pass == Pass.BACKWARD_OFFSET_MASK && spec.type() != ConvType.DEFORMABLE) {
             return Support.no(pass + " exists only for deformable convolution");
         }
         if (dtype == DType.BF16 && cc < 80) {
             return Support.no("BF16 needs compute capability 8.0 or newer; this device has " + cc / 10 + "." + cc % 10 + "; use FP16 or FP32");
         }
-        return spec.type() == ConvType.DEFORMABLE ? DeformableFamily.rule(cc) : CudnnFamily.rule(spec, pass, cc);
+        return null;
     }
 
     @Override

@@ -126,7 +126,7 @@ record CudnnPlan(Op op, Role xc, Role w, Role yc, int[] xcDims, int[] wDims, int
             throw new IllegalArgumentException("pass = " + pass + ": only deformable convolution has it; use FORWARD..BACKWARD_BIAS");
         }
         // the numbers come from core's one geometry (a transposed spec is already the convolution it is the adjoint of:
-        // its in/c are cuDNN's xc side, its out/k the yc side); only the descriptor rank is cuDNN's own (descriptorAxes)
+        // its in/c are cuDNN's xc side, its out/k the yc side); only the descriptor rank is cuDNN's own (firstAxis)
         ConvGeometry g = ConvGeometry.of(spec);
         boolean transposed = g.fromTransposed();
         int rank = spec.rank();
