@@ -115,7 +115,7 @@ final class FloatGemm {
     /**
      * Column blocks narrower than this skip {@link #kernel}: C2 compiles a loop from the trip counts
      * it has seen, and a kernel that first ran on a few narrow blocks stayed unvectorised for the wide
-     * ones that followed (measured: 7 instead of 35 GFLOP/s after 2000 calls with 4 columns).
+     * ones that followed (measured: 7 and 29 instead of 38 GFLOP/s on P1's shape after 2000 calls with 4 columns).
      */
     static final int SMALL_N = 16;
 
