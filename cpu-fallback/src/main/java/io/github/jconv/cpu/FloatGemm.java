@@ -5,15 +5,19 @@ package io.github.jconv.cpu;
  * addressed through row and column strides so that transposed operands need no copy of their own;
  * C is row-major with leading dimension {@code ldc}.
  *
- * <p>B is packed, KC rows × NC columns at a time, into separate row arrays, and each row of C is
- * worked on in a scratch row: C2 (JDK 17) vectorises a loop whose loads and store all use one index
- * into distinct arrays, but not one that reads and writes arrays at different unknown offsets (it
- * cannot rule out aliasing). Each pass over a C row does eight multiply-adds per element load and
- * store. NC is a constant so that C2 knows the row bound (measured: a computed width lost the
- * vectorisation); KC = 16, NC = 512 measured best on the P problems.
+ * <p>Without the Vector API ({@link #plain}), B is packed, KC rows × NC columns at a time, into
+ * separate row arrays, and C is worked on four rows at a time in four scratch rows. The multiply-add
+ * loop ({@link #kernel}) indexes every array by the column alone, which is what C2's SuperWord (JDK 17)
+ * turns into 8-lane FMAs; each B element it loads feeds four multiply-adds. What C2 does with such a
+ * loop and why it sometimes does not vectorise it is in docs/performance.md, "The scalar GEMM and
+ * C2". NC is a constant so that C2 knows the row bound (measured: a computed width lost the
+ * vectorisation); KC = 64, NC = 512 measured best on the P problems' shapes (KC = 16 with the
+ * one-row kernel before). Every element of C gets its multiply-adds in the same order (k ascending,
+ * one fma each) whatever the rows, blocks and path, so results do not depend on how callers split
+ * the work.
  */
 final class FloatGemm {
-    static final int KC = 16;
+    static final int KC = 64;
     static final int NC = 512;
 
     /** The Vector API kernel runs when the JVM has the module (checked once, at class load). */
@@ -33,26 +37,35 @@ final class FloatGemm {
             FloatVectorGemm.gemm(m, n, kk, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, s);
             return;
         }
+        plain(m, n, kk, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, s);
+    }
+
+    /** The GEMM without the Vector API (what {@link #gemm} runs without the module, and tests call directly). */
+    static void plain(int m, int n, int kk,
+                      float[] a, int aOff, int aRs, int aCs,
+                      float[] b, int bOff, int bRs, int bCs,
+                      float[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
+        if (m == 0 || n == 0) return;
         if (kk == 0) {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0);
             return;
         }
         float[][] bp = s.floatRows(Scratch.GEMM_A, KC, Math.min(NC, n));
-        float[] acc = s.floats(Scratch.GEMM_A, Math.min(NC, n));
-        float[] ar = s.floats(Scratch.GEMM_B, KC);
-        for (int jc = 0; jc < n; jc += NC) {
-            int nc = Math.min(NC, n - jc);
-            for (int pc = 0; pc < kk; pc += KC) {
-                int kc = Math.min(KC, kk - pc);
-                // K is padded to a multiple of 8 with zero rows and zero coefficients, so the row loop
+        float[][] acc = s.floatRows(Scratch.GEMM_B, MR, Math.min(NC, n));
+        float[] ar = s.floats(Scratch.GEMM_B, MR * KC);
+        int nb = block(n, NC, 8), kb = block(kk, KC, 4);
+        for (int jc = 0; jc < n; jc += nb) {
+            int nc = Math.min(nb, n - jc);
+            for (int pc = 0; pc < kk; pc += kb) {
+                int kc = Math.min(kb, kk - pc);
+                // K is padded to a multiple of 4 with zero rows and zero coefficients, so the row loop
                 // has one shape for every problem and C2 never recompiles it for a new remainder.
-                int kp = (kc + 7) & ~7;
+                int kp = (kc + 3) & ~3;
                 packB(kc, nc, b, bOff + pc * bRs + jc * bCs, bRs, bCs, bp);
                 for (int k = kc; k < kp; k++) java.util.Arrays.fill(bp[k], 0, nc, 0);
                 boolean load = accumulate || pc > 0;
-                for (int i = 0; i < m; i++) {
-                    row(a, aOff + i * aRs + pc * aCs, aCs, kc, kp, ar, bp, acc, c, cOff + i * ldc + jc, nc, load);
-                }
+                if (nc < SMALL_N) narrow(m, a, aOff + pc * aCs, aRs, aCs, kc, kp, bp, c, cOff + jc, ldc, nc, load);
+                else rows(m, a, aOff + pc * aCs, aRs, aCs, kc, kp, ar, bp, acc, c, cOff + jc, ldc, nc, load);
             }
         }
     }
@@ -68,54 +81,135 @@ final class FloatGemm {
                              float[] c, int cOff, int ldc, Scratch s) {
         if (m == 0 || n == 0) return;
         float[][] bp = s.floatRows(Scratch.GEMM_A, KC, Math.min(NC, n));
-        float[] acc = s.floats(Scratch.GEMM_A, Math.min(NC, n));
-        float[] ar = s.floats(Scratch.GEMM_B, KC);
-        for (int jc = 0; jc < n; jc += NC) {
-            int nc = Math.min(NC, n - jc);
-            for (int pc = 0; pc < kk; pc += KC) {
-                int kc = Math.min(KC, kk - pc);
-                int kp = (kc + 7) & ~7;
+        float[][] acc = s.floatRows(Scratch.GEMM_B, MR, Math.min(NC, n));
+        float[] ar = s.floats(Scratch.GEMM_B, MR * KC);
+        int nb = block(n, NC, 8), kb = block(kk, KC, 4);
+        for (int jc = 0; jc < n; jc += nb) {
+            int nc = Math.min(nb, n - jc);
+            for (int pc = 0; pc < kk; pc += kb) {
+                int kc = Math.min(kb, kk - pc);
+                int kp = (kc + 3) & ~3;
                 for (int k = 0; k < kc; k++) FloatColumns.im2col(g, x, xBase, pc + k, pc + k + 1, p0 + jc, p0 + jc + nc, bp[k], 0);
                 for (int k = kc; k < kp; k++) java.util.Arrays.fill(bp[k], 0, nc, 0);
                 boolean load = pc > 0;
-                for (int i = 0; i < m; i++) {
-                    row(a, aOff + i * aRs + pc, 1, kc, kp, ar, bp, acc, c, cOff + i * ldc + jc, nc, load);
-                }
+                if (nc < SMALL_N) narrow(m, a, aOff + pc, aRs, 1, kc, kp, bp, c, cOff + jc, ldc, nc, load);
+                else rows(m, a, aOff + pc, aRs, 1, kc, kp, ar, bp, acc, c, cOff + jc, ldc, nc, load);
             }
         }
     }
 
     /**
-     * One row of C over one K block: copy in, multiply-add eight B rows at a time, copy out. Kept as
-     * one method above C2's inlining size (FreqInlineSize, 325 bytecodes), so it is compiled on its
-     * own: measured on JDK 17, when it was inlined, a recompilation of the caller (a new branch
-     * taken in packing) could leave the multiply-add loop unvectorised, 3× slower.
+     * The block size for {@code total} elements in blocks of at most {@code max}: as many blocks as
+     * needed, of equal size rounded up to a multiple of {@code unit} (at most max, a multiple of unit),
+     * so that no block is a thin remainder (measured: N = 576 as 512 + 64 columns ran slower than
+     * 2 × 288).
      */
-    private static void row(float[] a, int ao, int aCs, int kc, int kp, float[] ar, float[][] bp,
-                            float[] acc, float[] c, int co, int nc, boolean load) {
-        for (int k = 0; k < kc; k++) ar[k] = a[ao + k * aCs];
-        for (int k = kc; k < kp; k++) ar[k] = 0;
-        // The row is worked on in a scratch array so that every access in the loop has index j.
-        if (load) System.arraycopy(c, co, acc, 0, nc);
-        else java.util.Arrays.fill(acc, 0, nc, 0);
-        // nc never exceeds NC; saying so gives C2 the loop bound it needs to vectorise (measured).
+    static int block(int total, int max, int unit) {
+        int blocks = (total + max - 1) / max;
+        int size = (total + blocks - 1) / blocks;
+        return Math.min(max, (size + unit - 1) / unit * unit);
+    }
+
+    /** Rows of C a kernel call works on together. */
+    static final int MR = 4;
+    /**
+     * Column blocks narrower than this skip {@link #kernel}: C2 compiles a loop from the trip counts
+     * it has seen, and a kernel that first ran on a few narrow blocks stayed unvectorised for the wide
+     * ones that followed (measured: 7 and 29 instead of 38 GFLOP/s on P1's shape after 2000 calls with 4 columns).
+     */
+    static final int SMALL_N = 16;
+
+    /**
+     * The narrow-block path: plain loops over the packed block, with the same multiply-adds in the
+     * same order as {@link #kernel}, so that a C element does not depend on the width of its block.
+     * The kernel's zero padding terms, fma(0, 0, v), are v + 0 (which turns -0 into +0); they are
+     * added as such where the block has them.
+     */
+    private static void narrow(int m, float[] a, int ao, int aRs, int aCs, int kc, int kp, float[][] bp,
+                               float[] c, int co, int ldc, int nc, boolean load) {
+        for (int i = 0; i < m; i++) {
+            int aRow = ao + i * aRs, cRow = co + i * ldc;
+            if (!load) java.util.Arrays.fill(c, cRow, cRow + nc, 0);
+            for (int k = 0; k < kc; k++) {
+                float av = a[aRow + k * aCs];
+                float[] br = bp[k];
+                for (int j = 0; j < nc; j++) c[cRow + j] = Math.fma(av, br[j], c[cRow + j]);
+            }
+            if (kp > kc) for (int j = 0; j < nc; j++) c[cRow + j] += 0f;
+        }
+    }
+
+    /**
+     * All m rows of C over one K block (kc × nc of packed B), {@link #MR} rows a pass: the rows'
+     * coefficients and current values are copied into scratch rows, {@link #kernel} multiply-adds,
+     * and the rows are copied back. A last group of fewer than MR rows goes through the same kernel
+     * with zero coefficients in the missing rows, which are never stored, so that there is one
+     * compiled kernel only.
+     */
+    private static void rows(int m, float[] a, int ao, int aRs, int aCs, int kc, int kp, float[] ar, float[][] bp,
+                             float[][] acc, float[] c, int co, int ldc, int nc, boolean load) {
+        for (int i = 0; i < m; i += MR) {
+            int live = Math.min(MR, m - i);
+            for (int r = 0; r < MR; r++) {
+                int at = r * KC;
+                if (r < live) {
+                    int aRow = ao + (i + r) * aRs;
+                    for (int k = 0; k < kc; k++) ar[at + k] = a[aRow + k * aCs];
+                    java.util.Arrays.fill(ar, at + kc, at + kp, 0);
+                    if (load) System.arraycopy(c, co + (i + r) * ldc, acc[r], 0, nc);
+                    else java.util.Arrays.fill(acc[r], 0, nc, 0);
+                } else {
+                    java.util.Arrays.fill(ar, at, at + kp, 0);
+                    java.util.Arrays.fill(acc[r], 0, nc, 0);
+                }
+            }
+            kernel(ar, kp, bp, acc[0], acc[1], acc[2], acc[3], nc);
+            for (int r = 0; r < live; r++) System.arraycopy(acc[r], 0, c, co + (i + r) * ldc, nc);
+        }
+    }
+
+    /**
+     * c_r[j] += Σ_k ar[r·KC + k]·bp[k][j] for the four rows r, k ascending, one fma per term: each pass
+     * over j multiply-adds four B rows into four C rows, so each B element loaded feeds four
+     * multiply-adds and each C element loaded and stored takes four. Every array in the loop is
+     * indexed by j alone, the shape C2's SuperWord vectorises. Every element of C gets the same
+     * multiply-adds in the same order whichever rows it is grouped with.
+     *
+     * <p>The method holds the loops only and is kept above C2's inlining size (FreqInlineSize, 325
+     * bytecodes), so it is compiled on its own. Measured on JDK 17 (see docs/performance.md, "The scalar
+     * GEMM and C2"): when such a kernel was inlined into its caller, or shared its method with the
+     * copying in and out, its multiply-add loop was unrolled but left unvectorised in most JVM runs,
+     * about 10 instead of 40 GFLOP/s.
+     */
+    private static void kernel(float[] ar, int kp, float[][] bp, float[] c0, float[] c1, float[] c2, float[] c3, int nc) {
+        // nc never exceeds NC; the bound is stated so that the loop's limit is known to be small.
         int n = Math.min(nc, NC);
-        for (int k = 0; k < kp; k += 8) {
-            float a0 = ar[k], a1 = ar[k + 1], a2 = ar[k + 2], a3 = ar[k + 3];
-            float a4 = ar[k + 4], a5 = ar[k + 5], a6 = ar[k + 6], a7 = ar[k + 7];
+        for (int k = 0; k < kp; k += 4) {
+            float a00 = ar[k], a01 = ar[k + 1], a02 = ar[k + 2], a03 = ar[k + 3];
+            float a10 = ar[KC + k], a11 = ar[KC + k + 1], a12 = ar[KC + k + 2], a13 = ar[KC + k + 3];
+            float a20 = ar[2 * KC + k], a21 = ar[2 * KC + k + 1], a22 = ar[2 * KC + k + 2], a23 = ar[2 * KC + k + 3];
+            float a30 = ar[3 * KC + k], a31 = ar[3 * KC + k + 1], a32 = ar[3 * KC + k + 2], a33 = ar[3 * KC + k + 3];
             float[] b0 = bp[k], b1 = bp[k + 1], b2 = bp[k + 2], b3 = bp[k + 3];
-            float[] b4 = bp[k + 4], b5 = bp[k + 5], b6 = bp[k + 6], b7 = bp[k + 7];
             for (int j = 0; j < n; j++) {
-                float t = Math.fma(a3, b3[j], Math.fma(a2, b2[j], Math.fma(a1, b1[j], Math.fma(a0, b0[j], acc[j]))));
-                acc[j] = Math.fma(a7, b7[j], Math.fma(a6, b6[j], Math.fma(a5, b5[j], Math.fma(a4, b4[j], t))));
+                float x0 = b0[j], x1 = b1[j], x2 = b2[j], x3 = b3[j];
+                c0[j] = Math.fma(a03, x3, Math.fma(a02, x2, Math.fma(a01, x1, Math.fma(a00, x0, c0[j]))));
+                c1[j] = Math.fma(a13, x3, Math.fma(a12, x2, Math.fma(a11, x1, Math.fma(a10, x0, c1[j]))));
+                c2[j] = Math.fma(a23, x3, Math.fma(a22, x2, Math.fma(a21, x1, Math.fma(a20, x0, c2[j]))));
+                c3[j] = Math.fma(a33, x3, Math.fma(a32, x2, Math.fma(a31, x1, Math.fma(a30, x0, c3[j]))));
             }
         }
-        System.arraycopy(acc, 0, c, co, nc);
     }
 
     private static void packB(int kc, int nc, float[] b, int off, int rs, int cs, float[][] bp) {
         if (cs == 1) {
             for (int k = 0; k < kc; k++) System.arraycopy(b, off + k * rs, bp[k], 0, nc);
+        } else if (rs == 1) {
+            // B read transposed (the weight gradient's columns): K runs along memory, so read each
+            // column's kc values in order and scatter them to the rows.
+            for (int j = 0; j < nc; j++) {
+                int at = off + j * cs;
+                for (int k = 0; k < kc; k++) bp[k][j] = b[at + k];
+            }
         } else {
             for (int k = 0; k < kc; k++) {
                 float[] row = bp[k];
