@@ -38,6 +38,11 @@ final class FloatConvPasses {
     // ---- forward (gather) ----
 
     static void forward(Geometry g, boolean pw, float[] x, float[] w, float[] b, float[] y, WorkerPool pool) {
+        // Unit stride with the Vector API: the implicit GEMM reads the input in place (no column matrix).
+        if (!pw && FloatGemm.VECTOR && FloatImplicitGemm.applies(g)) {
+            FloatImplicitGemm.forward(g, x, w, b, y, pool);
+            return;
+        }
         int t = pw ? Math.min(g.os, 4096) : columnTile(g.rows, g.os, g.ow);
         int tiles = (g.os + t - 1) / t;
         // The plain GEMM gathers same-shape columns itself; the Vector API kernel packs its own layout.
