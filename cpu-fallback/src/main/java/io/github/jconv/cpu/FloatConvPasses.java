@@ -127,6 +127,10 @@ final class FloatConvPasses {
     // ---- backward weight (reduction over batch and space) ----
 
     static void backwardWeight(Geometry g, boolean pw, float[] x, float[] dy, float[] dw, WorkerPool pool) {
+        if (!pw && FloatGemm.VECTOR && FloatImplicitGemm.applies(g)) {
+            FloatImplicitGemm.backwardWeight(g, x, dy, dw, pool);
+            return;
+        }
         int[] blocks = channelBlocks(g, Math.max(1, (g.rows + 511) / 512));
         int nb = blocks.length - 1;
         // All output channels of a group in one task: B (the columns) is packed once for every row of dW.
