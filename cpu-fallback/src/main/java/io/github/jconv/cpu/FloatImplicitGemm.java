@@ -14,28 +14,16 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Tasks are (sample, group, output plane, block of output rows), cut from the spec alone; every output
  * element is one sum over the column-matrix rows in order, so results do not depend on the thread count.
- * Scratch per worker: the staged block (at most about {@link #STAGE_BUDGET} elements), the packed weights
- * of one group and the output tile. Loaded only when the JVM has {@code jdk.incubator.vector}.
+ * Scratch per worker: the staged block (at most about {@link ImplicitGemm#STAGE_BUDGET} elements), the packed weights
+ * of one group and the output tile. When it runs: {@link ImplicitGemm#applies}. Loaded only when the JVM has
+ * {@code jdk.incubator.vector}.
  */
 final class FloatImplicitGemm {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int VL = S.length();
     /** Register tile: 6 output channels × 2 vectors of positions (12 accumulators of 16 AVX2 registers). */
     private static final int MR = 6, NR = 2 * VL;
-    /** Elements of one worker's staged input block (1 MiB in FP32). */
-    static final int STAGE_BUDGET = 1 << 18;
-    /** Elements of one worker's output tile (1 MiB in FP32). */
-    static final int OUT_BUDGET = 1 << 18;
-
     private FloatImplicitGemm() {
-    }
-
-    /** Unit stride, non-negative padding, and one staged output row within the budget. */
-    static boolean applies(Geometry g) {
-        if (g.sd != 1 || g.sh != 1 || g.sw != 1 || g.pd < 0 || g.ph < 0 || g.pw < 0) return false;
-        long pw = g.ow + (long) (g.kw - 1) * g.dw, perRow = g.cg * g.kd * pw;
-        return perRow * (1 + (long) (g.kh - 1) * g.dh) <= STAGE_BUDGET && (g.kg + NR) * (pw + NR) <= OUT_BUDGET
-                && (long) g.rows * (g.kg + MR) <= STAGE_BUDGET;
     }
 
     /** Output rows per task: as many as the stage budget allows, the plane's rows split evenly. */
@@ -43,7 +31,7 @@ final class FloatImplicitGemm {
         int pw = g.ow + (g.kw - 1) * g.dw, halo = (g.kh - 1) * g.dh;
         long perRow = (long) g.cg * g.kd * pw;
         long outRow = (long) (g.kg + MR - 1) / MR * MR * pw;
-        int fit = (int) Math.max(1, Math.min(STAGE_BUDGET / perRow - halo, (OUT_BUDGET - NR * (g.kg + MR)) / outRow));
+        int fit = (int) Math.max(1, Math.min(ImplicitGemm.STAGE_BUDGET / perRow - halo, (ImplicitGemm.OUT_BUDGET - NR * (g.kg + MR)) / outRow));
         int blocks = (g.oh + fit - 1) / fit;
         return (g.oh + blocks - 1) / blocks;
     }
@@ -162,7 +150,7 @@ final class FloatImplicitGemm {
     static int weightRows(Geometry g, int channels) {
         int pw = g.ow + (g.kw - 1) * g.dw, halo = (g.kh - 1) * g.dh;
         long perRow = (long) channels * g.kd * pw, dyRow = (long) (g.kg + NR) * pw;
-        int fit = (int) Math.max(1, Math.min(STAGE_BUDGET / perRow - halo, OUT_BUDGET / dyRow));
+        int fit = (int) Math.max(1, Math.min(ImplicitGemm.STAGE_BUDGET / perRow - halo, ImplicitGemm.OUT_BUDGET / dyRow));
         int blocks = (g.oh + fit - 1) / fit;
         return (g.oh + blocks - 1) / blocks;
     }

@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Development timing harness (not a test): thread CPU time of the steps of one forward task sequence,
- * im2col alone, GEMM alone and both, for a problem line. Run: java -cp ... io.github.jconv.cpu.StepTiming line [reps]
+ * im2col alone, GEMM alone, both, and the implicit GEMM, for a problem line. Run: java -cp ... io.github.jconv.cpu.StepTiming line [reps]
  */
 public final class StepTiming {
     public static void main(String[] args) {
@@ -35,11 +35,13 @@ public final class StepTiming {
             }
         };
         WorkerPool pool = new WorkerPool(1);
-        Runnable both = () -> FloatConvPasses.forward(g, false, x, w, null, y, pool);
+        Runnable both = () -> FloatConvPasses.forward(g, CpuAlgorithm.IM2COL_GEMM, x, w, null, y, pool);
+        Runnable implicit = () -> FloatConvPasses.forward(g, CpuAlgorithm.IMPLICIT_GEMM, x, w, null, y, pool);
         double flops = 2.0 * g.batch * g.k * g.rows * g.os;
         for (int round = 0; round < 2; round++) {
-            double a = time(reps, im2col), b = time(reps, gemm), c = time(reps, both);
-            System.out.printf("im2col %.1f ms, gemm %.1f ms (%.1f GF/s), forward %.1f ms (%.1f GF/s)%n", a * 1e3, b * 1e3, flops / b / 1e9, c * 1e3, flops / c / 1e9);
+            double a = time(reps, im2col), b = time(reps, gemm), c = time(reps, both), d = FloatGemm.VECTOR ? time(reps, implicit) : 0;
+            System.out.printf("im2col %.1f ms, gemm %.1f ms (%.1f GF/s), forward %.1f ms (%.1f GF/s), implicit %.1f ms (%.1f GF/s)%n",
+                    a * 1e3, b * 1e3, flops / b / 1e9, c * 1e3, flops / c / 1e9, d * 1e3, flops / d / 1e9);
         }
         pool.close();
     }

@@ -1,0 +1,93 @@
+package io.github.jconv.cpu;
+
+import io.github.jconv.ConvEngine;
+import io.github.jconv.ConvSpec;
+import io.github.jconv.DType;
+import io.github.jconv.Pass;
+import io.github.jconv.Role;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The unit-stride implicit GEMM ({@link FloatImplicitGemm}, Vector API only): forward, backward data (its
+ * adjoint's forward) and the weight gradient against the conformance kit's FP64 reference, on shapes that
+ * reach its edges: raster rows split across steps, tiles past the last output channel and past the last
+ * column-matrix row, uneven padding, dilation, 3D, groups, batch chunks; and the same bits on 1 and 3 threads.
+ * Runs in the build's Vector API execution (cpu-fallback/pom.xml); skipped where the JVM lacks the module.
+ */
+class ImplicitGemmTest {
+    static ConvEngine one, three;
+
+    @BeforeAll
+    static void open() {
+        one = ConvEngine.open(new CpuBackendProvider(1), 0);
+        three = ConvEngine.open(new CpuBackendProvider(3), 0);
+    }
+
+    @AfterAll
+    static void close() {
+        one.close();
+        three.close();
+    }
+
+    /**
+     * rowBlocks: how many raster row blocks the forward (f) and the weight gradient (w) use, worked out from
+     * the budgets: e.g. line 1, forward: 8 channels × 1502 staged columns = 12016 per output row, 2^18 / 12016
+     * = 21 rows less the 2-row halo = 19, so the 40 rows go in 3 blocks; weight gradient: one channel per block
+     * (16 tasks wanted, 8 channels), (5 + 16) × 1502 = 31542 dy elements per row, 2^18 / 31542 = 8 rows, 5 blocks.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+            "mb1ic8ih40iw1500oc5kh3kw3ph1pw1, 3, 5",
+            "mb1ic256ih40iw40oc7kh3kw3ph1pw1, 2, 1",
+            "g2mb3ic6id5ih7iw9oc10kd3kh3kw3pd2ph1pw2dd2dh1dw2, 1, 1",
+            "mb2ic3ih9iw8oc7kh3kw3ph2phr0pw2pwr0, 1, 1",
+            "mb2ic3ih9iw8oc4kh3kw2ph2phr0pw0pwr1, 1, 1",
+            "g8mb9ic64ih12iw12oc64kh3kw3ph1pw1, 1, 1",
+            "mb2ic5ih11iw13oc17kh5kw3ph2pw1dh2, 1, 1",
+            "mb3ic4iw37oc6kw7pw3, 1, 1",
+    })
+    void everyPassMatchesTheReferenceAndTheThreadCountChangesNoBit(String line, int forwardBlocks, int weightBlocks) {
+        assumeTrue(FloatGemm.VECTOR, "the implicit GEMM needs jdk.incubator.vector");
+        ConvSpec spec = ConvSpec.parse(line);
+        Geometry g = Geometry.of(spec);
+        assertTrue(ImplicitGemm.applies(g), line);
+        for (Pass pass : List.of(Pass.FORWARD, Pass.BACKWARD_DATA, Pass.BACKWARD_WEIGHT)) {
+            assertEquals(CpuAlgorithm.IMPLICIT_GEMM, CpuAlgorithms.choose(spec, pass), line + " " + pass);
+        }
+        int rt = FloatImplicitGemm.rowsPerTask(g);
+        assertEquals(forwardBlocks, (g.oh + rt - 1) / rt, "forward row blocks");
+        int split = Math.max(1, Math.min(g.cg, (FloatPasses.TASK_TARGET + g.g * Math.min(g.batch, 8) - 1) / (g.g * Math.min(g.batch, 8))));
+        int wr = FloatImplicitGemm.weightRows(g, FloatPasses.channelBlocks(g, split)[1]);
+        assertEquals(weightBlocks, (g.oh + wr - 1) / wr, "weight-gradient row blocks");
+        PassRunner runner = new PassRunner(spec, line.hashCode(), 1);
+        for (DType dtype : new DType[]{DType.FP32, DType.FP64}) {
+            for (Pass pass : List.of(Pass.FORWARD, Pass.BACKWARD_DATA, Pass.BACKWARD_WEIGHT)) {
+                Map<Role, double[]> got = runner.run(one, pass, dtype), again = runner.run(three, pass, dtype);
+                for (Map.Entry<Role, double[]> e : runner.oracle(pass).entrySet()) {
+                    double[] w = e.getValue(), a = got.get(e.getKey());
+                    assertArrayEquals(a, again.get(e.getKey()), line + " " + dtype + " " + pass + ": 1 vs 3 threads");
+                    double scale = 1;
+                    for (double v : w) scale = Math.max(scale, Math.abs(v));
+                    // FP32: K up to 1500 products of values in [-1, 1] summed in FP32 (bound about K·2^-24 relative to the largest sum)
+                    double tol = (dtype == DType.FP64 ? 1e-11 : 1e-4) * scale;
+                    for (int i = 0; i < w.length; i++) {
+                        int at = i;
+                        assertTrue(Math.abs(a[i] - w[i]) <= tol, () -> line + " " + dtype + " " + pass + " " + e.getKey().label()
+                                + "[" + at + "] = " + a[at] + ", reference " + w[at]);
+                    }
+                }
+            }
+        }
+    }
+}
