@@ -66,9 +66,16 @@ final class FloatImplicitGemm {
             off[r] = (c * g.kd + tz) * block + ty * g.dh * pw + tx * g.dw;
         }
         float[] out = s.floats(Scratch.COLUMNS, kgR * lenR);
+        // Whole 6-row panels, then the last panel's rows only (4 or 2 at a time), so no zero row is multiplied.
+        int full = g.kg / MR * MR, rest = g.kg - full;
         for (int jr = 0; jr < lenR; jr += NR) {
-            for (int ir = 0; ir < kgR; ir += MR) {
+            for (int ir = 0; ir < full; ir += MR) {
                 kernel(g.rows, ap, ir * g.rows, st, jr, off, out, ir * lenR + jr, lenR);
+            }
+            if (rest > 2) {
+                kernel4(g.rows, ap, full * g.rows, st, jr, off, out, full * lenR + jr, lenR);
+            } else if (rest > 0) {
+                kernel2(g.rows, ap, full * g.rows, st, jr, off, out, full * lenR + jr, lenR);
             }
         }
         for (int kk = 0; kk < g.kg; kk++) {
@@ -142,6 +149,50 @@ final class FloatImplicitGemm {
         c30.intoArray(out, oo + 3 * ldo); c31.intoArray(out, oo + 3 * ldo + VL);
         c40.intoArray(out, oo + 4 * ldo); c41.intoArray(out, oo + 4 * ldo + VL);
         c50.intoArray(out, oo + 5 * ldo); c51.intoArray(out, oo + 5 * ldo + VL);
+    }
+
+    /** The first 4 rows of {@link #kernel}'s tile (a last panel of 3 to 5 rows: rows 4 and 5 are then zero or absent). */
+    private static void kernel4(int kk, float[] ap, int ao, float[] st, int q0, int[] off, float[] out, int oo, int ldo) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z;
+        FloatVector c10 = z, c11 = z;
+        FloatVector c20 = z, c21 = z;
+        FloatVector c30 = z, c31 = z;
+        for (int k = 0; k < kk; k++) {
+            int aq = ao + MR * k, bq = q0 + off[k];
+            FloatVector b0 = FloatVector.fromArray(S, st, bq);
+            FloatVector b1 = FloatVector.fromArray(S, st, bq + VL);
+            FloatVector a0 = FloatVector.broadcast(S, ap[aq]);
+            c00 = a0.fma(b0, c00); c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(S, ap[aq + 1]);
+            c10 = a1.fma(b0, c10); c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(S, ap[aq + 2]);
+            c20 = a2.fma(b0, c20); c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(S, ap[aq + 3]);
+            c30 = a3.fma(b0, c30); c31 = a3.fma(b1, c31);
+        }
+        c00.intoArray(out, oo); c01.intoArray(out, oo + VL);
+        c10.intoArray(out, oo + ldo); c11.intoArray(out, oo + ldo + VL);
+        c20.intoArray(out, oo + 2 * ldo); c21.intoArray(out, oo + 2 * ldo + VL);
+        c30.intoArray(out, oo + 3 * ldo); c31.intoArray(out, oo + 3 * ldo + VL);
+    }
+
+    /** The first 2 rows of {@link #kernel}'s tile (a last panel of 1 or 2 rows). */
+    private static void kernel2(int kk, float[] ap, int ao, float[] st, int q0, int[] off, float[] out, int oo, int ldo) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z;
+        FloatVector c10 = z, c11 = z;
+        for (int k = 0; k < kk; k++) {
+            int aq = ao + MR * k, bq = q0 + off[k];
+            FloatVector b0 = FloatVector.fromArray(S, st, bq);
+            FloatVector b1 = FloatVector.fromArray(S, st, bq + VL);
+            FloatVector a0 = FloatVector.broadcast(S, ap[aq]);
+            c00 = a0.fma(b0, c00); c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(S, ap[aq + 1]);
+            c10 = a1.fma(b0, c10); c11 = a1.fma(b1, c11);
+        }
+        c00.intoArray(out, oo); c01.intoArray(out, oo + VL);
+        c10.intoArray(out, oo + ldo); c11.intoArray(out, oo + ldo + VL);
     }
 
     // ---- weight gradient: dW[k][r] = sum over q of dy[k][q] · st[q + off[r]], a GEMM along the raster ----
