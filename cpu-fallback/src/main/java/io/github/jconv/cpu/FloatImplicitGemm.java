@@ -66,13 +66,15 @@ final class FloatImplicitGemm {
             off[r] = (c * g.kd + tz) * block + ty * g.dh * pw + tx * g.dw;
         }
         float[] out = s.floats(Scratch.COLUMNS, kgR * lenR);
-        // Whole 6-row panels, then the last panel's rows only (4 or 2 at a time), so no zero row is multiplied.
+        // Whole 6-row panels, then a last panel of 1-2 or 3-4 rows by a 2- or 4-row kernel (5 rows: the 6-row one).
         int full = g.kg / MR * MR, rest = g.kg - full;
         for (int jr = 0; jr < lenR; jr += NR) {
             for (int ir = 0; ir < full; ir += MR) {
                 kernel(g.rows, ap, ir * g.rows, st, jr, off, out, ir * lenR + jr, lenR);
             }
-            if (rest > 2) {
+            if (rest > 4) {
+                kernel(g.rows, ap, full * g.rows, st, jr, off, out, full * lenR + jr, lenR);
+            } else if (rest > 2) {
                 kernel4(g.rows, ap, full * g.rows, st, jr, off, out, full * lenR + jr, lenR);
             } else if (rest > 0) {
                 kernel2(g.rows, ap, full * g.rows, st, jr, off, out, full * lenR + jr, lenR);
@@ -151,7 +153,7 @@ final class FloatImplicitGemm {
         c50.intoArray(out, oo + 5 * ldo); c51.intoArray(out, oo + 5 * ldo + VL);
     }
 
-    /** The first 4 rows of {@link #kernel}'s tile (a last panel of 3 to 5 rows: rows 4 and 5 are then zero or absent). */
+    /** The first 4 rows of {@link #kernel}'s tile, for a last panel of 3 or 4 rows (a third or fourth row past kg is a zero row). */
     private static void kernel4(int kk, float[] ap, int ao, float[] st, int q0, int[] off, float[] out, int oo, int ldo) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z;
@@ -177,7 +179,7 @@ final class FloatImplicitGemm {
         c30.intoArray(out, oo + 3 * ldo); c31.intoArray(out, oo + 3 * ldo + VL);
     }
 
-    /** The first 2 rows of {@link #kernel}'s tile (a last panel of 1 or 2 rows). */
+    /** The first 2 rows of {@link #kernel}'s tile, for a last panel of 1 or 2 rows. */
     private static void kernel2(int kk, float[] ap, int ao, float[] st, int q0, int[] off, float[] out, int oo, int ldo) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z;
