@@ -197,6 +197,19 @@ final class FloatImplicitGemm {
         c10.intoArray(out, oo + ldo); c11.intoArray(out, oo + ldo + VL);
     }
 
+    /** Whether st[0, n) has no infinity and no NaN: x · 0 is NaN exactly for those, and the lanes keep any NaN. */
+    private static boolean finite(float[] st, int n) {
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        for (int e = S.loopBound(n); i < e; i += VL) acc = FloatVector.fromArray(S, st, i).mul(0f).add(acc);
+        float tail = 0;
+        for (; i < n; i++) tail += st[i] * 0f;
+        float[] lanes = new float[VL];
+        acc.intoArray(lanes, 0);
+        for (float v : lanes) tail += v;
+        return tail == 0;
+    }
+
     // ---- weight gradient: dW[k][r] = sum over q of dy[k][q] · st[q + off[r]], a GEMM along the raster ----
 
     /** Output rows per weight-gradient step for a block of {@code channels} input channels. */
@@ -211,9 +224,9 @@ final class FloatImplicitGemm {
     /**
      * Tasks (batch chunk, channel block): each sums its block of dW over its chunk's samples, planes and row
      * blocks in that order, into its own partial copy; the partials are added in chunk order. The output
-     * gradient is staged transposed (position-major) on the same raster as the input, zero in the PW − ow
-     * columns past each row, and the micro-kernel computes a tile of MR column-matrix rows × NR output
-     * channels of dW over the whole raster in registers.
+     * gradient is staged transposed (position-major) on the same raster as the input, and the micro-kernel
+     * computes a tile of MR column-matrix rows × NR output channels of dW over the raster's real positions
+     * (the first ow of each row) in registers.
      */
     static void backwardWeight(Geometry g, float[] x, float[] dy, float[] dw, WorkerPool pool) {
         int per = Math.min(g.batch, FloatPasses.MAX_BATCH_CHUNKS);
@@ -247,6 +260,7 @@ final class FloatImplicitGemm {
         float[] st = s.floats(Scratch.STAGED, stageLen);
         stage(g, c1 - c0, x, (n * g.c + c0) * g.is, oz, oy0, sr, pw, st);
         java.util.Arrays.fill(st, (c1 - c0) * g.kd * block, stageLen, 0);
+        boolean finite = finite(st, (c1 - c0) * g.kd * block);
         // dt[q][k] = dy[k] at raster position q (zero past each row's ow and past kg).
         int kgR = (g.kg + NR - 1) / NR * NR;
         float[] dt = s.floats(Scratch.COLUMNS, kgR * len);
@@ -268,7 +282,11 @@ final class FloatImplicitGemm {
         float[] tile = s.floats(Scratch.GEMM_TILE, MR * NR);
         for (int j0 = 0; j0 < g.kg; j0 += NR) {
             for (int i0 = 0; i0 < rb; i0 += MR) {
-                kernelT(len, st, off, i0, dt, j0, kgR, tile);
+                if (finite) {
+                    kernelT(len, st, off, i0, dt, j0, kgR, tile);
+                } else {
+                    for (int r = 0; r < rows; r++) kernelTRow(r * pw, g.ow, st, off, i0, dt, j0, kgR, tile, r > 0);
+                }
                 for (int a = 0, am = Math.min(MR, rb - i0); a < am; a++) {
                     for (int b = 0, bm = Math.min(NR, g.kg - j0); b < bm; b++) target[base + (j0 + b) * g.rows + i0 + a] += tile[a * NR + b];
                 }
@@ -276,7 +294,10 @@ final class FloatImplicitGemm {
         }
     }
 
-    /** tile[i·NR + j] = sum over q < len of st[off[i0 + i] + q] · dt[q·ld + j0 + j], i < MR, j < NR; one sum per element, in q order. */
+    /**
+     * tile[i·NR + j] = sum over q < len of st[off[i0 + i] + q] · dt[q·ld + j0 + j], i < MR, j < NR; one sum per
+     * element, in q order. The raster positions past ow are multiplied too (dt is zero there): only for finite input.
+     */
     private static void kernelT(int len, float[] st, int[] off, int i0, float[] dt, int j0, int ld, float[] tile) {
         int o0 = off[i0], o1 = off[i0 + 1], o2 = off[i0 + 2], o3 = off[i0 + 3], o4 = off[i0 + 4], o5 = off[i0 + 5];
         FloatVector z = FloatVector.zero(S);
@@ -287,6 +308,48 @@ final class FloatImplicitGemm {
         FloatVector c40 = z, c41 = z;
         FloatVector c50 = z, c51 = z;
         for (int q = 0; q < len; q++) {
+            int bq = q * ld + j0;
+            FloatVector b0 = FloatVector.fromArray(S, dt, bq);
+            FloatVector b1 = FloatVector.fromArray(S, dt, bq + VL);
+            FloatVector a0 = FloatVector.broadcast(S, st[o0 + q]);
+            c00 = a0.fma(b0, c00); c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(S, st[o1 + q]);
+            c10 = a1.fma(b0, c10); c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(S, st[o2 + q]);
+            c20 = a2.fma(b0, c20); c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(S, st[o3 + q]);
+            c30 = a3.fma(b0, c30); c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(S, st[o4 + q]);
+            c40 = a4.fma(b0, c40); c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(S, st[o5 + q]);
+            c50 = a5.fma(b0, c50); c51 = a5.fma(b1, c51);
+        }
+        c00.intoArray(tile, 0); c01.intoArray(tile, VL);
+        c10.intoArray(tile, NR); c11.intoArray(tile, NR + VL);
+        c20.intoArray(tile, 2 * NR); c21.intoArray(tile, 2 * NR + VL);
+        c30.intoArray(tile, 3 * NR); c31.intoArray(tile, 3 * NR + VL);
+        c40.intoArray(tile, 4 * NR); c41.intoArray(tile, 4 * NR + VL);
+        c50.intoArray(tile, 5 * NR); c51.intoArray(tile, 5 * NR + VL);
+    }
+
+    /**
+     * As {@link #kernelT} over the positions [q0, q0 + len) only, added onto the sums already in {@code tile} when
+     * {@code load}: the weight gradient of a step whose staged input has a non-finite value runs row by row, so a
+     * position past ow (which reads another row's input) never forms a product.
+     */
+    private static void kernelTRow(int q0, int len, float[] st, int[] off, int i0, float[] dt, int j0, int ld, float[] tile, boolean load) {
+        int o0 = off[i0], o1 = off[i0 + 1], o2 = off[i0 + 2], o3 = off[i0 + 3], o4 = off[i0 + 4], o5 = off[i0 + 5];
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+        if (load) {
+            c00 = FloatVector.fromArray(S, tile, 0); c01 = FloatVector.fromArray(S, tile, VL);
+            c10 = FloatVector.fromArray(S, tile, NR); c11 = FloatVector.fromArray(S, tile, NR + VL);
+            c20 = FloatVector.fromArray(S, tile, 2 * NR); c21 = FloatVector.fromArray(S, tile, 2 * NR + VL);
+            c30 = FloatVector.fromArray(S, tile, 3 * NR); c31 = FloatVector.fromArray(S, tile, 3 * NR + VL);
+            c40 = FloatVector.fromArray(S, tile, 4 * NR); c41 = FloatVector.fromArray(S, tile, 4 * NR + VL);
+            c50 = FloatVector.fromArray(S, tile, 5 * NR); c51 = FloatVector.fromArray(S, tile, 5 * NR + VL);
+        }
+        for (int q = q0; q < q0 + len; q++) {
             int bq = q * ld + j0;
             FloatVector b0 = FloatVector.fromArray(S, dt, bq);
             FloatVector b1 = FloatVector.fromArray(S, dt, bq + VL);

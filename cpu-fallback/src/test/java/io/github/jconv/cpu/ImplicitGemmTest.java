@@ -90,4 +90,31 @@ class ImplicitGemmTest {
             }
         }
     }
+
+    /**
+     * The raster's positions past ow are never multiplied in the weight gradient: with kw = 3 and pw = 1, the last
+     * raster position of a row reads (tap 2) the first input column of the next row, which no real output pairs with
+     * tap 2, so a NaN there must not reach dW[., ., ., 2]. Which dW elements are NaN comes from the FP64 reference
+     * (the NaN rule: products with padding zeros are formed, others not); by hand, the NaN at (c 1, row 2, column 0)
+     * reaches exactly the taps kx = 0 and 1 of channel 1 (column 0 pairs with outputs at columns 1 and 0).
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = DType.class, names = {"FP32", "FP64"})
+    void aNaNAtTheStartOfARowReachesOnlyTheTapsThatRealOutputsPairItWith(DType dtype) {
+        assumeTrue(FloatGemm.VECTOR, "the implicit GEMM needs jdk.incubator.vector");
+        ConvSpec spec = ConvSpec.parse("mb1ic2ih6iw7oc3kh3kw3ph1pw1");
+        assertEquals(CpuAlgorithm.IMPLICIT_GEMM, CpuAlgorithms.choose(spec, Pass.BACKWARD_WEIGHT));
+        PassRunner runner = new PassRunner(spec, 7, 1);
+        runner.inputs.get(Role.X)[(1 * 6 + 2) * 7] = Double.NaN;
+        double[] want = runner.oracle(Pass.BACKWARD_WEIGHT).get(Role.DW), got = runner.run(one, Pass.BACKWARD_WEIGHT, dtype).get(Role.DW);
+        int nans = 0;
+        for (int i = 0; i < want.length; i++) {
+            int tap = i % 9, c = (i / 9) % 2;
+            assertEquals(c == 1 && tap % 3 != 2, Double.isNaN(want[i]), "reference dW[" + i + "]");
+            assertEquals(Double.isNaN(want[i]), Double.isNaN(got[i]), "dW[" + i + "] = " + got[i] + ", reference " + want[i]);
+            if (!Double.isNaN(want[i])) assertEquals(want[i], got[i], 1e-4 * (1 + Math.abs(want[i])), "dW[" + i + "]");
+            else nans++;
+        }
+        assertEquals(3 * 6, nans, "3 output channels × 6 taps (kx 0 and 1 of three rows)");
+    }
 }
