@@ -127,7 +127,7 @@ final class FloatConvPasses {
 
     static void backwardWeight(Geometry g, CpuAlgorithm alg, float[] x, float[] dy, float[] dw, WorkerPool pool) {
         if (alg == CpuAlgorithm.IMPLICIT_GEMM) {
-            FloatImplicitGemm.backwardWeight(g, x, dy, dw, pool);
+            FloatImplicitWeights.backwardWeight(g, x, dy, dw, pool);
             return;
         }
         boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;

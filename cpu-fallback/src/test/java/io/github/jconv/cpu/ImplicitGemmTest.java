@@ -68,7 +68,7 @@ class ImplicitGemmTest {
         int rt = FloatImplicitGemm.rowsPerTask(g);
         assertEquals(forwardBlocks, (g.oh + rt - 1) / rt, "forward row blocks");
         int split = Math.max(1, Math.min(g.cg, (FloatPasses.TASK_TARGET + g.g * Math.min(g.batch, 8) - 1) / (g.g * Math.min(g.batch, 8))));
-        int wr = FloatImplicitGemm.weightRows(g, FloatPasses.channelBlocks(g, split)[1]);
+        int wr = FloatImplicitWeights.weightRows(g, FloatPasses.channelBlocks(g, split)[1]);
         assertEquals(weightBlocks, (g.oh + wr - 1) / wr, "weight-gradient row blocks");
         PassRunner runner = new PassRunner(spec, line.hashCode(), 1);
         for (DType dtype : new DType[]{DType.FP32, DType.FP64}) {
