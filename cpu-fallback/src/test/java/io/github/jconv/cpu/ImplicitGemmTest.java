@@ -44,7 +44,7 @@ class ImplicitGemmTest {
      * rowBlocks: how many raster row blocks the forward (f) and the weight gradient (w) use, worked out from
      * the budgets: e.g. line 1, forward: 8 channels × 1502 staged columns = 12016 per output row, 2^18 / 12016
      * = 21 rows less the 2-row halo = 19, so the 40 rows go in 3 blocks; weight gradient: one channel per block
-     * (16 tasks wanted, 8 channels), (5 + 16) × 1502 = 31542 dy elements per row, 2^18 / 31542 = 8 rows, 5 blocks.
+     * (8 tasks wanted, 8 channels), (5 + 16) × 1502 = 31542 dy elements per row, 2^18 / 31542 = 8 rows, 5 blocks.
      */
     @ParameterizedTest(name = "{0}")
     @CsvSource({
@@ -67,8 +67,7 @@ class ImplicitGemmTest {
         }
         int rt = FloatImplicitGemm.rowsPerTask(g);
         assertEquals(forwardBlocks, (g.oh + rt - 1) / rt, "forward row blocks");
-        int split = Math.max(1, Math.min(g.cg, (FloatPasses.TASK_TARGET + g.g * Math.min(g.batch, 8) - 1) / (g.g * Math.min(g.batch, 8))));
-        int wr = FloatImplicitWeights.weightRows(g, FloatPasses.channelBlocks(g, split)[1]);
+        int wr = FloatImplicitWeights.weightRows(g, FloatPasses.channelBlocks(g, FloatImplicitWeights.split(g))[1]);
         assertEquals(weightBlocks, (g.oh + wr - 1) / wr, "weight-gradient row blocks");
         PassRunner runner = new PassRunner(spec, line.hashCode(), 1);
         for (DType dtype : new DType[]{DType.FP32, DType.FP64}) {
