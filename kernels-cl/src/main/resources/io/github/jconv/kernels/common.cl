@@ -8,9 +8,12 @@
 //   REAL        arithmetic type of the kernels, float or double (default float); typedef real
 //   JCONV_FP64  1 when REAL (or ACC) is double: enables cl_khr_fp64 in OpenCL (CUDA needs nothing)
 //   ACC         accumulation type of sums and reductions (default REAL); typedef acc_t
-//   IDX         index type of element offsets (default long); typedef idx_t. Every kernel indexes with long
-//               today (so tensors beyond 2^31 elements work), and the host never passes IDX: it is the one
-//               place a later per-build choice (int where every offset of the problem fits) would go.
+//   IDX         index type of element offsets into the launch's buffers (default long); typedef idx_t. The
+//               OpenCL host passes -DIDX=int when every buffer of the launch has fewer than 2^31 elements
+//               (IndexWidth in opencl-backend), else -DIDX=long; CUDA builds keep the default. Kernels form
+//               with idx_t only values that stay below the largest buffer (an element index, a plane or row
+//               offset, a spatial size); grid-stride and reduction counters stay long (counter + step may
+//               pass 2^31 - 1), and so do deformable.cl's sample cells (coord_cell: any offset's floor).
 //   STORE_HALF  1 (OpenCL only; REAL float): tensors are stored as IEEE half, read with vload_half and written
 //               with vstore_half (round to nearest even), both core OpenCL, no cl_khr_fp16 needed
 //   STORE_BF16  1: tensors are stored as bfloat16 (the upper 16 bits of a float), converted by bit shifts

@@ -25,10 +25,10 @@ __kernel void conv_forward(__global const store_t* x, __global const store_t* w,
                            const long total, const long step) {
     const int Cg = C / G;
     const int Kg = K / G;
-    const long in_sp = (long)D * H * W;
-    const long taps = (long)KD * KH * KW;
+    const idx_t in_sp = (idx_t)D * H * W;
+    const idx_t taps = (idx_t)KD * KH * KW;
     for (long idx = get_global_id(0); idx < total; idx += step) {
-        long r = idx;
+        idx_t r = (idx_t)idx;
         const int ox = (int)(r % OW); r /= OW;
         const int oy = (int)(r % OH); r /= OH;
         const int oz = (int)(r % OD); r /= OD;
@@ -37,8 +37,8 @@ __kernel void conv_forward(__global const store_t* x, __global const store_t* w,
         const int g = k / Kg;
         acc_t acc = 0;
         for (int c = 0; c < Cg; c++) {
-            __global const store_t* xc = x + ((long)n * C + (long)g * Cg + c) * in_sp;
-            __global const store_t* wc = w + ((long)k * Cg + c) * taps;
+            __global const store_t* xc = x + ((idx_t)n * C + (idx_t)g * Cg + c) * in_sp;
+            __global const store_t* wc = w + ((idx_t)k * Cg + c) * taps;
             // the op is defined on the zero-padded input: a tap on padding still forms its product
             // (0 * w), so a NaN or infinite weight makes the output NaN wherever its window covers it
             for (int tz = 0; tz < KD; tz++) {
@@ -49,8 +49,8 @@ __kernel void conv_forward(__global const store_t* x, __global const store_t* w,
                     const int in_y = in_z && iy >= 0 && iy < H;
                     for (int tx = 0; tx < KW; tx++) {
                         const int ix = ox * SW - PW + tx * DW;
-                        const real xv = (in_y && ix >= 0 && ix < W) ? LOAD(xc, ((long)iz * H + iy) * W + ix) : (real)0;
-                        acc += xv * LOAD(wc, ((long)tz * KH + ty) * KW + tx);
+                        const real xv = (in_y && ix >= 0 && ix < W) ? LOAD(xc, ((idx_t)iz * H + iy) * W + ix) : (real)0;
+                        acc += xv * LOAD(wc, ((idx_t)tz * KH + ty) * KW + tx);
                     }
                 }
             }
@@ -65,10 +65,10 @@ __kernel void conv_backward_data(__global const store_t* dy, __global const stor
                                  const long total, const long step) {
     const int Cg = C / G;
     const int Kg = K / G;
-    const long out_sp = (long)OD * OH * OW;
-    const long taps = (long)KD * KH * KW;
+    const idx_t out_sp = (idx_t)OD * OH * OW;
+    const idx_t taps = (idx_t)KD * KH * KW;
     for (long idx = get_global_id(0); idx < total; idx += step) {
-        long r = idx;
+        idx_t r = (idx_t)idx;
         const int ix = (int)(r % W); r /= W;
         const int iy = (int)(r % H); r /= H;
         const int iz = (int)(r % D); r /= D;
@@ -79,8 +79,8 @@ __kernel void conv_backward_data(__global const store_t* dy, __global const stor
         acc_t acc = 0;
         for (int k = 0; k < Kg; k++) {
             const int ko = g * Kg + k;
-            __global const store_t* dyk = dy + ((long)n * K + ko) * out_sp;
-            __global const store_t* wk = w + ((long)ko * Cg + c) * taps;
+            __global const store_t* dyk = dy + ((idx_t)n * K + ko) * out_sp;
+            __global const store_t* wk = w + ((idx_t)ko * Cg + c) * taps;
             for (int tz = 0; tz < KD; tz++) {
                 const int oz = source_pos(iz, PD, tz, DD, SD, OD);
                 if (oz < 0) continue;
@@ -90,7 +90,7 @@ __kernel void conv_backward_data(__global const store_t* dy, __global const stor
                     for (int tx = 0; tx < KW; tx++) {
                         const int ox = source_pos(ix, PW, tx, DW, SW, OW);
                         if (ox < 0) continue;
-                        acc += LOAD(dyk, ((long)oz * OH + oy) * OW + ox) * LOAD(wk, ((long)tz * KH + ty) * KW + tx);
+                        acc += LOAD(dyk, ((idx_t)oz * OH + oy) * OW + ox) * LOAD(wk, ((idx_t)tz * KH + ty) * KW + tx);
                     }
                 }
             }
@@ -105,21 +105,22 @@ __kernel void conv_backward_weight(__global const store_t* x, __global const sto
     __local acc_t part[RED_WG];
     const int Cg = C / G;
     const int Kg = K / G;
-    const long in_sp = (long)D * H * W;
-    const long out_sp = (long)OD * OH * OW;
-    const long widx = get_group_id(0);
+    const idx_t in_sp = (idx_t)D * H * W;
+    const idx_t out_sp = (idx_t)OD * OH * OW;
+    const idx_t widx = (idx_t)get_group_id(0);
     const int lid = get_local_id(0);
-    long r = widx;
+    idx_t r = widx;
     const int tx = (int)(r % KW); r /= KW;
     const int ty = (int)(r % KH); r /= KH;
     const int tz = (int)(r % KD); r /= KD;
     const int c = (int)(r % Cg);
     const int k = (int)(r / Cg);
     const int g = k / Kg;
-    const long reduce = (long)N * out_sp;
+    const idx_t reduce = (idx_t)N * out_sp;
     acc_t acc = 0;
+    // the counter stays long: j + RED_WG may pass 2^31 - 1 even where every index fits an int
     for (long j = lid; j < reduce; j += RED_WG) {
-        long q = j;
+        idx_t q = (idx_t)j;
         const int ox = (int)(q % OW); q /= OW;
         const int oy = (int)(q % OH); q /= OH;
         const int oz = (int)(q % OD);
@@ -129,8 +130,8 @@ __kernel void conv_backward_weight(__global const store_t* x, __global const sto
         const int ix = ox * SW - PW + tx * DW;
         // a tap on padding reads 0 and still forms its product (0 * dy is NaN for a NaN dy)
         const int inside = iz >= 0 && iz < D && iy >= 0 && iy < H && ix >= 0 && ix < W;
-        const real xv = inside ? LOAD(x, ((long)n * C + (long)g * Cg + c) * in_sp + ((long)iz * H + iy) * W + ix) : (real)0;
-        acc += xv * LOAD(dy, ((long)n * K + k) * out_sp + ((long)oz * OH + oy) * OW + ox);
+        const real xv = inside ? LOAD(x, ((idx_t)n * C + (idx_t)g * Cg + c) * in_sp + ((idx_t)iz * H + iy) * W + ix) : (real)0;
+        acc += xv * LOAD(dy, ((idx_t)n * K + k) * out_sp + ((idx_t)oz * OH + oy) * OW + ox);
     }
     GROUP_SUM(part, lid, acc)
     if (lid == 0) STORE(dw, widx, part[0]);
@@ -141,11 +142,13 @@ __kernel void bias_backward(__global const store_t* dy, __global store_t* db, co
     __local acc_t part[RED_WG];
     const int k = get_group_id(0);
     const int lid = get_local_id(0);
-    const long reduce = (long)N * spatial;
+    const idx_t sp = (idx_t)spatial;
+    const idx_t reduce = (idx_t)N * sp;
     acc_t acc = 0;
     for (long j = lid; j < reduce; j += RED_WG) {
-        const long n = j / spatial;
-        acc += LOAD(dy, (n * K + k) * spatial + (j - n * spatial));
+        const idx_t jj = (idx_t)j;
+        const idx_t n = jj / sp;
+        acc += LOAD(dy, (n * K + k) * sp + (jj - n * sp));
     }
     GROUP_SUM(part, lid, acc)
     if (lid == 0) STORE(db, k, part[0]);

@@ -89,10 +89,10 @@ DEVICE_FN real bilinear_interpolate(__global const real* plane, const int H, con
     const real hy = 1 - ly;
     const real hx = 1 - lx;
     real v = 0;
-    if (y0 >= 0 && x0 >= 0) v += hy * hx * plane[y0 * W + x0];
-    if (y0 >= 0 && x0 + 1 < W) v += hy * lx * plane[y0 * W + x0 + 1];
-    if (y0 + 1 < H && x0 >= 0) v += ly * hx * plane[(y0 + 1) * W + x0];
-    if (y0 + 1 < H && x0 + 1 < W) v += ly * lx * plane[(y0 + 1) * W + x0 + 1];
+    if (y0 >= 0 && x0 >= 0) v += hy * hx * plane[(idx_t)y0 * W + (idx_t)x0];
+    if (y0 >= 0 && x0 + 1 < W) v += hy * lx * plane[(idx_t)y0 * W + (idx_t)x0 + 1];
+    if (y0 + 1 < H && x0 >= 0) v += ly * hx * plane[((idx_t)y0 + 1) * W + (idx_t)x0];
+    if (y0 + 1 < H && x0 + 1 < W) v += ly * lx * plane[((idx_t)y0 + 1) * W + (idx_t)x0 + 1];
     return v;
 }
 
@@ -107,10 +107,10 @@ DEVICE_FN real coordinate_weight(__global const real* plane, const int H, const 
     if (y0 < -1 || y0 >= H || x0 < -1 || x0 >= W) return 0;
     const real ly = coord_frac(oy);
     const real lx = coord_frac(ox);
-    const real v00 = (y0 >= 0 && x0 >= 0) ? plane[y0 * W + x0] : 0;
-    const real v01 = (y0 >= 0 && x0 + 1 < W) ? plane[y0 * W + x0 + 1] : 0;
-    const real v10 = (y0 + 1 < H && x0 >= 0) ? plane[(y0 + 1) * W + x0] : 0;
-    const real v11 = (y0 + 1 < H && x0 + 1 < W) ? plane[(y0 + 1) * W + x0 + 1] : 0;
+    const real v00 = (y0 >= 0 && x0 >= 0) ? plane[(idx_t)y0 * W + (idx_t)x0] : 0;
+    const real v01 = (y0 >= 0 && x0 + 1 < W) ? plane[(idx_t)y0 * W + (idx_t)x0 + 1] : 0;
+    const real v10 = (y0 + 1 < H && x0 >= 0) ? plane[((idx_t)y0 + 1) * W + (idx_t)x0] : 0;
+    const real v11 = (y0 + 1 < H && x0 + 1 < W) ? plane[((idx_t)y0 + 1) * W + (idx_t)x0 + 1] : 0;
     if (is_y) return (1 - lx) * (v10 - v00) + lx * (v11 - v01);
     return (1 - ly) * (v01 - v00) + ly * (v11 - v10);
 }
@@ -123,28 +123,28 @@ __kernel void deform_forward(__global const real* x, __global const real* offset
     const int Kg = K / G;
     const int Cpo = C / GOFF;
     const int T = KH * KW;
-    const long out_sp = (long)OH * OW;
+    const idx_t out_sp = (idx_t)OH * OW;
     for (long idx = get_global_id(0); idx < total; idx += step) {
-        long r = idx;
+        idx_t r = (idx_t)idx;
         const int ox = (int)(r % OW); r /= OW;
         const int oy = (int)(r % OH); r /= OH;
         const int k = (int)(r % K);
         const int n = (int)(r / K);
         const int g = k / Kg;
-        const long pos = (long)oy * OW + ox;
+        const idx_t pos = (idx_t)oy * OW + ox;
         acc_t acc = 0;
         for (int c = 0; c < Cg; c++) {
             const int ci = g * Cg + c;
             const int go = ci / Cpo;
-            __global const real* plane = x + ((long)n * C + ci) * H * W;
-            __global const real* off = offset + ((long)n * 2 * GOFF * T + (long)go * 2 * T) * out_sp + pos;
-            __global const real* wk = w + ((long)k * Cg + c) * T;
+            __global const real* plane = x + ((idx_t)n * C + ci) * H * W;
+            __global const real* off = offset + ((idx_t)n * 2 * GOFF * T + (idx_t)go * 2 * T) * out_sp + pos;
+            __global const real* wk = w + ((idx_t)k * Cg + c) * T;
             for (int ky = 0; ky < KH; ky++) {
                 for (int kx = 0; kx < KW; kx++) {
                     const int t = ky * KW + kx;
-                    real v = bilinear_interpolate(plane, H, W, oy * SH - PH + ky * DH, off[(long)(2 * t) * out_sp],
-                                                  ox * SW - PW + kx * DW, off[(long)(2 * t + 1) * out_sp]);
-                    if (has_mask) v *= mask[((long)n * GOFF * T + (long)go * T + t) * out_sp + pos];
+                    real v = bilinear_interpolate(plane, H, W, oy * SH - PH + ky * DH, off[(idx_t)(2 * t) * out_sp],
+                                                  ox * SW - PW + kx * DW, off[(idx_t)(2 * t + 1) * out_sp]);
+                    if (has_mask) v *= mask[((idx_t)n * GOFF * T + (idx_t)go * T + t) * out_sp + pos];
                     acc += wk[t] * v;
                 }
             }
@@ -159,10 +159,10 @@ __kernel void deform_col_grad(__global const real* dy, __global const real* w, _
     const int Cg = C / G;
     const int Kg = K / G;
     const int T = KH * KW;
-    const long out_sp = (long)OH * OW;
+    const idx_t out_sp = (idx_t)OH * OW;
     for (long idx = get_global_id(0); idx < total; idx += step) {
-        long r = idx;
-        const long pos = r % out_sp; r /= out_sp;
+        idx_t r = (idx_t)idx;
+        const idx_t pos = r % out_sp; r /= out_sp;
         const int t = (int)(r % T); r /= T;
         const int ci = (int)(r % C);
         const int n = n0 + (int)(r / C);
@@ -171,7 +171,7 @@ __kernel void deform_col_grad(__global const real* dy, __global const real* w, _
         acc_t acc = 0;
         for (int k = 0; k < Kg; k++) {
             const int ko = g * Kg + k;
-            acc += w[((long)ko * Cg + c) * T + t] * dy[((long)n * K + ko) * out_sp + pos];
+            acc += w[((idx_t)ko * Cg + c) * T + t] * dy[((idx_t)n * K + ko) * out_sp + pos];
         }
         col[idx] = acc;
     }
@@ -182,24 +182,25 @@ __kernel void deform_input_grad(__global const real* col, __global const real* o
                                 const int n0, const long total, const long step) {
     const int Cpo = C / GOFF;
     const int T = KH * KW;
-    const long out_sp = (long)OH * OW;
+    const idx_t out_sp = (idx_t)OH * OW;
     for (long idx = get_global_id(0); idx < total; idx += step) {
-        const int ci = (int)(idx % C);
-        const int n = n0 + (int)(idx / C);
+        const idx_t pi = (idx_t)idx;
+        const int ci = (int)(pi % C);
+        const int n = n0 + (int)(pi / C);
         const int go = ci / Cpo;
-        __global real* plane = dx + ((long)n * C + ci) * H * W;
-        for (long p = 0; p < (long)H * W; p++) plane[p] = 0;
-        __global const real* colc = col + idx * T * out_sp;
-        __global const real* off = offset + ((long)n * 2 * GOFF * T + (long)go * 2 * T) * out_sp;
-        __global const real* msk = mask + ((long)n * GOFF * T + (long)go * T) * out_sp;
+        __global real* plane = dx + ((idx_t)n * C + ci) * H * W;
+        for (idx_t p = 0; p < (idx_t)H * W; p++) plane[p] = 0;
+        __global const real* colc = col + pi * T * out_sp;
+        __global const real* off = offset + ((idx_t)n * 2 * GOFF * T + (idx_t)go * 2 * T) * out_sp;
+        __global const real* msk = mask + ((idx_t)n * GOFF * T + (idx_t)go * T) * out_sp;
         for (int t = 0; t < T; t++) {
             const int ky = t / KW;
             const int kx = t - ky * KW;
             for (int oy = 0; oy < OH; oy++) {
                 for (int ox = 0; ox < OW; ox++) {
-                    const long pos = (long)oy * OW + ox;
-                    const real oyv = off[(long)(2 * t) * out_sp + pos];
-                    const real oxv = off[(long)(2 * t + 1) * out_sp + pos];
+                    const idx_t pos = (idx_t)oy * OW + ox;
+                    const real oyv = off[(idx_t)(2 * t) * out_sp + pos];
+                    const real oxv = off[(idx_t)(2 * t + 1) * out_sp + pos];
                     // a NaN position has no neighbour: it must never become an index
                     if (oyv != oyv || oxv != oxv) continue;
                     const long y0 = coord_cell(oy * SH - PH + ky * DH, oyv);
@@ -207,14 +208,14 @@ __kernel void deform_input_grad(__global const real* col, __global const real* o
                     const real ly = coord_frac(oyv);
                     const real lx = coord_frac(oxv);
                     if (!value_inside(y0, ly, H) || !value_inside(x0, lx, W)) continue;
-                    real v = colc[(long)t * out_sp + pos];
-                    if (has_mask) v *= msk[(long)t * out_sp + pos];
+                    real v = colc[(idx_t)t * out_sp + pos];
+                    if (has_mask) v *= msk[(idx_t)t * out_sp + pos];
                     const real hy = 1 - ly;
                     const real hx = 1 - lx;
-                    if (y0 >= 0 && x0 >= 0) plane[y0 * W + x0] += hy * hx * v;
-                    if (y0 >= 0 && x0 + 1 < W) plane[y0 * W + x0 + 1] += hy * lx * v;
-                    if (y0 + 1 < H && x0 >= 0) plane[(y0 + 1) * W + x0] += ly * hx * v;
-                    if (y0 + 1 < H && x0 + 1 < W) plane[(y0 + 1) * W + x0 + 1] += ly * lx * v;
+                    if (y0 >= 0 && x0 >= 0) plane[(idx_t)y0 * W + (idx_t)x0] += hy * hx * v;
+                    if (y0 >= 0 && x0 + 1 < W) plane[(idx_t)y0 * W + (idx_t)x0 + 1] += hy * lx * v;
+                    if (y0 + 1 < H && x0 >= 0) plane[((idx_t)y0 + 1) * W + (idx_t)x0] += ly * hx * v;
+                    if (y0 + 1 < H && x0 + 1 < W) plane[((idx_t)y0 + 1) * W + (idx_t)x0 + 1] += ly * lx * v;
                 }
             }
         }
@@ -226,37 +227,38 @@ __kernel void deform_input_grad_rows(__global const real* col, __global const re
                                      const int n0, const long total, const long step) {
     const int Cpo = C / GOFF;
     const int T = KH * KW;
-    const long out_sp = (long)OH * OW;
+    const idx_t out_sp = (idx_t)OH * OW;
     for (long idx = get_global_id(0); idx < total; idx += step) {
-        const int row = (int)(idx % H);
-        const long plane_idx = idx / H;
+        const idx_t ri = (idx_t)idx;
+        const int row = (int)(ri % H);
+        const idx_t plane_idx = ri / H;
         const int ci = (int)(plane_idx % C);
         const int n = n0 + (int)(plane_idx / C);
         const int go = ci / Cpo;
-        __global real* line = dx + (((long)n * C + ci) * H + row) * W;
+        __global real* line = dx + (((idx_t)n * C + ci) * H + row) * W;
         for (int p = 0; p < W; p++) line[p] = 0;
         __global const real* colc = col + plane_idx * T * out_sp;
-        __global const real* off = offset + ((long)n * 2 * GOFF * T + (long)go * 2 * T) * out_sp;
-        __global const real* msk = mask + ((long)n * GOFF * T + (long)go * T) * out_sp;
+        __global const real* off = offset + ((idx_t)n * 2 * GOFF * T + (idx_t)go * 2 * T) * out_sp;
+        __global const real* msk = mask + ((idx_t)n * GOFF * T + (idx_t)go * T) * out_sp;
         for (int t = 0; t < T; t++) {
             const int ky = t / KW;
             const int kx = t - ky * KW;
             for (int oy = 0; oy < OH; oy++) {
                 for (int ox = 0; ox < OW; ox++) {
-                    const long pos = (long)oy * OW + ox;
-                    const real oyv = off[(long)(2 * t) * out_sp + pos];
+                    const idx_t pos = (idx_t)oy * OW + ox;
+                    const real oyv = off[(idx_t)(2 * t) * out_sp + pos];
                     if (oyv != oyv) continue; // a NaN position has no neighbour
                     const long y0 = coord_cell(oy * SH - PH + ky * DH, oyv);
                     const real ly = coord_frac(oyv);
                     if (!value_inside(y0, ly, H)) continue;
                     if (y0 != row && y0 + 1 != row) continue;
-                    const real oxv = off[(long)(2 * t + 1) * out_sp + pos];
+                    const real oxv = off[(idx_t)(2 * t + 1) * out_sp + pos];
                     if (oxv != oxv) continue;
                     const long x0 = coord_cell(ox * SW - PW + kx * DW, oxv);
                     const real lx = coord_frac(oxv);
                     if (!value_inside(x0, lx, W)) continue;
-                    real v = colc[(long)t * out_sp + pos];
-                    if (has_mask) v *= msk[(long)t * out_sp + pos];
+                    real v = colc[(idx_t)t * out_sp + pos];
+                    if (has_mask) v *= msk[(idx_t)t * out_sp + pos];
                     const real wy = y0 == row ? 1 - ly : ly;
                     if (x0 >= 0) line[x0] += wy * (1 - lx) * v;
                     if (x0 + 1 < W) line[x0 + 1] += wy * lx * v;
@@ -272,20 +274,20 @@ __kernel void deform_offset_mask_grad(__global const real* x, __global const rea
                                       const int n0, const long total, const long step) {
     const int Cpo = C / GOFF;
     const int T = KH * KW;
-    const long out_sp = (long)OH * OW;
+    const idx_t out_sp = (idx_t)OH * OW;
     for (long idx = get_global_id(0); idx < total; idx += step) {
-        long r = idx;
-        const long pos = r % out_sp; r /= out_sp;
+        idx_t r = (idx_t)idx;
+        const idx_t pos = r % out_sp; r /= out_sp;
         const int t = (int)(r % T); r /= T;
         const int go = (int)(r % GOFF);
         const int n = n0 + (int)(r / GOFF);
         const int oy = (int)(pos / OW);
-        const int ox = (int)(pos - (long)oy * OW);
+        const int ox = (int)(pos - (idx_t)oy * OW);
         const int ky = t / KW;
         const int kx = t - ky * KW;
-        const long off_y = ((long)n * 2 * GOFF * T + (long)go * 2 * T + 2 * t) * out_sp + pos;
-        const long off_x = off_y + out_sp;
-        const long mi = ((long)n * GOFF * T + (long)go * T + t) * out_sp + pos;
+        const idx_t off_y = ((idx_t)n * 2 * GOFF * T + (idx_t)go * 2 * T + 2 * t) * out_sp + pos;
+        const idx_t off_x = off_y + out_sp;
+        const idx_t mi = ((idx_t)n * GOFF * T + (idx_t)go * T + t) * out_sp + pos;
         const int by = oy * SH - PH + ky * DH;
         const int bx = ox * SW - PW + kx * DW;
         const real oyv = offset[off_y];
@@ -295,8 +297,8 @@ __kernel void deform_offset_mask_grad(__global const real* x, __global const rea
         real gx = 0;
         real gm = 0;
         for (int ci = go * Cpo; ci < (go + 1) * Cpo; ci++) {
-            __global const real* plane = x + ((long)n * C + ci) * H * W;
-            const real v = col[(((long)(n - n0) * C + ci) * T + t) * out_sp + pos];
+            __global const real* plane = x + ((idx_t)n * C + ci) * H * W;
+            const real v = col[(((idx_t)(n - n0) * C + ci) * T + t) * out_sp + pos];
             gy += v * coordinate_weight(plane, H, W, by, oyv, bx, oxv, 1);
             gx += v * coordinate_weight(plane, H, W, by, oyv, bx, oxv, 0);
             if (has_mask) gm += v * bilinear_interpolate(plane, H, W, by, oyv, bx, oxv);
@@ -314,10 +316,10 @@ __kernel void deform_weight_grad(__global const real* x, __global const real* of
     const int Kg = K / G;
     const int Cpo = C / GOFF;
     const int T = KH * KW;
-    const long out_sp = (long)OH * OW;
-    const long widx = get_group_id(0);
+    const idx_t out_sp = (idx_t)OH * OW;
+    const idx_t widx = (idx_t)get_group_id(0);
     const int lid = get_local_id(0);
-    long r = widx;
+    idx_t r = widx;
     const int t = (int)(r % T); r /= T;
     const int c = (int)(r % Cg);
     const int k = (int)(r / Cg);
@@ -326,16 +328,18 @@ __kernel void deform_weight_grad(__global const real* x, __global const real* of
     const int ci = (k / Kg) * Cg + c;
     const int go = ci / Cpo;
     acc_t acc = 0;
+    // the counter stays long: j + RED_WG may pass 2^31 - 1 even where every index fits an int
     for (long j = lid; j < (long)N * out_sp; j += RED_WG) {
-        const int n = (int)(j / out_sp);
-        const long pos = j - (long)n * out_sp;
+        const idx_t jj = (idx_t)j;
+        const int n = (int)(jj / out_sp);
+        const idx_t pos = jj - (idx_t)n * out_sp;
         const int oy = (int)(pos / OW);
-        const int ox = (int)(pos - (long)oy * OW);
-        const long off_y = ((long)n * 2 * GOFF * T + (long)go * 2 * T + 2 * t) * out_sp + pos;
-        real v = bilinear_interpolate(x + ((long)n * C + ci) * H * W, H, W, oy * SH - PH + ky * DH, offset[off_y],
+        const int ox = (int)(pos - (idx_t)oy * OW);
+        const idx_t off_y = ((idx_t)n * 2 * GOFF * T + (idx_t)go * 2 * T + 2 * t) * out_sp + pos;
+        real v = bilinear_interpolate(x + ((idx_t)n * C + ci) * H * W, H, W, oy * SH - PH + ky * DH, offset[off_y],
                                       ox * SW - PW + kx * DW, offset[off_y + out_sp]);
-        if (has_mask) v *= mask[((long)n * GOFF * T + (long)go * T + t) * out_sp + pos];
-        acc += v * dy[((long)n * K + k) * out_sp + pos];
+        if (has_mask) v *= mask[((idx_t)n * GOFF * T + (idx_t)go * T + t) * out_sp + pos];
+        acc += v * dy[((idx_t)n * K + k) * out_sp + pos];
     }
     GROUP_SUM(part, lid, acc)
     if (lid == 0) dw[widx] = part[0];
@@ -347,9 +351,11 @@ __kernel void deform_bias_grad(__global const real* dy, __global real* db, const
     const int k = get_group_id(0);
     const int lid = get_local_id(0);
     acc_t acc = 0;
+    const idx_t sp = (idx_t)spatial;
     for (long j = lid; j < (long)N * spatial; j += RED_WG) {
-        const long n = j / spatial;
-        acc += dy[(n * K + k) * spatial + (j - n * spatial)];
+        const idx_t jj = (idx_t)j;
+        const idx_t n = jj / sp;
+        acc += dy[(n * K + k) * sp + (jj - n * sp)];
     }
     GROUP_SUM(part, lid, acc)
     if (lid == 0) db[k] = part[0];
@@ -360,22 +366,22 @@ __kernel void deform_im2col(__global const real* x, __global const real* offset,
                             const int n0, const long total, const long step) {
     const int Cpo = C / GOFF;
     const int T = KH * KW;
-    const long out_sp = (long)OH * OW;
+    const idx_t out_sp = (idx_t)OH * OW;
     for (long idx = get_global_id(0); idx < total; idx += step) {
-        long r = idx;
-        const long pos = r % out_sp; r /= out_sp;
+        idx_t r = (idx_t)idx;
+        const idx_t pos = r % out_sp; r /= out_sp;
         const int t = (int)(r % T); r /= T;
         const int ci = (int)(r % C);
         const int n = n0 + (int)(r / C);
         const int go = ci / Cpo;
         const int oy = (int)(pos / OW);
-        const int ox = (int)(pos - (long)oy * OW);
+        const int ox = (int)(pos - (idx_t)oy * OW);
         const int ky = t / KW;
         const int kx = t - ky * KW;
-        const long off_y = ((long)n * 2 * GOFF * T + (long)go * 2 * T + 2 * t) * out_sp + pos;
-        real v = bilinear_interpolate(x + ((long)n * C + ci) * H * W, H, W, oy * SH - PH + ky * DH, offset[off_y],
+        const idx_t off_y = ((idx_t)n * 2 * GOFF * T + (idx_t)go * 2 * T + 2 * t) * out_sp + pos;
+        real v = bilinear_interpolate(x + ((idx_t)n * C + ci) * H * W, H, W, oy * SH - PH + ky * DH, offset[off_y],
                                       ox * SW - PW + kx * DW, offset[off_y + out_sp]);
-        if (has_mask) v *= mask[((long)n * GOFF * T + (long)go * T + t) * out_sp + pos];
+        if (has_mask) v *= mask[((idx_t)n * GOFF * T + (idx_t)go * T + t) * out_sp + pos];
         col[idx] = v;
     }
 }

@@ -17,15 +17,15 @@
 __kernel void im2col(__global const store_t* x, __global store_t* col, const int n0, GEOM_PARAMS,
                      const long total, const long step) {
     const int T = KD * KH * KW;
-    const long in_sp = (long)D * H * W;
+    const idx_t in_sp = (idx_t)D * H * W;
     for (long idx = get_global_id(0); idx < total; idx += step) {
-        long r = idx;
+        idx_t r = (idx_t)idx;
         const int ox = (int)(r % OW); r /= OW;
         const int oy = (int)(r % OH); r /= OH;
         const int oz = (int)(r % OD); r /= OD;
         const int t = (int)(r % T); r /= T;
         const int ci = (int)(r % C);
-        const long n = n0 + r / C;
+        const idx_t n = n0 + r / C;
         const int tx = t % KW;
         const int ty = (t / KW) % KH;
         const int tz = t / (KW * KH);
@@ -34,7 +34,7 @@ __kernel void im2col(__global const store_t* x, __global store_t* col, const int
         const int ix = ox * SW - PW + tx * DW;
         real v = 0;
         if (iz >= 0 && iz < D && iy >= 0 && iy < H && ix >= 0 && ix < W) {
-            v = LOAD(x, (n * C + ci) * in_sp + ((long)iz * H + iy) * W + ix);
+            v = LOAD(x, (n * C + ci) * in_sp + ((idx_t)iz * H + iy) * W + ix);
         }
         STORE(col, idx, v);
     }
@@ -42,16 +42,16 @@ __kernel void im2col(__global const store_t* x, __global store_t* col, const int
 
 __kernel void col2im(__global const store_t* col, __global const store_t* b, const int has_bias, __global store_t* dx,
                      const int n0, GEOM_PARAMS, const long total, const long step) {
-    const long O = (long)OD * OH * OW;
+    const idx_t O = (idx_t)OD * OH * OW;
     const int T = KD * KH * KW;
-    const long in_sp = (long)D * H * W;
+    const idx_t in_sp = (idx_t)D * H * W;
     for (long idx = get_global_id(0); idx < total; idx += step) {
-        long r = idx;
+        idx_t r = (idx_t)idx;
         const int ix = (int)(r % W); r /= W;
         const int iy = (int)(r % H); r /= H;
         const int iz = (int)(r % D); r /= D;
         const int ci = (int)(r % C);
-        const long b_item = r / C;
+        const idx_t b_item = r / C;
         __global const store_t* colb = col + b_item * C * T * O;
         acc_t acc = 0;
         for (int tz = 0; tz < KD; tz++) {
@@ -64,11 +64,11 @@ __kernel void col2im(__global const store_t* col, __global const store_t* b, con
                     const int ox = source_pos(ix, PW, tx, DW, SW, OW);
                     if (ox < 0) continue;
                     const int t = (tz * KH + ty) * KW + tx;
-                    acc += LOAD(colb, ((long)ci * T + t) * O + ((long)oz * OH + oy) * OW + ox);
+                    acc += LOAD(colb, ((idx_t)ci * T + t) * O + ((idx_t)oz * OH + oy) * OW + ox);
                 }
             }
         }
         if (has_bias) acc += LOAD(b, ci);
-        STORE(dx, (long)n0 * C * in_sp + idx, acc);
+        STORE(dx, (idx_t)n0 * C * in_sp + (idx_t)idx, acc);
     }
 }

@@ -85,6 +85,47 @@ class CudaShimCompileTest {
         assertTrue(Files.readString(dir.resolve("gemm.ptx")).contains(".entry gemm("), "gemm is an unmangled entry point in the PTX");
     }
 
+    /** The families whose offsets take common.cl's idx_t (gemm.cl forms its addresses in long, without IDX). */
+    static List<String> indexedFamilies() {
+        return List.of("conv", "im2col", "deformable");
+    }
+
+    /**
+     * IDX reaches the index arithmetic: with -DIDX=long the kernels divide 64-bit values (decomposing an element index
+     * into n, c, z, y, x), with -DIDX=int those divisions are 32-bit, and what stays 64-bit is at most one division per
+     * kernel: the trip count nvcc may derive from a long grid-stride counter ((total - idx) / step), not per element.
+     */
+    @ParameterizedTest
+    @MethodSource("indexedFamilies")
+    void anIntIndexBuildDividesIn32Bits(String family) throws Exception {
+        Path nvcc = findNvcc();
+        assumeTrue(nvcc != null, "nvcc not found on PATH or in /usr/local/cuda/bin: the CUDA compile check needs it");
+        writeSources(family);
+        int[] wide = new int[2];
+        for (int i = 0; i < 2; i++) {
+            String idx = i == 0 ? "int" : "long";
+            String result = nvcc(nvcc, family, family + "-" + idx + ".ptx", List.of("-DRED_WG=128", "-DREAL=float", "-DJCONV_FP64=0", "-DIDX=" + idx));
+            assertTrue(result.startsWith("0\n"), "nvcc on " + family + ".cl with IDX=" + idx + ", exit status first:\n" + result);
+            String[] kernels = Files.readString(dir.resolve(family + "-" + idx + ".ptx")).split("\\.entry ");
+            for (int k = 1; k < kernels.length; k++) {
+                int n = wideDivisions(kernels[k]);
+                wide[i] += n;
+                if (idx.equals("int")) {
+                    assertTrue(n <= 1, family + " with IDX=int: " + n + " 64-bit divisions in " + kernels[k].substring(0, kernels[k].indexOf('(')));
+                }
+            }
+        }
+        assertTrue(wide[0] < wide[1], family + ": 64-bit divisions with IDX=int " + wide[0] + ", with IDX=long " + wide[1]);
+    }
+
+    private static int wideDivisions(String ptx) {
+        int n = 0;
+        for (String op : List.of("div.s64", "rem.s64", "div.u64", "rem.u64")) {
+            for (int at = ptx.indexOf(op); at >= 0; at = ptx.indexOf(op, at + 1)) n++;
+        }
+        return n;
+    }
+
     /** The families whose tensors go through LOAD/STORE (deformable.cl reads real buffers directly). */
     static List<String> storageFamilies() {
         return List.of("conv", "im2col", "gemm");

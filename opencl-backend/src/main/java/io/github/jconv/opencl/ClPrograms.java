@@ -19,9 +19,10 @@ import java.util.Map;
 import static org.jocl.CL.*;
 
 /**
- * A session's built programs, per dtype and kernel family (conv, im2col, deformable, and one gemm
- * build per GEMM parameter set), through the on-disk {@link ProgramCache}; and which GEMM parameter
- * set each (dtype, GEMM class) runs with. Used under the session lock.
+ * A session's built programs, per dtype and kernel family (conv, im2col and deformable once per
+ * {@link IndexWidth}, and one gemm build per GEMM parameter set), through the on-disk {@link ProgramCache}
+ * (whose key hashes the build options, -DIDX included); and which GEMM parameter set each (dtype, GEMM class)
+ * runs with. Used under the session lock.
  */
 final class ClPrograms {
     /** Upper bound on a work-group the host picks; a tuning value, lowered by every device and kernel limit. */
@@ -35,6 +36,8 @@ final class ClPrograms {
     private final Map<DType, Map<String, ClProgram>> built = new EnumMap<>(DType.class);
     /** The GEMM parameter set each (dtype, class) resolved to on this device. */
     private final Map<String, GemmParams> gemmChoice = new HashMap<>();
+    /** Tests only: the index width every family program is built with instead of the pass's own choice; null: none. */
+    private IndexWidth forcedIndex;
 
     ClPrograms(ClContext cl, ProgramCache cache, TuningDatabase tuning, GemmParams gemmOverride) {
         this.cl = cl;
@@ -91,18 +94,23 @@ final class ClPrograms {
         return gemmChoice.get(dtype.name().toLowerCase(java.util.Locale.ROOT) + "." + c.key());
     }
 
-    /** The program of kernel family {@code name} (conv, im2col, deformable) for {@code dt}, built on first use. */
-    ClProgram program(DType dt, String name) {
+    /**
+     * The program of kernel family {@code family} (conv, im2col, deformable) for {@code dt} with index type {@code index}
+     * (the pass's {@link IndexWidth}), built on first use; each (dtype, family, index width) is a program of its own.
+     */
+    ClProgram program(DType dt, String family, IndexWidth index) {
+        IndexWidth idx = forcedIndex != null ? forcedIndex : index;
         Map<String, ClProgram> byName = built.computeIfAbsent(dt, d -> new HashMap<>());
+        String name = family + "/" + idx.type;
         ClProgram f = byName.get(name);
         if (f != null) return f;
-        String real = realOptions(dt);
-        if (name.equals("im2col")) {
-            f = build(name, real, 0, null);
+        String real = realOptions(dt) + " " + idx.define();
+        if (family.equals("im2col")) {
+            f = build(family, real, 0, null);
         } else {
             int redWg = (int) Long.highestOneBit(Math.min(PREFERRED_GROUP, Math.min(cl.dev.maxWorkGroupSize(), cl.dev.maxItemSize0())));
             while (true) {
-                f = build(name, real + " -DRED_WG=" + redWg, redWg, null);
+                f = build(family, real + " -DRED_WG=" + redWg, redWg, null);
                 long smallest = smallestGroup(f);
                 if (smallest >= redWg || redWg == 1) break;
                 // A kernel allows fewer items than RED_WG: rebuild with the largest power of two it allows.
@@ -112,6 +120,18 @@ final class ClPrograms {
         }
         byName.put(name, f);
         return f;
+    }
+
+    /** Tests only: builds every family program with {@code index} (null: each pass's own choice again). */
+    void forceIndexWidth(IndexWidth index) {
+        forcedIndex = index;
+    }
+
+    /** The family programs built so far for {@code dt}, as family/index type (conv/int, deformable/long, ...). */
+    java.util.Set<String> familyPrograms(DType dt) {
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        for (String n : built.getOrDefault(dt, Map.of()).keySet()) if (!n.startsWith("gemm/")) names.add(n);
+        return names;
     }
 
     /**

@@ -75,7 +75,8 @@ final class DeformableFamily implements OpFamily {
         if (plan == null || plan.pass() != pass) {
             throw new IllegalStateException("deformable " + pass + " of " + spec + " run with the choice " + choice + ", not its plan");
         }
-        ClProgram f = programs.program(dt, "deformable");
+        // the spec's tensors and the plan's column scratch: every buffer deformable.cl addresses in this pass
+        ClProgram f = programs.program(dt, "deformable", IndexWidth.of(spec, Math.max(0, plan.columnElements())));
         ConvGeometry g = ConvGeometry.of(spec);
         boolean m = spec.modulated() && pass != Pass.BACKWARD_BIAS;
         cl_mem mask = m ? mem(a, Role.MASK) : launch.dummy();

@@ -87,6 +87,11 @@ final class OpenClSession implements ConvBackend {
         return programs.cache();
     }
 
+    /** The session's programs (tests: which family programs were built, forcing an index width). */
+    ClPrograms programs() {
+        return programs;
+    }
+
     /** Where this session keeps built programs and tuning results ({@link OpenClOptions#cacheDir()}). */
     java.nio.file.Path cacheDir() {
         return options.cacheDir();

@@ -78,6 +78,11 @@ final class ProgramCache implements AutoCloseable {
         return sourceBuilds.get();
     }
 
+    /** Programs held in memory now, one per distinct (source, options) key. */
+    int size() {
+        return memory.size();
+    }
+
     /** Programs loaded from a disk binary. */
     int binaryLoads() {
         return binaryLoads.get();

@@ -69,19 +69,21 @@ final class StandardConvFamily implements OpFamily {
         // (null where the pass has no such buffer: each path reads only the ones it has)
         cl_mem fwdIn = orNull(a, tr ? Role.DY : Role.X), fwdOut = orNull(a, tr ? Role.DX : Role.Y);
         cl_mem bwdIn = orNull(a, tr ? Role.X : Role.DY), bwdOut = orNull(a, tr ? Role.Y : Role.DX);
+        // the direct kernels address the spec's tensors only; the GEMM routes add their column scratch (columns())
+        IndexWidth idx = IndexWidth.of(spec, 0);
         switch (plan.path()) {
-            case VIEW_FORWARD_DIRECT -> launch.grid(programs.program(dt, "conv"), "conv_forward", n * k * o, new KernelArgs()
+            case VIEW_FORWARD_DIRECT -> launch.grid(programs.program(dt, "conv", idx), "conv_forward", n * k * o, new KernelArgs()
                     .buf(fwdIn).buf(mem(a, Role.W)).buf(launch.orDummy(bias)).flag(bias != null).buf(fwdOut).geom(g));
-            case VIEW_FORWARD_GEMM -> viewForwardGemm(g, fwdIn, mem(a, Role.W), bias, fwdOut, dt);
+            case VIEW_FORWARD_GEMM -> viewForwardGemm(spec, g, fwdIn, mem(a, Role.W), bias, fwdOut, dt);
             case VIEW_FORWARD_IMPLICIT -> viewForwardImplicit(g, fwdIn, mem(a, Role.W), bias, fwdOut, dt);
-            case VIEW_BACKWARD_DATA_DIRECT -> launch.grid(programs.program(dt, "conv"), "conv_backward_data", n * c * i, new KernelArgs()
+            case VIEW_BACKWARD_DATA_DIRECT -> launch.grid(programs.program(dt, "conv", idx), "conv_backward_data", n * c * i, new KernelArgs()
                     .buf(bwdIn).buf(mem(a, Role.W)).buf(launch.orDummy(bias)).flag(bias != null).buf(bwdOut).geom(g));
-            case VIEW_BACKWARD_DATA_GEMM -> viewBackwardDataGemm(g, bwdIn, mem(a, Role.W), bias, bwdOut, dt);
+            case VIEW_BACKWARD_DATA_GEMM -> viewBackwardDataGemm(spec, g, bwdIn, mem(a, Role.W), bias, bwdOut, dt);
             // The view's input is the transposed op's output, so for transposed x and dy trade places.
-            case VIEW_BACKWARD_WEIGHT_DIRECT -> launch.groups(programs.program(dt, "conv"), "conv_backward_weight",
+            case VIEW_BACKWARD_WEIGHT_DIRECT -> launch.groups(programs.program(dt, "conv", idx), "conv_backward_weight",
                     spec.weightShape().elementCount(), new KernelArgs().buf(fwdIn).buf(bwdIn).buf(mem(a, Role.DW)).geom(g));
-            case VIEW_BACKWARD_WEIGHT_GEMM -> viewBackwardWeightGemm(g, fwdIn, bwdIn, mem(a, Role.DW), dt);
-            case BIAS_REDUCE -> launch.groups(programs.program(dt, "conv"), "bias_backward", spec.outChannels(), new KernelArgs()
+            case VIEW_BACKWARD_WEIGHT_GEMM -> viewBackwardWeightGemm(spec, g, fwdIn, bwdIn, mem(a, Role.DW), dt);
+            case BIAS_REDUCE -> launch.groups(programs.program(dt, "conv", idx), "bias_backward", spec.outChannels(), new KernelArgs()
                     .buf(mem(a, Role.DY)).buf(mem(a, Role.DB)).i32(spec.batch()).i32(spec.outChannels()).i64(spec.outputSpatial()));
             default -> throw new IllegalStateException("path " + plan.path() + " is not a convolution path");
         }
@@ -117,25 +119,30 @@ final class StandardConvFamily implements OpFamily {
         }
     }
 
-    /** The column buffer of a GEMM route: elements per batch item, items per chunk, and the scratch (none when pointwise). */
-    private record Columns(long perItem, int chunk, cl_mem col) {
+    /**
+     * The column buffer of a GEMM route: elements per batch item, items per chunk, the scratch (none when pointwise),
+     * and the index width of im2col.cl's launches over the spec's tensors and this column.
+     */
+    private record Columns(long perItem, int chunk, cl_mem col, IndexWidth index) {
     }
 
-    private Columns columns(ConvGeometry g, DType dt) {
+    private Columns columns(ConvSpec spec, ConvGeometry g, DType dt) {
         long perItem = g.inChannels() * g.kernelVolume() * g.outSpatial();
         int chunk = chunk(cl, settings, g.batch(), perItem, dt);
-        return new Columns(perItem, chunk, g.pointwise() ? null : memory.scratch(perItem * chunk * dt.bytes()));
+        boolean none = g.pointwise();
+        return new Columns(perItem, chunk, none ? null : memory.scratch(perItem * chunk * dt.bytes()),
+                IndexWidth.of(spec, none ? 0 : perItem * chunk));
     }
 
     /** Samples {@code total} column elements of the items from {@code n0} on into {@code col}. */
-    private void im2col(ConvGeometry g, DType dt, cl_mem x, cl_mem col, int n0, long total) {
-        launch.grid(programs.program(dt, "im2col"), "im2col", total, new KernelArgs().buf(x).buf(col).i32(n0).geom(g));
+    private void im2col(ConvGeometry g, DType dt, Columns cs, cl_mem x, int n0, long total) {
+        launch.grid(programs.program(dt, "im2col", cs.index()), "im2col", total, new KernelArgs().buf(x).buf(cs.col()).i32(n0).geom(g));
     }
 
-    private void viewForwardGemm(ConvGeometry g, cl_mem x, cl_mem w, cl_mem bias, cl_mem y, DType dt) {
+    private void viewForwardGemm(ConvSpec spec, ConvGeometry g, cl_mem x, cl_mem w, cl_mem bias, cl_mem y, DType dt) {
         long n = g.batch(), c = g.inChannels(), k = g.outChannels(), i = g.inSpatial(), o = g.outSpatial();
         long kg = g.outChannelsPerGroup(), cgt = g.columnRows();
-        Columns cs = columns(g, dt);
+        Columns cs = columns(spec, g, dt);
         long perItem = cs.perItem();
         int chunk = cs.chunk();
         cl_mem col = cs.col();
@@ -143,7 +150,7 @@ final class StandardConvFamily implements OpFamily {
             int nb = (int) Math.min(chunk, n - n0);
             Mat b;
             if (col != null) {
-                im2col(g, dt, x, col, n0, nb * perItem);
+                im2col(g, dt, cs, x, n0, nb * perItem);
                 b = Mat.of(col, 0, cgt * o, o, 1).splitCols(o, perItem);
             } else {
                 b = Mat.of(x, n0 * c * i, g.inChannelsPerGroup() * i, i, 1).splitCols(o, c * i);
@@ -153,10 +160,10 @@ final class StandardConvFamily implements OpFamily {
         }
     }
 
-    private void viewBackwardDataGemm(ConvGeometry g, cl_mem dy, cl_mem w, cl_mem bias, cl_mem dx, DType dt) {
+    private void viewBackwardDataGemm(ConvSpec spec, ConvGeometry g, cl_mem dy, cl_mem w, cl_mem bias, cl_mem dx, DType dt) {
         long n = g.batch(), c = g.inChannels(), k = g.outChannels(), i = g.inSpatial(), o = g.outSpatial();
         long kg = g.outChannelsPerGroup(), cgt = g.columnRows();
-        Columns cs = columns(g, dt);
+        Columns cs = columns(spec, g, dt);
         long perItem = cs.perItem();
         int chunk = cs.chunk();
         cl_mem col = cs.col();
@@ -167,7 +174,7 @@ final class StandardConvFamily implements OpFamily {
             Mat b = Mat.of(dy, n0 * k * o, kg * o, o, 1).splitCols(o, k * o);
             if (col != null) {
                 launch.gemm(dt, g.groups(), cgt, nb * o, kg, a, b, Mat.of(col, 0, cgt * o, o, 1).splitCols(o, perItem), null, false);
-                launch.grid(programs.program(dt, "im2col"), "col2im", nb * c * i, new KernelArgs().buf(col).buf(launch.orDummy(bias))
+                launch.grid(programs.program(dt, "im2col", cs.index()), "col2im", nb * c * i, new KernelArgs().buf(col).buf(launch.orDummy(bias))
                         .flag(bias != null).buf(dx).i32(n0).geom(g));
             } else {
                 launch.gemm(dt, g.groups(), cgt, nb * o, kg, a, b,
@@ -176,10 +183,10 @@ final class StandardConvFamily implements OpFamily {
         }
     }
 
-    private void viewBackwardWeightGemm(ConvGeometry g, cl_mem x, cl_mem dy, cl_mem dw, DType dt) {
+    private void viewBackwardWeightGemm(ConvSpec spec, ConvGeometry g, cl_mem x, cl_mem dy, cl_mem dw, DType dt) {
         long n = g.batch(), c = g.inChannels(), k = g.outChannels(), i = g.inSpatial(), o = g.outSpatial();
         long kg = g.outChannelsPerGroup(), cgt = g.columnRows();
-        Columns cs = columns(g, dt);
+        Columns cs = columns(spec, g, dt);
         long perItem = cs.perItem();
         int chunk = cs.chunk();
         cl_mem col = cs.col();
@@ -187,7 +194,7 @@ final class StandardConvFamily implements OpFamily {
             int nb = (int) Math.min(chunk, n - n0);
             Mat b;
             if (col != null) {
-                im2col(g, dt, x, col, n0, nb * perItem);
+                im2col(g, dt, cs, x, n0, nb * perItem);
                 b = Mat.of(col, 0, cgt * o, 1, o).splitRows(o, perItem);
             } else {
                 b = Mat.of(x, n0 * c * i, g.inChannelsPerGroup() * i, 1, i).splitRows(o, c * i);
