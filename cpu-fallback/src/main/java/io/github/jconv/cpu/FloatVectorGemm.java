@@ -62,6 +62,22 @@ final class FloatVectorGemm {
                      float[] a, int aOff, int aRs, int aCs,
                      float[] b, int bOff, int bRs, int bCs,
                      float[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
+        run(mr, nv, kcMax, mcMax, ncMax, m, n, kk, a, aOff, aRs, aCs, b, bOff, bRs, bCs, !ALWAYS_PACK_B, c, cOff, ldc, accumulate, s);
+    }
+
+    /** {@link #gemm} with B always packed, never read in place (for the tests: both ways give the same bits). */
+    static void gemmPackedB(int mr, int nv, int kcMax, int mcMax, int ncMax, int m, int n, int kk,
+                            float[] a, int aOff, int aRs, int aCs,
+                            float[] b, int bOff, int bRs, int bCs,
+                            float[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
+        run(mr, nv, kcMax, mcMax, ncMax, m, n, kk, a, aOff, aRs, aCs, b, bOff, bRs, bCs, false, c, cOff, ldc, accumulate, s);
+    }
+
+    /** The blocked loops; {@code inPlace}: B may be read where it is ({@link #directStride}). */
+    private static void run(int mr, int nv, int kcMax, int mcMax, int ncMax, int m, int n, int kk,
+                            float[] a, int aOff, int aRs, int aCs,
+                            float[] b, int bOff, int bRs, int bCs, boolean inPlace,
+                            float[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
         if (m == 0 || n == 0) return;
         if (kk == 0) {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0);
@@ -74,26 +90,42 @@ final class FloatVectorGemm {
         int mcb = Math.min(mcMax, (m + mr - 1) / mr * mr);
         int ncb = Math.min(ncMax, (n + nr - 1) / nr * nr);
         float[] ap = s.floats(Scratch.GEMM_A, mcb * kcb);
-        float[] bp = s.floats(Scratch.GEMM_B, kcb * ncb);
+        // B is read in place (rows bRs apart) where its rows are contiguous and their stride cannot map a
+        // micro-panel's rows onto a few cache sets; else packed. Either way the kernel reads it row by row, ldb
+        // apart, in the same order, so the sums are the same bits.
+        boolean direct = inPlace && bCs == 1 && directStride(bRs, nr);
+        float[] bp = s.floats(Scratch.GEMM_B, kcb * (direct ? nr : ncb));
         float[] tile = s.floats(Scratch.GEMM_TILE, mr * nr);
         for (int jc = 0; jc < n; jc += ncb) {
             int nc = Math.min(ncb, n - jc);
             for (int pc = 0; pc < kk; pc += kcb) {
                 int kc = Math.min(kcb, kk - pc);
                 boolean load = accumulate || pc > 0;
-                packB(nr, kc, nc, b, bOff + pc * bRs + jc * bCs, bRs, bCs, bp);
+                // In place, only a last, narrower panel is packed (reading a full row past n could leave the array).
+                if (!direct) packB(nr, kc, nc, b, bOff + pc * bRs + jc * bCs, bRs, bCs, bp);
+                int nFull = direct ? nc - nc % nr : nc;
+                if (direct && nFull < nc) packB(nr, kc, nc - nFull, b, bOff + pc * bRs + jc + nFull, bRs, 1, bp);
                 for (int ic = 0; ic < m; ic += mcb) {
                     int mc = Math.min(mcb, m - ic);
                     packA(mr, mc, kc, a, aOff + ic * aRs + pc * aCs, aRs, aCs, ap);
                     for (int jr = 0; jr < nc; jr += nr) {
                         int nw = Math.min(nr, nc - jr);
                         int co = cOff + ic * ldc + jc + jr;
+                        float[] bb;
+                        int bo, ldb;
+                        if (!direct) {
+                            bb = bp; bo = jr * kc; ldb = nr;
+                        } else if (jr < nFull) {
+                            bb = b; bo = bOff + pc * bRs + jc + jr; ldb = bRs;
+                        } else {
+                            bb = bp; bo = 0; ldb = nr;
+                        }
                         for (int ir = 0; ir < mc; ir += mr) {
                             int mh = Math.min(mr, mc - ir);
                             if (mr == 8) {
-                                kernel8x3(kc, ap, ir * kc, bp, jr * kc, c, co + ir * ldc, ldc, mh, nw, load, tile);
+                                kernel8x3(kc, ap, ir * kc, bb, bo, ldb, c, co + ir * ldc, ldc, mh, nw, load, tile);
                             } else {
-                                kernel6x2(kc, ap, ir * kc, bp, jr * kc, c, co + ir * ldc, ldc, mh, nw, load, tile);
+                                kernel6x2(kc, ap, ir * kc, bb, bo, ldb, c, co + ir * ldc, ldc, mh, nw, load, tile);
                             }
                         }
                     }
@@ -101,6 +133,20 @@ final class FloatVectorGemm {
             }
         }
     }
+
+    /**
+     * Whether B rows {@code rs} floats apart can be read in place: the rows of a KC-deep micro-panel must fall
+     * into many cache sets. A stride of an even number of 64-byte lines (e.g. 448 floats) walks only a fraction
+     * of the sets of a 64-set L1 and evicts the panel's own rows; an odd number of lines, or a stride that is
+     * not a whole number of lines, spreads them. {@code -Djconv.cpu.packB=true} packs always.
+     */
+    static boolean directStride(int rs, int nr) {
+        if (rs < nr) return false;
+        int perLine = 64 / Float.BYTES;
+        return rs % perLine != 0 || (rs / perLine) % 2 == 1;
+    }
+
+    static final boolean ALWAYS_PACK_B = Boolean.getBoolean("jconv.cpu.packB");
 
     /** ap[(i / mr) * kc * mr + k * mr + i % mr] = A[i][k] for i < m, zero rows past m. */
     static void packA(int mr, int m, int kc, float[] a, int off, int rs, int cs, float[] ap) {
@@ -164,7 +210,7 @@ final class FloatVectorGemm {
      * method too large for C2 to inline every vector operation (NodeCountInliningCutoff), and a vector
      * left as an object costs an allocation per call (measured 2.5x slower).
      */
-    static void kernel6x2(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc,
+    static void kernel6x2(int kc, float[] ap, int ao, float[] bp, int bo, int ldb, float[] c, int co, int ldc,
                        int mr, int nr, boolean load, float[] tile) {
         final int nrw = 2 * VL;
         FloatVector z = FloatVector.zero(S);
@@ -175,7 +221,7 @@ final class FloatVectorGemm {
         FloatVector c40 = z, c41 = z;
         FloatVector c50 = z, c51 = z;
         for (int k = 0; k < kc; k++) {
-            int aq = ao + 6 * k, bq = bo + nrw * k;
+            int aq = ao + 6 * k, bq = bo + ldb * k;
             FloatVector b0 = FloatVector.fromArray(S, bp, bq);
             FloatVector b1 = FloatVector.fromArray(S, bp, bq + VL);
             FloatVector a0 = FloatVector.broadcast(S, ap[aq]);
@@ -206,7 +252,7 @@ final class FloatVectorGemm {
      * method too large for C2 to inline every vector operation (NodeCountInliningCutoff), and a vector
      * left as an object costs an allocation per call (measured 2.5x slower).
      */
-    static void kernel8x3(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc,
+    static void kernel8x3(int kc, float[] ap, int ao, float[] bp, int bo, int ldb, float[] c, int co, int ldc,
                        int mr, int nr, boolean load, float[] tile) {
         final int nrw = 3 * VL;
         FloatVector z = FloatVector.zero(S);
@@ -219,7 +265,7 @@ final class FloatVectorGemm {
         FloatVector c60 = z, c61 = z, c62 = z;
         FloatVector c70 = z, c71 = z, c72 = z;
         for (int k = 0; k < kc; k++) {
-            int aq = ao + 8 * k, bq = bo + nrw * k;
+            int aq = ao + 8 * k, bq = bo + ldb * k;
             FloatVector b0 = FloatVector.fromArray(S, bp, bq);
             FloatVector b1 = FloatVector.fromArray(S, bp, bq + VL);
             FloatVector b2 = FloatVector.fromArray(S, bp, bq + 2 * VL);

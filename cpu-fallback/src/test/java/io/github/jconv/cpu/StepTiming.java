@@ -1,0 +1,78 @@
+package io.github.jconv.cpu;
+
+import io.github.jconv.ConvSpec;
+
+import java.lang.management.ManagementFactory;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Development timing (not a test) of the steps of one forward tile of a convolution, single-threaded,
+ * thread CPU time, best of many: im2col of the tile, packing its columns as B panels, the whole GEMM.
+ * Run: java -cp ... io.github.jconv.cpu.StepTiming [problem line]
+ */
+public final class StepTiming {
+    static void packAll(int rows, int kcMax, int nr, int t, float[] col, float[] bp) {
+        int kBlocks = (rows + kcMax - 1) / kcMax;
+        int kc = (rows + kBlocks - 1) / kBlocks;
+        for (int pc = 0; pc < rows; pc += kc) FloatVectorGemm.packB(nr, Math.min(kc, rows - pc), t, col, pc * t, t, 1, bp);
+    }
+
+    /** The micro-kernel calls of the whole GEMM on already packed panels (one K block's panels, reused). */
+    static void kernels(int m, int n, int k, int kcMax, float[] ap, float[] bp, float[] c, int ldc, float[] tile) {
+        int kBlocks = (k + kcMax - 1) / kcMax;
+        int kc = (k + kBlocks - 1) / kBlocks;
+        for (int pc = 0; pc < k; pc += kc) {
+            for (int jr = 0; jr < n; jr += 16) {
+                int nw = Math.min(16, n - jr);
+                for (int ir = 0; ir < m; ir += 6) {
+                    FloatVectorGemm.kernel6x2(kc, ap, ir * kc, bp, jr * kc, 16, c, ir * ldc + jr, ldc, Math.min(6, m - ir), nw, pc > 0, tile);
+                }
+            }
+        }
+    }
+
+    public static void main(String[] args) {
+        ConvSpec spec = ConvSpec.parse(args.length > 0 ? args[0] : "mb8ic64ih56oc64kh3ph1");
+        Geometry g = Geometry.of(spec);
+        int t = FloatPasses.columnTile(g.rows, g.os, g.ow);
+        float[] x = new float[g.c * g.is];
+        float[] w = new float[g.k * g.rows];
+        float[] y = new float[g.k * g.os];
+        java.util.Random r = new java.util.Random(1);
+        for (int i = 0; i < x.length; i++) x[i] = r.nextFloat();
+        for (int i = 0; i < w.length; i++) w[i] = r.nextFloat();
+        Scratch s = new Scratch(new AtomicLong(), new AtomicLong());
+        float[] col = new float[g.rows * t];
+        int kc = FloatVectorGemm.KC, nr = FloatVectorGemm.NR;
+        float[] bp = new float[kc * ((t + nr - 1) / nr * nr)];
+        var mx = ManagementFactory.getThreadMXBean();
+        long[] best = {Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE};
+        int ld = (t + 15) & ~15;
+        if ((ld / 16) % 2 == 0) ld += 16;
+        float[] col2 = new float[g.rows * ld];
+        float[] ap = new float[(g.kg + 5) / 6 * 6 * kc];
+        float[] tile = new float[6 * 16];
+        for (int it = 0; it < 400; it++) {
+            long a = mx.getCurrentThreadCpuTime();
+            FloatColumns.im2col(g, x, 0, 0, g.rows, 0, t, col, 0);
+            long b = mx.getCurrentThreadCpuTime();
+            packAll(g.rows, kc, nr, t, col, bp);
+            long c = mx.getCurrentThreadCpuTime();
+            FloatGemm.gemm(g.kg, t, g.rows, w, 0, g.rows, 1, col, 0, t, 1, y, 0, g.os, false, s);
+            long d = mx.getCurrentThreadCpuTime();
+            kernels(g.kg, t, g.rows, kc, ap, bp, y, g.os, tile);
+            long e = mx.getCurrentThreadCpuTime();
+            best[3] = Math.min(best[3], e - d);
+            long f = mx.getCurrentThreadCpuTime();
+            for (int row = 0; row < g.rows; row++) FloatColumns.im2col(g, x, 0, row, row + 1, 0, t, col2, row * ld);
+            FloatGemm.gemm(g.kg, t, g.rows, w, 0, g.rows, 1, col2, 0, ld, 1, y, 0, g.os, false, s);
+            best[5] = Math.min(best[5], mx.getCurrentThreadCpuTime() - f);
+            best[0] = Math.min(best[0], b - a);
+            best[1] = Math.min(best[1], c - b);
+            best[2] = Math.min(best[2], d - c);
+        }
+        double flops = 2.0 * g.kg * t * g.rows;
+        System.out.printf("%s: tile %d cols, M %d K %d; im2col %.1f us, packB %.1f us, gemm %.1f us (%.1f GFLOP/s), kernels alone %.1f us (%.1f GFLOP/s), im2col(ld %d)+direct gemm %.1f us; tiles per image %d%n",
+                spec, t, g.kg, g.rows, best[0] / 1e3, best[1] / 1e3, best[2] / 1e3, flops / best[2], best[3] / 1e3, flops / best[3], ld, best[5] / 1e3, (g.os + t - 1) / t);
+    }
+}
