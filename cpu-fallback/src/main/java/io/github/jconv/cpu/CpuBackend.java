@@ -205,13 +205,21 @@ public final class CpuBackend implements ConvBackend {
         return b;
     }
 
+    /** The op families: each runs the algorithms the selector plans onto it, with its own support rule. */
+    private static final java.util.List<CpuFamily> FAMILIES = java.util.List.of(new GemmConvFamily(), new DepthwiseFamily(),
+            new PhaseFamily(), new DeformableFamily(), new ChannelSumFamily());
+
+    /** The family that runs {@code alg}: exactly one per algorithm. */
+    static CpuFamily family(CpuAlgorithm alg) {
+        for (CpuFamily f : FAMILIES) if (f.runs(alg)) return f;
+        throw new IllegalStateException("no CPU family runs " + alg);
+    }
+
+    /** What every family shares (dtype, array sizes), then the rule of the family the pass is planned onto. */
     @Override
     public Support supports(ConvSpec spec, Pass pass, DType dtype) {
         if (dtype != DType.FP32 && dtype != DType.FP64) {
             return Support.no("the CPU backend computes in FP32 and FP64 only; use DType.FP32");
-        }
-        if (pass == Pass.BACKWARD_OFFSET_MASK && spec.type() != io.github.jconv.ConvType.DEFORMABLE) {
-            return Support.no("BACKWARD_OFFSET_MASK applies to deformable convolution only");
         }
         for (Role r : Role.values()) {
             if ((r == Role.OFFSET || r == Role.MASK || r == Role.DOFFSET || r == Role.DMASK)
@@ -222,7 +230,7 @@ public final class CpuBackend implements ConvBackend {
                         + " the CPU backend stores a buffer in; split the batch");
             }
         }
-        return Support.yes();
+        return family(CpuAlgorithms.choose(spec, pass)).supports(spec, pass);
     }
 
     @Override
@@ -233,11 +241,7 @@ public final class CpuBackend implements ConvBackend {
         synchronized (lock) {
             checkSession(); // close may have run while this call waited for its turn
             for (DeviceBuffer b : args.asMap().values()) if (b instanceof CpuBuffer c) c.pullIn();
-            if (dtype == DType.FP32) {
-                FloatPasses.execute(pass, spec, alg, args, pool);
-            } else {
-                DoublePasses.execute(pass, spec, alg, args, pool);
-            }
+            family(alg).run(alg, pass, spec, args, dtype, pool);
             for (Role r : pass.outputs(spec)) if (args.get(r) instanceof CpuBuffer c) c.pushOut();
         }
         last.set(alg.label());
