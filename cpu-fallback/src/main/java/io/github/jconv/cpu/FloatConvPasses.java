@@ -53,10 +53,12 @@ final class FloatConvPasses {
             } else if (gathered) {
                 FloatGemm.gemmGathered(g.kg, len, g.rows, w, grp * g.kg * g.rows, g.rows, g, x, xBase, p0, y, yOff, g.os, s);
             } else {
-                float[] col = s.floats(Scratch.COLUMNS, g.rows * len);
-                FloatColumns.im2col(g, x, xBase, 0, g.rows, p0, p1, col, 0);
+                // Rows ld apart: a stride the Vector API GEMM reads in place, without packing (FloatGemm.columnStride).
+                int ld = FloatGemm.columnStride(len);
+                float[] col = s.floats(Scratch.COLUMNS, g.rows * ld);
+                for (int r = 0; r < g.rows; r++) FloatColumns.im2col(g, x, xBase, r, r + 1, p0, p1, col, r * ld);
                 FloatGemm.gemm(g.kg, len, g.rows, w, grp * g.kg * g.rows, g.rows, 1,
-                        col, 0, len, 1, y, yOff, g.os, false, s);
+                        col, 0, ld, 1, y, yOff, g.os, false, s);
             }
             if (b != null) addBias(b, grp * g.kg, g.kg, y, yOff, g.os, len);
         });

@@ -24,6 +24,19 @@ final class FloatGemm {
     private FloatGemm() {
     }
 
+    /**
+     * The row stride to give a column tile of {@code len} positions that this GEMM reads as B: len itself for
+     * the plain kernel; with the Vector API, len rounded up to whole 64-byte lines, plus one line where that
+     * makes an even number of lines, so that {@link FloatVectorGemm#directStride} lets the kernel read the
+     * tile in place instead of packing it (measured on P2's forward tile: 5 % less time for the pass).
+     */
+    static int columnStride(int len) {
+        if (!VECTOR || len < FloatVectorGemm.NR) return len;
+        int perLine = 64 / Float.BYTES;
+        int ld = (len + perLine - 1) / perLine * perLine;
+        return (ld / perLine) % 2 == 0 ? ld + perLine : ld;
+    }
+
     static void gemm(int m, int n, int kk,
                      float[] a, int aOff, int aRs, int aCs,
                      float[] b, int bOff, int bRs, int bCs,
