@@ -195,7 +195,7 @@ final class FloatVectorGemm {
         for (int jb = 0; jb < n; jb += nr) {
             int base = jb * kc;
             int w = Math.min(nr, n - jb);
-            if (rs == 1 && cs != 1 && w == nr && GATHER) {
+            if (rs == 1 && cs != 1 && w == nr && nr % VL == 0 && GATHER) {
                 // B is stored transposed (k contiguous): each panel row is VL-wide gathers, VL columns cs apart.
                 int[] map = gatherMap(cs);
                 for (int k = 0; k < kc; k++) {
