@@ -146,6 +146,78 @@ class PackedGemmTest {
         assertTrue(!FloatVectorGemm.directStride(8, 16), "narrower than a panel: packed");
     }
 
+    /**
+     * The weight gradient's GEMM with B gathered from the image while packing (gemmColumnsT) against an FP64
+     * sum over an independent im2col (each tap's input position worked out here, zero outside the image), and
+     * bit for bit against the im2col tile read transposed by the plain packed GEMM (same panels, same order).
+     * Same-shape geometries: 3×3 padded, dilated 5×5, 3D 3×3×3, 1×3; the first sample (reads before the array's
+     * start fall back to element-wise packing) and the last (reads past its end), whole and partial row and
+     * position ranges, both register tiles, the machine's blocks and small ones, accumulating onto C.
+     */
+    @Test
+    void vectorGemmGatheringTransposedColumnsMatchesIm2colAndTheTripleLoop() {
+        Assumptions.assumeTrue(VectorSupport.available(), "needs --add-modules jdk.incubator.vector");
+        Scratch s = scratch();
+        Random rnd = new Random(23);
+        int vl = FloatVectorGemm.VL;
+        String[] specs = {"mb2ic3ih7iw9oc4kh3kw3ph1pw1", "mb2ic2ih6iw5oc3kh5kw5ph4pw4dh2dw2",
+                "mb2ic2id4ih5iw6oc3kd3kh3kw3pd1ph1pw1", "mb2ic5ih4iw11oc2kh1kw3ph0pw1"};
+        for (String spec : specs) {
+            Geometry g = Geometry.of(io.github.jconv.ConvSpec.parse(spec));
+            assertTrue(FloatColumns.sameShape(g), spec + " is same-shape");
+            float[] x = new float[g.batch * g.c * g.is];
+            for (int i = 0; i < x.length; i++) x[i] = rnd.nextFloat() * 2 - 1;
+            int[][] ranges = {{0, g.rows, 0, g.os}, {g.rows / 3, g.rows - g.rows / 3, g.os / 4, g.os / 2 + 3}};
+            for (int n = 0; n < g.batch; n++) {
+                int xBase = n * g.c * g.is;
+                for (int[] rg : ranges) {
+                    int r0 = rg[0], rb = rg[1] - r0, p0 = rg[2], len = rg[3] - p0, m = 5;
+                    float[] a = new float[m * len];
+                    for (int i = 0; i < a.length; i++) a[i] = rnd.nextFloat() * 2 - 1;
+                    float[] c0 = new float[m * rb];
+                    for (int i = 0; i < c0.length; i++) c0[i] = rnd.nextFloat() * 2 - 1;
+                    float[] col = new float[rb * len];
+                    FloatColumns.im2col(g, x, xBase, r0, r0 + rb, p0, p0 + len, col, 0);
+                    for (int[] tile : new int[][]{{6, 2}, {8, 3}}) {
+                        int mr = tile[0], nv = tile[1];
+                        for (int[] bl : new int[][]{{FloatVectorGemm.KC, FloatVectorGemm.MC, FloatVectorGemm.NC}, {8, 2 * mr, 2 * nv * vl}}) {
+                            float[] got = c0.clone(), old = c0.clone();
+                            FloatVectorGemm.gemmColumnsT(mr, nv, bl[0], bl[1], bl[2], m, rb, len, a, 0, len, 1,
+                                    g, x, xBase, r0, p0, got, 0, rb, true, s);
+                            FloatVectorGemm.gemm(mr, nv, bl[0], bl[1], bl[2], m, rb, len, a, 0, len, 1,
+                                    col, 0, 1, len, old, 0, rb, true, s);
+                            String what = spec + " n" + n + " rows " + r0 + "+" + rb + " positions " + p0 + "+" + len
+                                    + " tile " + mr + "x" + nv + " KC " + bl[0];
+                            for (int i = 0; i < m; i++) {
+                                for (int j = 0; j < rb; j++) {
+                                    double want = c0[i * rb + j], mag = Math.abs(want);
+                                    for (int k = 0; k < len; k++) {
+                                        double p = (double) a[i * len + k] * tap(g, x, xBase, r0 + j, p0 + k);
+                                        want += p;
+                                        mag += Math.abs(p);
+                                    }
+                                    assertEquals(want, got[i * rb + j], (len + 2) * 0x1p-24 * mag + 1e-30, what + ": c[" + i + "][" + j + "]");
+                                    assertEquals(Float.floatToIntBits(old[i * rb + j]), Float.floatToIntBits(got[i * rb + j]),
+                                            what + ": c[" + i + "][" + j + "] against im2col + packed GEMM");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** The input element column row r reads at output position p (stride 1), or 0 outside the image. */
+    private static double tap(Geometry g, float[] x, int xBase, int r, int p) {
+        int c = r / g.kv, t = r % g.kv;
+        int tz = t / (g.kh * g.kw), ty = (t / g.kw) % g.kh, tx = t % g.kw;
+        int oz = p / (g.oh * g.ow), oy = (p / g.ow) % g.oh, ox = p % g.ow;
+        int iz = oz - g.pd + tz * g.dd, iy = oy - g.ph + ty * g.dh, ix = ox - g.pw + tx * g.dw;
+        if (iz < 0 || iz >= g.id || iy < 0 || iy >= g.ih || ix < 0 || ix >= g.iw) return 0;
+        return x[xBase + c * g.is + (iz * g.ih + iy) * g.iw + ix];
+    }
+
     @Test
     void vectorGemmMatchesTheTripleLoopWithEitherTileAndSmallBlocks() {
         Assumptions.assumeTrue(VectorSupport.available(), "needs --add-modules jdk.incubator.vector");
