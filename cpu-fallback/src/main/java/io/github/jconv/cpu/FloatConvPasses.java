@@ -147,8 +147,6 @@ final class FloatConvPasses {
                     if (pw) {
                         FloatGemm.gemm(kn, rb, len, dy, aOff, g.os, 1, x, xBase + r0 * g.is + p0, 1, g.is,
                                 target, cOff, g.rows, true, s);
-                    } else if (FloatGemm.readsColumnsT(g)) {
-                        FloatGemm.gemmColumnsT(kn, rb, len, dy, aOff, g.os, 1, g, x, xBase, r0, p0, target, cOff, g.rows, s);
                     } else {
                         float[] col = s.floats(Scratch.COLUMNS, rb * len);
                         FloatColumns.im2col(g, x, xBase, r0, r0 + rb, p0, p1, col, 0);

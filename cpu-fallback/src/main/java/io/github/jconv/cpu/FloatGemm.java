@@ -24,20 +24,6 @@ final class FloatGemm {
     private FloatGemm() {
     }
 
-    /** Whether {@link #gemmColumnsT} applies: the Vector API kernel and a same-shape geometry. */
-    static boolean readsColumnsT(Geometry g) {
-        return VECTOR && FloatColumns.sameShape(g);
-    }
-
-    /**
-     * C += A·B with B the transposed column matrix of image x (rows from r0, positions from p0), gathered while
-     * packing: the weight gradient without a column tile. Only where {@link #readsColumnsT} holds.
-     */
-    static void gemmColumnsT(int m, int n, int kk, float[] a, int aOff, int aRs, int aCs,
-                             Geometry g, float[] x, int xBase, int r0, int p0, float[] c, int cOff, int ldc, Scratch s) {
-        FloatVectorGemm.gemmColumnsT(m, n, kk, a, aOff, aRs, aCs, g, x, xBase, r0, p0, c, cOff, ldc, true, s);
-    }
-
     /**
      * The row stride to give a column tile of {@code len} positions that this GEMM reads as B: len itself for
      * the plain kernel; with the Vector API, len rounded up to whole 64-byte lines, plus one line where that

@@ -62,26 +62,7 @@ final class FloatVectorGemm {
                      float[] a, int aOff, int aRs, int aCs,
                      float[] b, int bOff, int bRs, int bCs,
                      float[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
-        run(mr, nv, kcMax, mcMax, ncMax, m, n, kk, a, aOff, aRs, aCs, b, bOff, bRs, bCs, !ALWAYS_PACK_B, null, 0, 0, c, cOff, ldc, accumulate, s);
-    }
-
-    /**
-     * C (+)= A·B where B is the transposed column matrix of a same-shape geometry ({@link FloatColumns#sameShape}):
-     * B[k][j] = column row r0 + j at output position p0 + k, read from image x (at xBase) while packing, so the
-     * weight gradient dW = dY·colᵀ needs no column tile. Same panels, kernel and summation order as
-     * {@link #gemm} on the im2col tile read transposed, so the same bits.
-     */
-    static void gemmColumnsT(int m, int n, int kk, float[] a, int aOff, int aRs, int aCs,
-                             Geometry g, float[] x, int xBase, int r0, int p0,
-                             float[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
-        gemmColumnsT(MR, NV, KC, MC, NC, m, n, kk, a, aOff, aRs, aCs, g, x, xBase, r0, p0, c, cOff, ldc, accumulate, s);
-    }
-
-    /** {@link #gemmColumnsT} with an explicit tile and blocking (for the tests). */
-    static void gemmColumnsT(int mr, int nv, int kcMax, int mcMax, int ncMax, int m, int n, int kk,
-                             float[] a, int aOff, int aRs, int aCs, Geometry g, float[] x, int xBase, int r0, int p0,
-                             float[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
-        run(mr, nv, kcMax, mcMax, ncMax, m, n, kk, a, aOff, aRs, aCs, x, xBase, 0, 0, false, g, r0, p0, c, cOff, ldc, accumulate, s);
+        run(mr, nv, kcMax, mcMax, ncMax, m, n, kk, a, aOff, aRs, aCs, b, bOff, bRs, bCs, !ALWAYS_PACK_B, c, cOff, ldc, accumulate, s);
     }
 
     /** {@link #gemm} with B always packed, never read in place (for the tests: both ways give the same bits). */
@@ -89,16 +70,13 @@ final class FloatVectorGemm {
                             float[] a, int aOff, int aRs, int aCs,
                             float[] b, int bOff, int bRs, int bCs,
                             float[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
-        run(mr, nv, kcMax, mcMax, ncMax, m, n, kk, a, aOff, aRs, aCs, b, bOff, bRs, bCs, false, null, 0, 0, c, cOff, ldc, accumulate, s);
+        run(mr, nv, kcMax, mcMax, ncMax, m, n, kk, a, aOff, aRs, aCs, b, bOff, bRs, bCs, false, c, cOff, ldc, accumulate, s);
     }
 
-    /**
-     * The blocked loops; {@code inPlace}: B may be read where it is ({@link #directStride}); {@code g} not null:
-     * B is the transposed column matrix of image b at bOff (rows from r0, positions from p0).
-     */
+    /** The blocked loops; {@code inPlace}: B may be read where it is ({@link #directStride}). */
     private static void run(int mr, int nv, int kcMax, int mcMax, int ncMax, int m, int n, int kk,
                             float[] a, int aOff, int aRs, int aCs,
-                            float[] b, int bOff, int bRs, int bCs, boolean inPlace, Geometry g, int r0, int p0,
+                            float[] b, int bOff, int bRs, int bCs, boolean inPlace,
                             float[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
         if (m == 0 || n == 0) return;
         if (kk == 0) {
@@ -124,11 +102,7 @@ final class FloatVectorGemm {
                 int kc = Math.min(kcb, kk - pc);
                 boolean load = accumulate || pc > 0;
                 // In place, only a last, narrower panel is packed (reading a full row past n could leave the array).
-                if (g != null) {
-                    packColumnsT(nr, kc, nc, g, b, bOff, r0 + jc, p0 + pc, bp);
-                } else if (!direct) {
-                    packB(nr, kc, nc, b, bOff + pc * bRs + jc * bCs, bRs, bCs, bp);
-                }
+                if (!direct) packB(nr, kc, nc, b, bOff + pc * bRs + jc * bCs, bRs, bCs, bp);
                 int nFull = direct ? nc - nc % nr : nc;
                 if (direct && nFull < nc) packB(nr, kc, nc - nFull, b, bOff + pc * bRs + jc + nFull, bRs, 1, bp);
                 for (int ic = 0; ic < m; ic += mcb) {
@@ -173,69 +147,6 @@ final class FloatVectorGemm {
     }
 
     static final boolean ALWAYS_PACK_B = Boolean.getBoolean("jconv.cpu.packB");
-
-    /**
-     * Packed B panels (layout of {@link #packB}) of the transposed column matrix: bp holds, for column j < n and
-     * depth k < kc, the value im2col gives column row rs + j at output position qs + k. Each panel row gathers
-     * the nr rows' image elements at one position (lane j reads the channel of row rs + j, shifted by its tap);
-     * then the positions whose tap falls outside the image are set to zero, exactly those im2col zeroes (whole
-     * output rows, or |dx| edge columns of each row). Panels whose reads could leave the array go element by element.
-     */
-    static void packColumnsT(int nr, int kc, int n, Geometry g, float[] x, int xBase, int rs, int qs, float[] bp) {
-        int khw = g.kh * g.kw;
-        int[] map = COLUMN_MAP.get();
-        for (int jb = 0; jb < n; jb += nr) {
-            int base = jb * kc, w = Math.min(nr, n - jb);
-            int lo = Integer.MAX_VALUE, hi = Integer.MIN_VALUE;
-            for (int j = 0; j < w; j++) {
-                int r = rs + jb + j, ch = r / g.kv, t = r - ch * g.kv;
-                int dz = (t / khw) * g.dd - g.pd, dy = ((t / g.kw) % g.kh) * g.dh - g.ph, dx = (t % g.kw) * g.dw - g.pw;
-                map[j] = xBase + ch * g.is + (dz * g.ih + dy) * g.iw + dx;
-                lo = Math.min(lo, map[j]);
-                hi = Math.max(hi, map[j]);
-            }
-            if (w == nr && nr % VL == 0 && lo + qs >= 0 && hi + qs + kc <= x.length) {
-                for (int j = 0; j < nr; j++) map[j] -= lo;
-                for (int k = 0; k < kc; k++) {
-                    int src = lo + qs + k, dst = base + k * nr;
-                    for (int v = 0; v < nr; v += VL) FloatVector.fromArray(S, x, src, map, v).intoArray(bp, dst + v);
-                }
-                for (int j = 0; j < nr; j++) map[j] += lo;
-            } else {
-                for (int j = 0; j < w; j++) {
-                    for (int k = 0; k < kc; k++) {
-                        int at = map[j] + qs + k;
-                        bp[base + k * nr + j] = at >= 0 && at < x.length ? x[at] : 0;
-                    }
-                }
-                for (int k = 0; k < kc; k++) java.util.Arrays.fill(bp, base + k * nr + w, base + (k + 1) * nr, 0);
-            }
-            // Zero the positions whose tap is outside the image, lane by lane.
-            for (int j = 0; j < w; j++) {
-                int r = rs + jb + j, t = r % g.kv;
-                int dz = (t / khw) * g.dd - g.pd, dy = ((t / g.kw) % g.kh) * g.dh - g.ph, dx = (t % g.kw) * g.dw - g.pw;
-                int rowFirst = qs / g.ow, rowLast = (qs + kc - 1) / g.ow;
-                for (int row = rowFirst; row <= rowLast; row++) {
-                    int oz = row / g.oh, oy = row - oz * g.oh;
-                    int a = Math.max(qs, row * g.ow), e = Math.min(qs + kc, (row + 1) * g.ow);
-                    int iz = oz + dz, iy = oy + dy;
-                    int z0 = a, z1 = a;
-                    if (iz < 0 || iz >= g.id || iy < 0 || iy >= g.ih) {
-                        z1 = e;
-                    } else if (dx < 0) {
-                        z1 = Math.min(e, row * g.ow - dx);
-                    } else if (dx > 0) {
-                        z0 = Math.max(a, (row + 1) * g.ow - dx);
-                        z1 = e;
-                    }
-                    for (int q = z0; q < z1; q++) bp[base + (q - qs) * nr + j] = 0;
-                }
-            }
-        }
-    }
-
-    /** Lane offsets of {@link #packColumnsT}'s gathers, one array per thread (the widest panel: 3 vectors). */
-    private static final ThreadLocal<int[]> COLUMN_MAP = ThreadLocal.withInitial(() -> new int[3 * VL]);
 
     /** ap[(i / mr) * kc * mr + k * mr + i % mr] = A[i][k] for i < m, zero rows past m. */
     static void packA(int mr, int m, int kc, float[] a, int off, int rs, int cs, float[] ap) {
