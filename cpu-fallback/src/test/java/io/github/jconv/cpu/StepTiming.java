@@ -31,7 +31,36 @@ public final class StepTiming {
         }
     }
 
+    /** The weight gradient's GEMM of one task and tile: im2col, then the GEMM on the tile read transposed. */
+    static void weight(ConvSpec spec) {
+        Geometry g = Geometry.of(spec);
+        int rb = g.rows / 2, t = FloatPasses.tile(rb, g.os), m = g.kg;
+        float[] x = new float[g.c * g.is], dy = new float[g.k * g.os], dw = new float[g.k * g.rows], col = new float[rb * t];
+        java.util.Random r = new java.util.Random(1);
+        for (int i = 0; i < x.length; i++) x[i] = r.nextFloat();
+        for (int i = 0; i < dy.length; i++) dy[i] = r.nextFloat();
+        Scratch s = new Scratch(new AtomicLong(), new AtomicLong());
+        var mx = ManagementFactory.getThreadMXBean();
+        long[] best = {Long.MAX_VALUE, Long.MAX_VALUE};
+        for (int it = 0; it < 300; it++) {
+            long a = mx.getCurrentThreadCpuTime();
+            FloatColumns.im2col(g, x, 0, 0, rb, 0, t, col, 0);
+            long b = mx.getCurrentThreadCpuTime();
+            FloatGemm.gemm(m, rb, t, dy, 0, g.os, 1, col, 0, 1, t, dw, 0, g.rows, true, s);
+            long c = mx.getCurrentThreadCpuTime();
+            best[0] = Math.min(best[0], b - a);
+            best[1] = Math.min(best[1], c - b);
+        }
+        double flops = 2.0 * m * rb * t;
+        System.out.printf("weight %s: %d x %d x %d; im2col %.1f us, gemm (B transposed) %.1f us (%.1f GFLOP/s)%n",
+                spec, m, rb, t, best[0] / 1e3, best[1] / 1e3, flops / best[1]);
+    }
+
     public static void main(String[] args) {
+        if (args.length > 1 && args[1].equals("w")) {
+            weight(ConvSpec.parse(args[0]));
+            return;
+        }
         ConvSpec spec = ConvSpec.parse(args.length > 0 ? args[0] : "mb8ic64ih56oc64kh3ph1");
         Geometry g = Geometry.of(spec);
         int t = FloatPasses.columnTile(g.rows, g.os, g.ow);
