@@ -342,4 +342,49 @@ final class FloatVectorGemm {
             }
         }
     }
+
+    // ---- the deformable convolution's bilinear gather (not a GEMM: the other Vector API kernel of the module) ----
+
+    /**
+     * {@link FloatColumns#gather} on the Vector API, same result bit for bit: each column value is
+     * w0·x0 + w1·x1 + w2·x2 + w3·x3, products rounded, added left to right, no fused multiply-add. The plan
+     * (idx, wt: 4 entries per tap and position, corners interleaved) is laid out corner by corner first, with
+     * a corner outside the image (index −1) pointing at a zero appended to a copy of the channel, so that VL
+     * positions take 4 gathers and no branch; the weight of such a corner still multiplies that zero.
+     */
+    static void bilinearGather(Geometry g, float[] x, int xBase, int c0, int c1, int len, int[] idx, float[] wt,
+                               float[] col, int colOff, Scratch s) {
+        int n = g.kv * len, is = g.is;
+        int[] si = s.ints(Scratch.PLAN_INDEX, 4 * n);
+        float[] sw = s.floats(Scratch.GEMM_A, 4 * n);
+        float[] xp = s.floats(Scratch.GEMM_B, is + 1);
+        for (int e = 0; e < n; e++) {
+            for (int q = 0; q < 4; q++) {
+                int i = idx[4 * e + q];
+                si[q * n + e] = i < 0 ? is : i;
+                sw[q * n + e] = wt[4 * e + q];
+            }
+        }
+        int nv = len - len % VL;
+        for (int c = c0; c < c1; c++) {
+            System.arraycopy(x, xBase + c * is, xp, 0, is);
+            xp[is] = 0;
+            for (int t = 0; t < g.kv; t++) {
+                int dst = colOff + ((c - c0) * g.kv + t) * len, e0 = t * len;
+                for (int j = 0; j < nv; j += VL) {
+                    int e = e0 + j;
+                    FloatVector v = FloatVector.fromArray(S, sw, e).mul(FloatVector.fromArray(S, xp, 0, si, e));
+                    v = v.add(FloatVector.fromArray(S, sw, n + e).mul(FloatVector.fromArray(S, xp, 0, si, n + e)));
+                    v = v.add(FloatVector.fromArray(S, sw, 2 * n + e).mul(FloatVector.fromArray(S, xp, 0, si, 2 * n + e)));
+                    v = v.add(FloatVector.fromArray(S, sw, 3 * n + e).mul(FloatVector.fromArray(S, xp, 0, si, 3 * n + e)));
+                    v.intoArray(col, dst + j);
+                }
+                for (int j = nv; j < len; j++) {
+                    int e = e0 + j;
+                    col[dst + j] = sw[e] * xp[si[e]] + sw[n + e] * xp[si[n + e]]
+                            + sw[2 * n + e] * xp[si[2 * n + e]] + sw[3 * n + e] * xp[si[3 * n + e]];
+                }
+            }
+        }
+    }
 }

@@ -56,7 +56,45 @@ public final class StepTiming {
                 spec, m, rb, t, best[0] / 1e3, best[1] / 1e3, flops / best[1]);
     }
 
+    /** One deformable forward tile: the sampling plan, the bilinear gather, the GEMM. */
+    static void deformable(ConvSpec spec) {
+        Geometry g = Geometry.of(spec);
+        int t = FloatPasses.columnTile(g.rows, g.os, g.ow), len = t;
+        float[] x = new float[g.c * g.is], w = new float[g.k * g.rows], y = new float[g.k * g.os];
+        float[] off = new float[2 * g.kv * g.os], mask = new float[g.kv * g.os];
+        java.util.Random r = new java.util.Random(1);
+        for (int i = 0; i < x.length; i++) x[i] = r.nextFloat();
+        for (int i = 0; i < w.length; i++) w[i] = r.nextFloat();
+        for (int i = 0; i < off.length; i++) off[i] = (float) (2 * r.nextGaussian());
+        for (int i = 0; i < mask.length; i++) mask[i] = r.nextFloat();
+        int[] idx = new int[4 * g.kv * len];
+        float[] wt = new float[4 * g.kv * len], col = new float[g.rows * len];
+        Scratch s = new Scratch(new AtomicLong(), new AtomicLong());
+        var mx = ManagementFactory.getThreadMXBean();
+        long[] best = {Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE};
+        for (int it = 0; it < 200; it++) {
+            long a = mx.getCurrentThreadCpuTime();
+            FloatColumns.sample(g, off, 0, mask, 0, 0, t, idx, wt);
+            long b = mx.getCurrentThreadCpuTime();
+            FloatColumns.gather(g, x, 0, 0, g.c, len, idx, wt, col, 0);
+            long c = mx.getCurrentThreadCpuTime();
+            FloatGemm.gemm(g.kg, len, g.rows, w, 0, g.rows, 1, col, 0, len, 1, y, 0, g.os, false, s);
+            long d = mx.getCurrentThreadCpuTime();
+            best[0] = Math.min(best[0], b - a);
+            best[1] = Math.min(best[1], c - b);
+            best[2] = Math.min(best[2], d - c);
+            if (FloatGemm.VECTOR) FloatVectorGemm.bilinearGather(g, x, 0, 0, g.c, len, idx, wt, col, 0, s);
+            best[3] = Math.min(best[3], mx.getCurrentThreadCpuTime() - d);
+        }
+        System.out.printf("deformable %s: tile %d; sample %.1f us, gather %.1f us (Vector API %.1f us), gemm %.1f us; tiles per image %d%n",
+                spec, t, best[0] / 1e3, best[1] / 1e3, best[3] / 1e3, best[2] / 1e3, (g.os + t - 1) / t);
+    }
+
     public static void main(String[] args) {
+        if (args.length > 1 && args[1].equals("d")) {
+            deformable(ConvSpec.parse(args[0]));
+            return;
+        }
         if (args.length > 1 && args[1].equals("w")) {
             weight(ConvSpec.parse(args[0]));
             return;
