@@ -62,7 +62,7 @@ final class FloatVectorGemm {
                      float[] a, int aOff, int aRs, int aCs,
                      float[] b, int bOff, int bRs, int bCs,
                      float[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
-        run(mr, nv, kcMax, mcMax, ncMax, m, n, kk, a, aOff, aRs, aCs, b, bOff, bRs, bCs, !ALWAYS_PACK_B, c, cOff, ldc, accumulate, s);
+        run(mr, nv, kcMax, mcMax, ncMax, m, n, kk, a, aOff, aRs, aCs, b, bOff, bRs, bCs, !ALWAYS_PACK_B, null, 0, c, cOff, ldc, accumulate, s);
     }
 
     /** {@link #gemm} with B always packed, never read in place (for the tests: both ways give the same bits). */
@@ -70,13 +70,44 @@ final class FloatVectorGemm {
                             float[] a, int aOff, int aRs, int aCs,
                             float[] b, int bOff, int bRs, int bCs,
                             float[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
-        run(mr, nv, kcMax, mcMax, ncMax, m, n, kk, a, aOff, aRs, aCs, b, bOff, bRs, bCs, false, c, cOff, ldc, accumulate, s);
+        run(mr, nv, kcMax, mcMax, ncMax, m, n, kk, a, aOff, aRs, aCs, b, bOff, bRs, bCs, false, null, 0, c, cOff, ldc, accumulate, s);
     }
 
-    /** The blocked loops; {@code inPlace}: B may be read where it is ({@link #directStride}). */
+    /** Floats that {@link #prepackA} writes for an m × kk A: m rounded up to whole MR-row panels, times kk. */
+    static int packedASize(int m, int kk) {
+        return (m + MR - 1) / MR * MR * kk;
+    }
+
+    /**
+     * A packed once for several GEMMs with the machine's tile and blocking: K block by K block, M block by M block,
+     * the panels {@link #gemm} would pack (block (pc, ic) at dstOff + pc · mPad + ic · kc, mPad = m rounded up to
+     * MR). The forward pass packs its weights so once per call instead of once per column tile.
+     */
+    static void prepackA(int m, int kk, float[] a, int aOff, int aRs, int aCs, float[] dst, int dstOff) {
+        int kBlocks = (kk + KC - 1) / KC, kcb = (kk + kBlocks - 1) / kBlocks;
+        int mPad = (m + MR - 1) / MR * MR, mcb = Math.min(MC, mPad);
+        for (int pc = 0; pc < kk; pc += kcb) {
+            int kc = Math.min(kcb, kk - pc);
+            for (int ic = 0; ic < m; ic += mcb) {
+                packA(MR, Math.min(mcb, m - ic), kc, a, aOff + ic * aRs + pc * aCs, aRs, aCs, dst, dstOff + pc * mPad + ic * kc);
+            }
+        }
+    }
+
+    /** {@link #gemm} (machine tile and blocking) with A already packed by {@link #prepackA} at {@code apOff}. */
+    static void gemmPrepackedA(int m, int n, int kk, float[] ap, int apOff,
+                               float[] b, int bOff, int bRs, int bCs,
+                               float[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
+        run(MR, NV, KC, MC, NC, m, n, kk, null, 0, 0, 0, b, bOff, bRs, bCs, !ALWAYS_PACK_B, ap, apOff, c, cOff, ldc, accumulate, s);
+    }
+
+    /**
+     * The blocked loops; {@code inPlace}: B may be read where it is ({@link #directStride}); {@code apre} not null:
+     * A comes packed (layout of {@link #prepackA}) and {@code a} is not read.
+     */
     private static void run(int mr, int nv, int kcMax, int mcMax, int ncMax, int m, int n, int kk,
                             float[] a, int aOff, int aRs, int aCs,
-                            float[] b, int bOff, int bRs, int bCs, boolean inPlace,
+                            float[] b, int bOff, int bRs, int bCs, boolean inPlace, float[] apre, int apreOff,
                             float[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
         if (m == 0 || n == 0) return;
         if (kk == 0) {
@@ -89,7 +120,8 @@ final class FloatVectorGemm {
         int kcb = (kk + kBlocks - 1) / kBlocks;
         int mcb = Math.min(mcMax, (m + mr - 1) / mr * mr);
         int ncb = Math.min(ncMax, (n + nr - 1) / nr * nr);
-        float[] ap = s.floats(Scratch.GEMM_A, mcb * kcb);
+        int mPad = (m + mr - 1) / mr * mr;
+        float[] ap = apre != null ? apre : s.floats(Scratch.GEMM_A, mcb * kcb);
         // B is read in place (rows bRs apart) where its rows are contiguous and their stride cannot map a
         // micro-panel's rows onto a few cache sets; else packed. Either way the kernel reads it row by row, ldb
         // apart, in the same order, so the sums are the same bits.
@@ -107,7 +139,12 @@ final class FloatVectorGemm {
                 if (direct && nFull < nc) packB(nr, kc, nc - nFull, b, bOff + pc * bRs + jc + nFull, bRs, 1, bp);
                 for (int ic = 0; ic < m; ic += mcb) {
                     int mc = Math.min(mcb, m - ic);
-                    packA(mr, mc, kc, a, aOff + ic * aRs + pc * aCs, aRs, aCs, ap);
+                    int ao = 0;
+                    if (apre == null) {
+                        packA(mr, mc, kc, a, aOff + ic * aRs + pc * aCs, aRs, aCs, ap);
+                    } else {
+                        ao = apreOff + pc * mPad + ic * kc;
+                    }
                     for (int jr = 0; jr < nc; jr += nr) {
                         int nw = Math.min(nr, nc - jr);
                         int co = cOff + ic * ldc + jc + jr;
@@ -123,9 +160,9 @@ final class FloatVectorGemm {
                         for (int ir = 0; ir < mc; ir += mr) {
                             int mh = Math.min(mr, mc - ir);
                             if (mr == 8) {
-                                kernel8x3(kc, ap, ir * kc, bb, bo, ldb, c, co + ir * ldc, ldc, mh, nw, load, tile);
+                                kernel8x3(kc, ap, ao + ir * kc, bb, bo, ldb, c, co + ir * ldc, ldc, mh, nw, load, tile);
                             } else {
-                                kernel6x2(kc, ap, ir * kc, bb, bo, ldb, c, co + ir * ldc, ldc, mh, nw, load, tile);
+                                kernel6x2(kc, ap, ao + ir * kc, bb, bo, ldb, c, co + ir * ldc, ldc, mh, nw, load, tile);
                             }
                         }
                     }
@@ -150,8 +187,13 @@ final class FloatVectorGemm {
 
     /** ap[(i / mr) * kc * mr + k * mr + i % mr] = A[i][k] for i < m, zero rows past m. */
     static void packA(int mr, int m, int kc, float[] a, int off, int rs, int cs, float[] ap) {
+        packA(mr, m, kc, a, off, rs, cs, ap, 0);
+    }
+
+    /** {@link #packA} into ap from apOff on. */
+    static void packA(int mr, int m, int kc, float[] a, int off, int rs, int cs, float[] ap, int apOff) {
         for (int ib = 0; ib < m; ib += mr) {
-            int base = ib * kc;
+            int base = apOff + ib * kc;
             int h = Math.min(mr, m - ib);
             if (rs == 1 && cs != 1) {
                 // A is stored transposed (k-major): each k gives h contiguous values.

@@ -146,6 +146,49 @@ class PackedGemmTest {
         assertTrue(!FloatVectorGemm.directStride(8, 16), "narrower than a panel: packed");
     }
 
+    /**
+     * A packed once (prepackA) then used by several GEMMs gives the bits of gemm packing A itself, and matches
+     * the FP64 triple loop: two groups side by side in one array and in the packed buffer; A row-major and
+     * transposed; sizes off the tile, K across several K blocks, M across two M blocks where MC allows (m = MC + 7).
+     */
+    @Test
+    void vectorGemmWithAPackedOnceGivesTheBitsOfPackingPerCall() {
+        Assumptions.assumeTrue(VectorSupport.available(), "needs --add-modules jdk.incubator.vector");
+        Scratch s = scratch();
+        Random r = new Random(41);
+        int[][] sizes = {{7, 37, 19}, {13, 40, FloatVectorGemm.KC * 2 + 5}, {FloatVectorGemm.MC + 7, 20, 70}, {1, 17, 1}};
+        for (int[] size : sizes) {
+            int m = size[0], n = size[1], k = size[2];
+            for (boolean aT : new boolean[]{false, true}) {
+                int aRs = aT ? 1 : k, aCs = aT ? m : 1, groupStride = m * k + 3;
+                float[] a = new float[2 * groupStride], b = new float[k * n];
+                for (int i = 0; i < a.length; i++) a[i] = r.nextFloat() * 2 - 1;
+                for (int i = 0; i < b.length; i++) b[i] = r.nextFloat() * 2 - 1;
+                int size1 = FloatVectorGemm.packedASize(m, k);
+                float[] ap = new float[2 * size1 + 5];
+                for (int grp = 0; grp < 2; grp++) FloatVectorGemm.prepackA(m, k, a, grp * groupStride, aRs, aCs, ap, 5 + grp * size1);
+                for (int grp = 0; grp < 2; grp++) {
+                    float[] want = new float[m * n], got = new float[m * n];
+                    FloatVectorGemm.gemm(m, n, k, a, grp * groupStride, aRs, aCs, b, 0, n, 1, want, 0, n, false, s);
+                    FloatVectorGemm.gemmPrepackedA(m, n, k, ap, 5 + grp * size1, b, 0, n, 1, got, 0, n, false, s);
+                    String what = "m" + m + " n" + n + " k" + k + (aT ? " A^T" : "") + " group " + grp;
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0; j < n; j++) {
+                            assertEquals(Float.floatToIntBits(want[i * n + j]), Float.floatToIntBits(got[i * n + j]), what + ": c[" + i + "][" + j + "] vs packing per call");
+                            double exact = 0, mag = 0;
+                            for (int q = 0; q < k; q++) {
+                                double p = (double) a[grp * groupStride + i * aRs + q * aCs] * b[q * n + j];
+                                exact += p;
+                                mag += Math.abs(p);
+                            }
+                            assertEquals(exact, got[i * n + j], (k + 2) * 0x1p-24 * mag + 1e-30, what + ": c[" + i + "][" + j + "]");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void vectorGemmMatchesTheTripleLoopWithEitherTileAndSmallBlocks() {
         Assumptions.assumeTrue(VectorSupport.available(), "needs --add-modules jdk.incubator.vector");
