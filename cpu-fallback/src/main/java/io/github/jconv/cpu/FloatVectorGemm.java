@@ -218,34 +218,11 @@ final class FloatVectorGemm {
         }
     }
 
-    static final boolean GATHER = !Boolean.getBoolean("jconv.cpu.noGather");
-
-    /** {0, cs, 2·cs, ...}: the lanes' offsets for a gather of VL columns cs apart (this thread's last map is reused). */
-    private static final ThreadLocal<int[]> GATHER_MAP = ThreadLocal.withInitial(() -> new int[VL + 1]);
-
-    private static int[] gatherMap(int cs) {
-        int[] map = GATHER_MAP.get();
-        if (map[VL] != cs || map[1] != cs) {
-            for (int q = 0; q < VL; q++) map[q] = q * cs;
-            map[VL] = cs;
-        }
-        return map;
-    }
-
     /** bp[(j / nr) * kc * nr + k * nr + j % nr] = B[k][j] for j < n, zero columns past n. */
     static void packB(int nr, int kc, int n, float[] b, int off, int rs, int cs, float[] bp) {
         for (int jb = 0; jb < n; jb += nr) {
             int base = jb * kc;
             int w = Math.min(nr, n - jb);
-            if (rs == 1 && cs != 1 && w == nr && nr % VL == 0 && GATHER) {
-                // B is stored transposed (k contiguous): each panel row is VL-wide gathers, VL columns cs apart.
-                int[] map = gatherMap(cs);
-                for (int k = 0; k < kc; k++) {
-                    int src = off + jb * cs + k, dst = base + k * nr;
-                    for (int v = 0; v < nr; v += VL) FloatVector.fromArray(S, b, src + v * cs, map, 0).intoArray(bp, dst + v);
-                }
-                continue;
-            }
             if (rs == 1 && cs != 1) {
                 // B is stored transposed (k contiguous): read each column along k, write it down the panel.
                 for (int j = 0; j < w; j++) {
