@@ -8,6 +8,12 @@ public enum CpuAlgorithm {
     POINTWISE_GEMM("pointwise-gemm"),
     /** im2col/vol2col into a bounded column tile, then GEMM (backward data: GEMM, then col2im). */
     IM2COL_GEMM("im2col+gemm"),
+    /**
+     * Unit stride with the Vector API ({@link ImplicitGemm#applies}): the GEMM reads the input rows in place, staged
+     * once per task with their padding, at one shift per column-matrix row; no column matrix. Forward, the
+     * flipped-kernel gather of backward data, and the weight gradient.
+     */
+    IMPLICIT_GEMM("implicit-gemm"),
     /** A strided, dense scatter pass split by output phase into unit-stride gathers (im2col + GEMM each). */
     PHASE_GEMM("phase-split im2col+gemm"),
     /** Scatter passes otherwise (dilated and strided): GEMM into columns, then col2im adds them onto the image. */

@@ -4,7 +4,10 @@ import io.github.jconv.ConvSpec;
 import io.github.jconv.ConvType;
 import io.github.jconv.Pass;
 
-/** Algorithm selection, a pure function of the spec and the pass; execution lives elsewhere. */
+/**
+ * Algorithm selection, a pure function of the spec, the pass and whether the JVM has the Vector API (the
+ * implicit GEMM needs it); execution lives in the families ({@link CpuFamily}).
+ */
 public final class CpuAlgorithms {
     private CpuAlgorithms() {
     }
@@ -19,7 +22,10 @@ public final class CpuAlgorithms {
         boolean transposed = spec.type() == ConvType.TRANSPOSED;
         boolean scatter = transposed ? pass == Pass.FORWARD : pass == Pass.BACKWARD_DATA;
         // A unit-stride scatter is a gather with the flipped kernel, which needs no col2im.
-        if (!scatter || geo.adjointIsConvolution()) return CpuAlgorithm.IM2COL_GEMM;
+        if (!scatter || geo.adjointIsConvolution()) {
+            Geometry gather = scatter ? geo.adjoint() : geo;
+            return FloatGemm.VECTOR && ImplicitGemm.applies(gather) ? CpuAlgorithm.IMPLICIT_GEMM : CpuAlgorithm.IM2COL_GEMM;
+        }
         return geo.splitsIntoPhases() ? CpuAlgorithm.PHASE_GEMM : CpuAlgorithm.GEMM_COL2IM;
     }
 }

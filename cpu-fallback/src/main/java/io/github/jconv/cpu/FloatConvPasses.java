@@ -15,9 +15,9 @@ import static io.github.jconv.cpu.FloatPasses.tile;
 
 /**
  * The standard convolution family's FP32 kernels ({@link GemmConvFamily}): forward as column tiles and
- * GEMM (the input itself where pointwise), backward data as the flipped-kernel gather
- * ({@link CpuAlgorithm#IM2COL_GEMM}) or as GEMM then col2im ({@link CpuAlgorithm#GEMM_COL2IM}), and the
- * weight gradient as a reduction over fixed batch chunks.
+ * GEMM (the input itself where pointwise) or as the implicit GEMM ({@link FloatImplicitGemm}), backward data
+ * as the flipped-kernel gather ({@link CpuAlgorithm#IM2COL_GEMM}, {@link CpuAlgorithm#IMPLICIT_GEMM}) or as
+ * GEMM then col2im ({@link CpuAlgorithm#GEMM_COL2IM}), and the weight gradient as a reduction over fixed batch chunks.
  */
 final class FloatConvPasses {
     private FloatConvPasses() {
@@ -27,17 +27,21 @@ final class FloatConvPasses {
     static void run(ViewPass v, Geometry g, CpuAlgorithm alg, ConvArgs a, WorkerPool pool) {
         float[] data = floats(a, v.data), operand = floats(a, v.operand), out = floats(a, v.result);
         float[] b = v.bias == null ? null : floats(a, v.bias);
-        boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;
         switch (v.kind) {
-            case FORWARD -> forward(g, pw, data, operand, b, out, pool);
+            case FORWARD -> forward(g, alg, data, operand, b, out, pool);
             case BACKWARD_DATA -> backwardData(g, alg, data, operand, b, out, pool);
-            case BACKWARD_WEIGHT -> backwardWeight(g, pw, data, operand, out, pool);
+            case BACKWARD_WEIGHT -> backwardWeight(g, alg, data, operand, out, pool);
         }
     }
 
     // ---- forward (gather) ----
 
-    static void forward(Geometry g, boolean pw, float[] x, float[] w, float[] b, float[] y, WorkerPool pool) {
+    static void forward(Geometry g, CpuAlgorithm alg, float[] x, float[] w, float[] b, float[] y, WorkerPool pool) {
+        if (alg == CpuAlgorithm.IMPLICIT_GEMM) {
+            FloatImplicitGemm.forward(g, x, w, b, y, pool);
+            return;
+        }
+        boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;
         int t = pw ? Math.min(g.os, 4096) : columnTile(g.rows, g.os, g.ow);
         int tiles = (g.os + t - 1) / t;
         // The plain GEMM gathers same-shape columns itself; the Vector API kernel packs its own layout.
@@ -72,8 +76,8 @@ final class FloatConvPasses {
     static void backwardData(Geometry g, CpuAlgorithm alg, float[] dy, float[] w, float[] bias, float[] dx, WorkerPool pool) {
         // The gather reads dy through zero padding and would multiply a NaN or infinite weight by those
         // zeros, marking pixels that no real (output, tap) pair reaches: such weights take the scatter.
-        if (alg == CpuAlgorithm.IM2COL_GEMM && allFinite(w)) {
-            forward(g.adjoint(), false, dy, flippedWeights(g, w, pool), bias, dx, pool);
+        if ((alg == CpuAlgorithm.IM2COL_GEMM || alg == CpuAlgorithm.IMPLICIT_GEMM) && allFinite(w)) {
+            forward(g.adjoint(), alg, dy, flippedWeights(g, w, pool), bias, dx, pool);
         } else {
             scatter(g, alg == CpuAlgorithm.POINTWISE_GEMM, dy, w, bias, dx, pool);
         }
@@ -126,7 +130,12 @@ final class FloatConvPasses {
 
     // ---- backward weight (reduction over batch and space) ----
 
-    static void backwardWeight(Geometry g, boolean pw, float[] x, float[] dy, float[] dw, WorkerPool pool) {
+    static void backwardWeight(Geometry g, CpuAlgorithm alg, float[] x, float[] dy, float[] dw, WorkerPool pool) {
+        if (alg == CpuAlgorithm.IMPLICIT_GEMM) {
+            FloatImplicitWeights.backwardWeight(g, x, dy, dw, pool);
+            return;
+        }
+        boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;
         int[] blocks = channelBlocks(g, Math.max(1, (g.rows + 511) / 512));
         int nb = blocks.length - 1;
         // All output channels of a group in one task: B (the columns) is packed once for every row of dW.

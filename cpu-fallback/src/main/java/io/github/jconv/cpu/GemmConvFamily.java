@@ -8,13 +8,14 @@ import io.github.jconv.spi.Support;
 
 /**
  * Convolution and transposed convolution (any rank, groups, dilation) by GEMM: im2col/vol2col tiles (the input
- * itself where pointwise), backward data as the flipped-kernel gather or as GEMM then col2im, the weight gradient
+ * itself where pointwise; read in place by the implicit GEMM where the stride is 1 and the Vector API is there), backward data as the flipped-kernel gather or as GEMM then col2im, the weight gradient
  * over fixed batch chunks. Kernels: {@link FloatConvPasses} and its FP64 twin.
  */
 final class GemmConvFamily implements CpuFamily {
     @Override
     public boolean runs(CpuAlgorithm alg) {
-        return alg == CpuAlgorithm.IM2COL_GEMM || alg == CpuAlgorithm.POINTWISE_GEMM || alg == CpuAlgorithm.GEMM_COL2IM;
+        return alg == CpuAlgorithm.IM2COL_GEMM || alg == CpuAlgorithm.IMPLICIT_GEMM || alg == CpuAlgorithm.POINTWISE_GEMM
+                || alg == CpuAlgorithm.GEMM_COL2IM;
     }
 
     @Override
