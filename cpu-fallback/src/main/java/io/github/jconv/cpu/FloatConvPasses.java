@@ -46,21 +46,26 @@ final class FloatConvPasses {
         int tiles = (g.os + t - 1) / t;
         // The plain GEMM gathers same-shape columns itself; the Vector API kernel packs its own layout.
         boolean gathered = !FloatGemm.VECTOR && FloatColumns.sameShape(g);
+        // The weights are the same A for every tile: packed once (Vector API), not once per tile.
+        int shortest = g.os - (tiles - 1) * t;
+        float[] wp = FloatGemm.prepackA(g.g, g.kg, g.rows, w, 0, g.kg * g.rows, g.rows, 1, shortest, pool);
         pool.forEach(g.batch * g.g * tiles, (i, s) -> {
             int tl = i % tiles, rest = i / tiles, grp = rest % g.g, n = rest / g.g;
             int p0 = tl * t, p1 = Math.min(g.os, p0 + t), len = p1 - p0;
             int xBase = (n * g.c + grp * g.cg) * g.is;
             int yOff = (n * g.k + grp * g.kg) * g.os + p0;
             if (pw) {
-                FloatGemm.gemm(g.kg, len, g.rows, w, grp * g.kg * g.rows, g.rows, 1,
+                FloatGemm.gemmPrepackedA(g.kg, len, g.rows, w, grp * g.kg * g.rows, g.rows, 1, wp, grp,
                         x, xBase + p0, g.is, 1, y, yOff, g.os, false, s);
             } else if (gathered) {
                 FloatGemm.gemmGathered(g.kg, len, g.rows, w, grp * g.kg * g.rows, g.rows, g, x, xBase, p0, y, yOff, g.os, s);
             } else {
-                float[] col = s.floats(Scratch.COLUMNS, g.rows * len);
-                FloatColumns.im2col(g, x, xBase, 0, g.rows, p0, p1, col, 0);
-                FloatGemm.gemm(g.kg, len, g.rows, w, grp * g.kg * g.rows, g.rows, 1,
-                        col, 0, len, 1, y, yOff, g.os, false, s);
+                // Rows ld apart: a stride the Vector API GEMM reads in place, without packing (FloatGemm.columnStride).
+                int ld = FloatGemm.columnStride(len);
+                float[] col = s.floats(Scratch.COLUMNS, g.rows * ld);
+                for (int r = 0; r < g.rows; r++) FloatColumns.im2col(g, x, xBase, r, r + 1, p0, p1, col, r * ld);
+                FloatGemm.gemmPrepackedA(g.kg, len, g.rows, w, grp * g.kg * g.rows, g.rows, 1, wp, grp,
+                        col, 0, ld, 1, y, yOff, g.os, false, s);
             }
             if (b != null) addBias(b, grp * g.kg, g.kg, y, yOff, g.os, len);
         });

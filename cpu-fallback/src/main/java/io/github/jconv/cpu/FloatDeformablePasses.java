@@ -24,6 +24,16 @@ final class FloatDeformablePasses {
         return (n * g.offsetGroups * g.kv + og * g.kv) * g.os;
     }
 
+    /** The bilinear gather of the sampled columns: the Vector API's where the JVM has it (same bits), else the plain one. */
+    private static void gather(Geometry g, float[] x, int xBase, int c0, int c1, int len, int[] idx, float[] wt,
+                               float[] col, int colOff, Scratch s) {
+        if (FloatGemm.VECTOR) {
+            FloatVectorGemm.bilinearGather(g, x, xBase, c0, c1, len, idx, wt, col, colOff, s);
+        } else {
+            FloatColumns.gather(g, x, xBase, c0, c1, len, idx, wt, col, colOff);
+        }
+    }
+
     static void deformableForward(Geometry g, float[] x, float[] off, float[] mask, float[] w, float[] b, float[] y, WorkerPool pool) {
         int t = FloatPasses.columnTile(g.rows, g.os, g.ow);
         int tiles = (g.os + t - 1) / t;
@@ -39,7 +49,7 @@ final class FloatDeformablePasses {
                 int og = c / perOg;
                 int e = Math.min(cEnd, (og + 1) * perOg);
                 FloatColumns.sample(g, off, offBase(g, n, og), mask, maskBase(g, n, og), p0, p1, idx, wt);
-                FloatColumns.gather(g, x, n * g.c * g.is, c, e, len, idx, wt, col, (c - grp * g.cg) * g.kv * len);
+                gather(g, x, n * g.c * g.is, c, e, len, idx, wt, col, (c - grp * g.cg) * g.kv * len, s);
                 c = e;
             }
             int yOff = (n * g.k + grp * g.kg) * g.os + p0;
@@ -95,7 +105,7 @@ final class FloatDeformablePasses {
                     int[] idx = s.ints(Scratch.SAMPLE_INDEX, 4 * g.kv * len);
                     float[] wt = s.floats(Scratch.STAGED, 4 * g.kv * len);
                     FloatColumns.sample(g, off, offBase(g, n, og), mask, maskBase(g, n, og), p0, p1, idx, wt);
-                    FloatColumns.gather(g, x, n * g.c * g.is, c0, c1, len, idx, wt, col, 0);
+                    gather(g, x, n * g.c * g.is, c0, c1, len, idx, wt, col, 0, s);
                     FloatGemm.gemm(kn, rb, len, dy, (n * g.k + grp * g.kg + k0) * g.os + p0, g.os, 1,
                             col, 0, 1, len, target, cOff, g.rows, true, s);
                 }

@@ -62,6 +62,53 @@ final class FloatVectorGemm {
                      float[] a, int aOff, int aRs, int aCs,
                      float[] b, int bOff, int bRs, int bCs,
                      float[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
+        run(mr, nv, kcMax, mcMax, ncMax, m, n, kk, a, aOff, aRs, aCs, b, bOff, bRs, bCs, !ALWAYS_PACK_B, null, 0, c, cOff, ldc, accumulate, s);
+    }
+
+    /** {@link #gemm} with B always packed, never read in place (for the tests: both ways give the same bits). */
+    static void gemmPackedB(int mr, int nv, int kcMax, int mcMax, int ncMax, int m, int n, int kk,
+                            float[] a, int aOff, int aRs, int aCs,
+                            float[] b, int bOff, int bRs, int bCs,
+                            float[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
+        run(mr, nv, kcMax, mcMax, ncMax, m, n, kk, a, aOff, aRs, aCs, b, bOff, bRs, bCs, false, null, 0, c, cOff, ldc, accumulate, s);
+    }
+
+    /** Floats that {@link #prepackA} writes for an m × kk A: m rounded up to whole MR-row panels, times kk. */
+    static int packedASize(int m, int kk) {
+        return (m + MR - 1) / MR * MR * kk;
+    }
+
+    /**
+     * A packed once for several GEMMs with the machine's tile and blocking: K block by K block, M block by M block,
+     * the panels {@link #gemm} would pack (block (pc, ic) at dstOff + pc · mPad + ic · kc, mPad = m rounded up to
+     * MR). The forward pass packs its weights so once per call instead of once per column tile.
+     */
+    static void prepackA(int m, int kk, float[] a, int aOff, int aRs, int aCs, float[] dst, int dstOff) {
+        int kBlocks = (kk + KC - 1) / KC, kcb = (kk + kBlocks - 1) / kBlocks;
+        int mPad = (m + MR - 1) / MR * MR, mcb = Math.min(MC, mPad);
+        for (int pc = 0; pc < kk; pc += kcb) {
+            int kc = Math.min(kcb, kk - pc);
+            for (int ic = 0; ic < m; ic += mcb) {
+                packA(MR, Math.min(mcb, m - ic), kc, a, aOff + ic * aRs + pc * aCs, aRs, aCs, dst, dstOff + pc * mPad + ic * kc);
+            }
+        }
+    }
+
+    /** {@link #gemm} (machine tile and blocking) with A already packed by {@link #prepackA} at {@code apOff}. */
+    static void gemmPrepackedA(int m, int n, int kk, float[] ap, int apOff,
+                               float[] b, int bOff, int bRs, int bCs,
+                               float[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
+        run(MR, NV, KC, MC, NC, m, n, kk, null, 0, 0, 0, b, bOff, bRs, bCs, !ALWAYS_PACK_B, ap, apOff, c, cOff, ldc, accumulate, s);
+    }
+
+    /**
+     * The blocked loops; {@code inPlace}: B may be read where it is ({@link #directStride}); {@code apre} not null:
+     * A comes packed (layout of {@link #prepackA}) and {@code a} is not read.
+     */
+    private static void run(int mr, int nv, int kcMax, int mcMax, int ncMax, int m, int n, int kk,
+                            float[] a, int aOff, int aRs, int aCs,
+                            float[] b, int bOff, int bRs, int bCs, boolean inPlace, float[] apre, int apreOff,
+                            float[] c, int cOff, int ldc, boolean accumulate, Scratch s) {
         if (m == 0 || n == 0) return;
         if (kk == 0) {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0);
@@ -73,27 +120,55 @@ final class FloatVectorGemm {
         int kcb = (kk + kBlocks - 1) / kBlocks;
         int mcb = Math.min(mcMax, (m + mr - 1) / mr * mr);
         int ncb = Math.min(ncMax, (n + nr - 1) / nr * nr);
-        float[] ap = s.floats(Scratch.GEMM_A, mcb * kcb);
-        float[] bp = s.floats(Scratch.GEMM_B, kcb * ncb);
+        int mPad = (m + mr - 1) / mr * mr;
+        float[] ap = apre != null ? apre : s.floats(Scratch.GEMM_A, mcb * kcb);
+        // B is read in place (rows bRs apart) where its rows are contiguous and their stride cannot map a
+        // micro-panel's rows onto a few cache sets; else packed. Either way the kernel reads it row by row, ldb
+        // apart, in the same order, so the sums are the same bits.
+        boolean direct = inPlace && bCs == 1 && directStride(bRs, nr);
+        float[] bp = s.floats(Scratch.GEMM_B, kcb * (direct ? nr : ncb));
         float[] tile = s.floats(Scratch.GEMM_TILE, mr * nr);
         for (int jc = 0; jc < n; jc += ncb) {
             int nc = Math.min(ncb, n - jc);
             for (int pc = 0; pc < kk; pc += kcb) {
                 int kc = Math.min(kcb, kk - pc);
                 boolean load = accumulate || pc > 0;
-                packB(nr, kc, nc, b, bOff + pc * bRs + jc * bCs, bRs, bCs, bp);
+                // In place, only a last, narrower panel is packed (reading a full row past n could leave the array).
+                if (!direct) packB(nr, kc, nc, b, bOff + pc * bRs + jc * bCs, bRs, bCs, bp);
+                int nFull = direct ? nc - nc % nr : nc;
+                if (direct && nFull < nc) packB(nr, kc, nc - nFull, b, bOff + pc * bRs + jc + nFull, bRs, 1, bp);
                 for (int ic = 0; ic < m; ic += mcb) {
                     int mc = Math.min(mcb, m - ic);
-                    packA(mr, mc, kc, a, aOff + ic * aRs + pc * aCs, aRs, aCs, ap);
+                    int ao = 0;
+                    if (apre == null) {
+                        packA(mr, mc, kc, a, aOff + ic * aRs + pc * aCs, aRs, aCs, ap);
+                    } else {
+                        ao = apreOff + pc * mPad + ic * kc;
+                    }
                     for (int jr = 0; jr < nc; jr += nr) {
                         int nw = Math.min(nr, nc - jr);
                         int co = cOff + ic * ldc + jc + jr;
+                        float[] bb;
+                        int bo, ldb;
+                        if (!direct) {
+                            bb = bp; bo = jr * kc; ldb = nr;
+                        } else if (jr < nFull) {
+                            bb = b; bo = bOff + pc * bRs + jc + jr; ldb = bRs;
+                        } else {
+                            bb = bp; bo = 0; ldb = nr;
+                        }
                         for (int ir = 0; ir < mc; ir += mr) {
                             int mh = Math.min(mr, mc - ir);
-                            if (mr == 8) {
-                                kernel8x3(kc, ap, ir * kc, bp, jr * kc, c, co + ir * ldc, ldc, mh, nw, load, tile);
+                            if (ldb != nr) {
+                                if (mr == 8) {
+                                    kernel8x3Rows(kc, ap, ao + ir * kc, bb, bo, ldb, c, co + ir * ldc, ldc, mh, nw, load, tile);
+                                } else {
+                                    kernel6x2Rows(kc, ap, ao + ir * kc, bb, bo, ldb, c, co + ir * ldc, ldc, mh, nw, load, tile);
+                                }
+                            } else if (mr == 8) {
+                                kernel8x3(kc, ap, ao + ir * kc, bb, bo, c, co + ir * ldc, ldc, mh, nw, load, tile);
                             } else {
-                                kernel6x2(kc, ap, ir * kc, bp, jr * kc, c, co + ir * ldc, ldc, mh, nw, load, tile);
+                                kernel6x2(kc, ap, ao + ir * kc, bb, bo, c, co + ir * ldc, ldc, mh, nw, load, tile);
                             }
                         }
                     }
@@ -102,10 +177,29 @@ final class FloatVectorGemm {
         }
     }
 
+    /**
+     * Whether B rows {@code rs} floats apart can be read in place: the rows of a KC-deep micro-panel must fall
+     * into many cache sets. A stride of an even number of 64-byte lines (e.g. 448 floats) walks only a fraction
+     * of the sets of a 64-set L1 and evicts the panel's own rows; an odd number of lines, or a stride that is
+     * not a whole number of lines, spreads them. {@code -Djconv.cpu.packB=true} packs always.
+     */
+    static boolean directStride(int rs, int nr) {
+        if (rs < nr) return false;
+        int perLine = 64 / Float.BYTES;
+        return rs % perLine != 0 || (rs / perLine) % 2 == 1;
+    }
+
+    static final boolean ALWAYS_PACK_B = Boolean.getBoolean("jconv.cpu.packB");
+
     /** ap[(i / mr) * kc * mr + k * mr + i % mr] = A[i][k] for i < m, zero rows past m. */
     static void packA(int mr, int m, int kc, float[] a, int off, int rs, int cs, float[] ap) {
+        packA(mr, m, kc, a, off, rs, cs, ap, 0);
+    }
+
+    /** {@link #packA} into ap from apOff on. */
+    static void packA(int mr, int m, int kc, float[] a, int off, int rs, int cs, float[] ap, int apOff) {
         for (int ib = 0; ib < m; ib += mr) {
-            int base = ib * kc;
+            int base = apOff + ib * kc;
             int h = Math.min(mr, m - ib);
             if (rs == 1 && cs != 1) {
                 // A is stored transposed (k-major): each k gives h contiguous values.
@@ -201,6 +295,49 @@ final class FloatVectorGemm {
     }
 
     /**
+     * {@link #kernel6x2} with B read in place: its rows ldb apart (a separate method, so that the packed
+     * kernel keeps its constant panel stride: measured 3 % faster than one kernel taking the stride).
+     * C[0..mr)[0..nr) (+)= the 6 x 2 vector register tile over kc steps of a packed A panel and B. The tile leaves through {@code tile} and {@link #flush}: adding it into C here made the
+     * method too large for C2 to inline every vector operation (NodeCountInliningCutoff), and a vector
+     * left as an object costs an allocation per call (measured 2.5x slower).
+     */
+    static void kernel6x2Rows(int kc, float[] ap, int ao, float[] bp, int bo, int ldb, float[] c, int co, int ldc,
+                       int mr, int nr, boolean load, float[] tile) {
+        final int nrw = 2 * VL;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z;
+        FloatVector c10 = z, c11 = z;
+        FloatVector c20 = z, c21 = z;
+        FloatVector c30 = z, c31 = z;
+        FloatVector c40 = z, c41 = z;
+        FloatVector c50 = z, c51 = z;
+        for (int k = 0; k < kc; k++) {
+            int aq = ao + 6 * k, bq = bo + ldb * k;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bq);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bq + VL);
+            FloatVector a0 = FloatVector.broadcast(S, ap[aq]);
+            c00 = a0.fma(b0, c00); c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(S, ap[aq + 1]);
+            c10 = a1.fma(b0, c10); c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(S, ap[aq + 2]);
+            c20 = a2.fma(b0, c20); c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(S, ap[aq + 3]);
+            c30 = a3.fma(b0, c30); c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(S, ap[aq + 4]);
+            c40 = a4.fma(b0, c40); c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(S, ap[aq + 5]);
+            c50 = a5.fma(b0, c50); c51 = a5.fma(b1, c51);
+        }
+        c00.intoArray(tile, 0); c01.intoArray(tile, VL);
+        c10.intoArray(tile, 1 * nrw); c11.intoArray(tile, 1 * nrw + VL);
+        c20.intoArray(tile, 2 * nrw); c21.intoArray(tile, 2 * nrw + VL);
+        c30.intoArray(tile, 3 * nrw); c31.intoArray(tile, 3 * nrw + VL);
+        c40.intoArray(tile, 4 * nrw); c41.intoArray(tile, 4 * nrw + VL);
+        c50.intoArray(tile, 5 * nrw); c51.intoArray(tile, 5 * nrw + VL);
+        flush(tile, nrw, c, co, ldc, mr, nr, load);
+    }
+
+    /**
      * C[0..mr)[0..nr) (+)= the 8 x 3 vector register tile over kc steps of a packed A panel and a packed B
      * panel. The tile leaves through {@code tile} and {@link #flush}: adding it into C here made the
      * method too large for C2 to inline every vector operation (NodeCountInliningCutoff), and a vector
@@ -251,6 +388,58 @@ final class FloatVectorGemm {
         flush(tile, nrw, c, co, ldc, mr, nr, load);
     }
 
+    /**
+     * {@link #kernel8x3} with B read in place: its rows ldb apart (a separate method, so that the packed
+     * kernel keeps its constant panel stride: measured 3 % faster than one kernel taking the stride).
+     * C[0..mr)[0..nr) (+)= the 8 x 3 vector register tile over kc steps of a packed A panel and B. The tile leaves through {@code tile} and {@link #flush}: adding it into C here made the
+     * method too large for C2 to inline every vector operation (NodeCountInliningCutoff), and a vector
+     * left as an object costs an allocation per call (measured 2.5x slower).
+     */
+    static void kernel8x3Rows(int kc, float[] ap, int ao, float[] bp, int bo, int ldb, float[] c, int co, int ldc,
+                       int mr, int nr, boolean load, float[] tile) {
+        final int nrw = 3 * VL;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c02 = z;
+        FloatVector c10 = z, c11 = z, c12 = z;
+        FloatVector c20 = z, c21 = z, c22 = z;
+        FloatVector c30 = z, c31 = z, c32 = z;
+        FloatVector c40 = z, c41 = z, c42 = z;
+        FloatVector c50 = z, c51 = z, c52 = z;
+        FloatVector c60 = z, c61 = z, c62 = z;
+        FloatVector c70 = z, c71 = z, c72 = z;
+        for (int k = 0; k < kc; k++) {
+            int aq = ao + 8 * k, bq = bo + ldb * k;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bq);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bq + VL);
+            FloatVector b2 = FloatVector.fromArray(S, bp, bq + 2 * VL);
+            FloatVector a0 = FloatVector.broadcast(S, ap[aq]);
+            c00 = a0.fma(b0, c00); c01 = a0.fma(b1, c01); c02 = a0.fma(b2, c02);
+            FloatVector a1 = FloatVector.broadcast(S, ap[aq + 1]);
+            c10 = a1.fma(b0, c10); c11 = a1.fma(b1, c11); c12 = a1.fma(b2, c12);
+            FloatVector a2 = FloatVector.broadcast(S, ap[aq + 2]);
+            c20 = a2.fma(b0, c20); c21 = a2.fma(b1, c21); c22 = a2.fma(b2, c22);
+            FloatVector a3 = FloatVector.broadcast(S, ap[aq + 3]);
+            c30 = a3.fma(b0, c30); c31 = a3.fma(b1, c31); c32 = a3.fma(b2, c32);
+            FloatVector a4 = FloatVector.broadcast(S, ap[aq + 4]);
+            c40 = a4.fma(b0, c40); c41 = a4.fma(b1, c41); c42 = a4.fma(b2, c42);
+            FloatVector a5 = FloatVector.broadcast(S, ap[aq + 5]);
+            c50 = a5.fma(b0, c50); c51 = a5.fma(b1, c51); c52 = a5.fma(b2, c52);
+            FloatVector a6 = FloatVector.broadcast(S, ap[aq + 6]);
+            c60 = a6.fma(b0, c60); c61 = a6.fma(b1, c61); c62 = a6.fma(b2, c62);
+            FloatVector a7 = FloatVector.broadcast(S, ap[aq + 7]);
+            c70 = a7.fma(b0, c70); c71 = a7.fma(b1, c71); c72 = a7.fma(b2, c72);
+        }
+        c00.intoArray(tile, 0); c01.intoArray(tile, VL); c02.intoArray(tile, 2 * VL);
+        c10.intoArray(tile, 1 * nrw); c11.intoArray(tile, 1 * nrw + VL); c12.intoArray(tile, 1 * nrw + 2 * VL);
+        c20.intoArray(tile, 2 * nrw); c21.intoArray(tile, 2 * nrw + VL); c22.intoArray(tile, 2 * nrw + 2 * VL);
+        c30.intoArray(tile, 3 * nrw); c31.intoArray(tile, 3 * nrw + VL); c32.intoArray(tile, 3 * nrw + 2 * VL);
+        c40.intoArray(tile, 4 * nrw); c41.intoArray(tile, 4 * nrw + VL); c42.intoArray(tile, 4 * nrw + 2 * VL);
+        c50.intoArray(tile, 5 * nrw); c51.intoArray(tile, 5 * nrw + VL); c52.intoArray(tile, 5 * nrw + 2 * VL);
+        c60.intoArray(tile, 6 * nrw); c61.intoArray(tile, 6 * nrw + VL); c62.intoArray(tile, 6 * nrw + 2 * VL);
+        c70.intoArray(tile, 7 * nrw); c71.intoArray(tile, 7 * nrw + VL); c72.intoArray(tile, 7 * nrw + 2 * VL);
+        flush(tile, nrw, c, co, ldc, mr, nr, load);
+    }
+
     /** Adds (load) or stores the mr x nr corner of a register tile (rows nrw apart in {@code tile}) into C. */
     static void flush(float[] tile, int nrw, float[] c, int co, int ldc, int mr, int nr, boolean load) {
         if (nr == nrw) {
@@ -270,6 +459,51 @@ final class FloatVectorGemm {
                 for (int j = 0; j < nr; j++) c[o + j] += tile[t + j];
             } else {
                 System.arraycopy(tile, t, c, o, nr);
+            }
+        }
+    }
+
+    // ---- the deformable convolution's bilinear gather (not a GEMM: the other Vector API kernel of the module) ----
+
+    /**
+     * {@link FloatColumns#gather} on the Vector API, same result bit for bit: each column value is
+     * w0·x0 + w1·x1 + w2·x2 + w3·x3, products rounded, added left to right, no fused multiply-add. The plan
+     * (idx, wt: 4 entries per tap and position, corners interleaved) is laid out corner by corner first, with
+     * a corner outside the image (index −1) pointing at a zero appended to a copy of the channel, so that VL
+     * positions take 4 gathers and no branch; the weight of such a corner still multiplies that zero.
+     */
+    static void bilinearGather(Geometry g, float[] x, int xBase, int c0, int c1, int len, int[] idx, float[] wt,
+                               float[] col, int colOff, Scratch s) {
+        int n = g.kv * len, is = g.is;
+        int[] si = s.ints(Scratch.PLAN_INDEX, 4 * n);
+        float[] sw = s.floats(Scratch.GEMM_A, 4 * n);
+        float[] xp = s.floats(Scratch.GEMM_B, is + 1);
+        for (int e = 0; e < n; e++) {
+            for (int q = 0; q < 4; q++) {
+                int i = idx[4 * e + q];
+                si[q * n + e] = i < 0 ? is : i;
+                sw[q * n + e] = wt[4 * e + q];
+            }
+        }
+        int nv = len - len % VL;
+        for (int c = c0; c < c1; c++) {
+            System.arraycopy(x, xBase + c * is, xp, 0, is);
+            xp[is] = 0;
+            for (int t = 0; t < g.kv; t++) {
+                int dst = colOff + ((c - c0) * g.kv + t) * len, e0 = t * len;
+                for (int j = 0; j < nv; j += VL) {
+                    int e = e0 + j;
+                    FloatVector v = FloatVector.fromArray(S, sw, e).mul(FloatVector.fromArray(S, xp, 0, si, e));
+                    v = v.add(FloatVector.fromArray(S, sw, n + e).mul(FloatVector.fromArray(S, xp, 0, si, n + e)));
+                    v = v.add(FloatVector.fromArray(S, sw, 2 * n + e).mul(FloatVector.fromArray(S, xp, 0, si, 2 * n + e)));
+                    v = v.add(FloatVector.fromArray(S, sw, 3 * n + e).mul(FloatVector.fromArray(S, xp, 0, si, 3 * n + e)));
+                    v.intoArray(col, dst + j);
+                }
+                for (int j = nv; j < len; j++) {
+                    int e = e0 + j;
+                    col[dst + j] = sw[e] * xp[si[e]] + sw[n + e] * xp[si[n + e]]
+                            + sw[2 * n + e] * xp[si[2 * n + e]] + sw[3 * n + e] * xp[si[3 * n + e]];
+                }
             }
         }
     }

@@ -23,9 +23,13 @@ final class Scratch {
     static final int PHASE_OUT = 5;
     /** Integer slot: deformable sample indices. */
     static final int SAMPLE_INDEX = 0;
+    /** Integer slot: the Vector API bilinear gather's sample indices, corner by corner. */
+    static final int PLAN_INDEX = 1;
     /** Shared (pool-wide) float slots: per-chunk partial weight gradients, and flipped weights. */
     static final int SHARED_PARTIALS = 0;
     static final int SHARED_WEIGHTS = 1;
+    /** Shared float slot: weights packed once per call for the Vector API GEMM ({@link FloatGemm#prepackA}). */
+    static final int SHARED_PACKED_A = 2;
     static final int SLOTS = 6;
     private final float[][] floats = new float[SLOTS][];
     private final double[][] doubles = new double[SLOTS][];

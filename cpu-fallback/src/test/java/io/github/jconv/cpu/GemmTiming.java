@@ -14,6 +14,20 @@ public final class GemmTiming {
         for (int i = 0; i < a.length; i++) a[i] = r.nextFloat();
         for (int i = 0; i < b.length; i++) b[i] = r.nextFloat();
         Scratch s = new Scratch(new AtomicLong(), new AtomicLong());
+        if (args.length > 3 && args[3].equals("nt")) {
+            // C (m × n) += A (m × k) · Bᵀ with B stored n × k (k contiguous): the weight gradient's shape
+            var mx = ManagementFactory.getThreadMXBean();
+            for (int round = 0; round < 3; round++) {
+                long best = Long.MAX_VALUE;
+                for (int it = 0; it < 300; it++) {
+                    long t = mx.getCurrentThreadCpuTime();
+                    FloatGemm.gemm(m, n, k, a, 0, k, 1, b, 0, 1, k, c, 0, n, true, s);
+                    best = Math.min(best, mx.getCurrentThreadCpuTime() - t);
+                }
+                if (round == 2) System.out.printf("%dx%dx%d, B transposed: %.1f GFLOP/s%n", m, n, k, 2.0 * m * n * k / best);
+            }
+            return;
+        }
         for (int round = 0; round < 3; round++) {
             run(m, n, k, a, b, c, s, round == 2);
         }

@@ -100,6 +100,95 @@ class PackedGemmTest {
         }
     }
 
+    /**
+     * B read in place (row-major rows, a stride that {@code directStride} accepts) must give the same bits as B
+     * packed, and match the FP64 triple loop; B ends exactly at its array's end, so a kernel that read a full
+     * panel row past n on the last, narrower panel would throw. Strides: odd lines (48 floats = 3 lines), not a
+     * whole number of lines (41, 37), and even lines (32 = 2 lines: packed after all).
+     */
+    @Test
+    void vectorGemmReadingBInPlaceGivesThePackedBits() {
+        Assumptions.assumeTrue(VectorSupport.available(), "needs --add-modules jdk.incubator.vector");
+        Scratch s = scratch();
+        Random r = new Random(17);
+        int vl = FloatVectorGemm.VL;
+        int[][] cases = {{7, 37, 37, 19}, {13, 41, 40, 70}, {6, 48, 16, 1}, {9, 48, 33, 300}, {5, 32, 20, 11}, {1, 17, 17, 2}};
+        for (int[] tile : new int[][]{{6, 2}, {8, 3}}) {
+            for (int[] cs : cases) {
+                int m = cs[0], ldb = cs[1], n = cs[2], k = cs[3];
+                float[] a = new float[m * k], b = new float[(k - 1) * ldb + n];
+                for (int i = 0; i < a.length; i++) a[i] = r.nextFloat() * 2 - 1;
+                for (int i = 0; i < b.length; i++) b[i] = r.nextFloat() * 2 - 1;
+                for (int[] blocks : new int[][]{{FloatVectorGemm.KC, FloatVectorGemm.MC, FloatVectorGemm.NC}, {8, 2 * tile[0], 2 * tile[1] * vl}}) {
+                    float[] c1 = new float[m * n], c2 = new float[m * n];
+                    FloatVectorGemm.gemm(tile[0], tile[1], blocks[0], blocks[1], blocks[2], m, n, k, a, 0, k, 1, b, 0, ldb, 1, c1, 0, n, false, s);
+                    FloatVectorGemm.gemmPackedB(tile[0], tile[1], blocks[0], blocks[1], blocks[2], m, n, k, a, 0, k, 1, b, 0, ldb, 1, c2, 0, n, false, s);
+                    String what = "tile " + tile[0] + "x" + tile[1] + " KC " + blocks[0] + " m" + m + " n" + n + " k" + k + " ldb " + ldb;
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0; j < n; j++) {
+                            assertEquals(Float.floatToIntBits(c2[i * n + j]), Float.floatToIntBits(c1[i * n + j]), what + ": c[" + i + "][" + j + "] in place vs packed");
+                            double want = 0, mag = 0;
+                            for (int q = 0; q < k; q++) {
+                                double p = (double) a[i * k + q] * b[q * ldb + j];
+                                want += p;
+                                mag += Math.abs(p);
+                            }
+                            assertEquals(want, c1[i * n + j], (k + 2) * 0x1p-24 * mag + 1e-30, what + ": c[" + i + "][" + j + "]");
+                        }
+                    }
+                }
+            }
+        }
+        // The stride rule itself: 16 floats per 64-byte line.
+        assertTrue(FloatVectorGemm.directStride(48, 16), "3 lines: in place");
+        assertTrue(FloatVectorGemm.directStride(392, 16), "24.5 lines: in place");
+        assertTrue(!FloatVectorGemm.directStride(448, 16), "28 lines: packed");
+        assertTrue(!FloatVectorGemm.directStride(8, 16), "narrower than a panel: packed");
+    }
+
+    /**
+     * A packed once (prepackA) then used by several GEMMs gives the bits of gemm packing A itself, and matches
+     * the FP64 triple loop: two groups side by side in one array and in the packed buffer; A row-major and
+     * transposed; sizes off the tile, K across several K blocks, M across two M blocks where MC allows (m = MC + 7).
+     */
+    @Test
+    void vectorGemmWithAPackedOnceGivesTheBitsOfPackingPerCall() {
+        Assumptions.assumeTrue(VectorSupport.available(), "needs --add-modules jdk.incubator.vector");
+        Scratch s = scratch();
+        Random r = new Random(41);
+        int[][] sizes = {{7, 37, 19}, {13, 40, FloatVectorGemm.KC * 2 + 5}, {FloatVectorGemm.MC + 7, 20, 70}, {1, 17, 1}};
+        for (int[] size : sizes) {
+            int m = size[0], n = size[1], k = size[2];
+            for (boolean aT : new boolean[]{false, true}) {
+                int aRs = aT ? 1 : k, aCs = aT ? m : 1, groupStride = m * k + 3;
+                float[] a = new float[2 * groupStride], b = new float[k * n];
+                for (int i = 0; i < a.length; i++) a[i] = r.nextFloat() * 2 - 1;
+                for (int i = 0; i < b.length; i++) b[i] = r.nextFloat() * 2 - 1;
+                int size1 = FloatVectorGemm.packedASize(m, k);
+                float[] ap = new float[2 * size1 + 5];
+                for (int grp = 0; grp < 2; grp++) FloatVectorGemm.prepackA(m, k, a, grp * groupStride, aRs, aCs, ap, 5 + grp * size1);
+                for (int grp = 0; grp < 2; grp++) {
+                    float[] want = new float[m * n], got = new float[m * n];
+                    FloatVectorGemm.gemm(m, n, k, a, grp * groupStride, aRs, aCs, b, 0, n, 1, want, 0, n, false, s);
+                    FloatVectorGemm.gemmPrepackedA(m, n, k, ap, 5 + grp * size1, b, 0, n, 1, got, 0, n, false, s);
+                    String what = "m" + m + " n" + n + " k" + k + (aT ? " A^T" : "") + " group " + grp;
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0; j < n; j++) {
+                            assertEquals(Float.floatToIntBits(want[i * n + j]), Float.floatToIntBits(got[i * n + j]), what + ": c[" + i + "][" + j + "] vs packing per call");
+                            double exact = 0, mag = 0;
+                            for (int q = 0; q < k; q++) {
+                                double p = (double) a[grp * groupStride + i * aRs + q * aCs] * b[q * n + j];
+                                exact += p;
+                                mag += Math.abs(p);
+                            }
+                            assertEquals(exact, got[i * n + j], (k + 2) * 0x1p-24 * mag + 1e-30, what + ": c[" + i + "][" + j + "]");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void vectorGemmMatchesTheTripleLoopWithEitherTileAndSmallBlocks() {
         Assumptions.assumeTrue(VectorSupport.available(), "needs --add-modules jdk.incubator.vector");
