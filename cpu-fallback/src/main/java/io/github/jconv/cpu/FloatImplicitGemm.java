@@ -23,6 +23,13 @@ final class FloatImplicitGemm {
     static final int VL = S.length();
     /** Register tile: 6 output channels × 2 vectors of positions (12 accumulators of 16 AVX2 registers). */
     static final int MR = 6, NR = 2 * VL;
+    /**
+     * The other orientation, for groups of a multiple of 2 vectors of output channels: 2 vectors of channels
+     * × PR positions (the same 12 accumulators), weights loaded as vectors and staged inputs broadcast.
+     */
+    static final int CR = 2 * VL, PR = 6;
+    /** Positions per block when the position-major output tile is turned back. */
+    private static final int TB = 16;
     private FloatImplicitGemm() {
     }
 
@@ -37,6 +44,12 @@ final class FloatImplicitGemm {
     }
 
     static void forward(Geometry g, float[] x, float[] w, float[] b, float[] y, WorkerPool pool) {
+        forward(g, x, w, b, y, pool, g.kg % CR == 0);
+    }
+
+    /** The forward in the tile orientation asked for ({@code byChannels} needs kg a multiple of {@link #CR}); tests compare the two. */
+    static void forward(Geometry g, float[] x, float[] w, float[] b, float[] y, WorkerPool pool, boolean byChannels) {
+        if (byChannels && g.kg % CR != 0) throw new IllegalArgumentException("byChannels needs kg a multiple of " + CR + ", got kg = " + g.kg);
         int rt = rowsPerTask(g);
         int rowBlocks = (g.oh + rt - 1) / rt;
         int perImage = g.g * g.od * rowBlocks;
@@ -44,7 +57,11 @@ final class FloatImplicitGemm {
             int n = i / perImage, rest = i % perImage;
             int grp = rest / (g.od * rowBlocks), plane = rest % (g.od * rowBlocks);
             int oz = plane / rowBlocks, oy0 = (plane % rowBlocks) * rt, oy1 = Math.min(g.oh, oy0 + rt);
-            task(g, n, grp, oz, oy0, oy1, x, w, b, y, s);
+            if (byChannels) {
+                taskByChannels(g, n, grp, oz, oy0, oy1, x, w, b, y, s);
+            } else {
+                task(g, n, grp, oz, oy0, oy1, x, w, b, y, s);
+            }
         });
     }
 
@@ -59,12 +76,7 @@ final class FloatImplicitGemm {
         // Packed weights (MR-row panels over all rows, zero rows past kg) and the shift of every column-matrix row.
         float[] ap = s.floats(Scratch.GEMM_A, kgR * g.rows);
         FloatVectorGemm.packA(MR, g.kg, g.rows, w, grp * g.kg * g.rows, g.rows, 1, ap);
-        int[] off = s.ints(Scratch.SAMPLE_INDEX, g.rows);
-        for (int r = 0; r < g.rows; r++) {
-            int c = r / g.kv, t = r % g.kv;
-            int tz = t / (g.kh * g.kw), ty = (t / g.kw) % g.kh, tx = t % g.kw;
-            off[r] = (c * g.kd + tz) * block + ty * g.dh * pw + tx * g.dw;
-        }
+        int[] off = offsets(g, pw, block, s);
         float[] out = s.floats(Scratch.COLUMNS, kgR * lenR);
         // Whole 6-row panels, then a last panel of 1-2 or 3-4 rows by a 2- or 4-row kernel (5 rows: the 6-row one).
         int full = g.kg / MR * MR, rest = g.kg - full;
@@ -92,6 +104,92 @@ final class FloatImplicitGemm {
                 }
             }
         }
+    }
+
+    /** off[r] = the shift of column-matrix row r in the staged block: its channel's and depth tap's rows, then its row and column tap. */
+    private static int[] offsets(Geometry g, int pw, int block, Scratch s) {
+        int[] off = s.ints(Scratch.SAMPLE_INDEX, g.rows);
+        for (int r = 0; r < g.rows; r++) {
+            int c = r / g.kv, t = r % g.kv;
+            int tz = t / (g.kh * g.kw), ty = (t / g.kw) % g.kh, tx = t % g.kw;
+            off[r] = (c * g.kd + tz) * block + ty * g.dh * pw + tx * g.dw;
+        }
+        return off;
+    }
+
+    /**
+     * {@link #task} with the tile turned: kg a multiple of {@link #CR}, so the weights of 2 vectors of output channels
+     * are one vector load each per column-matrix row (no partial panel), and every position of the tile is one
+     * broadcast of a staged value (no vector load straddling cache lines at the odd shifts). The output tile is
+     * position-major (out[q][kk]) and is turned back while it is copied out. Each element is the same fused
+     * multiply-add chain over k in order as in the other orientation, so the two give the same bits.
+     */
+    private static void taskByChannels(Geometry g, int n, int grp, int oz, int oy0, int oy1, float[] x, float[] w, float[] b, float[] y, Scratch s) {
+        int pw = g.ow + (g.kw - 1) * g.dw, rows = oy1 - oy0, sr = rows + (g.kh - 1) * g.dh;
+        int len = rows * pw, lenR = (len + PR - 1) / PR * PR;
+        int block = sr * pw, stageLen = g.cg * g.kd * block + (lenR - len) + (g.kw - 1) * g.dw + PR;
+        float[] st = s.floats(Scratch.STAGED, stageLen);
+        stage(g, g.cg, x, (n * g.c + grp * g.cg) * g.is, oz, oy0, sr, pw, st);
+        java.util.Arrays.fill(st, g.cg * g.kd * block, stageLen, 0);
+        float[] ap = s.floats(Scratch.GEMM_A, g.kg * g.rows);
+        FloatVectorGemm.packA(CR, g.kg, g.rows, w, grp * g.kg * g.rows, g.rows, 1, ap);
+        int[] off = offsets(g, pw, block, s);
+        float[] out = s.floats(Scratch.COLUMNS, lenR * g.kg);
+        for (int q = 0; q < lenR; q += PR) {
+            for (int ic = 0; ic < g.kg; ic += CR) {
+                kernelByChannels(g.rows, ap, ic * g.rows, st, q, off, out, q * g.kg + ic, g.kg);
+            }
+        }
+        // Turned back in blocks of TB positions of a row (TB × kg values, within L1) so that neither side is walked
+        // across the whole tile per channel. Without a bias the values are copied as they are (x + 0 would turn −0 into +0).
+        int yo = (n * g.k + grp * g.kg) * g.os + (oz * g.oh + oy0) * g.ow;
+        for (int r = 0; r < rows; r++) {
+            for (int j0 = 0; j0 < g.ow; j0 += TB) {
+                int j1 = Math.min(g.ow, j0 + TB);
+                for (int kk = 0; kk < g.kg; kk++) {
+                    int src = r * pw * g.kg + kk, dst = yo + kk * g.os + r * g.ow;
+                    if (b == null) {
+                        for (int j = j0; j < j1; j++) y[dst + j] = out[src + j * g.kg];
+                    } else {
+                        float bv = b[grp * g.kg + kk];
+                        for (int j = j0; j < j1; j++) y[dst + j] = out[src + j * g.kg] + bv;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * out[q0 + j][0..CR) for j < PR (rows ldo apart from oo) = the packed weights of CR output channels (CR wide, kk deep)
+     * times the staged values st[q0 + j + off[k]]; one sum per element, over k in order.
+     */
+    private static void kernelByChannels(int kk, float[] ap, int ao, float[] st, int q0, int[] off, float[] out, int oo, int ldo) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c02 = z, c03 = z, c04 = z, c05 = z;
+        FloatVector c10 = z, c11 = z, c12 = z, c13 = z, c14 = z, c15 = z;
+        for (int k = 0; k < kk; k++) {
+            int aq = ao + CR * k, bq = q0 + off[k];
+            FloatVector a0 = FloatVector.fromArray(S, ap, aq);
+            FloatVector a1 = FloatVector.fromArray(S, ap, aq + VL);
+            FloatVector b0 = FloatVector.broadcast(S, st[bq]);
+            c00 = a0.fma(b0, c00); c10 = a1.fma(b0, c10);
+            FloatVector b1 = FloatVector.broadcast(S, st[bq + 1]);
+            c01 = a0.fma(b1, c01); c11 = a1.fma(b1, c11);
+            FloatVector b2 = FloatVector.broadcast(S, st[bq + 2]);
+            c02 = a0.fma(b2, c02); c12 = a1.fma(b2, c12);
+            FloatVector b3 = FloatVector.broadcast(S, st[bq + 3]);
+            c03 = a0.fma(b3, c03); c13 = a1.fma(b3, c13);
+            FloatVector b4 = FloatVector.broadcast(S, st[bq + 4]);
+            c04 = a0.fma(b4, c04); c14 = a1.fma(b4, c14);
+            FloatVector b5 = FloatVector.broadcast(S, st[bq + 5]);
+            c05 = a0.fma(b5, c05); c15 = a1.fma(b5, c15);
+        }
+        c00.intoArray(out, oo); c10.intoArray(out, oo + VL);
+        c01.intoArray(out, oo + ldo); c11.intoArray(out, oo + ldo + VL);
+        c02.intoArray(out, oo + 2 * ldo); c12.intoArray(out, oo + 2 * ldo + VL);
+        c03.intoArray(out, oo + 3 * ldo); c13.intoArray(out, oo + 3 * ldo + VL);
+        c04.intoArray(out, oo + 4 * ldo); c14.intoArray(out, oo + 4 * ldo + VL);
+        c05.intoArray(out, oo + 5 * ldo); c15.intoArray(out, oo + 5 * ldo + VL);
     }
 
     /** st[c][tz][r][col] = x[c][oz − pd + tz·dd][oy0 − ph + r][col − pw] for col < ow + (kw − 1)·dw, zero outside the input. */
