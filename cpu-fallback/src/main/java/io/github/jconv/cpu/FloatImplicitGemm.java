@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Tasks are (sample, group, output plane, block of output rows), cut from the spec alone; every output
  * element is one sum over the column-matrix rows in order, so results do not depend on the thread count.
  * Scratch per worker: the staged block (at most about {@link ImplicitGemm#STAGE_BUDGET} elements), the packed weights
- * of one group and the output tile. When it runs: {@link ImplicitGemm#applies}. Loaded only when the JVM has
+ * of one group (the channel-vector tile: of all groups, once per call, shared) and the output tile. When it runs: {@link ImplicitGemm#applies}. Loaded only when the JVM has
  * {@code jdk.incubator.vector}.
  */
 final class FloatImplicitGemm {
@@ -53,12 +53,16 @@ final class FloatImplicitGemm {
         int rt = rowsPerTask(g);
         int rowBlocks = (g.oh + rt - 1) / rt;
         int perImage = g.g * g.od * rowBlocks;
+        // The channel-vector tile's weight panels never straddle groups (kg is a multiple of CR): all groups are
+        // packed once per call, into the call's shared scratch, instead of once per task.
+        float[] packed = byChannels ? pool.shared().floats(Scratch.SHARED_PARTIALS, g.k * g.rows) : null;
+        if (byChannels) FloatVectorGemm.packA(CR, g.k, g.rows, w, 0, g.rows, 1, packed);
         pool.forEach(g.batch * perImage, (i, s) -> {
             int n = i / perImage, rest = i % perImage;
             int grp = rest / (g.od * rowBlocks), plane = rest % (g.od * rowBlocks);
             int oz = plane / rowBlocks, oy0 = (plane % rowBlocks) * rt, oy1 = Math.min(g.oh, oy0 + rt);
             if (byChannels) {
-                taskByChannels(g, n, grp, oz, oy0, oy1, x, w, b, y, s);
+                taskByChannels(g, n, grp, oz, oy0, oy1, x, packed, b, y, s);
             } else {
                 task(g, n, grp, oz, oy0, oy1, x, w, b, y, s);
             }
@@ -124,20 +128,18 @@ final class FloatImplicitGemm {
      * position-major (out[q][kk]) and is turned back while it is copied out. Each element is the same fused
      * multiply-add chain over k in order as in the other orientation, so the two give the same bits.
      */
-    private static void taskByChannels(Geometry g, int n, int grp, int oz, int oy0, int oy1, float[] x, float[] w, float[] b, float[] y, Scratch s) {
+    private static void taskByChannels(Geometry g, int n, int grp, int oz, int oy0, int oy1, float[] x, float[] ap, float[] b, float[] y, Scratch s) {
         int pw = g.ow + (g.kw - 1) * g.dw, rows = oy1 - oy0, sr = rows + (g.kh - 1) * g.dh;
         int len = rows * pw, lenR = (len + PR - 1) / PR * PR;
         int block = sr * pw, stageLen = g.cg * g.kd * block + (lenR - len) + (g.kw - 1) * g.dw + PR;
         float[] st = s.floats(Scratch.STAGED, stageLen);
         stage(g, g.cg, x, (n * g.c + grp * g.cg) * g.is, oz, oy0, sr, pw, st);
         java.util.Arrays.fill(st, g.cg * g.kd * block, stageLen, 0);
-        float[] ap = s.floats(Scratch.GEMM_A, g.kg * g.rows);
-        FloatVectorGemm.packA(CR, g.kg, g.rows, w, grp * g.kg * g.rows, g.rows, 1, ap);
         int[] off = offsets(g, pw, block, s);
         float[] out = s.floats(Scratch.COLUMNS, lenR * g.kg);
         for (int q = 0; q < lenR; q += PR) {
             for (int ic = 0; ic < g.kg; ic += CR) {
-                kernelByChannels(g.rows, ap, ic * g.rows, st, q, off, out, q * g.kg + ic, g.kg);
+                kernelByChannels(g.rows, ap, (grp * g.kg + ic) * g.rows, st, q, off, out, q * g.kg + ic, g.kg);
             }
         }
         // Turned back in blocks of TB positions of a row (TB × kg values, within L1) so that neither side is walked
@@ -206,9 +208,10 @@ final class FloatImplicitGemm {
                         java.util.Arrays.fill(st, at, at + pw, 0);
                         continue;
                     }
-                    java.util.Arrays.fill(st, at, at + c0, 0);
+                    // The side pads are a few columns: plain loops (a fill call per pad cost more than the copy on 28-column rows).
+                    for (int j = at; j < at + c0; j++) st[j] = 0;
                     System.arraycopy(x, xBase + c * g.is + (iz * g.ih + iy) * g.iw + c0 - g.pw, st, at + c0, c1 - c0);
-                    java.util.Arrays.fill(st, at + c1, at + pw, 0);
+                    for (int j = at + c1; j < at + pw; j++) st[j] = 0;
                 }
             }
         }
