@@ -16,10 +16,13 @@ public final class ImplicitTiming {
                 java.util.SplittableRandom r = new java.util.SplittableRandom(1);
                 for (int i = 0; i < x.length; i++) x[i] = (float) r.nextDouble();
                 for (int i = 0; i < w.length; i++) w[i] = (float) r.nextDouble();
+                float[] b = new float[g.k];
                 try (WorkerPool pool = new WorkerPool(1)) {
-                    double t = StepTiming.time(reps, () -> FloatConvPasses.forward(g, CpuAlgorithm.IMPLICIT_GEMM, x, w, null, y, pool));
-                    double flops = 2.0 * g.batch * g.k * g.rows * g.os;
-                    System.out.printf("%-45s %8.2f ms %6.1f GF/s%n", args[a], t * 1e3, flops / t / 1e9);
+                    for (float[] bias : new float[][]{null, b}) {
+                        double t = StepTiming.time(reps, () -> FloatConvPasses.forward(g, CpuAlgorithm.IMPLICIT_GEMM, x, w, bias, y, pool));
+                        double flops = 2.0 * g.batch * g.k * g.rows * g.os;
+                        System.out.printf("%-45s %-7s %8.2f ms %6.1f GF/s%n", args[a], bias == null ? "" : "+bias", t * 1e3, flops / t / 1e9);
+                    }
                 }
             }
         }
