@@ -9,13 +9,17 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code PW = ow + (kw − 1)·dw} wide (the padded input row); an output position is then numbered q = row·PW + column in the same raster,
  * and the input that kernel tap t of channel c multiplies at q is the staged value at q + off[c, t], one
  * constant shift per column-matrix row. The micro-kernel keeps a tile of MR output channels × NR positions
- * in registers and reads its B vectors straight from the staged block at those shifts; the PW − ow
- * positions at the end of each raster row are computed and dropped (3–7% of the work on the P problems).
+ * in registers and reads its B vectors straight from the staged block at those shifts; where a group's output
+ * channels are a multiple of 2 vectors (P7, P8, and most layers) the tile is turned: 2 vectors of output
+ * channels × PR positions, the weights loaded as vectors and each staged value broadcast, which leaves no
+ * partial panel of channels and no vector load straddling cache lines at the odd shifts (P7 one thread
+ * about 100 → 78 ms). The PW − ow positions at the end of each raster row are computed and dropped (3–7% of the
+ * work on the P problems).
  *
  * <p>Tasks are (sample, group, output plane, block of output rows), cut from the spec alone; every output
  * element is one sum over the column-matrix rows in order, so results do not depend on the thread count.
  * Scratch per worker: the staged block (at most about {@link ImplicitGemm#STAGE_BUDGET} elements), the packed weights
- * of one group and the output tile. When it runs: {@link ImplicitGemm#applies}. Loaded only when the JVM has
+ * of one group (the channel-vector tile: of all groups, once per call, shared) and the output tile. When it runs: {@link ImplicitGemm#applies}. Loaded only when the JVM has
  * {@code jdk.incubator.vector}.
  */
 final class FloatImplicitGemm {
@@ -23,6 +27,13 @@ final class FloatImplicitGemm {
     static final int VL = S.length();
     /** Register tile: 6 output channels × 2 vectors of positions (12 accumulators of 16 AVX2 registers). */
     static final int MR = 6, NR = 2 * VL;
+    /**
+     * The other orientation, for groups of a multiple of 2 vectors of output channels: 2 vectors of channels
+     * × PR positions (the same 12 accumulators), weights loaded as vectors and staged inputs broadcast.
+     */
+    static final int CR = 2 * VL, PR = 6;
+    /** Positions per block when the position-major output tile is turned back. */
+    private static final int TB = 16;
     private FloatImplicitGemm() {
     }
 
@@ -37,14 +48,28 @@ final class FloatImplicitGemm {
     }
 
     static void forward(Geometry g, float[] x, float[] w, float[] b, float[] y, WorkerPool pool) {
+        forward(g, x, w, b, y, pool, g.kg % CR == 0);
+    }
+
+    /** The forward in the tile orientation asked for ({@code byChannels} needs kg a multiple of {@link #CR}); tests compare the two. */
+    static void forward(Geometry g, float[] x, float[] w, float[] b, float[] y, WorkerPool pool, boolean byChannels) {
+        if (byChannels && g.kg % CR != 0) throw new IllegalArgumentException("byChannels needs kg a multiple of " + CR + ", got kg = " + g.kg);
         int rt = rowsPerTask(g);
         int rowBlocks = (g.oh + rt - 1) / rt;
         int perImage = g.g * g.od * rowBlocks;
+        // The channel-vector tile's weight panels never straddle groups (kg is a multiple of CR): all groups are
+        // packed once per call, into the call's shared scratch, instead of once per task.
+        float[] packed = byChannels ? pool.shared().floats(Scratch.SHARED_PARTIALS, g.k * g.rows) : null;
+        if (byChannels) FloatVectorGemm.packA(CR, g.k, g.rows, w, 0, g.rows, 1, packed);
         pool.forEach(g.batch * perImage, (i, s) -> {
             int n = i / perImage, rest = i % perImage;
             int grp = rest / (g.od * rowBlocks), plane = rest % (g.od * rowBlocks);
             int oz = plane / rowBlocks, oy0 = (plane % rowBlocks) * rt, oy1 = Math.min(g.oh, oy0 + rt);
-            task(g, n, grp, oz, oy0, oy1, x, w, b, y, s);
+            if (byChannels) {
+                taskByChannels(g, n, grp, oz, oy0, oy1, x, packed, b, y, s);
+            } else {
+                task(g, n, grp, oz, oy0, oy1, x, w, b, y, s);
+            }
         });
     }
 
@@ -59,12 +84,7 @@ final class FloatImplicitGemm {
         // Packed weights (MR-row panels over all rows, zero rows past kg) and the shift of every column-matrix row.
         float[] ap = s.floats(Scratch.GEMM_A, kgR * g.rows);
         FloatVectorGemm.packA(MR, g.kg, g.rows, w, grp * g.kg * g.rows, g.rows, 1, ap);
-        int[] off = s.ints(Scratch.SAMPLE_INDEX, g.rows);
-        for (int r = 0; r < g.rows; r++) {
-            int c = r / g.kv, t = r % g.kv;
-            int tz = t / (g.kh * g.kw), ty = (t / g.kw) % g.kh, tx = t % g.kw;
-            off[r] = (c * g.kd + tz) * block + ty * g.dh * pw + tx * g.dw;
-        }
+        int[] off = offsets(g, pw, block, s);
         float[] out = s.floats(Scratch.COLUMNS, kgR * lenR);
         // Whole 6-row panels, then a last panel of 1-2 or 3-4 rows by a 2- or 4-row kernel (5 rows: the 6-row one).
         int full = g.kg / MR * MR, rest = g.kg - full;
@@ -94,6 +114,90 @@ final class FloatImplicitGemm {
         }
     }
 
+    /** off[r] = the shift of column-matrix row r in the staged block: its channel's and depth tap's rows, then its row and column tap. */
+    private static int[] offsets(Geometry g, int pw, int block, Scratch s) {
+        int[] off = s.ints(Scratch.SAMPLE_INDEX, g.rows);
+        for (int r = 0; r < g.rows; r++) {
+            int c = r / g.kv, t = r % g.kv;
+            int tz = t / (g.kh * g.kw), ty = (t / g.kw) % g.kh, tx = t % g.kw;
+            off[r] = (c * g.kd + tz) * block + ty * g.dh * pw + tx * g.dw;
+        }
+        return off;
+    }
+
+    /**
+     * {@link #task} with the tile turned: kg a multiple of {@link #CR}, so the weights of 2 vectors of output channels
+     * are one vector load each per column-matrix row (no partial panel), and every position of the tile is one
+     * broadcast of a staged value (no vector load straddling cache lines at the odd shifts). The output tile is
+     * position-major (out[q][kk]) and is turned back while it is copied out. Each element is the same fused
+     * multiply-add chain over k in order as in the other orientation, so the two give the same bits.
+     */
+    private static void taskByChannels(Geometry g, int n, int grp, int oz, int oy0, int oy1, float[] x, float[] ap, float[] b, float[] y, Scratch s) {
+        int pw = g.ow + (g.kw - 1) * g.dw, rows = oy1 - oy0, sr = rows + (g.kh - 1) * g.dh;
+        int len = rows * pw, lenR = (len + PR - 1) / PR * PR;
+        int block = sr * pw, stageLen = g.cg * g.kd * block + (lenR - len) + (g.kw - 1) * g.dw + PR;
+        float[] st = s.floats(Scratch.STAGED, stageLen);
+        stage(g, g.cg, x, (n * g.c + grp * g.cg) * g.is, oz, oy0, sr, pw, st);
+        java.util.Arrays.fill(st, g.cg * g.kd * block, stageLen, 0);
+        int[] off = offsets(g, pw, block, s);
+        float[] out = s.floats(Scratch.COLUMNS, lenR * g.kg);
+        for (int q = 0; q < lenR; q += PR) {
+            for (int ic = 0; ic < g.kg; ic += CR) {
+                kernelByChannels(g.rows, ap, (grp * g.kg + ic) * g.rows, st, q, off, out, q * g.kg + ic, g.kg);
+            }
+        }
+        // Turned back in blocks of TB positions of a row (TB × kg values, within L1) so that neither side is walked
+        // across the whole tile per channel. Without a bias the values are copied as they are (x + 0 would turn −0 into +0).
+        int yo = (n * g.k + grp * g.kg) * g.os + (oz * g.oh + oy0) * g.ow;
+        for (int r = 0; r < rows; r++) {
+            for (int j0 = 0; j0 < g.ow; j0 += TB) {
+                int j1 = Math.min(g.ow, j0 + TB);
+                for (int kk = 0; kk < g.kg; kk++) {
+                    int src = r * pw * g.kg + kk, dst = yo + kk * g.os + r * g.ow;
+                    if (b == null) {
+                        for (int j = j0; j < j1; j++) y[dst + j] = out[src + j * g.kg];
+                    } else {
+                        float bv = b[grp * g.kg + kk];
+                        for (int j = j0; j < j1; j++) y[dst + j] = out[src + j * g.kg] + bv;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * out[q0 + j][0..CR) for j < PR (rows ldo apart from oo) = the packed weights of CR output channels (CR wide, kk deep)
+     * times the staged values st[q0 + j + off[k]]; one sum per element, over k in order.
+     */
+    private static void kernelByChannels(int kk, float[] ap, int ao, float[] st, int q0, int[] off, float[] out, int oo, int ldo) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c02 = z, c03 = z, c04 = z, c05 = z;
+        FloatVector c10 = z, c11 = z, c12 = z, c13 = z, c14 = z, c15 = z;
+        for (int k = 0; k < kk; k++) {
+            int aq = ao + CR * k, bq = q0 + off[k];
+            FloatVector a0 = FloatVector.fromArray(S, ap, aq);
+            FloatVector a1 = FloatVector.fromArray(S, ap, aq + VL);
+            FloatVector b0 = FloatVector.broadcast(S, st[bq]);
+            c00 = a0.fma(b0, c00); c10 = a1.fma(b0, c10);
+            FloatVector b1 = FloatVector.broadcast(S, st[bq + 1]);
+            c01 = a0.fma(b1, c01); c11 = a1.fma(b1, c11);
+            FloatVector b2 = FloatVector.broadcast(S, st[bq + 2]);
+            c02 = a0.fma(b2, c02); c12 = a1.fma(b2, c12);
+            FloatVector b3 = FloatVector.broadcast(S, st[bq + 3]);
+            c03 = a0.fma(b3, c03); c13 = a1.fma(b3, c13);
+            FloatVector b4 = FloatVector.broadcast(S, st[bq + 4]);
+            c04 = a0.fma(b4, c04); c14 = a1.fma(b4, c14);
+            FloatVector b5 = FloatVector.broadcast(S, st[bq + 5]);
+            c05 = a0.fma(b5, c05); c15 = a1.fma(b5, c15);
+        }
+        c00.intoArray(out, oo); c10.intoArray(out, oo + VL);
+        c01.intoArray(out, oo + ldo); c11.intoArray(out, oo + ldo + VL);
+        c02.intoArray(out, oo + 2 * ldo); c12.intoArray(out, oo + 2 * ldo + VL);
+        c03.intoArray(out, oo + 3 * ldo); c13.intoArray(out, oo + 3 * ldo + VL);
+        c04.intoArray(out, oo + 4 * ldo); c14.intoArray(out, oo + 4 * ldo + VL);
+        c05.intoArray(out, oo + 5 * ldo); c15.intoArray(out, oo + 5 * ldo + VL);
+    }
+
     /** st[c][tz][r][col] = x[c][oz − pd + tz·dd][oy0 − ph + r][col − pw] for col < ow + (kw − 1)·dw, zero outside the input. */
     static void stage(Geometry g, int channels, float[] x, int xBase, int oz, int oy0, int sr, int pw, float[] st) {
         // Staged columns [c0, c1) hold input columns [c0 − pw, c1 − pw); the rest is padding (either side may be uneven).
@@ -108,9 +212,10 @@ final class FloatImplicitGemm {
                         java.util.Arrays.fill(st, at, at + pw, 0);
                         continue;
                     }
-                    java.util.Arrays.fill(st, at, at + c0, 0);
+                    // The side pads are a few columns: plain loops (a fill call per pad cost more than the copy on 28-column rows).
+                    for (int j = at; j < at + c0; j++) st[j] = 0;
                     System.arraycopy(x, xBase + c * g.is + (iz * g.ih + iy) * g.iw + c0 - g.pw, st, at + c0, c1 - c0);
-                    java.util.Arrays.fill(st, at + c1, at + pw, 0);
+                    for (int j = at + c1; j < at + pw; j++) st[j] = 0;
                 }
             }
         }

@@ -45,6 +45,9 @@ class ImplicitGemmTest {
      * the budgets: e.g. line 1, forward: 8 channels × 1502 staged columns = 12016 per output row, 2^18 / 12016
      * = 21 rows less the 2-row halo = 19, so the 40 rows go in 3 blocks; weight gradient: one channel per block
      * (8 tasks wanted, 8 channels), (5 + 16) × 1502 = 31542 dy elements per row, 2^18 / 31542 = 8 rows, 5 blocks.
+     * The last line (32 output channels: the forward's channel-vector tile) splits its forward on the output tile:
+     * (2^18 − 16 × (32 + 6)) / (36 × 302 raster columns) = 24 rows, so the 40 rows go in 2 blocks; weight gradient,
+     * one channel per block: (32 + 16) × 302 = 14496 per row, 2^18 / 14496 = 18 rows, 3 blocks.
      */
     @ParameterizedTest(name = "{0}")
     @CsvSource({
@@ -56,6 +59,8 @@ class ImplicitGemmTest {
             "g8mb9ic64ih12iw12oc64kh3kw3ph1pw1, 1, 1",
             "mb2ic5ih11iw13oc17kh5kw3ph2pw1dh2, 1, 1",
             "mb3ic4iw37oc6kw7pw3, 1, 1",
+            "g2mb2ic6id4ih9iw11oc64kd3kh3kw3pd1ph1pw1, 1, 1",
+            "mb1ic3ih40iw300oc32kh3kw3ph1pw1, 2, 3",
     })
     void everyPassMatchesTheReferenceAndTheThreadCountChangesNoBit(String line, int forwardBlocks, int weightBlocks) {
         assumeTrue(FloatGemm.VECTOR, "the implicit GEMM needs jdk.incubator.vector");
@@ -115,5 +120,51 @@ class ImplicitGemmTest {
             else nans++;
         }
         assertEquals(3 * 6, nans, "3 output channels × 6 taps (kx 0 and 1 of three rows)");
+    }
+
+    /**
+     * The two tile orientations of the forward (weights broadcast over vectors of positions, or staged inputs broadcast
+     * over vectors of output channels) form every output as the same fused multiply-add chain over k in order, so they
+     * must agree bit for bit, with and without a bias, on shapes whose raster is not a multiple of either tile's width,
+     * with 3D taps, groups and several row blocks. Inputs include −0 products and a NaN, whose bits must also agree.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {
+            "g2mb2ic6id4ih9iw11oc64kd3kh3kw3pd1ph1pw1", "mb1ic3ih40iw300oc32kh3kw3ph1pw1", "g8mb2ic64ih7iw5oc128kh3kw3ph1pw1dw2"})
+    void bothTileOrientationsGiveTheSameBits(String line) {
+        assumeTrue(FloatGemm.VECTOR, "the implicit GEMM needs jdk.incubator.vector");
+        Geometry g = Geometry.of(ConvSpec.parse(line));
+        assertTrue(ImplicitGemm.applies(g), line);
+        assertEquals(0, g.kg % FloatImplicitGemm.CR, "kg fits the channel tile");
+        assertEquals(0, g.kg % DoubleImplicitGemm.CR, "kg fits the FP64 channel tile");
+        java.util.SplittableRandom r = new java.util.SplittableRandom(line.hashCode());
+        float[] x = new float[g.batch * g.c * g.is], w = new float[g.k * g.rows], b = new float[g.k];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (2 * r.nextDouble() - 1);
+        for (int i = 0; i < w.length; i++) w[i] = (float) (2 * r.nextDouble() - 1);
+        for (int i = 0; i < b.length; i++) b[i] = (float) r.nextDouble();
+        x[x.length / 3] = Float.NaN;
+        java.util.Arrays.fill(w, 0, g.rows, -0f);
+        double[] xd = new double[x.length], wd = new double[w.length], bd = new double[b.length];
+        for (int i = 0; i < x.length; i++) xd[i] = x[i];
+        for (int i = 0; i < w.length; i++) wd[i] = w[i];
+        for (int i = 0; i < b.length; i++) bd[i] = b[i];
+        try (WorkerPool pool = new WorkerPool(2)) {
+            for (float[] bias : new float[][]{null, b}) {
+                float[] y1 = new float[g.batch * g.k * g.os], y2 = new float[y1.length];
+                FloatImplicitGemm.forward(g, x, w, bias, y1, pool, false);
+                FloatImplicitGemm.forward(g, x, w, bias, y2, pool, true);
+                for (int i = 0; i < y1.length; i++) {
+                    assertEquals(Float.floatToRawIntBits(y1[i]), Float.floatToRawIntBits(y2[i]), line + " FP32 y[" + i + "]: " + y1[i] + " vs " + y2[i]);
+                }
+            }
+            for (double[] bias : new double[][]{null, bd}) {
+                double[] y1 = new double[g.batch * g.k * g.os], y2 = new double[y1.length];
+                DoubleImplicitGemm.forward(g, xd, wd, bias, y1, pool, false);
+                DoubleImplicitGemm.forward(g, xd, wd, bias, y2, pool, true);
+                for (int i = 0; i < y1.length; i++) {
+                    assertEquals(Double.doubleToRawLongBits(y1[i]), Double.doubleToRawLongBits(y2[i]), line + " FP64 y[" + i + "]: " + y1[i] + " vs " + y2[i]);
+                }
+            }
+        }
     }
 }
