@@ -59,7 +59,7 @@ final class FloatImplicitGemm {
         int perImage = g.g * g.od * rowBlocks;
         // The channel-vector tile's weight panels never straddle groups (kg is a multiple of CR): all groups are
         // packed once per call, into the call's shared scratch, instead of once per task.
-        float[] packed = byChannels ? pool.shared().floats(Scratch.SHARED_PARTIALS, g.k * g.rows) : null;
+        float[] packed = byChannels ? pool.shared().floats(Scratch.SHARED_PACKED_A, g.k * g.rows) : null;
         if (byChannels) FloatVectorGemm.packA(CR, g.k, g.rows, w, 0, g.rows, 1, packed);
         pool.forEach(g.batch * perImage, (i, s) -> {
             int n = i / perImage, rest = i % perImage;

@@ -28,7 +28,7 @@ final class Scratch {
     /** Shared (pool-wide) float slots: per-chunk partial weight gradients, and flipped weights. */
     static final int SHARED_PARTIALS = 0;
     static final int SHARED_WEIGHTS = 1;
-    /** Shared float slot: weights packed once per call for the Vector API GEMM ({@link FloatGemm#prepackA}). */
+    /** Shared float slot: weights packed once per call for the Vector API GEMM ({@link FloatGemm#prepackA}) and the implicit GEMM's channel tile. */
     static final int SHARED_PACKED_A = 2;
     static final int SLOTS = 6;
     private final float[][] floats = new float[SLOTS][];
