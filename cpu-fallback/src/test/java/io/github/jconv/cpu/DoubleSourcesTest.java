@@ -29,7 +29,7 @@ class DoubleSourcesTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"Gemm", "VectorGemm", "Columns", "Passes", "ConvPasses", "DepthwisePasses", "PhasePasses", "ImplicitGemm", "ImplicitWeights", "DeformablePasses", "Depthwise"})
+    @ValueSource(strings = {"Gemm", "VectorGemm", "VectorKernels", "Columns", "Passes", "ConvPasses", "DepthwisePasses", "PhasePasses", "ImplicitGemm", "ImplicitWeights", "DeformablePasses", "Depthwise"})
     void theBuildWritesEachDoubleTwinAsTheFloatSourceRetyped(String name) throws IOException {
         String src = Files.readString(SRC.resolve("Float" + name + ".java"), StandardCharsets.UTF_8);
         Path twin = GENERATED.resolve("Double" + name + ".java");

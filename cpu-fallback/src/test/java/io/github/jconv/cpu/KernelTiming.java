@@ -12,8 +12,8 @@ public final class KernelTiming {
         for (int round = 0; round < 5; round++) {
             long t = System.nanoTime();
             for (int it = 0; it < its; it++) {
-                if (mr == 8) FloatVectorGemm.kernel8x3(kc, ap, 0, bp, 0, c, 0, 64, mr, nr, true, tile);
-                else FloatVectorGemm.kernel6x2(kc, ap, 0, bp, 0, c, 0, 64, mr, nr, true, tile);
+                if (mr == 8) FloatVectorKernels.kernel8x3(kc, ap, 0, bp, 0, c, 0, 64, mr, nr, true, tile);
+                else FloatVectorKernels.kernel6x2(kc, ap, 0, bp, 0, c, 0, 64, mr, nr, true, tile);
             }
             long d = System.nanoTime() - t;
             System.out.printf("kernel %dx%d, kc %d: %.1f GFLOP/s%n", mr, nr, kc, 2.0 * mr * nr * kc * its / d);

@@ -25,7 +25,7 @@ public final class PassStepTiming {
             for (int jr = 0; jr < n; jr += 16) {
                 int nw = Math.min(16, n - jr);
                 for (int ir = 0; ir < m; ir += 6) {
-                    FloatVectorGemm.kernel6x2(kc, ap, ir * kc, bp, jr * kc, c, ir * ldc + jr, ldc, Math.min(6, m - ir), nw, pc > 0, tile);
+                    FloatVectorKernels.kernel6x2(kc, ap, ir * kc, bp, jr * kc, c, ir * ldc + jr, ldc, Math.min(6, m - ir), nw, pc > 0, tile);
                 }
             }
         }
