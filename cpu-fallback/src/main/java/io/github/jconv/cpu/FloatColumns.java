@@ -239,7 +239,7 @@ final class FloatColumns {
     /** Plan flags of {@link #coordinateGrads}: a corner inside the image (bits 0..3), the value inside, a neighbour inside. */
     private static final int VALUE = 16, NEAR = 32;
     /** Channels summed per sweep over the plan: the plan and the sums are read once per block, not once per channel. */
-    private static final int CHANNEL_BLOCK = 8;
+    private static final int CHANNEL_BLOCK = 32;
 
     /**
      * Offset and mask gradients of one offset group over positions [p0, p1): colGrad holds the
@@ -252,7 +252,8 @@ final class FloatColumns {
      * the image reads 0): ∂/∂y = (1−lx)(S10 − S00) + lx(S11 − S01), ∂/∂x = (1−ly)(S01 − S00) + ly(S11 − S10),
      * value = Σ of the bilinear weights times S. So the channel loop forms only the four sums (in FP64, in
      * ascending channel order, so the same bits for any thread count), from a plan (cell, fractions, corner
-     * flags) computed once per (tap, position). These are not the bits of summing each channel's slope:
+     * flags) computed once per (tap, position), two entries at a time where all their corners are inside (eight
+     * independent sums instead of four dependent chains). These are not the bits of summing each channel's slope:
      * the difference is FP64 rounding of the sums, far below the FP32 result's rounding.
      */
     static void coordinateGrads(Geometry g, float[] x, int xBase, int c0, int c1, float[] colGrad, int len,
@@ -293,6 +294,34 @@ final class FloatColumns {
         for (int cb = c0; cb < c1; cb += CHANNEL_BLOCK) {
             int ce = Math.min(c1, cb + CHANNEL_BLOCK);
             for (int e = 0; e < n; e++) {
+                if (e + 1 < n && (pi[n + e] & pi[n + e + 1] & 15) == 15) {
+                    // two entries with every corner inside: eight independent sums
+                    int f = e + 1, a0 = pi[e], a1 = pi[f];
+                    double s00 = pd[2 * n + e], s01 = pd[3 * n + e], s10 = pd[4 * n + e], s11 = pd[5 * n + e];
+                    double t00 = pd[2 * n + f], t01 = pd[3 * n + f], t10 = pd[4 * n + f], t11 = pd[5 * n + f];
+                    for (int c = cb; c < ce; c++) {
+                        int xc = xBase + c * g.is, xa = xc + a0, xb = xc + a1, r = (c - c0) * n;
+                        double cg = colGrad[r + e], ch = colGrad[r + f];
+                        s00 += cg * x[xa];
+                        t00 += ch * x[xb];
+                        s01 += cg * x[xa + 1];
+                        t01 += ch * x[xb + 1];
+                        s10 += cg * x[xa + iw];
+                        t10 += ch * x[xb + iw];
+                        s11 += cg * x[xa + iw + 1];
+                        t11 += ch * x[xb + iw + 1];
+                    }
+                    pd[2 * n + e] = s00;
+                    pd[3 * n + e] = s01;
+                    pd[4 * n + e] = s10;
+                    pd[5 * n + e] = s11;
+                    pd[2 * n + f] = t00;
+                    pd[3 * n + f] = t01;
+                    pd[4 * n + f] = t10;
+                    pd[5 * n + f] = t11;
+                    e++;
+                    continue;
+                }
                 int k = pi[n + e];
                 double s00 = pd[2 * n + e], s01 = pd[3 * n + e], s10 = pd[4 * n + e], s11 = pd[5 * n + e];
                 if ((k & 15) == 15) {
