@@ -236,50 +236,137 @@ final class FloatColumns {
         }
     }
 
+    /** Plan flags of {@link #coordinateGrads}: a corner inside the image (bits 0..3), the value inside, a neighbour inside. */
+    private static final int VALUE = 16, NEAR = 32;
+    /** Channels summed per sweep over the plan: the plan and the sums are read once per block, not once per channel. */
+    private static final int CHANNEL_BLOCK = 32;
+
     /**
      * Offset and mask gradients of one offset group over positions [p0, p1): colGrad holds the
      * column gradients of the group's channels [c0, c1) (rows (c - c0) * kv + t, length len).
      * The offset gradient follows torchvision's coordinate-weight rule: the slope of the bilinear
      * form on the cell, each in-image neighbour counted, no test on the position itself (so a
      * coordinate of exactly −1 has the slope from inside the image); the mask gradient is Σ G·value.
+     *
+     * <p>All three are linear in the four corner sums S_ab = Σ_c G_c · x_c(corner ab) (a corner outside
+     * the image reads 0): ∂/∂y = (1−lx)(S10 − S00) + lx(S11 − S01), ∂/∂x = (1−ly)(S01 − S00) + ly(S11 − S10),
+     * value = Σ of the bilinear weights times S. So the channel loop forms only the four sums (in FP64, in
+     * ascending channel order, so the same bits for any thread count), from a plan (cell, fractions, corner
+     * flags) computed once per (tap, position), two entries at a time where all their corners are inside (eight
+     * independent sums instead of four dependent chains). These are not the bits of summing each channel's slope:
+     * the difference is FP64 rounding of the sums, far below the FP32 result's rounding.
      */
     static void coordinateGrads(Geometry g, float[] x, int xBase, int c0, int c1, float[] colGrad, int len,
                                 float[] off, int offBase, float[] mask, int maskBase,
-                                float[] dOff, float[] dMask, int p0, int p1) {
+                                float[] dOff, float[] dMask, int p0, int p1, Scratch s) {
+        int n = g.kv * len;
+        // pd: [0, n) ly (or, with no neighbour inside, the slope 0 or NaN), [n, 2n) lx, then the corner sums S00, S01, S10, S11
+        double[] pd = s.doubles(Scratch.STAGED, 6 * n);
+        // pi: [0, n) the corner (y0, x0) as an index within a channel, [n, 2n) the flags
+        int[] pi = s.ints(Scratch.SAMPLE_INDEX, 2 * n);
         for (int t = 0; t < g.kv; t++) {
             int ty = t / g.kw, tx = t - ty * g.kw;
-            int dyBase = offBase + 2 * t * g.os, dxBase = dyBase + g.os, mBase = maskBase + t * g.os;
+            int dyBase = offBase + 2 * t * g.os, dxBase = dyBase + g.os;
             for (int p = p0; p < p1; p++) {
                 int oy = p / g.ow, ox = p - oy * g.ow;
                 double offY = off[dyBase + p], offX = off[dxBase + p];
-                double m = g.modulated ? mask[mBase + p] : 1;
-                int row = t * len + p - p0;
-                double gy = 0, gx = 0, gm = 0;
+                int e = t * len + p - p0;
                 long y0 = Double.isNaN(offY) || Double.isNaN(offX) ? Long.MIN_VALUE : cell(oy * g.sh - g.ph + ty * g.dh, offY);
                 long x0 = y0 == Long.MIN_VALUE ? Long.MIN_VALUE : cell(ox * g.sw - g.pw + tx * g.dw, offX);
                 if (y0 >= -1 && y0 < g.ih && x0 >= -1 && x0 < g.iw) {
-                    double ly = fraction(offY), lx = fraction(offX), hy = 1 - ly, hx = 1 - lx;
-                    boolean value = valueInside(y0, ly, g.ih) && valueInside(x0, lx, g.iw);
+                    double ly = fraction(offY), lx = fraction(offX);
                     boolean yIn0 = y0 >= 0, yIn1 = y0 + 1 < g.ih, xIn0 = x0 >= 0, xIn1 = x0 + 1 < g.iw;
-                    int i00 = (int) (y0 * g.iw + x0);
-                    for (int c = c0; c < c1; c++) {
-                        int xc = xBase + c * g.is;
-                        double v00 = yIn0 && xIn0 ? x[xc + i00] : 0;
-                        double v01 = yIn0 && xIn1 ? x[xc + i00 + 1] : 0;
-                        double v10 = yIn1 && xIn0 ? x[xc + i00 + g.iw] : 0;
-                        double v11 = yIn1 && xIn1 ? x[xc + i00 + g.iw + 1] : 0;
-                        double cgv = colGrad[(c - c0) * g.kv * len + row];
-                        gy += cgv * (hx * (v10 - v00) + lx * (v11 - v01));
-                        gx += cgv * (hy * (v01 - v00) + ly * (v11 - v10));
-                        gm += cgv * (value ? hy * hx * v00 + hy * lx * v01 + ly * hx * v10 + ly * lx * v11 : 0);
-                    }
+                    pd[e] = ly;
+                    pd[n + e] = lx;
+                    pi[e] = (int) (y0 * g.iw + x0);
+                    pi[n + e] = NEAR | (valueInside(y0, ly, g.ih) && valueInside(x0, lx, g.iw) ? VALUE : 0)
+                            | (yIn0 && xIn0 ? 1 : 0) | (yIn0 && xIn1 ? 2 : 0) | (yIn1 && xIn0 ? 4 : 0) | (yIn1 && xIn1 ? 8 : 0);
                 } else {
                     // no neighbour in the image (or a NaN position): every slope and value is 0 (NaN),
                     // and the products with the column gradients are still formed (NaN · 0 is NaN)
-                    double s = y0 == Long.MIN_VALUE ? offY + offX : 0;
-                    for (int c = c0; c < c1; c++) gy += colGrad[(c - c0) * g.kv * len + row] * s;
-                    gx = gy;
-                    gm = gy;
+                    pd[e] = y0 == Long.MIN_VALUE ? offY + offX : 0;
+                    pi[n + e] = 0;
+                }
+            }
+        }
+        java.util.Arrays.fill(pd, 2 * n, 6 * n, 0);
+        int iw = g.iw;
+        for (int cb = c0; cb < c1; cb += CHANNEL_BLOCK) {
+            int ce = Math.min(c1, cb + CHANNEL_BLOCK);
+            for (int e = 0; e < n; e++) {
+                if (e + 1 < n && (pi[n + e] & pi[n + e + 1] & 15) == 15) {
+                    // two entries with every corner inside: eight independent sums
+                    int f = e + 1, a0 = pi[e], a1 = pi[f];
+                    double s00 = pd[2 * n + e], s01 = pd[3 * n + e], s10 = pd[4 * n + e], s11 = pd[5 * n + e];
+                    double t00 = pd[2 * n + f], t01 = pd[3 * n + f], t10 = pd[4 * n + f], t11 = pd[5 * n + f];
+                    for (int c = cb; c < ce; c++) {
+                        int xc = xBase + c * g.is, xa = xc + a0, xb = xc + a1, r = (c - c0) * n;
+                        double cg = colGrad[r + e], ch = colGrad[r + f];
+                        s00 += cg * x[xa];
+                        t00 += ch * x[xb];
+                        s01 += cg * x[xa + 1];
+                        t01 += ch * x[xb + 1];
+                        s10 += cg * x[xa + iw];
+                        t10 += ch * x[xb + iw];
+                        s11 += cg * x[xa + iw + 1];
+                        t11 += ch * x[xb + iw + 1];
+                    }
+                    pd[2 * n + e] = s00;
+                    pd[3 * n + e] = s01;
+                    pd[4 * n + e] = s10;
+                    pd[5 * n + e] = s11;
+                    pd[2 * n + f] = t00;
+                    pd[3 * n + f] = t01;
+                    pd[4 * n + f] = t10;
+                    pd[5 * n + f] = t11;
+                    e++;
+                    continue;
+                }
+                int k = pi[n + e];
+                double s00 = pd[2 * n + e], s01 = pd[3 * n + e], s10 = pd[4 * n + e], s11 = pd[5 * n + e];
+                if ((k & 15) == 15) {
+                    int i00 = pi[e];
+                    for (int c = cb; c < ce; c++) {
+                        int xc = xBase + c * g.is + i00;
+                        double cg = colGrad[(c - c0) * n + e];
+                        s00 += cg * x[xc];
+                        s01 += cg * x[xc + 1];
+                        s10 += cg * x[xc + iw];
+                        s11 += cg * x[xc + iw + 1];
+                    }
+                } else if ((k & NEAR) != 0) {
+                    int i00 = pi[e];
+                    for (int c = cb; c < ce; c++) {
+                        int xc = xBase + c * g.is + i00;
+                        double cg = colGrad[(c - c0) * n + e];
+                        s00 += cg * ((k & 1) != 0 ? x[xc] : 0);
+                        s01 += cg * ((k & 2) != 0 ? x[xc + 1] : 0);
+                        s10 += cg * ((k & 4) != 0 ? x[xc + iw] : 0);
+                        s11 += cg * ((k & 8) != 0 ? x[xc + iw + 1] : 0);
+                    }
+                } else {
+                    double sl = pd[e];
+                    for (int c = cb; c < ce; c++) s00 += colGrad[(c - c0) * n + e] * sl;
+                }
+                pd[2 * n + e] = s00;
+                pd[3 * n + e] = s01;
+                pd[4 * n + e] = s10;
+                pd[5 * n + e] = s11;
+            }
+        }
+        for (int t = 0; t < g.kv; t++) {
+            int dyBase = offBase + 2 * t * g.os, dxBase = dyBase + g.os, mBase = maskBase + t * g.os;
+            for (int p = p0; p < p1; p++) {
+                int e = t * len + p - p0;
+                double m = g.modulated ? mask[mBase + p] : 1;
+                int k = pi[n + e];
+                double s00 = pd[2 * n + e], gy = s00, gx = s00, gm = s00;
+                if ((k & NEAR) != 0) {
+                    double s01 = pd[3 * n + e], s10 = pd[4 * n + e], s11 = pd[5 * n + e];
+                    double ly = pd[e], lx = pd[n + e], hy = 1 - ly, hx = 1 - lx;
+                    gy = hx * (s10 - s00) + lx * (s11 - s01);
+                    gx = hy * (s01 - s00) + ly * (s11 - s10);
+                    gm = (k & VALUE) != 0 ? hy * hx * s00 + hy * lx * s01 + ly * hx * s10 + ly * lx * s11 : 0 * (s00 + s01 + s10 + s11);
                 }
                 dOff[dyBase + p] = (float) (gy * m);
                 dOff[dxBase + p] = (float) (gx * m);
@@ -287,4 +374,5 @@ final class FloatColumns {
             }
         }
     }
+
 }

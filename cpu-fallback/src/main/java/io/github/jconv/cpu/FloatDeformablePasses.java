@@ -132,7 +132,7 @@ final class FloatDeformablePasses {
                 a = e;
             }
             FloatColumns.coordinateGrads(g, x, n * g.c * g.is, c0, c1, colGrad, len,
-                    off, offBase(g, n, og), mask, maskBase(g, n, og), dOff, dMask, p0, p1);
+                    off, offBase(g, n, og), mask, maskBase(g, n, og), dOff, dMask, p0, p1, s);
         });
     }
 }
