@@ -459,6 +459,66 @@ public final class ConvEngine implements AutoCloseable {
     }
 
     /**
+     * Runs several passes of one spec on one set of buffers, in {@link Pass} order (the forward first): e.g. every
+     * gradient of a training step's backward, {@code EnumSet.of(BACKWARD_DATA, BACKWARD_WEIGHT, BACKWARD_OFFSET_MASK)}.
+     * {@code args} holds the buffers of all of them. Each pass is checked as by {@link #execute(Pass, ConvSpec, ConvArgs)};
+     * in addition no output may be a buffer that any pass of the call uses under another role. The backend may share
+     * work between the passes (the CPU backend computes a deformable layer's data and offset/mask gradients from one
+     * column gradient Wᵀ·dY); the results equal the passes run one by one within the op's tolerance (on the CPU: bit
+     * for bit).
+     */
+    public void executeAll(Set<Pass> passes, ConvSpec spec, ConvArgs args) {
+        if (passes == null) {
+            throw new IllegalArgumentException("passes = null: name the passes to run, e.g. EnumSet.of(Pass.BACKWARD_DATA, Pass.BACKWARD_WEIGHT)");
+        }
+        for (Pass p : passes) {
+            if (p == null) throw new IllegalArgumentException("passes = " + passes + ": contains null; name only passes, e.g. EnumSet.of(Pass.BACKWARD_DATA)");
+        }
+        if (passes.isEmpty()) {
+            throw new IllegalArgumentException("passes = []: name at least one pass, e.g. EnumSet.of(Pass.BACKWARD_DATA, Pass.BACKWARD_WEIGHT)");
+        }
+        java.util.EnumSet<Pass> set = java.util.EnumSet.copyOf(passes);
+        DType dtype = null;
+        Pass first = null;
+        java.util.EnumSet<Role> used = java.util.EnumSet.noneOf(Role.class), written = java.util.EnumSet.noneOf(Role.class);
+        for (Pass p : set) {
+            DType d = validate(p, spec, args);
+            if (dtype == null) {
+                dtype = d;
+                first = p;
+            } else if (d != dtype) {
+                throw new IllegalArgumentException("dtype = " + d + " in the buffers of " + p + ": every buffer of one call has the same dtype, and those of "
+                        + first + " are " + dtype + "; use " + dtype);
+            }
+            used.addAll(p.inputs(spec));
+            used.addAll(p.outputs(spec));
+            written.addAll(p.outputs(spec));
+        }
+        for (Role o : written) {
+            for (Role r : used) {
+                if (r != o && args.get(r) == args.get(o)) {
+                    throw new IllegalArgumentException(o.label() + " is the same buffer as " + r.label()
+                            + ": an output may not alias another buffer of the call; allocate a separate one");
+                }
+            }
+        }
+        ConvSpec asked = spec.batch() == 0 ? spec.toBuilder().batch(1).build() : spec;
+        for (Pass p : set) {
+            Support s = backend.supports(asked, p, dtype);
+            if (!s.supported()) {
+                throw new UnsupportedOperationException("backend " + backend.name() + " does not support " + p + " "
+                        + dtype + " of " + spec + ": " + s.reason());
+            }
+        }
+        if (spec.batch() == 0) {
+            for (Pass p : set) emptyBatch(p, spec, args);
+            return;
+        }
+        engineAlgorithm.remove();
+        backend.executeAll(set, spec, args);
+    }
+
+    /**
      * Batch 0, answered here without the backend (PyTorch semantics): outputs shaped by the batch
      * are empty; dw and db, sums over an empty batch, are zeros.
      */

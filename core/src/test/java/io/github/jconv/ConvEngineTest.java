@@ -266,4 +266,45 @@ class ConvEngineTest {
                     () -> e.execute(Pass.FORWARD, spec, ConvArgs.builder().x(x).w(w).b(b).y(y).build()));
         }
     }
+
+    @Test
+    void severalPassesInOneCallAreCheckedTogetherBeforeTheBackendRunsThemInPassOrder() {
+        // 1×1 kernel, 4 → 4 channels, 4×4 map: x, y, dx and dy all have the shape [1, 4, 4, 4], so buffers can alias
+        ConvSpec spec = ConvSpec.parse("mb1ic4ih4oc4kh1");
+        try (ConvEngine e = ConvEngine.open(List.of(cpu), EngineOptions.defaults())) {
+            DeviceBuffer x = e.allocate(DType.FP32, spec.inputShape());
+            DeviceBuffer w = e.allocate(DType.FP32, spec.weightShape());
+            DeviceBuffer dy = e.allocate(DType.FP32, spec.outputShape());
+            DeviceBuffer dx = e.allocate(DType.FP32, spec.inputShape());
+            DeviceBuffer dw = e.allocate(DType.FP32, spec.weightShape());
+            DeviceBuffer db = e.allocate(DType.FP32, spec.biasShape());
+            java.util.EnumSet<Pass> backward = java.util.EnumSet.of(Pass.BACKWARD_WEIGHT, Pass.BACKWARD_DATA);
+
+            IllegalArgumentException none = assertThrows(IllegalArgumentException.class,
+                    () -> e.executeAll(null, spec, ConvArgs.builder().build()));
+            assertTrue(none.getMessage().startsWith("passes = null"), none.getMessage());
+            IllegalArgumentException empty = assertThrows(IllegalArgumentException.class,
+                    () -> e.executeAll(java.util.EnumSet.noneOf(Pass.class), spec, ConvArgs.builder().build()));
+            assertTrue(empty.getMessage().startsWith("passes = []") && empty.getMessage().contains("EnumSet.of("), empty.getMessage());
+            java.util.Set<Pass> withNull = new java.util.HashSet<>(java.util.Arrays.asList(Pass.BACKWARD_DATA, null));
+            IllegalArgumentException nullPass = assertThrows(IllegalArgumentException.class, () -> e.executeAll(withNull, spec,
+                    ConvArgs.builder().dy(dy).w(w).dx(dx).build()));
+            assertTrue(nullPass.getMessage().contains("contains null"), nullPass.getMessage());
+            // each pass is checked as alone: the weight gradient needs x
+            IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                    () -> e.executeAll(backward, spec, ConvArgs.builder().dy(dy).w(w).dx(dx).dw(dw).build()));
+            assertTrue(missing.getMessage().startsWith("x = null") && missing.getMessage().contains("BACKWARD_WEIGHT"), missing.getMessage());
+            // dx = x passes each pass's own check (the data gradient does not read x) but not the call's:
+            // the weight gradient would read x after the data gradient overwrote it
+            IllegalArgumentException alias = assertThrows(IllegalArgumentException.class,
+                    () -> e.executeAll(backward, spec, ConvArgs.builder().x(x).dy(dy).w(w).dx(x).dw(dw).build()));
+            assertTrue(alias.getMessage().contains("dx is the same buffer as x"), alias.getMessage());
+            assertEquals(0, cpu.executes.get(), "no invalid call reached the backend");
+
+            e.executeAll(java.util.EnumSet.of(Pass.BACKWARD_BIAS, Pass.BACKWARD_WEIGHT, Pass.BACKWARD_DATA), spec.toBuilder().bias(true).build(),
+                    ConvArgs.builder().x(x).dy(dy).w(w).dx(dx).dw(dw).db(db).build());
+            assertEquals(List.of(Pass.BACKWARD_DATA, Pass.BACKWARD_WEIGHT, Pass.BACKWARD_BIAS), cpu.passes,
+                    "the default runs the passes one by one, in Pass order");
+        }
+    }
 }

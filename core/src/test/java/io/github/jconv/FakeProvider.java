@@ -20,6 +20,8 @@ class FakeProvider implements ConvBackendProvider {
     /** The device kind reported by the probe ({@link DeviceInfo#type()}). */
     final String deviceType;
     final AtomicInteger executes = new AtomicInteger();
+    /** The passes executed, in order. */
+    final java.util.List<Pass> passes = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** Calls of {@link #probe()} (lazy selection tests). */
     final AtomicInteger probes = new AtomicInteger();
     /** Buffers allocated by sessions of this provider. */
@@ -107,6 +109,7 @@ class FakeProvider implements ConvBackendProvider {
         @Override
         public void execute(Pass pass, ConvSpec spec, ConvArgs args) {
             executes.incrementAndGet();
+            passes.add(pass);
         }
 
         @Override

@@ -161,6 +161,8 @@ public final class ConformanceSuite {
     }
 
     static final String IDENTITY = "zero offsets and unit mask equal plain convolution";
+    /** Every gradient in one {@link ConvEngine#executeAll} call, each against its reference (deformable problems). */
+    static final String ALL_GRADIENTS = "every gradient in one executeAll call";
 
     private static List<String> checks(Problem p) {
         List<String> out = new ArrayList<>();
@@ -172,6 +174,8 @@ public final class ConformanceSuite {
             if (p.spec().type() == ConvType.DEFORMABLE) out.add(Pass.BACKWARD_OFFSET_MASK.name());
         }
         if (p.spec().type() == ConvType.DEFORMABLE) out.add(IDENTITY);
+        // the multi-pass call where a backend is most likely to share work between passes (the CPU backend does)
+        if (p.spec().type() == ConvType.DEFORMABLE && !p.forwardOnly()) out.add(ALL_GRADIENTS);
         return out;
     }
 
@@ -357,7 +361,8 @@ public final class ConformanceSuite {
             long t0 = System.nanoTime();
             CaseResult r;
             try {
-                r = check.equals(IDENTITY) ? identity(pr, dtype) : pass(pr, dtype, Pass.valueOf(check));
+                r = check.equals(IDENTITY) ? identity(pr, dtype) : check.equals(ALL_GRADIENTS) ? allGradients(pr, dtype)
+                        : pass(pr, dtype, Pass.valueOf(check));
             } catch (RuntimeException | AssertionError | LinkageError e) { // a missing class of the backend fails its cases too
                 r = new CaseResult(Status.FAILED, backendName, pr.problem, dtype, check, "threw " + e).withError(e);
             }
@@ -396,6 +401,46 @@ public final class ConformanceSuite {
             if (bad.isEmpty()) return new CaseResult(Status.PASSED, backendName, pr.problem, dtype, pass.name(), "");
             return new CaseResult(Status.FAILED, backendName, pr.problem, dtype, pass.name(),
                     String.join("; ", bad) + algorithm(e));
+        }
+
+        /** The backward passes the backend supports in one {@link ConvEngine#executeAll} call, each output against its reference. */
+        private CaseResult allGradients(ProblemRun pr, DType dtype) {
+            ConvSpec spec = pr.problem.spec();
+            ConvEngine e = engine();
+            java.util.EnumSet<Pass> passes = java.util.EnumSet.noneOf(Pass.class);
+            for (Pass p : Pass.values()) {
+                if (p != Pass.FORWARD && p.outputs(spec).size() > 0 && checks(pr.problem).contains(p.name())
+                        && e.backend().supports(spec, p, dtype).supported()) {
+                    passes.add(p);
+                }
+            }
+            if (passes.size() < 2) {
+                return new CaseResult(Status.UNSUPPORTED, backendName, pr.problem, dtype, ALL_GRADIENTS,
+                        "fewer than two backward passes supported in " + dtype + ": " + passes);
+            }
+            Map<Role, double[]> got;
+            try {
+                got = executeOnBackend(e, passes, spec, dtype, pr.data());
+            } catch (UnsupportedOperationException ex) {
+                return new CaseResult(Status.FAILED, backendName, pr.problem, dtype, ALL_GRADIENTS,
+                        "supports() said yes to each of " + passes + " but the call refused to run: " + ex.getMessage()).withError(ex);
+            }
+            List<String> bad = new ArrayList<>();
+            for (Pass pass : passes) {
+                long tr = System.nanoTime();
+                Map<Role, Reference.Output> ref = pr.reference(pass, dtype);
+                referenceNanos += System.nanoTime() - tr;
+                for (Role role : pass.outputs(spec)) {
+                    Tolerance tol = tolerance(spec, role, dtype, pr.data());
+                    Reference.Output o = ref.get(role);
+                    Comparison c = Comparison.of(role.label(), role.shapeFor(spec), o.values(), o.magnitude(), got.get(role), tol);
+                    if (!c.passed()) bad.add(c.describe());
+                    else worstPassingRatio = Math.max(worstPassingRatio, c.worstRatio());
+                }
+            }
+            if (bad.isEmpty()) return new CaseResult(Status.PASSED, backendName, pr.problem, dtype, ALL_GRADIENTS, "");
+            return new CaseResult(Status.FAILED, backendName, pr.problem, dtype, ALL_GRADIENTS,
+                    passes + ": " + String.join("; ", bad) + algorithm(e));
         }
 
         private CaseResult identity(ProblemRun pr, DType dtype) {
@@ -475,8 +520,16 @@ public final class ConformanceSuite {
      * engine (which validates) and downloads the outputs as doubles. Every buffer is closed.
      */
     static Map<Role, double[]> executeOnBackend(ConvEngine e, Pass pass, ConvSpec spec, DType dtype, ProblemData data) {
-        Set<Role> inputs = pass.inputs(spec);
-        Set<Role> outputs = pass.outputs(spec);
+        return executeOnBackend(e, java.util.EnumSet.of(pass), spec, dtype, data);
+    }
+
+    /** As {@link #executeOnBackend(ConvEngine, Pass, ConvSpec, DType, ProblemData)} for several passes in one {@link ConvEngine#executeAll} call. */
+    static Map<Role, double[]> executeOnBackend(ConvEngine e, Set<Pass> passes, ConvSpec spec, DType dtype, ProblemData data) {
+        Set<Role> inputs = java.util.EnumSet.noneOf(Role.class), outputs = java.util.EnumSet.noneOf(Role.class);
+        for (Pass pass : passes) {
+            inputs.addAll(pass.inputs(spec));
+            outputs.addAll(pass.outputs(spec));
+        }
         List<DeviceBuffer> open = new ArrayList<>();
         try {
             ConvArgs.Builder args = ConvArgs.builder();
@@ -493,7 +546,8 @@ public final class ConformanceSuite {
                 args.put(r, b);
             }
             ConvArgs a = args.build();
-            e.execute(pass, spec, a);
+            if (passes.size() == 1) e.execute(passes.iterator().next(), spec, a);
+            else e.executeAll(passes, spec, a);
             e.backend().synchronize();
             Map<Role, double[]> out = new EnumMap<>(Role.class);
             for (Role r : outputs) out.put(r, download(e, a.get(r)));

@@ -36,12 +36,17 @@ public final class DeformableConvLayer extends AbstractConvLayer {
         return backwardStep(dy, step -> {
             DeviceBuffer dx = engine.allocate(dtype, step.spec.inputShape());
             try {
-                engine.execute(Pass.BACKWARD_DATA, step.spec, withOffsets(step).dy(dy).w(weight()).dx(dx).build());
-                weightAndBiasGradients(step, withOffsets(step), dy);
                 step.gradOffset = reuse(step.gradOffset, step.spec.offsetShape());
                 if (step.spec.modulated()) step.gradMask = reuse(step.gradMask, step.spec.maskShape());
-                engine.execute(Pass.BACKWARD_OFFSET_MASK, step.spec, withOffsets(step).x(step.input).w(weight()).dy(dy)
-                        .dOffset(step.gradOffset).dMask(step.spec.modulated() ? step.gradMask : null).build());
+                // every gradient in one call: the backend may share work (the CPU forms Wᵀ·dY once for dx and the offsets)
+                java.util.EnumSet<Pass> passes = java.util.EnumSet.of(Pass.BACKWARD_DATA, Pass.BACKWARD_WEIGHT, Pass.BACKWARD_OFFSET_MASK);
+                ConvArgs.Builder all = withOffsets(step).x(step.input).w(weight()).dy(dy).dx(dx).dw(step.gradWeight)
+                        .dOffset(step.gradOffset).dMask(step.spec.modulated() ? step.gradMask : null);
+                if (step.gradBias != null) {
+                    passes.add(Pass.BACKWARD_BIAS);
+                    all.db(step.gradBias);
+                }
+                engine.executeAll(passes, step.spec, all.build());
             } catch (RuntimeException | Error e) {
                 dx.close();
                 throw e;

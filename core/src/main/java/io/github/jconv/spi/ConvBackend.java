@@ -8,6 +8,8 @@ import io.github.jconv.Pass;
 import io.github.jconv.Shape;
 
 import java.nio.ByteBuffer;
+import java.util.EnumSet;
+import java.util.Set;
 
 /**
  * A session bound to one device: buffers, transfers, the operations. Obtain one through
@@ -68,6 +70,19 @@ public interface ConvBackend extends AutoCloseable {
      * {@link #supports}; outputs are overwritten.
      */
     void execute(Pass pass, ConvSpec spec, ConvArgs args);
+
+    /**
+     * Runs several passes of one spec on one set of buffers, in {@link Pass} order (the forward first), as a
+     * training step's backward does. Called only after the engine checked every pass as for {@link #execute},
+     * and that no output of the call is a buffer any pass of it reads or writes under another role. The
+     * default runs the passes one by one; a backend may share work between them (the CPU backend computes the
+     * deformable data gradient's and offset/mask gradients' common column gradient Wᵀ·dY once). Every output
+     * must equal what the passes give one by one, within the op's tolerance; {@link #lastAlgorithm} then names
+     * what ran.
+     */
+    default void executeAll(Set<Pass> passes, ConvSpec spec, ConvArgs args) {
+        for (Pass p : EnumSet.copyOf(passes)) execute(p, spec, args);
+    }
 
     /** The algorithm the last {@link #execute} on this thread ran, e.g. "im2col+gemm". */
     String lastAlgorithm();

@@ -206,8 +206,9 @@ public final class CpuBackend implements ConvBackend {
     }
 
     /** The op families: each runs the algorithms the selector plans onto it, with its own support rule. */
+    private static final DeformableFamily DEFORMABLE = new DeformableFamily();
     private static final java.util.List<CpuFamily> FAMILIES = java.util.List.of(new GemmConvFamily(), new DepthwiseFamily(),
-            new PhaseFamily(), new DeformableFamily(), new ChannelSumFamily());
+            new PhaseFamily(), DEFORMABLE, new ChannelSumFamily());
 
     /** The family that runs {@code alg}: exactly one per algorithm. */
     static CpuFamily family(CpuAlgorithm alg) {
@@ -245,6 +246,39 @@ public final class CpuBackend implements ConvBackend {
             for (Role r : pass.outputs(spec)) if (args.get(r) instanceof CpuBuffer c) c.pushOut();
         }
         last.set(alg.label());
+    }
+
+    /**
+     * As the passes one by one, under one turn of the lock; a deformable call's data and offset/mask gradients
+     * share their column gradient Wᵀ·dY ({@link DeformableFamily#runDataAndOffsetMask}), with the same bits.
+     */
+    @Override
+    public void executeAll(java.util.Set<Pass> passes, ConvSpec spec, ConvArgs args) {
+        checkSession();
+        java.util.EnumSet<Pass> set = java.util.EnumSet.copyOf(passes);
+        boolean fuse = set.contains(Pass.BACKWARD_DATA) && set.contains(Pass.BACKWARD_OFFSET_MASK)
+                && CpuAlgorithms.choose(spec, Pass.BACKWARD_DATA) == CpuAlgorithm.DEFORMABLE_IM2COL_GEMM
+                && CpuAlgorithms.choose(spec, Pass.BACKWARD_OFFSET_MASK) == CpuAlgorithm.DEFORMABLE_IM2COL_GEMM;
+        StringBuilder label = new StringBuilder();
+        synchronized (lock) {
+            checkSession();
+            for (DeviceBuffer b : args.asMap().values()) if (b instanceof CpuBuffer c) c.pullIn();
+            for (Pass pass : set) {
+                if (fuse && pass == Pass.BACKWARD_OFFSET_MASK) continue;
+                CpuAlgorithm alg = CpuAlgorithms.choose(spec, pass);
+                DType dtype = ((CpuBuffer) args.get(pass.outputs(spec).iterator().next())).dtype();
+                String name = alg.label();
+                if (fuse && pass == Pass.BACKWARD_DATA) {
+                    boolean shared = DEFORMABLE.runDataAndOffsetMask(spec, args, dtype, pool);
+                    name = alg.label() + (shared ? " (data and offset/mask gradients from one Wᵀ·dY)" : "");
+                } else {
+                    family(alg).run(alg, pass, spec, args, dtype, pool);
+                }
+                if (label.indexOf(name) < 0) label.append(label.length() == 0 ? "" : ", ").append(name);
+            }
+            for (Pass pass : set) for (Role r : pass.outputs(spec)) if (args.get(r) instanceof CpuBuffer c) c.pushOut();
+        }
+        last.set(label.toString());
     }
 
     @Override

@@ -22,6 +22,31 @@ final class DeformableFamily implements CpuFamily {
         return pass == Pass.BACKWARD_BIAS ? Support.no("the bias gradient is the channel-sum family's") : Support.yes();
     }
 
+    /**
+     * The data gradient and the offset/mask gradients of one call together ({@link io.github.jconv.spi.ConvBackend#executeAll}):
+     * one column gradient Wᵀ·dY per tile for both where that keeps the workers busy, else the two passes one after the
+     * other; the same bits either way. Returns whether they were fused.
+     */
+    boolean runDataAndOffsetMask(ConvSpec spec, ConvArgs a, DType dtype, WorkerPool pool) {
+        Geometry g = Geometry.of(spec);
+        if (!FloatDeformablePasses.fuseBackward(g, pool.threads())) {
+            run(CpuAlgorithm.DEFORMABLE_IM2COL_GEMM, Pass.BACKWARD_DATA, spec, a, dtype, pool);
+            run(CpuAlgorithm.DEFORMABLE_IM2COL_GEMM, Pass.BACKWARD_OFFSET_MASK, spec, a, dtype, pool);
+            return false;
+        }
+        boolean m = spec.modulated();
+        if (dtype == DType.FP32) {
+            FloatDeformablePasses.deformableBackwardDataOffsetMask(g, FloatPasses.floats(a, Role.X), FloatPasses.floats(a, Role.OFFSET),
+                    m ? FloatPasses.floats(a, Role.MASK) : null, FloatPasses.floats(a, Role.W), FloatPasses.floats(a, Role.DY),
+                    FloatPasses.floats(a, Role.DX), FloatPasses.floats(a, Role.DOFFSET), m ? FloatPasses.floats(a, Role.DMASK) : null, pool);
+        } else {
+            DoubleDeformablePasses.deformableBackwardDataOffsetMask(g, DoublePasses.doubles(a, Role.X), DoublePasses.doubles(a, Role.OFFSET),
+                    m ? DoublePasses.doubles(a, Role.MASK) : null, DoublePasses.doubles(a, Role.W), DoublePasses.doubles(a, Role.DY),
+                    DoublePasses.doubles(a, Role.DX), DoublePasses.doubles(a, Role.DOFFSET), m ? DoublePasses.doubles(a, Role.DMASK) : null, pool);
+        }
+        return true;
+    }
+
     @Override
     public void run(CpuAlgorithm alg, Pass pass, ConvSpec spec, ConvArgs a, DType dtype, WorkerPool pool) {
         Geometry g = Geometry.of(spec);

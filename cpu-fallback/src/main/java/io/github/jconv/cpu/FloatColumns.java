@@ -237,7 +237,7 @@ final class FloatColumns {
     }
 
     /** Plan flags of {@link #coordinateGrads}: a corner inside the image (bits 0..3), the value inside, a neighbour inside. */
-    private static final int VALUE = 16, NEAR = 32;
+    static final int VALUE = 16, NEAR = 32;
     /** Channels summed per sweep over the plan: the plan and the sums are read once per block, not once per channel. */
     private static final int CHANNEL_BLOCK = 32;
 
@@ -264,31 +264,7 @@ final class FloatColumns {
         double[] pd = s.doubles(Scratch.STAGED, 6 * n);
         // pi: [0, n) the corner (y0, x0) as an index within a channel, [n, 2n) the flags
         int[] pi = s.ints(Scratch.SAMPLE_INDEX, 2 * n);
-        for (int t = 0; t < g.kv; t++) {
-            int ty = t / g.kw, tx = t - ty * g.kw;
-            int dyBase = offBase + 2 * t * g.os, dxBase = dyBase + g.os;
-            for (int p = p0; p < p1; p++) {
-                int oy = p / g.ow, ox = p - oy * g.ow;
-                double offY = off[dyBase + p], offX = off[dxBase + p];
-                int e = t * len + p - p0;
-                long y0 = Double.isNaN(offY) || Double.isNaN(offX) ? Long.MIN_VALUE : cell(oy * g.sh - g.ph + ty * g.dh, offY);
-                long x0 = y0 == Long.MIN_VALUE ? Long.MIN_VALUE : cell(ox * g.sw - g.pw + tx * g.dw, offX);
-                if (y0 >= -1 && y0 < g.ih && x0 >= -1 && x0 < g.iw) {
-                    double ly = fraction(offY), lx = fraction(offX);
-                    boolean yIn0 = y0 >= 0, yIn1 = y0 + 1 < g.ih, xIn0 = x0 >= 0, xIn1 = x0 + 1 < g.iw;
-                    pd[e] = ly;
-                    pd[n + e] = lx;
-                    pi[e] = (int) (y0 * g.iw + x0);
-                    pi[n + e] = NEAR | (valueInside(y0, ly, g.ih) && valueInside(x0, lx, g.iw) ? VALUE : 0)
-                            | (yIn0 && xIn0 ? 1 : 0) | (yIn0 && xIn1 ? 2 : 0) | (yIn1 && xIn0 ? 4 : 0) | (yIn1 && xIn1 ? 8 : 0);
-                } else {
-                    // no neighbour in the image (or a NaN position): every slope and value is 0 (NaN),
-                    // and the products with the column gradients are still formed (NaN · 0 is NaN)
-                    pd[e] = y0 == Long.MIN_VALUE ? offY + offX : 0;
-                    pi[n + e] = 0;
-                }
-            }
-        }
+        coordinatePlan(g, off, offBase, p0, p1, pd, pi);
         java.util.Arrays.fill(pd, 2 * n, 6 * n, 0);
         int iw = g.iw;
         for (int cb = c0; cb < c1; cb += CHANNEL_BLOCK) {
@@ -354,6 +330,47 @@ final class FloatColumns {
                 pd[5 * n + e] = s11;
             }
         }
+        coordinateFinish(g, mask, maskBase, offBase, p0, p1, pd, pi, dOff, dMask);
+    }
+
+    /**
+     * The plan of {@link #coordinateGrads} for taps × positions [p0, p1) (entry e = tap · len + p − p0): in pd[e], pd[n + e]
+     * the fractions ly, lx (or, with no neighbour inside, the slope 0 or NaN in pd[e]); in pi[e] the corner (y0, x0) as an
+     * index within a channel, in pi[n + e] the flags (corners inside, value inside, a neighbour inside).
+     */
+    static void coordinatePlan(Geometry g, float[] off, int offBase, int p0, int p1, double[] pd, int[] pi) {
+        int len = p1 - p0, n = g.kv * len;
+        for (int t = 0; t < g.kv; t++) {
+            int ty = t / g.kw, tx = t - ty * g.kw;
+            int dyBase = offBase + 2 * t * g.os, dxBase = dyBase + g.os;
+            for (int p = p0; p < p1; p++) {
+                int oy = p / g.ow, ox = p - oy * g.ow;
+                double offY = off[dyBase + p], offX = off[dxBase + p];
+                int e = t * len + p - p0;
+                long y0 = Double.isNaN(offY) || Double.isNaN(offX) ? Long.MIN_VALUE : cell(oy * g.sh - g.ph + ty * g.dh, offY);
+                long x0 = y0 == Long.MIN_VALUE ? Long.MIN_VALUE : cell(ox * g.sw - g.pw + tx * g.dw, offX);
+                if (y0 >= -1 && y0 < g.ih && x0 >= -1 && x0 < g.iw) {
+                    double ly = fraction(offY), lx = fraction(offX);
+                    boolean yIn0 = y0 >= 0, yIn1 = y0 + 1 < g.ih, xIn0 = x0 >= 0, xIn1 = x0 + 1 < g.iw;
+                    pd[e] = ly;
+                    pd[n + e] = lx;
+                    pi[e] = (int) (y0 * g.iw + x0);
+                    pi[n + e] = NEAR | (valueInside(y0, ly, g.ih) && valueInside(x0, lx, g.iw) ? VALUE : 0)
+                            | (yIn0 && xIn0 ? 1 : 0) | (yIn0 && xIn1 ? 2 : 0) | (yIn1 && xIn0 ? 4 : 0) | (yIn1 && xIn1 ? 8 : 0);
+                } else {
+                    // no neighbour in the image (or a NaN position): every slope and value is 0 (NaN),
+                    // and the products with the column gradients are still formed (NaN · 0 is NaN)
+                    pd[e] = y0 == Long.MIN_VALUE ? offY + offX : 0;
+                    pi[n + e] = 0;
+                }
+            }
+        }
+    }
+
+    /** The offset and mask gradients of [p0, p1) from the plan and the corner sums S00, S01, S10, S11 in pd[2n…6n). */
+    static void coordinateFinish(Geometry g, float[] mask, int maskBase, int offBase, int p0, int p1, double[] pd, int[] pi,
+                                 float[] dOff, float[] dMask) {
+        int len = p1 - p0, n = g.kv * len;
         for (int t = 0; t < g.kv; t++) {
             int dyBase = offBase + 2 * t * g.os, dxBase = dyBase + g.os, mBase = maskBase + t * g.os;
             for (int p = p0; p < p1; p++) {

@@ -24,6 +24,15 @@ final class FloatDeformablePasses {
         return (n * g.offsetGroups * g.kv + og * g.kv) * g.os;
     }
 
+    /**
+     * Positions per column tile of the data and the offset/mask gradients, a function of the spec alone: every
+     * backward pass (and {@link #deformableBackwardDataOffsetMask}) cuts the positions the same way, so the scatter
+     * into dx adds in the same order and the fused call gives the separate passes' bits.
+     */
+    static int backwardTile(Geometry g) {
+        return FloatPasses.columnTile(g.c / g.offsetGroups * g.kv, g.os, g.ow);
+    }
+
     /** The bilinear gather of the sampled columns: the Vector API's where the JVM has it (same bits), else the plain one. */
     private static void gather(Geometry g, float[] x, int xBase, int c0, int c1, int len, int[] idx, float[] wt,
                                float[] col, int colOff, Scratch s) {
@@ -66,7 +75,7 @@ final class FloatDeformablePasses {
             int n = i / nb, bi = i % nb, c0 = blocks[bi], c1 = blocks[bi + 1];
             int grp = c0 / g.cg, og = c0 / perOg;
             int r0 = (c0 - grp * g.cg) * g.kv, r1 = (c1 - grp * g.cg) * g.kv;
-            int t = FloatPasses.columnTile(r1 - r0, g.os, g.ow);
+            int t = backwardTile(g);
             java.util.Arrays.fill(dx, (n * g.c + c0) * g.is, (n * g.c + c1) * g.is, 0);
             for (int p0 = 0; p0 < g.os; p0 += t) {
                 int p1 = Math.min(g.os, p0 + t), len = p1 - p0;
@@ -116,23 +125,115 @@ final class FloatDeformablePasses {
 
     static void deformableBackwardOffsetMask(Geometry g, float[] x, float[] off, float[] mask, float[] w, float[] dy,
                                              float[] dOff, float[] dMask, WorkerPool pool) {
-        int perOg = g.c / g.offsetGroups;
-        int t = FloatPasses.tile(perOg * g.kv, g.os);
+        int t = backwardTile(g);
         int tiles = (g.os + t - 1) / t;
         pool.forEach(g.batch * g.offsetGroups * tiles, (i, s) -> {
             int tl = i % tiles, rest = i / tiles, og = rest % g.offsetGroups, n = rest / g.offsetGroups;
-            int p0 = tl * t, p1 = Math.min(g.os, p0 + t), len = p1 - p0;
+            int p0 = tl * t, p1 = Math.min(g.os, p0 + t);
+            float[] colGrad = columnGradient(g, w, dy, n, og, p0, p1, s);
+            offsetMaskTile(g, x, off, mask, colGrad, dOff, dMask, n, og, p0, p1, s);
+        });
+    }
+
+    /** Wᵀ·dY of offset group {@code og}'s channels at positions [p0, p1) of image n, in the COLUMNS scratch (rows (c − c0)·kv + tap). */
+    private static float[] columnGradient(Geometry g, float[] w, float[] dy, int n, int og, int p0, int p1, Scratch s) {
+        int perOg = g.c / g.offsetGroups, len = p1 - p0;
+        int c0 = og * perOg, c1 = c0 + perOg;
+        float[] colGrad = s.floats(Scratch.COLUMNS, perOg * g.kv * len);
+        for (int a = c0; a < c1; ) {
+            int grp = a / g.cg;
+            int e = Math.min(c1, (grp + 1) * g.cg);
+            FloatGemm.gemm((e - a) * g.kv, len, g.kg, w, grp * g.kg * g.rows + (a - grp * g.cg) * g.kv, 1, g.rows,
+                    dy, (n * g.k + grp * g.kg) * g.os + p0, g.os, 1, colGrad, (a - c0) * g.kv * len, len, false, s);
+            a = e;
+        }
+        return colGrad;
+    }
+
+    private static void offsetMaskTile(Geometry g, float[] x, float[] off, float[] mask, float[] colGrad, float[] dOff, float[] dMask,
+                                       int n, int og, int p0, int p1, Scratch s) {
+        int perOg = g.c / g.offsetGroups, c0 = og * perOg;
+        FloatColumns.coordinateGrads(g, x, n * g.c * g.is, c0, c0 + perOg, colGrad, p1 - p0,
+                off, offBase(g, n, og), mask, maskBase(g, n, og), dOff, dMask, p0, p1, s);
+    }
+
+    /** Elements of one offset group's input (channels × pixels) a worker may hold twice, transposed: 4 MiB in FP32. */
+    static final int CHANNELS_LAST_BUDGET = 1 << 20;
+
+    /**
+     * Whether the fused backward runs with channels last ({@link FloatChannelsLast}): each offset group lies within one
+     * group (so one GEMM gives its column gradient) and its input fits {@link #CHANNELS_LAST_BUDGET} twice.
+     */
+    static boolean channelsLast(Geometry g) {
+        int perOg = g.c / g.offsetGroups;
+        return g.cg % perOg == 0 && (long) perOg * g.is <= CHANNELS_LAST_BUDGET
+                && (long) perOg * g.kv * backwardTile(g) <= FloatPasses.WIDE_BUDGET;
+    }
+
+    /** One image's offset group of {@link #deformableBackwardDataOffsetMask} with channels last: the same bits. */
+    private static void dataOffsetMaskChannelsLast(Geometry g, float[] x, float[] off, float[] mask, float[] wp, float[] dy,
+                                                   float[] dx, float[] dOff, float[] dMask, int n, int og, int t, Scratch s) {
+        int ch = g.c / g.offsetGroups, c0 = og * ch, grp = c0 / g.cg, cols = ch * g.kv, plane = ch * g.is;
+        float[] xT = s.floats(Scratch.CHANNELS_LAST_X, plane);
+        float[] dxT = s.floats(Scratch.CHANNELS_LAST_DX, plane);
+        FloatChannelsLast.toChannelsLast(x, (n * g.c + c0) * g.is, ch, g.is, xT);
+        java.util.Arrays.fill(dxT, 0, plane, 0);
+        for (int p0 = 0; p0 < g.os; p0 += t) {
+            int p1 = Math.min(g.os, p0 + t), len = p1 - p0;
+            // col[j][tap][c] = Σ_k dy[k][p0 + j] · w[k][c][tap]: the column gradient, positions first
+            float[] col = s.floats(Scratch.COLUMNS, len * cols);
+            FloatGemm.gemm(len, cols, g.kg, dy, (n * g.k + grp * g.kg) * g.os + p0, 1, g.os,
+                    wp, og * g.kg * cols, cols, 1, col, 0, cols, false, s);
+            FloatChannelsLast.coordinateGrads(g, xT, ch, col, cols, len, off, offBase(g, n, og), mask, maskBase(g, n, og),
+                    dOff, dMask, p0, p1, s);
+            int[] idx = s.ints(Scratch.SAMPLE_INDEX, 4 * g.kv * len);
+            float[] wt = s.floats(Scratch.STAGED, 4 * g.kv * len);
+            FloatColumns.sample(g, off, offBase(g, n, og), mask, maskBase(g, n, og), p0, p1, idx, wt);
+            FloatChannelsLast.scatter(g, col, cols, ch, len, idx, wt, dxT);
+        }
+        FloatChannelsLast.fromChannelsLast(dxT, ch, g.is, dx, (n * g.c + c0) * g.is);
+    }
+
+    /**
+     * Whether {@link #deformableBackwardDataOffsetMask} keeps every worker busy: its tasks are (image, offset group)
+     * pairs, fewer than the separate passes have. Both ways give the same bits, so this may depend on the threads.
+     */
+    static boolean fuseBackward(Geometry g, int threads) {
+        long tasks = (long) g.batch * g.offsetGroups;
+        return tasks >= threads && (tasks % threads == 0 || tasks >= 4L * threads);
+    }
+
+    /**
+     * The data gradient and the offset/mask gradients in one sweep, as the separate passes compute them but with
+     * their common column gradient Wᵀ·dY formed once per tile: per image and offset group, each column tile's
+     * gradient feeds the coordinate gradients, then is scattered into dx. The tiles ({@link #backwardTile}), the
+     * GEMMs and the scatter order are the separate passes', so dx, dOffset and dMask are their bits.
+     */
+    static void deformableBackwardDataOffsetMask(Geometry g, float[] x, float[] off, float[] mask, float[] w, float[] dy,
+                                                 float[] dx, float[] dOff, float[] dMask, WorkerPool pool) {
+        int perOg = g.c / g.offsetGroups;
+        int t = backwardTile(g);
+        if (channelsLast(g)) {
+            float[] wp = pool.shared().floats(Scratch.SHARED_WEIGHTS, g.offsetGroups * g.kg * perOg * g.kv);
+            FloatChannelsLast.permuteWeights(g, w, wp);
+            pool.forEach(g.batch * g.offsetGroups, (i, s) ->
+                    dataOffsetMaskChannelsLast(g, x, off, mask, wp, dy, dx, dOff, dMask, i / g.offsetGroups, i % g.offsetGroups, t, s));
+            return;
+        }
+        pool.forEach(g.batch * g.offsetGroups, (i, s) -> {
+            int og = i % g.offsetGroups, n = i / g.offsetGroups;
             int c0 = og * perOg, c1 = c0 + perOg;
-            float[] colGrad = s.floats(Scratch.COLUMNS, perOg * g.kv * len);
-            for (int a = c0; a < c1; ) {
-                int grp = a / g.cg;
-                int e = Math.min(c1, (grp + 1) * g.cg);
-                FloatGemm.gemm((e - a) * g.kv, len, g.kg, w, grp * g.kg * g.rows + (a - grp * g.cg) * g.kv, 1, g.rows,
-                        dy, (n * g.k + grp * g.kg) * g.os + p0, g.os, 1, colGrad, (a - c0) * g.kv * len, len, false, s);
-                a = e;
+            java.util.Arrays.fill(dx, (n * g.c + c0) * g.is, (n * g.c + c1) * g.is, 0);
+            for (int p0 = 0; p0 < g.os; p0 += t) {
+                int p1 = Math.min(g.os, p0 + t), len = p1 - p0;
+                float[] colGrad = columnGradient(g, w, dy, n, og, p0, p1, s);
+                offsetMaskTile(g, x, off, mask, colGrad, dOff, dMask, n, og, p0, p1, s);
+                // the coordinate gradients used the index and weight slots: the sampling plan is made after them
+                int[] idx = s.ints(Scratch.SAMPLE_INDEX, 4 * g.kv * len);
+                float[] wt = s.floats(Scratch.STAGED, 4 * g.kv * len);
+                FloatColumns.sample(g, off, offBase(g, n, og), mask, maskBase(g, n, og), p0, p1, idx, wt);
+                FloatColumns.scatter(g, colGrad, 0, c0, c1, len, idx, wt, dx, n * g.c * g.is);
             }
-            FloatColumns.coordinateGrads(g, x, n * g.c * g.is, c0, c1, colGrad, len,
-                    off, offBase(g, n, og), mask, maskBase(g, n, og), dOff, dMask, p0, p1, s);
         });
     }
 }

@@ -296,4 +296,29 @@ final class FloatVectorGemm {
             }
         }
     }
+
+    /**
+     * {@link FloatChannelsLast#scatter} on vectors: per tap, position and corner inside the image, dxT[idx · ch + c] +=
+     * wt · col[…], VL channels at a time, a multiply then an add per lane (no fused multiply-add), so the same bits.
+     */
+    static void scatterChannelsLast(Geometry g, float[] col, int cols, int ch, int len, int[] idx, float[] wt, float[] dxT) {
+        int full = ch - ch % VL;
+        for (int t = 0; t < g.kv; t++) {
+            int q = t * len * 4;
+            for (int j = 0; j < len; j++, q += 4) {
+                int src = j * cols + t * ch;
+                for (int corner = 0; corner < 4; corner++) {
+                    int i = idx[q + corner];
+                    if (i < 0) continue;
+                    float a = wt[q + corner];
+                    FloatVector av = FloatVector.broadcast(S, a);
+                    int dst = i * ch, c = 0;
+                    for (; c < full; c += VL) {
+                        FloatVector.fromArray(S, col, src + c).mul(av).add(FloatVector.fromArray(S, dxT, dst + c)).intoArray(dxT, dst + c);
+                    }
+                    for (; c < ch; c++) dxT[dst + c] += a * col[src + c];
+                }
+            }
+        }
+    }
 }

@@ -21,6 +21,10 @@ final class Scratch {
     static final int GEMM_TILE = 4;
     /** One phase's output of the transposed (phase-split) backward data. */
     static final int PHASE_OUT = 5;
+    /** The input of an image's offset group with channels last ({@link FloatChannelsLast}). */
+    static final int CHANNELS_LAST_X = 6;
+    /** Its input gradient with channels last, accumulated over the tiles. */
+    static final int CHANNELS_LAST_DX = 7;
     /** Integer slot: deformable sample indices. */
     static final int SAMPLE_INDEX = 0;
     /** Integer slot: the Vector API bilinear gather's sample indices, corner by corner. */
@@ -30,7 +34,7 @@ final class Scratch {
     static final int SHARED_WEIGHTS = 1;
     /** Shared float slot: weights packed once per call for the Vector API GEMM ({@link FloatGemm#prepackA}) and the implicit GEMM's channel tile. */
     static final int SHARED_PACKED_A = 2;
-    static final int SLOTS = 6;
+    static final int SLOTS = 8;
     private final float[][] floats = new float[SLOTS][];
     private final double[][] doubles = new double[SLOTS][];
     private final int[][] ints = new int[SLOTS][];

@@ -52,17 +52,27 @@ final class PassRunner {
 
     /** Runs {@code pass} in {@code dtype}; outputs by role, widened to FP64. Output buffers start filled with garbage. */
     Map<Role, double[]> run(ConvEngine engine, Pass pass, DType dtype) {
+        return runAll(engine, java.util.EnumSet.of(pass), dtype);
+    }
+
+    /** Runs {@code passes} in one {@link ConvEngine#executeAll} call (one pass: {@link ConvEngine#execute}); outputs as in {@link #run}. */
+    Map<Role, double[]> runAll(ConvEngine engine, java.util.Set<Pass> passes, DType dtype) {
+        java.util.Set<Role> ins = java.util.EnumSet.noneOf(Role.class), outputs = java.util.EnumSet.noneOf(Role.class);
+        for (Pass pass : passes) {
+            ins.addAll(pass.inputs(spec));
+            outputs.addAll(pass.outputs(spec));
+        }
         List<DeviceBuffer> open = new ArrayList<>();
         try {
             ConvArgs.Builder b = ConvArgs.builder();
-            for (Role role : pass.inputs(spec)) {
+            for (Role role : ins) {
                 DeviceBuffer buf = dtype == DType.FP64 ? engine.upload(inputs.get(role), role.shapeFor(spec))
                         : engine.upload(DType.FP32, toFloat(inputs.get(role)), role.shapeFor(spec));
                 open.add(buf);
                 b.put(role, buf);
             }
             Map<Role, DeviceBuffer> outs = new EnumMap<>(Role.class);
-            for (Role role : pass.outputs(spec)) {
+            for (Role role : outputs) {
                 Shape sh = role.shapeFor(spec);
                 double[] junk = new double[(int) sh.elementCount()];
                 java.util.Arrays.fill(junk, Double.NaN);
@@ -71,7 +81,8 @@ final class PassRunner {
                 outs.put(role, buf);
                 b.put(role, buf);
             }
-            engine.execute(pass, spec, b.build());
+            if (passes.size() == 1) engine.execute(passes.iterator().next(), spec, b.build());
+            else engine.executeAll(passes, spec, b.build());
             Map<Role, double[]> result = new EnumMap<>(Role.class);
             for (Map.Entry<Role, DeviceBuffer> e : outs.entrySet()) {
                 result.put(e.getKey(), dtype == DType.FP64 ? engine.downloadDoubles(e.getValue()) : toDouble(engine.downloadFloats(e.getValue())));

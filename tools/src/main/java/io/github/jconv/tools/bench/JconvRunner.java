@@ -133,9 +133,9 @@ final class JconvRunner {
 
     private void forwardBackward(ConvSpec spec, Buffers b) {
         execute(Pass.FORWARD, spec, b.forward);
-        execute(Pass.BACKWARD_DATA, spec, b.backwardData);
-        execute(Pass.BACKWARD_WEIGHT, spec, b.backwardWeight);
-        if (b.backwardOffsetMask != null) execute(Pass.BACKWARD_OFFSET_MASK, spec, b.backwardOffsetMask);
+        // one call for every gradient, as a training step's backward makes it (a backend may share work between them)
+        running = b.backwardPasses.iterator().next();
+        engine.executeAll(b.backwardPasses, spec, b.allGradients);
     }
 
     private void execute(Pass pass, ConvSpec spec, ConvArgs args) {
@@ -214,6 +214,9 @@ final class JconvRunner {
         final ConvArgs backwardData;
         final ConvArgs backwardWeight;
         final ConvArgs backwardOffsetMask;
+        /** The buffers of every backward pass together, and those passes, for {@link ConvEngine#executeAll}. */
+        final ConvArgs allGradients;
+        final java.util.Set<Pass> backwardPasses;
 
         Buffers(ConvEngine engine, ConvSpec spec, boolean backward, long seed) {
             this(engine, spec, backward, seed, DType.FP32);
@@ -232,7 +235,8 @@ final class JconvRunner {
                 DeviceBuffer y = keep(engine.allocate(dtype, spec.outputShape()));
                 forward = ConvArgs.builder().x(x).w(w).b(bias).offset(offset).mask(mask).y(y).build();
                 if (!backward) {
-                    backwardData = backwardWeight = backwardOffsetMask = null;
+                    backwardData = backwardWeight = backwardOffsetMask = allGradients = null;
+                    backwardPasses = java.util.Set.of();
                     return;
                 }
                 DeviceBuffer dy = gaussian(engine, spec.outputShape(), rnd, 1);
@@ -245,8 +249,13 @@ final class JconvRunner {
                     DeviceBuffer dmask = spec.modulated() ? keep(engine.allocate(dtype, spec.maskShape())) : null;
                     backwardOffsetMask = ConvArgs.builder().x(x).w(w).dy(dy).offset(offset).mask(mask)
                             .put(Role.DOFFSET, doff).put(Role.DMASK, dmask).build();
+                    allGradients = ConvArgs.builder().x(x).w(w).dy(dy).offset(offset).mask(mask).dx(dx).dw(dw)
+                            .put(Role.DOFFSET, doff).put(Role.DMASK, dmask).build();
+                    backwardPasses = java.util.EnumSet.of(Pass.BACKWARD_DATA, Pass.BACKWARD_WEIGHT, Pass.BACKWARD_OFFSET_MASK);
                 } else {
                     backwardOffsetMask = null;
+                    allGradients = ConvArgs.builder().x(x).w(w).dy(dy).dx(dx).dw(dw).build();
+                    backwardPasses = java.util.EnumSet.of(Pass.BACKWARD_DATA, Pass.BACKWARD_WEIGHT);
                 }
             } catch (RuntimeException | Error e) {
                 close();

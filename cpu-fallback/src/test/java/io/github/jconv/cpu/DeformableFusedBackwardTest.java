@@ -1,0 +1,93 @@
+package io.github.jconv.cpu;
+
+import io.github.jconv.ConvEngine;
+import io.github.jconv.ConvSpec;
+import io.github.jconv.DType;
+import io.github.jconv.Pass;
+import io.github.jconv.Role;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every gradient of a deformable layer in one {@link ConvEngine#executeAll} call, where the CPU backend forms the data
+ * and offset/mask gradients from one column gradient Wᵀ·dY (channels last where an offset group fits, else channels
+ * first): the same bits as the passes one by one, on 1, 2 and 3 threads, FP32 and FP64. The passes one by one are
+ * checked against the FP64 reference by the conformance suite (and {@code DeformableConformanceTest}).
+ */
+class DeformableFusedBackwardTest {
+    static ConvEngine one, two, three;
+    static final Set<Pass> ALL = EnumSet.of(Pass.BACKWARD_DATA, Pass.BACKWARD_WEIGHT, Pass.BACKWARD_OFFSET_MASK);
+
+    @BeforeAll
+    static void open() {
+        one = ConvEngine.open(new CpuBackendProvider(1), 0);
+        two = ConvEngine.open(new CpuBackendProvider(2), 0);
+        three = ConvEngine.open(new CpuBackendProvider(3), 0);
+    }
+
+    @AfterAll
+    static void close() {
+        one.close();
+        two.close();
+        three.close();
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+            // line, runs channels last (one offset group within one group, its input within the budget)
+            "dg1msk1mb4ic16ih9oc12kh3ph1, true",
+            "dg2msk1mb4ic8ih10oc12kh3ph1, true",
+            "g2dg2mb4ic8ih9oc6kh3sh2ph1, true",
+            "dg1msk1mb2ic5ih11oc7kh3dh2dw2ph2pw2, true",
+            // an offset group spanning two groups: channels first
+            "g2dg1mb4ic8ih9oc6kh3sh2ph1, false",
+            // 16 channels × 260 × 260 pixels is over the 2^20 elements of the channels-last budget: channels first
+            "dg1msk1mb2ic16ih260iw260oc2kh3ph1, false",
+    })
+    void oneCallGivesTheBitsOfThePassesOneByOne(String line, boolean channelsLast) {
+        ConvSpec spec = ConvSpec.parse(line);
+        assertEquals(channelsLast, FloatDeformablePasses.channelsLast(Geometry.of(spec)), line + ": the path this case is meant to cover");
+        PassRunner runner = new PassRunner(spec, 7, 2.5);
+        double[] off = runner.inputs.get(Role.OFFSET);
+        off[3] = Double.NaN; // a NaN position: its sample, its slopes and its mask gradient are NaN, and dx is untouched there
+        off[off.length / 2] = 1e9; // far outside: every corner outside
+        for (DType dtype : new DType[]{DType.FP32, DType.FP64}) {
+            Map<Role, double[]> separate = new java.util.EnumMap<>(Role.class);
+            for (Pass p : ALL) separate.putAll(runner.run(one, p, dtype));
+            for (ConvEngine e : new ConvEngine[]{one, two, three}) {
+                Map<Role, double[]> fused = runner.runAll(e, ALL, dtype);
+                assertEquals(separate.keySet(), fused.keySet());
+                int threads = ((CpuBackend) e.backend()).threads();
+                for (Role r : separate.keySet()) {
+                    assertArrayEquals(separate.get(r), fused.get(r), line + " " + dtype + " " + r.label() + " on " + threads + " threads");
+                }
+            }
+        }
+    }
+
+    @Test
+    void theAlgorithmSaysWhenTheGradientsShareTheirColumnGradient() {
+        ConvSpec four = ConvSpec.parse("dg1msk1mb4ic8ih9oc6kh3ph1");
+        new PassRunner(four, 1, 2.5).runAll(two, ALL, DType.FP32);
+        String fused = two.lastAlgorithm();
+        assertTrue(fused.contains("deformable-im2col+gemm") && fused.contains("one Wᵀ·dY"), fused);
+        // one image on two threads: one task would idle a worker, so the passes run one after the other (same bits)
+        ConvSpec single = four.toBuilder().batch(1).build();
+        assertFalse(FloatDeformablePasses.fuseBackward(Geometry.of(single), 2));
+        new PassRunner(single, 1, 2.5).runAll(two, ALL, DType.FP32);
+        assertFalse(two.lastAlgorithm().contains("one Wᵀ·dY"), two.lastAlgorithm());
+        assertTrue(FloatDeformablePasses.fuseBackward(Geometry.of(single), 1));
+    }
+}
