@@ -30,18 +30,55 @@ final class FloatChannelsLast {
     }
 
     /**
-     * The weights as the channels-last GEMM's B, per offset group og (lying within one group): wp[(og · kg + k) · kv · perOg
-     * + tap · perOg + c] = w[(grp · kg + k) · rows + (c0 − grp · cg + c) · kv + tap].
+     * The weights with each offset group's columns tap-major (offset groups lying within groups): row k of group grp,
+     * columns of offset group og (local index l = og − grp · cg / perOg) at l · kv · perOg + tap · perOg + c, so
+     * wp[(grp · kg + k) · rows + l · kv · perOg + tap · perOg + c] = w[(grp · kg + k) · rows + (l · perOg + c) · kv + tap].
+     * The channels-last column tiles use the same column order.
      */
     static void permuteWeights(Geometry g, float[] w, float[] wp) {
         int perOg = g.c / g.offsetGroups, cols = perOg * g.kv;
-        for (int og = 0; og < g.offsetGroups; og++) {
-            int c0 = og * perOg, grp = c0 / g.cg, ca = c0 - grp * g.cg;
-            for (int k = 0; k < g.kg; k++) {
-                int src = (grp * g.kg + k) * g.rows + ca * g.kv, dst = (og * g.kg + k) * cols;
+        for (int row = 0; row < g.k; row++) {
+            int base = row * g.rows;
+            for (int l = 0; l < g.cg / perOg; l++) {
+                int src = base + l * cols, dst = base + l * cols;
                 for (int c = 0; c < perOg; c++) {
                     for (int t = 0; t < g.kv; t++) wp[dst + t * perOg + c] = w[src + c * g.kv + t];
                 }
+            }
+        }
+    }
+
+    /**
+     * One offset group's channels-last input with a zero pixel after the last: xT[i · ch + c] = x[base + c · plane + i],
+     * xT[plane · ch + c] = 0 (where a corner outside the image reads). Returns the array (scratch).
+     */
+    static float[] paddedInput(float[] x, int base, int ch, int plane, Scratch s) {
+        float[] xT = s.floats(Scratch.CHANNELS_LAST_X, (plane + 1) * ch);
+        toChannelsLast(x, base, ch, plane, xT);
+        java.util.Arrays.fill(xT, plane * ch, (plane + 1) * ch, 0);
+        return xT;
+    }
+
+    /**
+     * The deformable column tile of one offset group with channels last: col[colOff + j · ld + tap · ch + c] =
+     * w0·x0 + w1·x1 + w2·x2 + w3·x3 over the four corners of the plan ({@link FloatColumns#sample}), a corner outside
+     * the image reading the zero pixel of {@link #paddedInput}: {@link FloatColumns#gather}'s products and additions,
+     * in its order, so each value has its bits.
+     */
+    static void gather(Geometry g, float[] xT, int ch, int len, int[] idx, float[] wt, float[] col, int colOff, int ld) {
+        if (FloatGemm.VECTOR) {
+            FloatVectorGemm.gatherChannelsLast(g, xT, ch, len, idx, wt, col, colOff, ld);
+            return;
+        }
+        int zero = g.is * ch;
+        for (int t = 0; t < g.kv; t++) {
+            int q = t * len * 4;
+            for (int j = 0; j < len; j++, q += 4) {
+                int dst = colOff + j * ld + t * ch;
+                int a0 = idx[q] < 0 ? zero : idx[q] * ch, a1 = idx[q + 1] < 0 ? zero : idx[q + 1] * ch;
+                int a2 = idx[q + 2] < 0 ? zero : idx[q + 2] * ch, a3 = idx[q + 3] < 0 ? zero : idx[q + 3] * ch;
+                float w0 = wt[q], w1 = wt[q + 1], w2 = wt[q + 2], w3 = wt[q + 3];
+                for (int c = 0; c < ch; c++) col[dst + c] = w0 * xT[a0 + c] + w1 * xT[a1 + c] + w2 * xT[a2 + c] + w3 * xT[a3 + c];
             }
         }
     }

@@ -47,6 +47,28 @@ final class FloatDeformablePasses {
         int t = FloatPasses.columnTile(g.rows, g.os, g.ow);
         int tiles = (g.os + t - 1) / t;
         int perOg = g.c / g.offsetGroups;
+        if (channelsLast(g)) {
+            // channels last: the gather is contiguous multiply-adds over the channels; the GEMM reads the tile transposed
+            float[] wp = pool.shared().floats(Scratch.SHARED_WEIGHTS, w.length);
+            FloatChannelsLast.permuteWeights(g, w, wp);
+            pool.forEach(g.batch * g.g * tiles, (i, s) -> {
+                int tl = i % tiles, rest = i / tiles, grp = rest % g.g, n = rest / g.g;
+                int p0 = tl * t, p1 = Math.min(g.os, p0 + t), len = p1 - p0;
+                float[] col = s.floats(Scratch.COLUMNS, g.rows * len);
+                for (int c = grp * g.cg; c < (grp + 1) * g.cg; c += perOg) {
+                    int og = c / perOg;
+                    float[] xT = FloatChannelsLast.paddedInput(x, (n * g.c + c) * g.is, perOg, g.is, s);
+                    int[] idx = s.ints(Scratch.SAMPLE_INDEX, 4 * g.kv * len);
+                    float[] wt = s.floats(Scratch.STAGED, 4 * g.kv * len);
+                    FloatColumns.sample(g, off, offBase(g, n, og), mask, maskBase(g, n, og), p0, p1, idx, wt);
+                    FloatChannelsLast.gather(g, xT, perOg, len, idx, wt, col, (c - grp * g.cg) * g.kv, g.rows);
+                }
+                int yOff = (n * g.k + grp * g.kg) * g.os + p0;
+                FloatGemm.gemm(g.kg, len, g.rows, wp, grp * g.kg * g.rows, g.rows, 1, col, 0, 1, g.rows, y, yOff, g.os, false, s);
+                if (b != null) FloatPasses.addBias(b, grp * g.kg, g.kg, y, yOff, g.os, len);
+            });
+            return;
+        }
         pool.forEach(g.batch * g.g * tiles, (i, s) -> {
             int tl = i % tiles, rest = i / tiles, grp = rest % g.g, n = rest / g.g;
             int p0 = tl * t, p1 = Math.min(g.os, p0 + t), len = p1 - p0;
@@ -91,6 +113,17 @@ final class FloatDeformablePasses {
     }
 
     static void deformableBackwardWeight(Geometry g, float[] x, float[] off, float[] mask, float[] dy, float[] dw, WorkerPool pool) {
+        deformableBackwardWeight(g, x, off, mask, dy, dw, pool, channelsLast(g));
+    }
+
+    /**
+     * The weight gradient, with channels last or not: the same bits either way. Channels last, each task gathers its
+     * channel block's columns as [position][tap][channel] (contiguous multiply-adds over the channels), the GEMM reads
+     * them in place, and its result, accumulated in the task's own region of dW in tap-major column order, is put back
+     * in dW's order at the end; the products and their order per element are those of the channels-first GEMM.
+     */
+    static void deformableBackwardWeight(Geometry g, float[] x, float[] off, float[] mask, float[] dy, float[] dw, WorkerPool pool,
+                                         boolean channelsLast) {
         int[] blocks = FloatPasses.channelBlocks(g, Math.max(1, (g.rows + 511) / 512));
         int nb = blocks.length - 1;
         // All output channels of a group in one task: B (the columns) is packed once for every row of dW.
@@ -107,6 +140,31 @@ final class FloatDeformablePasses {
             int cOff = ch * dw.length + (grp * g.kg + k0) * g.rows + r0;
             for (int q = 0; q < kn; q++) java.util.Arrays.fill(target, cOff + q * g.rows, cOff + q * g.rows + rb, 0);
             int t = FloatPasses.tile(rb, g.os);
+            if (channelsLast) {
+                int cb = c1 - c0;
+                for (int n = FloatPasses.chunkStart(g.batch, chunks, ch), nEnd = FloatPasses.chunkStart(g.batch, chunks, ch + 1); n < nEnd; n++) {
+                    float[] xT = FloatChannelsLast.paddedInput(x, (n * g.c + c0) * g.is, cb, g.is, s);
+                    for (int p0 = 0; p0 < g.os; p0 += t) {
+                        int p1 = Math.min(g.os, p0 + t), len = p1 - p0;
+                        float[] col = s.floats(Scratch.COLUMNS, rb * len);
+                        int[] idx = s.ints(Scratch.SAMPLE_INDEX, 4 * g.kv * len);
+                        float[] wt = s.floats(Scratch.STAGED, 4 * g.kv * len);
+                        FloatColumns.sample(g, off, offBase(g, n, og), mask, maskBase(g, n, og), p0, p1, idx, wt);
+                        FloatChannelsLast.gather(g, xT, cb, len, idx, wt, col, 0, rb);
+                        FloatGemm.gemm(kn, rb, len, dy, (n * g.k + grp * g.kg + k0) * g.os + p0, g.os, 1,
+                                col, 0, rb, 1, target, cOff, g.rows, true, s);
+                    }
+                }
+                float[] row = s.floats(Scratch.CHANNELS_LAST_DX, rb);
+                for (int q = 0; q < kn; q++) {
+                    int at = cOff + q * g.rows;
+                    for (int tap = 0; tap < g.kv; tap++) {
+                        for (int c = 0; c < cb; c++) row[c * g.kv + tap] = target[at + tap * cb + c];
+                    }
+                    System.arraycopy(row, 0, target, at, rb);
+                }
+                return;
+            }
             for (int n = FloatPasses.chunkStart(g.batch, chunks, ch), nEnd = FloatPasses.chunkStart(g.batch, chunks, ch + 1); n < nEnd; n++) {
                 for (int p0 = 0; p0 < g.os; p0 += t) {
                     int p1 = Math.min(g.os, p0 + t), len = p1 - p0;
@@ -183,7 +241,7 @@ final class FloatDeformablePasses {
             // col[j][tap][c] = Σ_k dy[k][p0 + j] · w[k][c][tap]: the column gradient, positions first
             float[] col = s.floats(Scratch.COLUMNS, len * cols);
             FloatGemm.gemm(len, cols, g.kg, dy, (n * g.k + grp * g.kg) * g.os + p0, 1, g.os,
-                    wp, og * g.kg * cols, cols, 1, col, 0, cols, false, s);
+                    wp, grp * g.kg * g.rows + (c0 - grp * g.cg) * g.kv, g.rows, 1, col, 0, cols, false, s);
             FloatChannelsLast.coordinateGrads(g, xT, ch, col, cols, len, off, offBase(g, n, og), mask, maskBase(g, n, og),
                     dOff, dMask, p0, p1, s);
             int[] idx = s.ints(Scratch.SAMPLE_INDEX, 4 * g.kv * len);
@@ -214,7 +272,7 @@ final class FloatDeformablePasses {
         int perOg = g.c / g.offsetGroups;
         int t = backwardTile(g);
         if (channelsLast(g)) {
-            float[] wp = pool.shared().floats(Scratch.SHARED_WEIGHTS, g.offsetGroups * g.kg * perOg * g.kv);
+            float[] wp = pool.shared().floats(Scratch.SHARED_WEIGHTS, w.length);
             FloatChannelsLast.permuteWeights(g, w, wp);
             pool.forEach(g.batch * g.offsetGroups, (i, s) ->
                     dataOffsetMaskChannelsLast(g, x, off, mask, wp, dy, dx, dOff, dMask, i / g.offsetGroups, i % g.offsetGroups, t, s));

@@ -321,4 +321,29 @@ final class FloatVectorGemm {
             }
         }
     }
+
+    /** {@link FloatChannelsLast#gather} on vectors over the channels: the same products and additions, so the same bits. */
+    static void gatherChannelsLast(Geometry g, float[] xT, int ch, int len, int[] idx, float[] wt, float[] col, int colOff, int ld) {
+        int zero = g.is * ch, full = ch - ch % VL;
+        for (int t = 0; t < g.kv; t++) {
+            int q = t * len * 4;
+            for (int j = 0; j < len; j++, q += 4) {
+                int dst = colOff + j * ld + t * ch;
+                int a0 = idx[q] < 0 ? zero : idx[q] * ch, a1 = idx[q + 1] < 0 ? zero : idx[q + 1] * ch;
+                int a2 = idx[q + 2] < 0 ? zero : idx[q + 2] * ch, a3 = idx[q + 3] < 0 ? zero : idx[q + 3] * ch;
+                float w0 = wt[q], w1 = wt[q + 1], w2 = wt[q + 2], w3 = wt[q + 3];
+                FloatVector v0 = FloatVector.broadcast(S, w0), v1 = FloatVector.broadcast(S, w1);
+                FloatVector v2 = FloatVector.broadcast(S, w2), v3 = FloatVector.broadcast(S, w3);
+                int c = 0;
+                for (; c < full; c += VL) {
+                    FloatVector v = v0.mul(FloatVector.fromArray(S, xT, a0 + c));
+                    v = v.add(v1.mul(FloatVector.fromArray(S, xT, a1 + c)));
+                    v = v.add(v2.mul(FloatVector.fromArray(S, xT, a2 + c)));
+                    v = v.add(v3.mul(FloatVector.fromArray(S, xT, a3 + c)));
+                    v.intoArray(col, dst + c);
+                }
+                for (; c < ch; c++) col[dst + c] = w0 * xT[a0 + c] + w1 * xT[a1 + c] + w2 * xT[a2 + c] + w3 * xT[a3 + c];
+            }
+        }
+    }
 }

@@ -66,6 +66,10 @@ public final class CpuTiming {
                     fb += t;
                     per.append(String.format("  %s %.2f", q.name().substring(9).toLowerCase(java.util.Locale.ROOT), t * 1e3));
                 }
+                // the backward as training makes it: every gradient in one call (the deformable ones share work)
+                java.util.EnumSet<Pass> set = java.util.EnumSet.copyOf(bwd);
+                double together = time(reps, () -> e.executeAll(set, spec, all));
+                per.append(String.format("  all-in-one-call %.2f", together * 1e3));
                 double gf = spec.forwardFlops() / 1e9;
                 System.out.printf("%-4s %10.2f %8.1f %12.2f %8.1f %10.1f%s%n", p[0], f * 1e3, gf / f, fb * 1e3, 3 * gf / fb,
                         cpu.peakScratchBytes() / 1e6, per);

@@ -84,6 +84,35 @@ public final class DeformableBackwardTiming {
             System.out.printf("channels last: permute %.1f us, both transposes %.1f us, GEMM %.1f us, coordinate %.1f us, sample %.1f us, scatter %.1f us%n",
                     bt[0] / 1e3, bt[1] / 1e3, bt[2] / 1e3, bt[3] / 1e3, bt[4] / 1e3, bt[5] / 1e3);
         }
+        {
+            // the forward tile: channels first (vector gather, GEMM with B in place) against channels last
+            int ft = FloatPasses.columnTile(g.rows, g.os, g.ow), fl = ft;
+            float[] col = new float[g.rows * fl], wp = new float[w.length], y = new float[g.k * g.os];
+            FloatChannelsLast.permuteWeights(g, w, wp);
+            int[] idx = new int[4 * g.kv * fl];
+            float[] wt = new float[4 * g.kv * fl];
+            long[] bt = new long[6];
+            java.util.Arrays.fill(bt, Long.MAX_VALUE);
+            for (int it = 0; it < 100; it++) {
+                long a = mx.getCurrentThreadCpuTime();
+                FloatColumns.sample(g, off, 0, mask, 0, 0, ft, idx, wt);
+                FloatDeformablePassesAccess.gather(g, x, 0, 0, g.c, fl, idx, wt, col, 0, s);
+                long b = mx.getCurrentThreadCpuTime();
+                FloatGemm.gemm(g.kg, fl, g.rows, w, 0, g.rows, 1, col, 0, fl, 1, y, 0, g.os, false, s);
+                long c = mx.getCurrentThreadCpuTime();
+                float[] xT = FloatChannelsLast.paddedInput(x, 0, g.c, g.is, s);
+                long d = mx.getCurrentThreadCpuTime();
+                FloatColumns.sample(g, off, 0, mask, 0, 0, ft, idx, wt);
+                FloatChannelsLast.gather(g, xT, g.c, fl, idx, wt, col, 0, g.rows);
+                long e = mx.getCurrentThreadCpuTime();
+                FloatGemm.gemm(g.kg, fl, g.rows, wp, 0, g.rows, 1, col, 0, 1, g.rows, y, 0, g.os, false, s);
+                long f = mx.getCurrentThreadCpuTime();
+                long[] v = {b - a, c - b, d - c, e - d, f - e};
+                for (int q = 0; q < 5; q++) bt[q] = Math.min(bt[q], v[q]);
+            }
+            System.out.printf("forward tile %d: channels first: sample+gather %.1f us, GEMM %.1f us; channels last: transpose %.1f us, sample+gather %.1f us, GEMM (B transposed) %.1f us%n",
+                    fl, bt[0] / 1e3, bt[1] / 1e3, bt[2] / 1e3, bt[3] / 1e3, bt[4] / 1e3);
+        }
         System.out.printf("fused (channels last %b): %.1f us per image%n", FloatDeformablePasses.channelsLast(g), bl / 1e3);
         pool.close();
     }

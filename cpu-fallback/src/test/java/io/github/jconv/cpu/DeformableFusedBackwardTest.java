@@ -90,4 +90,38 @@ class DeformableFusedBackwardTest {
         assertFalse(two.lastAlgorithm().contains("one Wᵀ·dY"), two.lastAlgorithm());
         assertTrue(FloatDeformablePasses.fuseBackward(Geometry.of(single), 1));
     }
+
+    @ParameterizedTest
+    @CsvSource({
+            "dg1msk1mb4ic16ih9oc12kh3ph1",
+            "dg2msk1mb3ic8ih10oc12kh3ph1",
+            "g2dg2mb4ic8ih9oc6kh3sh2ph1",
+            "dg1msk1mb2ic5ih11oc7kh3dh2dw2ph2pw2",
+            "dg1msk1mb5ic96ih12oc8kh3ph1",
+    })
+    void theChannelsLastWeightGradientHasTheBitsOfTheChannelsFirstOne(String line) {
+        ConvSpec spec = ConvSpec.parse(line);
+        Geometry g = Geometry.of(spec);
+        assertTrue(FloatDeformablePasses.channelsLast(g), line);
+        PassRunner runner = new PassRunner(spec, 11, 2.5);
+        float[] x = PassRunner.toFloat(runner.inputs.get(Role.X)), dy = PassRunner.toFloat(runner.inputs.get(Role.DY));
+        float[] off = PassRunner.toFloat(runner.inputs.get(Role.OFFSET)), mask = PassRunner.toFloat(runner.inputs.get(Role.MASK));
+        off[1] = Float.NaN;
+        for (int threads : new int[]{1, 2, 3}) {
+            try (WorkerPool pool = new WorkerPool(threads)) {
+                float[] first = new float[g.k * g.rows], last = new float[g.k * g.rows];
+                java.util.Arrays.fill(last, Float.NaN); // every element is written
+                FloatDeformablePasses.deformableBackwardWeight(g, x, off, spec.modulated() ? mask : null, dy, first, pool, false);
+                FloatDeformablePasses.deformableBackwardWeight(g, x, off, spec.modulated() ? mask : null, dy, last, pool, true);
+                assertArrayEquals(first, last, line + " FP32 on " + threads + " threads");
+                double[] firstD = new double[g.k * g.rows], lastD = new double[g.k * g.rows];
+                double[] xd = runner.inputs.get(Role.X), dyd = runner.inputs.get(Role.DY), offd = runner.inputs.get(Role.OFFSET).clone();
+                offd[1] = Double.NaN;
+                double[] maskd = spec.modulated() ? runner.inputs.get(Role.MASK) : null;
+                DoubleDeformablePasses.deformableBackwardWeight(g, xd, offd, maskd, dyd, firstD, pool, false);
+                DoubleDeformablePasses.deformableBackwardWeight(g, xd, offd, maskd, dyd, lastD, pool, true);
+                assertArrayEquals(firstD, lastD, line + " FP64 on " + threads + " threads");
+            }
+        }
+    }
 }
