@@ -387,10 +387,19 @@ public final class ConformanceSuite {
                 return new CaseResult(Status.FAILED, backendName, pr.problem, dtype, pass.name(),
                         "supports() said yes but the pass refused to run: " + ex.getMessage()).withError(ex);
             }
+            List<String> bad = new ArrayList<>();
+            compare(pr, dtype, pass, got, bad);
+            if (bad.isEmpty()) return new CaseResult(Status.PASSED, backendName, pr.problem, dtype, pass.name(), "");
+            return new CaseResult(Status.FAILED, backendName, pr.problem, dtype, pass.name(),
+                    String.join("; ", bad) + algorithm(e));
+        }
+
+        /** Compares the outputs of {@code pass} in {@code got} with the reference; adds a description of each failing one to {@code bad}. */
+        private void compare(ProblemRun pr, DType dtype, Pass pass, Map<Role, double[]> got, List<String> bad) {
+            ConvSpec spec = pr.problem.spec();
             long tr = System.nanoTime();
             Map<Role, Reference.Output> ref = pr.reference(pass, dtype);
             referenceNanos += System.nanoTime() - tr;
-            List<String> bad = new ArrayList<>();
             for (Role role : pass.outputs(spec)) {
                 Tolerance tol = tolerance(spec, role, dtype, pr.data());
                 Reference.Output o = ref.get(role);
@@ -398,9 +407,6 @@ public final class ConformanceSuite {
                 if (!c.passed()) bad.add(c.describe());
                 else worstPassingRatio = Math.max(worstPassingRatio, c.worstRatio());
             }
-            if (bad.isEmpty()) return new CaseResult(Status.PASSED, backendName, pr.problem, dtype, pass.name(), "");
-            return new CaseResult(Status.FAILED, backendName, pr.problem, dtype, pass.name(),
-                    String.join("; ", bad) + algorithm(e));
         }
 
         /** The backward passes the backend supports in one {@link ConvEngine#executeAll} call, each output against its reference. */
@@ -426,18 +432,7 @@ public final class ConformanceSuite {
                         "supports() said yes to each of " + passes + " but the call refused to run: " + ex.getMessage()).withError(ex);
             }
             List<String> bad = new ArrayList<>();
-            for (Pass pass : passes) {
-                long tr = System.nanoTime();
-                Map<Role, Reference.Output> ref = pr.reference(pass, dtype);
-                referenceNanos += System.nanoTime() - tr;
-                for (Role role : pass.outputs(spec)) {
-                    Tolerance tol = tolerance(spec, role, dtype, pr.data());
-                    Reference.Output o = ref.get(role);
-                    Comparison c = Comparison.of(role.label(), role.shapeFor(spec), o.values(), o.magnitude(), got.get(role), tol);
-                    if (!c.passed()) bad.add(c.describe());
-                    else worstPassingRatio = Math.max(worstPassingRatio, c.worstRatio());
-                }
-            }
+            for (Pass pass : passes) compare(pr, dtype, pass, got, bad);
             if (bad.isEmpty()) return new CaseResult(Status.PASSED, backendName, pr.problem, dtype, ALL_GRADIENTS, "");
             return new CaseResult(Status.FAILED, backendName, pr.problem, dtype, ALL_GRADIENTS,
                     passes + ": " + String.join("; ", bad) + algorithm(e));

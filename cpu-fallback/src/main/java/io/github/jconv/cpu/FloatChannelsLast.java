@@ -59,6 +59,11 @@ final class FloatChannelsLast {
         return xT;
     }
 
+    /** Where a corner's channels start in {@link #paddedInput}: its pixel's row, or the zero pixel for a corner outside (index −1). */
+    static int corner(int index, int zero, int ch) {
+        return index < 0 ? zero : index * ch;
+    }
+
     /**
      * The deformable column tile of one offset group with channels last: col[colOff + j · ld + tap · ch + c] =
      * w0·x0 + w1·x1 + w2·x2 + w3·x3 over the four corners of the plan ({@link FloatColumns#sample}), a corner outside
@@ -75,8 +80,8 @@ final class FloatChannelsLast {
             int q = t * len * 4;
             for (int j = 0; j < len; j++, q += 4) {
                 int dst = colOff + j * ld + t * ch;
-                int a0 = idx[q] < 0 ? zero : idx[q] * ch, a1 = idx[q + 1] < 0 ? zero : idx[q + 1] * ch;
-                int a2 = idx[q + 2] < 0 ? zero : idx[q + 2] * ch, a3 = idx[q + 3] < 0 ? zero : idx[q + 3] * ch;
+                int a0 = corner(idx[q], zero, ch), a1 = corner(idx[q + 1], zero, ch);
+                int a2 = corner(idx[q + 2], zero, ch), a3 = corner(idx[q + 3], zero, ch);
                 float w0 = wt[q], w1 = wt[q + 1], w2 = wt[q + 2], w3 = wt[q + 3];
                 for (int c = 0; c < ch; c++) col[dst + c] = w0 * xT[a0 + c] + w1 * xT[a1 + c] + w2 * xT[a2 + c] + w3 * xT[a3 + c];
             }

@@ -140,21 +140,28 @@ final class FloatDeformablePasses {
             int cOff = ch * dw.length + (grp * g.kg + k0) * g.rows + r0;
             for (int q = 0; q < kn; q++) java.util.Arrays.fill(target, cOff + q * g.rows, cOff + q * g.rows + rb, 0);
             int t = FloatPasses.tile(rb, g.os);
-            if (channelsLast) {
-                int cb = c1 - c0;
-                for (int n = FloatPasses.chunkStart(g.batch, chunks, ch), nEnd = FloatPasses.chunkStart(g.batch, chunks, ch + 1); n < nEnd; n++) {
-                    float[] xT = FloatChannelsLast.paddedInput(x, (n * g.c + c0) * g.is, cb, g.is, s);
-                    for (int p0 = 0; p0 < g.os; p0 += t) {
-                        int p1 = Math.min(g.os, p0 + t), len = p1 - p0;
-                        float[] col = s.floats(Scratch.COLUMNS, rb * len);
-                        int[] idx = s.ints(Scratch.SAMPLE_INDEX, 4 * g.kv * len);
-                        float[] wt = s.floats(Scratch.STAGED, 4 * g.kv * len);
-                        FloatColumns.sample(g, off, offBase(g, n, og), mask, maskBase(g, n, og), p0, p1, idx, wt);
+            int cb = c1 - c0;
+            for (int n = FloatPasses.chunkStart(g.batch, chunks, ch), nEnd = FloatPasses.chunkStart(g.batch, chunks, ch + 1); n < nEnd; n++) {
+                float[] xT = channelsLast ? FloatChannelsLast.paddedInput(x, (n * g.c + c0) * g.is, cb, g.is, s) : null;
+                for (int p0 = 0; p0 < g.os; p0 += t) {
+                    int p1 = Math.min(g.os, p0 + t), len = p1 - p0;
+                    float[] col = s.floats(Scratch.COLUMNS, rb * len);
+                    int[] idx = s.ints(Scratch.SAMPLE_INDEX, 4 * g.kv * len);
+                    float[] wt = s.floats(Scratch.STAGED, 4 * g.kv * len);
+                    FloatColumns.sample(g, off, offBase(g, n, og), mask, maskBase(g, n, og), p0, p1, idx, wt);
+                    int aOff = (n * g.k + grp * g.kg + k0) * g.os + p0;
+                    if (channelsLast) {
+                        // col[j][tap][c]: the GEMM reads it in place, its result lands tap-major in this task's region
                         FloatChannelsLast.gather(g, xT, cb, len, idx, wt, col, 0, rb);
-                        FloatGemm.gemm(kn, rb, len, dy, (n * g.k + grp * g.kg + k0) * g.os + p0, g.os, 1,
-                                col, 0, rb, 1, target, cOff, g.rows, true, s);
+                        FloatGemm.gemm(kn, rb, len, dy, aOff, g.os, 1, col, 0, rb, 1, target, cOff, g.rows, true, s);
+                    } else {
+                        gather(g, x, n * g.c * g.is, c0, c1, len, idx, wt, col, 0, s);
+                        FloatGemm.gemm(kn, rb, len, dy, aOff, g.os, 1, col, 0, 1, len, target, cOff, g.rows, true, s);
                     }
                 }
+            }
+            if (channelsLast) {
+                // back to dW's column order (channel-major) in place, row by row
                 float[] row = s.floats(Scratch.CHANNELS_LAST_DX, rb);
                 for (int q = 0; q < kn; q++) {
                     int at = cOff + q * g.rows;
@@ -162,19 +169,6 @@ final class FloatDeformablePasses {
                         for (int c = 0; c < cb; c++) row[c * g.kv + tap] = target[at + tap * cb + c];
                     }
                     System.arraycopy(row, 0, target, at, rb);
-                }
-                return;
-            }
-            for (int n = FloatPasses.chunkStart(g.batch, chunks, ch), nEnd = FloatPasses.chunkStart(g.batch, chunks, ch + 1); n < nEnd; n++) {
-                for (int p0 = 0; p0 < g.os; p0 += t) {
-                    int p1 = Math.min(g.os, p0 + t), len = p1 - p0;
-                    float[] col = s.floats(Scratch.COLUMNS, rb * len);
-                    int[] idx = s.ints(Scratch.SAMPLE_INDEX, 4 * g.kv * len);
-                    float[] wt = s.floats(Scratch.STAGED, 4 * g.kv * len);
-                    FloatColumns.sample(g, off, offBase(g, n, og), mask, maskBase(g, n, og), p0, p1, idx, wt);
-                    gather(g, x, n * g.c * g.is, c0, c1, len, idx, wt, col, 0, s);
-                    FloatGemm.gemm(kn, rb, len, dy, (n * g.k + grp * g.kg + k0) * g.os + p0, g.os, 1,
-                            col, 0, 1, len, target, cOff, g.rows, true, s);
                 }
             }
         });

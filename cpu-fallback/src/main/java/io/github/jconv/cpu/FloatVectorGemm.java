@@ -329,8 +329,8 @@ final class FloatVectorGemm {
             int q = t * len * 4;
             for (int j = 0; j < len; j++, q += 4) {
                 int dst = colOff + j * ld + t * ch;
-                int a0 = idx[q] < 0 ? zero : idx[q] * ch, a1 = idx[q + 1] < 0 ? zero : idx[q + 1] * ch;
-                int a2 = idx[q + 2] < 0 ? zero : idx[q + 2] * ch, a3 = idx[q + 3] < 0 ? zero : idx[q + 3] * ch;
+                int a0 = FloatChannelsLast.corner(idx[q], zero, ch), a1 = FloatChannelsLast.corner(idx[q + 1], zero, ch);
+                int a2 = FloatChannelsLast.corner(idx[q + 2], zero, ch), a3 = FloatChannelsLast.corner(idx[q + 3], zero, ch);
                 float w0 = wt[q], w1 = wt[q + 1], w2 = wt[q + 2], w3 = wt[q + 3];
                 FloatVector v0 = FloatVector.broadcast(S, w0), v1 = FloatVector.broadcast(S, w1);
                 FloatVector v2 = FloatVector.broadcast(S, w2), v3 = FloatVector.broadcast(S, w3);
