@@ -124,4 +124,40 @@ class DeformableFusedBackwardTest {
             }
         }
     }
+
+    @Test
+    void stagedOutputsOfWrappedMemoryAreWrittenBackAfterTheCall() {
+        // the caller's arrays at an offset are staged (copied in before, out after): every output of the call comes back
+        ConvSpec spec = ConvSpec.parse("dg1msk1mb4ic8ih9oc6kh3ph1");
+        PassRunner runner = new PassRunner(spec, 3, 2.5);
+        Map<Role, double[]> want = new java.util.EnumMap<>(Role.class);
+        for (Pass p : ALL) want.putAll(runner.run(two, p, DType.FP32));
+        java.util.List<io.github.jconv.DeviceBuffer> open = new java.util.ArrayList<>();
+        Map<Role, float[]> memory = new java.util.EnumMap<>(Role.class);
+        try {
+            io.github.jconv.ConvArgs.Builder b = io.github.jconv.ConvArgs.builder();
+            for (Role r : new Role[]{Role.X, Role.W, Role.DY, Role.OFFSET, Role.MASK}) {
+                io.github.jconv.DeviceBuffer buf = two.upload(DType.FP32, PassRunner.toFloat(runner.inputs.get(r)), r.shapeFor(spec));
+                open.add(buf);
+                b.put(r, buf);
+            }
+            for (Role r : new Role[]{Role.DX, Role.DW, Role.DOFFSET, Role.DMASK}) {
+                float[] mem = new float[3 + (int) r.shapeFor(spec).elementCount()];
+                java.util.Arrays.fill(mem, Float.NaN);
+                memory.put(r, mem);
+                io.github.jconv.DeviceBuffer buf = two.wrap(mem, 3, r.shapeFor(spec));
+                open.add(buf);
+                b.put(r, buf);
+            }
+            two.executeAll(ALL, spec, b.build());
+        } finally {
+            open.forEach(io.github.jconv.DeviceBuffer::close);
+        }
+        for (Role r : memory.keySet()) {
+            float[] mem = memory.get(r);
+            assertTrue(Float.isNaN(mem[0]) && Float.isNaN(mem[2]), r.label() + ": the caller's memory before the offset is untouched");
+            double[] got = PassRunner.toDouble(java.util.Arrays.copyOfRange(mem, 3, mem.length));
+            assertArrayEquals(want.get(r), got, r.label());
+        }
+    }
 }
