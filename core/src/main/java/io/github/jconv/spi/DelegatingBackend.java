@@ -76,6 +76,32 @@ public abstract class DelegatingBackend implements ConvBackend {
         delegate.execute(pass, spec, args);
     }
 
+    /**
+     * The delegate's {@code executeAll} (so its shared work is kept), unless this decorator overrides
+     * {@link #execute}: then the passes go one by one through that override, which sees, counts or maps each
+     * of them (a decorator with buffers of its own maps them there).
+     */
+    @Override
+    public void executeAll(java.util.Set<Pass> passes, ConvSpec spec, ConvArgs args) {
+        if (OVERRIDES_EXECUTE.get(getClass())) {
+            for (Pass p : java.util.EnumSet.copyOf(passes)) execute(p, spec, args);
+        } else {
+            delegate.executeAll(passes, spec, args);
+        }
+    }
+
+    /** Whether a class overrides {@link #execute} (found once per class). */
+    private static final ClassValue<Boolean> OVERRIDES_EXECUTE = new ClassValue<>() {
+        @Override
+        protected Boolean computeValue(Class<?> type) {
+            try {
+                return type.getMethod("execute", Pass.class, ConvSpec.class, ConvArgs.class).getDeclaringClass() != DelegatingBackend.class;
+            } catch (NoSuchMethodException e) {
+                throw new IllegalStateException("execute(Pass, ConvSpec, ConvArgs) is public in ConvBackend", e);
+            }
+        }
+    };
+
     @Override
     public String lastAlgorithm() {
         return delegate.lastAlgorithm();
