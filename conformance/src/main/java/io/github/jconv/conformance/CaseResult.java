@@ -29,12 +29,14 @@ public record CaseResult(Status status, String backend, Problem problem, DType d
 
     /**
      * The case in the one form every failure report uses ({@link Repro}). The zero-offset identity check
-     * is repeated by its problem's forward pass at {@code offsets=zero}.
+     * is repeated by its problem's forward pass at {@code offsets=zero}; the gradients in one call by its
+     * data gradient alone (a repro names one pass; the message names the outputs that failed).
      */
     public Repro repro() {
         for (io.github.jconv.Pass p : io.github.jconv.Pass.values()) {
             if (p.name().equals(check)) return new Repro(p, dtype, problem);
         }
+        if (check.equals(ConformanceSuite.ALL_GRADIENTS)) return new Repro(io.github.jconv.Pass.BACKWARD_DATA, dtype, problem);
         boolean deformable = problem.spec().type() == io.github.jconv.ConvType.DEFORMABLE;
         return new Repro(io.github.jconv.Pass.FORWARD, dtype, !deformable ? problem
                 : new Problem(problem.spec(), problem.name(), Offsets.ZERO, problem.forwardOnly(), problem.source()));

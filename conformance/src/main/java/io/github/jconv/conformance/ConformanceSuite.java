@@ -414,15 +414,17 @@ public final class ConformanceSuite {
             ConvSpec spec = pr.problem.spec();
             ConvEngine e = engine();
             java.util.EnumSet<Pass> passes = java.util.EnumSet.noneOf(Pass.class);
+            String declined = null;
             for (Pass p : Pass.values()) {
-                if (p != Pass.FORWARD && p.outputs(spec).size() > 0 && checks(pr.problem).contains(p.name())
-                        && e.backend().supports(spec, p, dtype).supported()) {
-                    passes.add(p);
-                }
+                if (p == Pass.FORWARD || !checks(pr.problem).contains(p.name())) continue;
+                Support s = e.backend().supports(spec, p, dtype);
+                if (s.supported()) passes.add(p);
+                else if (declined == null) declined = s.reason();
             }
             if (passes.size() < 2) {
-                return new CaseResult(Status.UNSUPPORTED, backendName, pr.problem, dtype, ALL_GRADIENTS,
-                        "fewer than two backward passes supported in " + dtype + ": " + passes);
+                // with no backward pass supported, the backend's own reason (as the single-pass cases give it)
+                return new CaseResult(Status.UNSUPPORTED, backendName, pr.problem, dtype, ALL_GRADIENTS, passes.isEmpty() ? declined
+                        : "only " + passes + " of the backward passes supported in " + dtype + "; the others: " + declined);
             }
             Map<Role, double[]> got;
             try {
