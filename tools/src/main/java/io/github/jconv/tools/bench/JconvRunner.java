@@ -135,7 +135,15 @@ final class JconvRunner {
         execute(Pass.FORWARD, spec, b.forward);
         // one call for every gradient, as a training step's backward makes it (a backend may share work between them)
         running = b.backwardPasses.iterator().next();
-        engine.executeAll(b.backwardPasses, spec, b.allGradients);
+        try {
+            engine.executeAll(b.backwardPasses, spec, b.allGradients);
+        } catch (RuntimeException | Error e) {
+            // a repro names one pass: find the one that fails alone (its own failure is then the report)
+            for (Pass p : b.backwardPasses) execute(p, spec, p == Pass.BACKWARD_DATA ? b.backwardData
+                    : p == Pass.BACKWARD_WEIGHT ? b.backwardWeight : b.backwardOffsetMask);
+            running = b.backwardPasses.iterator().next();
+            throw e; // each pass alone ran: the failure is the call's own
+        }
     }
 
     private void execute(Pass pass, ConvSpec spec, ConvArgs args) {

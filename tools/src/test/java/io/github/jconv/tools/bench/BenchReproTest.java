@@ -43,7 +43,8 @@ class BenchReproTest {
                 ConvBackend inner = cpu.open(deviceIndex);
                 return (ConvBackend) Proxy.newProxyInstance(ConvBackend.class.getClassLoader(), new Class<?>[]{ConvBackend.class},
                         (proxy, m, args) -> {
-                            if (m.getName().equals("execute") && args[0] == refused) {
+                            if (m.getName().equals("execute") && args[0] == refused
+                                    || m.getName().equals("executeAll") && ((java.util.Set<?>) args[0]).contains(refused)) {
                                 throw new UnsupportedOperationException("planted: no " + refused);
                             }
                             try {
