@@ -6,9 +6,10 @@ package io.github.jconv.cpu;
  * C is row-major with leading dimension {@code ldc}.
  *
  * <p>Without the Vector API ({@link #plain}), B is packed, KC rows × NC columns at a time, into
- * separate row arrays, and C is worked on four rows at a time in four scratch rows. The multiply-add
- * loop ({@link #kernel}) indexes every array by the column alone, which is what C2's SuperWord (JDK 17)
- * turns into 8-lane FMAs; each B element it loads feeds four multiply-adds. What C2 does with such a
+ * separate row arrays, and C is worked on three rows at a time (four where m is 8 or 16, {@link #threeRows})
+ * in scratch rows. The multiply-add loops ({@link #kernel3}, {@link #kernel}) index every array by the column
+ * alone, which is what C2's SuperWord (JDK 17) turns into 8-lane FMAs; each B element they load feeds three
+ * or four multiply-adds. What C2 does with such a
  * loop and why it sometimes does not vectorise it is in docs/performance.md, "The scalar GEMM and
  * C2". NC is a constant so that C2 knows the row bound (measured: a computed width lost the
  * vectorisation); KC = 64, NC = 512 measured best on the P problems' shapes (KC = 16 with the
@@ -148,8 +149,20 @@ final class FloatGemm {
         return Math.min(max, (size + unit - 1) / unit * unit);
     }
 
-    /** Rows of C a kernel call works on together. */
+    /** Most rows of C a kernel call works on together ({@link #kernel}; {@link #kernel3} takes three). */
     static final int MR = 4;
+
+    /**
+     * Whether the m rows of C go three at a time ({@link #kernel3}) rather than four ({@link #kernel}). The
+     * three-row kernel's 12 coefficients stay in AVX2's 16 registers beside the B and C vectors (the four-row
+     * one reloads 6 of its 16 from the stack every 8 lanes) and measured 5-15 % faster per multiply-add on the
+     * P problems' shapes; it is used unless padding m to a multiple of 3 costs more than that against padding to 4
+     * (m = 8, 16: four rows). A pure function of m, so no element's sum depends on the thread count.
+     */
+    static boolean threeRows(int m) {
+        int p3 = (m + 2) / 3 * 3, p4 = (m + 3) / 4 * 4;
+        return p3 * 25 <= p4 * 27;
+    }
     /**
      * Column blocks narrower than this skip {@link #kernel}: C2 compiles a loop from the trip counts
      * it has seen, and a kernel that first ran on a few narrow blocks stayed unvectorised for the wide
@@ -186,9 +199,11 @@ final class FloatGemm {
      */
     private static void rows(int m, float[] a, int ao, int aRs, int aCs, int kc, int kp, float[] ar, float[][] bp,
                              float[][] acc, float[] c, int co, int ldc, int nc, boolean load) {
-        for (int i = 0; i < m; i += MR) {
-            int live = Math.min(MR, m - i);
-            for (int r = 0; r < MR; r++) {
+        boolean three = threeRows(m);
+        int mr = three ? 3 : MR;
+        for (int i = 0; i < m; i += mr) {
+            int live = Math.min(mr, m - i);
+            for (int r = 0; r < mr; r++) {
                 int at = r * KC;
                 if (r < live) {
                     int aRow = ao + (i + r) * aRs;
@@ -201,7 +216,8 @@ final class FloatGemm {
                     java.util.Arrays.fill(acc[r], 0, nc, 0);
                 }
             }
-            kernel(ar, kp, bp, acc[0], acc[1], acc[2], acc[3], nc);
+            if (three) kernel3(ar, kp, bp, acc[0], acc[1], acc[2], nc);
+            else kernel(ar, kp, bp, acc[0], acc[1], acc[2], acc[3], nc);
             for (int r = 0; r < live; r++) System.arraycopy(acc[r], 0, c, co + (i + r) * ldc, nc);
         }
     }
@@ -238,15 +254,55 @@ final class FloatGemm {
         }
     }
 
+    /**
+     * {@link #kernel} for three rows of C: c_r[j] += Σ_k ar[r·KC + k]·bp[k][j], r < 3, k ascending, one fma per term,
+     * the same multiply-adds in the same order as the four-row kernel gives each element. Its own method, like
+     * {@link #kernel}, and above C2's inlining size too (342 bytecodes against FreqInlineSize 325): keep it so.
+     */
+    private static void kernel3(float[] ar, int kp, float[][] bp, float[] c0, float[] c1, float[] c2, int nc) {
+        // nc never exceeds NC; the bound is stated so that the loop's limit is known to be small.
+        int n = Math.min(nc, NC);
+        for (int k = 0; k < kp; k += 4) {
+            float a00 = ar[k], a01 = ar[k + 1], a02 = ar[k + 2], a03 = ar[k + 3];
+            float a10 = ar[KC + k], a11 = ar[KC + k + 1], a12 = ar[KC + k + 2], a13 = ar[KC + k + 3];
+            float a20 = ar[2 * KC + k], a21 = ar[2 * KC + k + 1], a22 = ar[2 * KC + k + 2], a23 = ar[2 * KC + k + 3];
+            float[] b0 = bp[k], b1 = bp[k + 1], b2 = bp[k + 2], b3 = bp[k + 3];
+            for (int j = 0; j < n; j++) {
+                float x0 = b0[j], x1 = b1[j], x2 = b2[j], x3 = b3[j];
+                c0[j] = Math.fma(a03, x3, Math.fma(a02, x2, Math.fma(a01, x1, Math.fma(a00, x0, c0[j]))));
+                c1[j] = Math.fma(a13, x3, Math.fma(a12, x2, Math.fma(a11, x1, Math.fma(a10, x0, c1[j]))));
+                c2[j] = Math.fma(a23, x3, Math.fma(a22, x2, Math.fma(a21, x1, Math.fma(a20, x0, c2[j]))));
+            }
+        }
+    }
+
     private static void packB(int kc, int nc, float[] b, int off, int rs, int cs, float[][] bp) {
         if (cs == 1) {
             for (int k = 0; k < kc; k++) System.arraycopy(b, off + k * rs, bp[k], 0, nc);
         } else if (rs == 1) {
-            // B read transposed (the weight gradient's columns): K runs along memory, so read each
-            // column's kc values in order and scatter them to the rows.
-            for (int j = 0; j < nc; j++) {
-                int at = off + j * cs;
-                for (int k = 0; k < kc; k++) bp[k][j] = b[at + k];
+            // B read transposed (the weight gradient's columns): K runs along memory. Eight rows at a
+            // time: each column's eight consecutive values go to eight rows held in locals (measured on
+            // P7's weight-gradient GEMM, 32 × 432 × 592: 30 → 38-40 GFLOP/s against one column at a time
+            // into all kc rows, 36 with four rows at a time).
+            int k = 0;
+            for (; k + 8 <= kc; k += 8) {
+                float[] r0 = bp[k], r1 = bp[k + 1], r2 = bp[k + 2], r3 = bp[k + 3];
+                float[] r4 = bp[k + 4], r5 = bp[k + 5], r6 = bp[k + 6], r7 = bp[k + 7];
+                int at = off + k;
+                for (int j = 0; j < nc; j++, at += cs) {
+                    r0[j] = b[at];
+                    r1[j] = b[at + 1];
+                    r2[j] = b[at + 2];
+                    r3[j] = b[at + 3];
+                    r4[j] = b[at + 4];
+                    r5[j] = b[at + 5];
+                    r6[j] = b[at + 6];
+                    r7[j] = b[at + 7];
+                }
+            }
+            for (; k < kc; k++) {
+                float[] row = bp[k];
+                for (int j = 0; j < nc; j++) row[j] = b[off + k + j * cs];
             }
         } else {
             for (int k = 0; k < kc; k++) {
