@@ -12,14 +12,15 @@ package io.github.jconv.cpu;
  * or four multiply-adds. What C2 does with such a
  * loop and why it sometimes does not vectorise it is in docs/performance.md, "The scalar GEMM and
  * C2". NC is a constant so that C2 knows the row bound (measured: a computed width lost the
- * vectorisation); KC = 64, NC = 512 measured best on the P problems' shapes (KC = 16 with the
- * one-row kernel before). Every element of C gets its multiply-adds in the same order (k ascending,
+ * vectorisation); KC = 64 measured best on the P problems' shapes (KC = 16 with the one-row kernel
+ * before); NC = 1024 lets the gathered forward take up to 1024 columns a block (512 before issue 17's
+ * third round; {@link FloatPasses#gatheredTile}). Every element of C gets its multiply-adds in the same order (k ascending,
  * one fma each) whatever the rows, blocks and path, so results do not depend on how callers split
  * the work.
  */
 final class FloatGemm {
     static final int KC = 64;
-    static final int NC = 512;
+    static final int NC = 1024;
 
     /** The Vector API kernel runs when the JVM has the module (checked once, at class load). */
     static final boolean VECTOR = VectorSupport.available();
@@ -89,8 +90,8 @@ final class FloatGemm {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0);
             return;
         }
-        float[][] bp = s.floatRows(Scratch.GEMM_A, KC, Math.min(NC, n));
-        float[][] acc = s.floatRows(Scratch.GEMM_B, MR, Math.min(NC, n));
+        float[][] bp = s.floatRows(Scratch.GEMM_A, KC, rowWidth(n));
+        float[][] acc = s.floatRows(Scratch.GEMM_B, MR, rowWidth(n));
         float[] ar = s.floats(Scratch.GEMM_B, MR * KC);
         int nb = block(n, NC, 8), kb = block(kk, KC, 4);
         for (int jc = 0; jc < n; jc += nb) {
@@ -104,7 +105,7 @@ final class FloatGemm {
                 for (int k = kc; k < kp; k++) java.util.Arrays.fill(bp[k], 0, nc, 0);
                 boolean load = accumulate || pc > 0;
                 if (nc < SMALL_N) narrow(m, a, aOff + pc * aCs, aRs, aCs, kc, kp, bp, c, cOff + jc, ldc, nc, load);
-                else rows(m, a, aOff + pc * aCs, aRs, aCs, kc, kp, ar, bp, acc, c, cOff + jc, ldc, nc, load);
+                else rows(m, a, aOff + pc * aCs, aRs, aCs, kc, kp, ar, bp, acc, c, cOff + jc, ldc, nc, load, false);
             }
         }
     }
@@ -119,8 +120,8 @@ final class FloatGemm {
                              Geometry g, float[] x, int xBase, int p0,
                              float[] c, int cOff, int ldc, Scratch s) {
         if (m == 0 || n == 0) return;
-        float[][] bp = s.floatRows(Scratch.GEMM_A, KC, Math.min(NC, n));
-        float[][] acc = s.floatRows(Scratch.GEMM_B, MR, Math.min(NC, n));
+        float[][] bp = s.floatRows(Scratch.GEMM_A, KC, rowWidth(n));
+        float[][] acc = s.floatRows(Scratch.GEMM_B, MR, rowWidth(n));
         float[] ar = s.floats(Scratch.GEMM_B, MR * KC);
         int nb = block(n, NC, 8), kb = block(kk, KC, 4);
         for (int jc = 0; jc < n; jc += nb) {
@@ -132,9 +133,18 @@ final class FloatGemm {
                 for (int k = kc; k < kp; k++) java.util.Arrays.fill(bp[k], 0, nc, 0);
                 boolean load = pc > 0;
                 if (nc < SMALL_N) narrow(m, a, aOff + pc, aRs, 1, kc, kp, bp, c, cOff + jc, ldc, nc, load);
-                else rows(m, a, aOff + pc, aRs, 1, kc, kp, ar, bp, acc, c, cOff + jc, ldc, nc, load);
+                else rows(m, a, aOff + pc, aRs, 1, kc, kp, ar, bp, acc, c, cOff + jc, ldc, nc, load, true);
             }
         }
+    }
+
+    /**
+     * Width of the scratch rows for n columns: a block's width plus one 64-byte line, so that rows allocated one
+     * after the other are not 4 KiB apart (1024-column rows were: the eight rows the transposed packing writes
+     * together then fell into one L1 set, measured P7's weight gradient 176-198 ms against 168-175).
+     */
+    private static int rowWidth(int n) {
+        return Math.min(NC, n) + 16;
     }
 
     /**
@@ -198,7 +208,7 @@ final class FloatGemm {
      * compiled kernel only.
      */
     private static void rows(int m, float[] a, int ao, int aRs, int aCs, int kc, int kp, float[] ar, float[][] bp,
-                             float[][] acc, float[] c, int co, int ldc, int nc, boolean load) {
+                             float[][] acc, float[] c, int co, int ldc, int nc, boolean load, boolean gathered) {
         boolean three = threeRows(m);
         int mr = three ? 3 : MR;
         for (int i = 0; i < m; i += mr) {
@@ -216,7 +226,8 @@ final class FloatGemm {
                     java.util.Arrays.fill(acc[r], 0, nc, 0);
                 }
             }
-            if (three) kernel3(ar, kp, bp, acc[0], acc[1], acc[2], nc);
+            if (three && gathered) kernel3g(ar, kp, bp, acc[0], acc[1], acc[2], nc);
+            else if (three) kernel3(ar, kp, bp, acc[0], acc[1], acc[2], nc);
             else kernel(ar, kp, bp, acc[0], acc[1], acc[2], acc[3], nc);
             for (int r = 0; r < live; r++) System.arraycopy(acc[r], 0, c, co + (i + r) * ldc, nc);
         }
@@ -257,9 +268,32 @@ final class FloatGemm {
     /**
      * {@link #kernel} for three rows of C: c_r[j] += Σ_k ar[r·KC + k]·bp[k][j], r < 3, k ascending, one fma per term,
      * the same multiply-adds in the same order as the four-row kernel gives each element. Its own method, like
-     * {@link #kernel}, and above C2's inlining size too (342 bytecodes against FreqInlineSize 325): keep it so.
+     * {@link #kernel}, and above C2's inlining size too (330 bytecodes against FreqInlineSize 325, a small margin): keep it so.
      */
     private static void kernel3(float[] ar, int kp, float[][] bp, float[] c0, float[] c1, float[] c2, int nc) {
+        // nc never exceeds NC; the bound is stated so that the loop's limit is known to be small.
+        int n = Math.min(nc, NC);
+        for (int k = 0; k < kp; k += 4) {
+            float a00 = ar[k], a01 = ar[k + 1], a02 = ar[k + 2], a03 = ar[k + 3];
+            float a10 = ar[KC + k], a11 = ar[KC + k + 1], a12 = ar[KC + k + 2], a13 = ar[KC + k + 3];
+            float a20 = ar[2 * KC + k], a21 = ar[2 * KC + k + 1], a22 = ar[2 * KC + k + 2], a23 = ar[2 * KC + k + 3];
+            float[] b0 = bp[k], b1 = bp[k + 1], b2 = bp[k + 2], b3 = bp[k + 3];
+            for (int j = 0; j < n; j++) {
+                float x0 = b0[j], x1 = b1[j], x2 = b2[j], x3 = b3[j];
+                c0[j] = Math.fma(a03, x3, Math.fma(a02, x2, Math.fma(a01, x1, Math.fma(a00, x0, c0[j]))));
+                c1[j] = Math.fma(a13, x3, Math.fma(a12, x2, Math.fma(a11, x1, Math.fma(a10, x0, c1[j]))));
+                c2[j] = Math.fma(a23, x3, Math.fma(a22, x2, Math.fma(a21, x1, Math.fma(a20, x0, c2[j]))));
+            }
+        }
+    }
+
+    /**
+     * {@link #kernel3} again, for {@link #gemmGathered} alone: C2 compiles a loop from the trip counts it has seen,
+     * and the gathered forward's blocks (up to 1024 columns) and the weight gradient's (a few hundred) ran
+     * slower through one compiled kernel than each through its own (measured: P7's weight gradient 169-176 ms
+     * one thread after a forward of 504-column blocks, 179-211 after 1008-column blocks, one kernel).
+     */
+    private static void kernel3g(float[] ar, int kp, float[][] bp, float[] c0, float[] c1, float[] c2, int nc) {
         // nc never exceeds NC; the bound is stated so that the loop's limit is known to be small.
         int n = Math.min(nc, NC);
         for (int k = 0; k < kp; k += 4) {
