@@ -201,11 +201,12 @@ final class FloatGemm {
     }
 
     /**
-     * All m rows of C over one K block (kc × nc of packed B), {@link #MR} rows a pass: the rows'
-     * coefficients and current values are copied into scratch rows, {@link #kernel} multiply-adds,
-     * and the rows are copied back. A last group of fewer than MR rows goes through the same kernel
-     * with zero coefficients in the missing rows, which are never stored, so that there is one
-     * compiled kernel only.
+     * All m rows of C over one K block (kc × nc of packed B), three rows a pass ({@link #threeRows}; else
+     * {@link #MR}): the rows' coefficients and current values are copied into scratch rows, the kernel
+     * multiply-adds ({@link #kernel3g} for {@link #gemmGathered}, {@link #kernel3} otherwise, {@link #kernel}
+     * for four rows), and the rows are copied back. A last group of fewer rows goes through the same kernel
+     * with zero coefficients in the missing rows, which are never stored, so that a GEMM uses one compiled
+     * kernel only.
      */
     private static void rows(int m, float[] a, int ao, int aRs, int aCs, int kc, int kp, float[] ar, float[][] bp,
                              float[][] acc, float[] c, int co, int ldc, int nc, boolean load, boolean gathered) {
