@@ -86,7 +86,8 @@ final class FloatPasses {
      * (measured, one thread, thread CPU time: P2's forward GEMM 128 × 784 × 1152 53-56 GFLOP/s against 49-52 as
      * two tiles of 392; forward P1 38-40 ms against 42, P2 35 against 40-41, P8 7.6 against 8.9-9.4). P7 (32 rows,
      * 50176 positions) ran its forward and weight gradient slower with 616-, 784- and 1008-column tiles than with
-     * 504 in every run (forward 130-172 ms against 125-134), hence the row condition.
+     * 504 (forward 131-173 ms in 10 runs against 125-134 in 7), hence the row condition (docs/performance.md, "Out of
+     * the box, third round").
      */
     static int gatheredTile(int os, int ow, int m) {
         return m >= 64 || os <= FloatGemm.NC ? evenTile(os, ow, FloatGemm.NC) : evenTile(os, ow, TILE_NC);
