@@ -31,7 +31,8 @@ final class FloatColumns {
      */
     private static void sameShape(Geometry g, float[] x, int xBase, int r0, int r1, int p0, int p1, float[] col, int colOff) {
         int len = p1 - p0;
-        int khw = g.kh * g.kw, ohw = g.oh * g.ow;
+        int khw = g.kh * g.kw;
+        int rowFirst = p0 / g.ow, rowLast = (p1 - 1) / g.ow;
         for (int r = r0; r < r1; r++) {
             int c = r / g.kv;
             int t = r - c * g.kv;
@@ -44,18 +45,22 @@ final class FloatColumns {
             if (hi > lo) System.arraycopy(x, xc + lo + delta, col, dst + lo - p0, hi - lo);
             if (hi < p1) java.util.Arrays.fill(col, dst + hi - p0, dst + len, 0);
             // Output rows whose tap row is outside the image, and edge columns, read a neighbour: zero them.
-            int rowFirst = p0 / g.ow, rowLast = (p1 - 1) / g.ow;
-            for (int row = rowFirst; row <= rowLast; row++) {
-                int oz = row / g.oh, oy = row - oz * g.oh;
-                int a = Math.max(p0, row * g.ow), e = Math.min(p1, (row + 1) * g.ow);
+            // The output row's (z, y) advance with the row (no division per row: this loop ran once per
+            // gathered row and output row, and its divisions took most of the gather's time on P2 and P7).
+            int oz = rowFirst / g.oh, oy = rowFirst - oz * g.oh;
+            int rowStart = rowFirst * g.ow - p0;
+            for (int row = rowFirst; row <= rowLast; row++, rowStart += g.ow) {
                 int iz = oz + dz, iy = oy + dy;
                 if (iz < 0 || iz >= g.id || iy < 0 || iy >= g.ih) {
-                    java.util.Arrays.fill(col, dst + a - p0, dst + e - p0, 0);
+                    java.util.Arrays.fill(col, dst + Math.max(0, rowStart), dst + Math.min(len, rowStart + g.ow), 0);
                 } else if (dx < 0) {
-                    int z = Math.min(e, row * g.ow - dx);
-                    for (int q = a; q < z; q++) col[dst + q - p0] = 0;
+                    for (int q = Math.max(0, rowStart), z = Math.min(len, rowStart - dx); q < z; q++) col[dst + q] = 0;
                 } else if (dx > 0) {
-                    for (int q = Math.max(a, (row + 1) * g.ow - dx); q < e; q++) col[dst + q - p0] = 0;
+                    for (int q = Math.max(0, rowStart + g.ow - dx), e = Math.min(len, rowStart + g.ow); q < e; q++) col[dst + q] = 0;
+                }
+                if (++oy == g.oh) {
+                    oy = 0;
+                    oz++;
                 }
             }
         }

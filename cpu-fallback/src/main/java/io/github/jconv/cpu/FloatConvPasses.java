@@ -42,10 +42,10 @@ final class FloatConvPasses {
             return;
         }
         boolean pw = alg == CpuAlgorithm.POINTWISE_GEMM;
-        int t = pw ? Math.min(g.os, 4096) : columnTile(g.rows, g.os, g.ow);
-        int tiles = (g.os + t - 1) / t;
         // The plain GEMM gathers same-shape columns itself; the Vector API kernel packs its own layout.
-        boolean gathered = !FloatGemm.VECTOR && FloatColumns.sameShape(g);
+        boolean gathered = !pw && !FloatGemm.VECTOR && FloatColumns.sameShape(g);
+        int t = pw ? Math.min(g.os, 4096) : gathered ? FloatPasses.gatheredTile(g.os, g.ow, g.kg) : columnTile(g.rows, g.os, g.ow);
+        int tiles = (g.os + t - 1) / t;
         // The weights are the same A for every tile: packed once (Vector API), not once per tile.
         int shortest = g.os - (tiles - 1) * t;
         float[] wp = FloatGemm.prepackA(g.g, g.kg, g.rows, w, 0, g.kg * g.rows, g.rows, 1, shortest, pool);

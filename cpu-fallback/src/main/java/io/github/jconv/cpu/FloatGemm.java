@@ -6,19 +6,21 @@ package io.github.jconv.cpu;
  * C is row-major with leading dimension {@code ldc}.
  *
  * <p>Without the Vector API ({@link #plain}), B is packed, KC rows × NC columns at a time, into
- * separate row arrays, and C is worked on four rows at a time in four scratch rows. The multiply-add
- * loop ({@link #kernel}) indexes every array by the column alone, which is what C2's SuperWord (JDK 17)
- * turns into 8-lane FMAs; each B element it loads feeds four multiply-adds. What C2 does with such a
+ * separate row arrays, and C is worked on three rows at a time (four where m is 8 or 16, {@link #threeRows})
+ * in scratch rows. The multiply-add loops ({@link #kernel3}, {@link #kernel}) index every array by the column
+ * alone, which is what C2's SuperWord (JDK 17) turns into 8-lane FMAs; each B element they load feeds three
+ * or four multiply-adds. What C2 does with such a
  * loop and why it sometimes does not vectorise it is in docs/performance.md, "The scalar GEMM and
  * C2". NC is a constant so that C2 knows the row bound (measured: a computed width lost the
- * vectorisation); KC = 64, NC = 512 measured best on the P problems' shapes (KC = 16 with the
- * one-row kernel before). Every element of C gets its multiply-adds in the same order (k ascending,
+ * vectorisation); KC = 64 measured best on the P problems' shapes (KC = 16 with the one-row kernel
+ * before); NC = 1024 lets the gathered forward take up to 1024 columns a block (512 before issue 17's
+ * third round; {@link FloatPasses#gatheredTile}). Every element of C gets its multiply-adds in the same order (k ascending,
  * one fma each) whatever the rows, blocks and path, so results do not depend on how callers split
  * the work.
  */
 final class FloatGemm {
     static final int KC = 64;
-    static final int NC = 512;
+    static final int NC = 1024;
 
     /** The Vector API kernel runs when the JVM has the module (checked once, at class load). */
     static final boolean VECTOR = VectorSupport.available();
@@ -88,8 +90,8 @@ final class FloatGemm {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0);
             return;
         }
-        float[][] bp = s.floatRows(Scratch.GEMM_A, KC, Math.min(NC, n));
-        float[][] acc = s.floatRows(Scratch.GEMM_B, MR, Math.min(NC, n));
+        float[][] bp = s.floatRows(Scratch.GEMM_A, KC, rowWidth(n));
+        float[][] acc = s.floatRows(Scratch.GEMM_B, MR, rowWidth(n));
         float[] ar = s.floats(Scratch.GEMM_B, MR * KC);
         int nb = block(n, NC, 8), kb = block(kk, KC, 4);
         for (int jc = 0; jc < n; jc += nb) {
@@ -103,7 +105,7 @@ final class FloatGemm {
                 for (int k = kc; k < kp; k++) java.util.Arrays.fill(bp[k], 0, nc, 0);
                 boolean load = accumulate || pc > 0;
                 if (nc < SMALL_N) narrow(m, a, aOff + pc * aCs, aRs, aCs, kc, kp, bp, c, cOff + jc, ldc, nc, load);
-                else rows(m, a, aOff + pc * aCs, aRs, aCs, kc, kp, ar, bp, acc, c, cOff + jc, ldc, nc, load);
+                else rows(m, a, aOff + pc * aCs, aRs, aCs, kc, kp, ar, bp, acc, c, cOff + jc, ldc, nc, load, false);
             }
         }
     }
@@ -118,8 +120,8 @@ final class FloatGemm {
                              Geometry g, float[] x, int xBase, int p0,
                              float[] c, int cOff, int ldc, Scratch s) {
         if (m == 0 || n == 0) return;
-        float[][] bp = s.floatRows(Scratch.GEMM_A, KC, Math.min(NC, n));
-        float[][] acc = s.floatRows(Scratch.GEMM_B, MR, Math.min(NC, n));
+        float[][] bp = s.floatRows(Scratch.GEMM_A, KC, rowWidth(n));
+        float[][] acc = s.floatRows(Scratch.GEMM_B, MR, rowWidth(n));
         float[] ar = s.floats(Scratch.GEMM_B, MR * KC);
         int nb = block(n, NC, 8), kb = block(kk, KC, 4);
         for (int jc = 0; jc < n; jc += nb) {
@@ -131,9 +133,18 @@ final class FloatGemm {
                 for (int k = kc; k < kp; k++) java.util.Arrays.fill(bp[k], 0, nc, 0);
                 boolean load = pc > 0;
                 if (nc < SMALL_N) narrow(m, a, aOff + pc, aRs, 1, kc, kp, bp, c, cOff + jc, ldc, nc, load);
-                else rows(m, a, aOff + pc, aRs, 1, kc, kp, ar, bp, acc, c, cOff + jc, ldc, nc, load);
+                else rows(m, a, aOff + pc, aRs, 1, kc, kp, ar, bp, acc, c, cOff + jc, ldc, nc, load, true);
             }
         }
+    }
+
+    /**
+     * Width of the scratch rows for n columns: a block's width plus one 64-byte line, so that rows allocated one
+     * after the other are not 4 KiB apart (1024-column rows were: the eight rows the transposed packing writes
+     * together then fell into one L1 set, measured P7's weight gradient 176-198 ms against 168-175).
+     */
+    private static int rowWidth(int n) {
+        return Math.min(NC, n) + 16;
     }
 
     /**
@@ -148,8 +159,20 @@ final class FloatGemm {
         return Math.min(max, (size + unit - 1) / unit * unit);
     }
 
-    /** Rows of C a kernel call works on together. */
+    /** Most rows of C a kernel call works on together ({@link #kernel}; {@link #kernel3} takes three). */
     static final int MR = 4;
+
+    /**
+     * Whether the m rows of C go three at a time ({@link #kernel3}) rather than four ({@link #kernel}). The
+     * three-row kernel's 12 coefficients stay in AVX2's 16 registers beside the B and C vectors (the four-row
+     * one reloads 6 of its 16 from the stack every 8 lanes) and measured 5-15 % faster per multiply-add on the
+     * P problems' shapes; it is used unless padding m to a multiple of 3 costs more than that against padding to 4
+     * (m = 8, 16: four rows). A pure function of m, so no element's sum depends on the thread count.
+     */
+    static boolean threeRows(int m) {
+        int p3 = (m + 2) / 3 * 3, p4 = (m + 3) / 4 * 4;
+        return p3 * 25 <= p4 * 27;
+    }
     /**
      * Column blocks narrower than this skip {@link #kernel}: C2 compiles a loop from the trip counts
      * it has seen, and a kernel that first ran on a few narrow blocks stayed unvectorised for the wide
@@ -178,17 +201,20 @@ final class FloatGemm {
     }
 
     /**
-     * All m rows of C over one K block (kc × nc of packed B), {@link #MR} rows a pass: the rows'
-     * coefficients and current values are copied into scratch rows, {@link #kernel} multiply-adds,
-     * and the rows are copied back. A last group of fewer than MR rows goes through the same kernel
-     * with zero coefficients in the missing rows, which are never stored, so that there is one
-     * compiled kernel only.
+     * All m rows of C over one K block (kc × nc of packed B), three rows a pass ({@link #threeRows}; else
+     * {@link #MR}): the rows' coefficients and current values are copied into scratch rows, the kernel
+     * multiply-adds ({@link #kernel3g} for {@link #gemmGathered}, {@link #kernel3} otherwise, {@link #kernel}
+     * for four rows), and the rows are copied back. A last group of fewer rows goes through the same kernel
+     * with zero coefficients in the missing rows, which are never stored, so that a GEMM uses one compiled
+     * kernel only.
      */
     private static void rows(int m, float[] a, int ao, int aRs, int aCs, int kc, int kp, float[] ar, float[][] bp,
-                             float[][] acc, float[] c, int co, int ldc, int nc, boolean load) {
-        for (int i = 0; i < m; i += MR) {
-            int live = Math.min(MR, m - i);
-            for (int r = 0; r < MR; r++) {
+                             float[][] acc, float[] c, int co, int ldc, int nc, boolean load, boolean gathered) {
+        boolean three = threeRows(m);
+        int mr = three ? 3 : MR;
+        for (int i = 0; i < m; i += mr) {
+            int live = Math.min(mr, m - i);
+            for (int r = 0; r < mr; r++) {
                 int at = r * KC;
                 if (r < live) {
                     int aRow = ao + (i + r) * aRs;
@@ -201,7 +227,9 @@ final class FloatGemm {
                     java.util.Arrays.fill(acc[r], 0, nc, 0);
                 }
             }
-            kernel(ar, kp, bp, acc[0], acc[1], acc[2], acc[3], nc);
+            if (three && gathered) kernel3g(ar, kp, bp, acc[0], acc[1], acc[2], nc);
+            else if (three) kernel3(ar, kp, bp, acc[0], acc[1], acc[2], nc);
+            else kernel(ar, kp, bp, acc[0], acc[1], acc[2], acc[3], nc);
             for (int r = 0; r < live; r++) System.arraycopy(acc[r], 0, c, co + (i + r) * ldc, nc);
         }
     }
@@ -238,15 +266,78 @@ final class FloatGemm {
         }
     }
 
+    /**
+     * {@link #kernel} for three rows of C: c_r[j] += Σ_k ar[r·KC + k]·bp[k][j], r < 3, k ascending, one fma per term,
+     * the same multiply-adds in the same order as the four-row kernel gives each element. Its own method, like
+     * {@link #kernel}, and above C2's inlining size too (330 bytecodes against FreqInlineSize 325, a small margin): keep it so.
+     */
+    private static void kernel3(float[] ar, int kp, float[][] bp, float[] c0, float[] c1, float[] c2, int nc) {
+        // nc never exceeds NC; the bound is stated so that the loop's limit is known to be small.
+        int n = Math.min(nc, NC);
+        for (int k = 0; k < kp; k += 4) {
+            float a00 = ar[k], a01 = ar[k + 1], a02 = ar[k + 2], a03 = ar[k + 3];
+            float a10 = ar[KC + k], a11 = ar[KC + k + 1], a12 = ar[KC + k + 2], a13 = ar[KC + k + 3];
+            float a20 = ar[2 * KC + k], a21 = ar[2 * KC + k + 1], a22 = ar[2 * KC + k + 2], a23 = ar[2 * KC + k + 3];
+            float[] b0 = bp[k], b1 = bp[k + 1], b2 = bp[k + 2], b3 = bp[k + 3];
+            for (int j = 0; j < n; j++) {
+                float x0 = b0[j], x1 = b1[j], x2 = b2[j], x3 = b3[j];
+                c0[j] = Math.fma(a03, x3, Math.fma(a02, x2, Math.fma(a01, x1, Math.fma(a00, x0, c0[j]))));
+                c1[j] = Math.fma(a13, x3, Math.fma(a12, x2, Math.fma(a11, x1, Math.fma(a10, x0, c1[j]))));
+                c2[j] = Math.fma(a23, x3, Math.fma(a22, x2, Math.fma(a21, x1, Math.fma(a20, x0, c2[j]))));
+            }
+        }
+    }
+
+    /**
+     * {@link #kernel3} again, for {@link #gemmGathered} alone: C2 compiles a loop from the trip counts it has seen,
+     * and the gathered forward's blocks (up to 1024 columns) and the weight gradient's (a few hundred) ran
+     * slower through one compiled kernel than each through its own (measured: P7's weight gradient 169-176 ms
+     * one thread after a forward of 504-column blocks, 179-211 after 1008-column blocks, one kernel).
+     */
+    private static void kernel3g(float[] ar, int kp, float[][] bp, float[] c0, float[] c1, float[] c2, int nc) {
+        // nc never exceeds NC; the bound is stated so that the loop's limit is known to be small.
+        int n = Math.min(nc, NC);
+        for (int k = 0; k < kp; k += 4) {
+            float a00 = ar[k], a01 = ar[k + 1], a02 = ar[k + 2], a03 = ar[k + 3];
+            float a10 = ar[KC + k], a11 = ar[KC + k + 1], a12 = ar[KC + k + 2], a13 = ar[KC + k + 3];
+            float a20 = ar[2 * KC + k], a21 = ar[2 * KC + k + 1], a22 = ar[2 * KC + k + 2], a23 = ar[2 * KC + k + 3];
+            float[] b0 = bp[k], b1 = bp[k + 1], b2 = bp[k + 2], b3 = bp[k + 3];
+            for (int j = 0; j < n; j++) {
+                float x0 = b0[j], x1 = b1[j], x2 = b2[j], x3 = b3[j];
+                c0[j] = Math.fma(a03, x3, Math.fma(a02, x2, Math.fma(a01, x1, Math.fma(a00, x0, c0[j]))));
+                c1[j] = Math.fma(a13, x3, Math.fma(a12, x2, Math.fma(a11, x1, Math.fma(a10, x0, c1[j]))));
+                c2[j] = Math.fma(a23, x3, Math.fma(a22, x2, Math.fma(a21, x1, Math.fma(a20, x0, c2[j]))));
+            }
+        }
+    }
+
     private static void packB(int kc, int nc, float[] b, int off, int rs, int cs, float[][] bp) {
         if (cs == 1) {
             for (int k = 0; k < kc; k++) System.arraycopy(b, off + k * rs, bp[k], 0, nc);
         } else if (rs == 1) {
-            // B read transposed (the weight gradient's columns): K runs along memory, so read each
-            // column's kc values in order and scatter them to the rows.
-            for (int j = 0; j < nc; j++) {
-                int at = off + j * cs;
-                for (int k = 0; k < kc; k++) bp[k][j] = b[at + k];
+            // B read transposed (the weight gradient's columns): K runs along memory. Eight rows at a
+            // time: each column's eight consecutive values go to eight rows held in locals (measured on
+            // P7's weight-gradient GEMM, 32 × 432 × 592: 30 → 38-40 GFLOP/s against one column at a time
+            // into all kc rows, 36 with four rows at a time).
+            int k = 0;
+            for (; k + 8 <= kc; k += 8) {
+                float[] r0 = bp[k], r1 = bp[k + 1], r2 = bp[k + 2], r3 = bp[k + 3];
+                float[] r4 = bp[k + 4], r5 = bp[k + 5], r6 = bp[k + 6], r7 = bp[k + 7];
+                int at = off + k;
+                for (int j = 0; j < nc; j++, at += cs) {
+                    r0[j] = b[at];
+                    r1[j] = b[at + 1];
+                    r2[j] = b[at + 2];
+                    r3[j] = b[at + 3];
+                    r4[j] = b[at + 4];
+                    r5[j] = b[at + 5];
+                    r6[j] = b[at + 6];
+                    r7[j] = b[at + 7];
+                }
+            }
+            for (; k < kc; k++) {
+                float[] row = bp[k];
+                for (int j = 0; j < nc; j++) row[j] = b[off + k + j * cs];
             }
         } else {
             for (int k = 0; k < kc; k++) {

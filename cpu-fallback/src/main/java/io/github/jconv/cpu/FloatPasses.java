@@ -50,7 +50,7 @@ final class FloatPasses {
 
     /**
      * Positions per column tile when the tile becomes the GEMM's column count: the whole output if
-     * it fits {@link #COL_BUDGET}, else the output split evenly into tiles of at most {@link FloatGemm#NC}, whole output rows where a row fits (the
+     * it fits {@link #COL_BUDGET}, else the output split evenly into tiles of at most {@link #TILE_NC}, whole output rows where a row fits (the
      * column gather then starts every tile at a row), as few tiles as the budget allows. Measured
      * (plain GEMM, 128 rows, K 1152): 224 columns 46 GFLOP/s, 392 columns 65, 784 columns (a 512
      * block and a 272 block) 55.
@@ -60,7 +60,14 @@ final class FloatPasses {
         // ran 15% slower as two tiles of 392, with either GEMM kernel).
         if (os <= COL_BUDGET / Math.max(1, rows)) return os;
         int cap = Math.max(16, (WIDE_BUDGET / Math.max(1, rows)) & ~15);
-        int widest = Math.min(cap, FloatGemm.NC);
+        return evenTile(os, ow, Math.min(cap, TILE_NC));
+    }
+
+    /** The widest column tile {@link #columnTile} gives (the plain GEMM's column block before issue 17's third round). */
+    static final int TILE_NC = 512;
+
+    /** The output split evenly into tiles of at most {@code widest} positions, whole output rows where a row fits. */
+    private static int evenTile(int os, int ow, int widest) {
         if (os <= widest) return os;
         if (ow <= widest && os % ow == 0) {
             int lines = os / ow, per = widest / ow;
@@ -69,6 +76,21 @@ final class FloatPasses {
         }
         int q = (os + widest - 1) / widest;
         return Math.min(widest, ((os + q - 1) / q + 15) & ~15);
+    }
+
+    /**
+     * Positions per tile where the plain GEMM gathers the columns itself ({@link FloatGemm#gemmGathered}: no
+     * column tile to bound): one column block of up to {@link FloatGemm#NC}, whole output rows where a row
+     * fits, where the GEMM has at least 64 rows ({@code m}) or the whole output fits one block; else blocks of up
+     * to {@link #TILE_NC}. Wider blocks leave less of the kernel's row loop to its scalar pre- and post-loops
+     * (measured, one thread, thread CPU time: P2's forward GEMM 128 × 784 × 1152 53-56 GFLOP/s against 49-52 as
+     * two tiles of 392; forward P1 38-40 ms against 42, P2 35 against 40-41, P8 7.6 against 8.9-9.4). P7 (32 rows,
+     * 50176 positions) ran its forward and weight gradient slower with 616-, 784- and 1008-column tiles than with
+     * 504 (forward 131-173 ms in 10 runs against 125-134 in 7), hence the row condition (docs/performance.md, "Out of
+     * the box, third round").
+     */
+    static int gatheredTile(int os, int ow, int m) {
+        return m >= 64 || os <= FloatGemm.NC ? evenTile(os, ow, FloatGemm.NC) : evenTile(os, ow, TILE_NC);
     }
 
     static void addBias(float[] b, int k0, int count, float[] y, int off, int ld, int len) {

@@ -10,7 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The GEMM without the Vector API ({@link FloatGemm#plain}, called directly so that it is tested with
- * and without the module): four-row kernel, narrow-block path, padded and balanced K and N blocks.
+ * and without the module): three- and four-row kernels, narrow-block path, padded and balanced K and N blocks,
+ * B read transposed (packed eight rows at a time, with a remainder).
  * Against a triple loop in FP64, with the error bound of PackedGemmTest ((K + 2)·2⁻²⁴·Σ|a·b|, plus the
  * same for C), and bit for bit against itself however the rows and columns are split.
  */
@@ -21,12 +22,12 @@ class ScalarGemmTest {
 
     /**
      * (m, n, k): m around the four-row groups (1 to 9, 13); n below, at and above the narrow limit
-     * (SMALL_N = 16) and past NC = 512 (513 and 1100 split into balanced blocks); k = 1, around the
+     * (SMALL_N = 16) and past NC = 1024 (1100 and 2100 split into balanced blocks); k = 1, around the
      * padding to multiples of 4 (3, 4, 5) and around KC = 64 (63, 64, 65, 130).
      */
     private static final int[][] SIZES = {
             {1, 1, 1}, {2, 15, 3}, {3, 16, 4}, {4, 17, 5}, {5, 40, 1}, {6, 33, 63}, {7, 64, 64}, {8, 9, 65},
-            {9, 100, 130}, {13, 513, 7}, {3, 1100, 20}, {4, 16, 1}, {1, 200, 66},
+            {9, 100, 130}, {13, 513, 7}, {3, 1100, 20}, {4, 16, 1}, {1, 200, 66}, {5, 2100, 9},
     };
 
     @Test
@@ -105,6 +106,46 @@ class ScalarGemmTest {
     }
 
     @Test
+    void threeRowKernelIsUsedExceptWherePaddingToThreeCostsMore() {
+        // Padded rows: m = 32 → 33 by threes, 32 by fours: 33 · 25 = 825 ≤ 32 · 27 = 864, three rows.
+        assertTrue(FloatGemm.threeRows(32));
+        // m = 128 → 129 / 128: 3225 ≤ 3456; m = 64 → 66 / 64: 1650 ≤ 1728; m = 1 → 3 / 4: 75 ≤ 108.
+        assertTrue(FloatGemm.threeRows(128));
+        assertTrue(FloatGemm.threeRows(64));
+        assertTrue(FloatGemm.threeRows(1));
+        // m = 16 → 18 / 16: 450 > 432; m = 8 → 9 / 8: 225 > 216; m = 4 → 6 / 4: 150 > 108: four rows.
+        assertTrue(!FloatGemm.threeRows(16));
+        assertTrue(!FloatGemm.threeRows(8));
+        assertTrue(!FloatGemm.threeRows(4));
+    }
+
+    @Test
+    void threeAndFourRowKernelsGiveTheSameBits() {
+        // m = 16 runs the four-row kernel (threeRows(16) is false); its first 15 rows alone (m = 15) run the
+        // three-row kernel, and row 15 alone (m = 1) the three-row kernel with two zero rows. Both orientations of
+        // B and both starts of C: every element must have the same bits, as the kernel choice depends on m only.
+        int m = 16, n = 150, k = 77;
+        Random r = new Random(17);
+        float[] a = new float[m * k], b = new float[k * n], c0 = new float[m * n];
+        for (int i = 0; i < a.length; i++) a[i] = r.nextFloat() * 2 - 1;
+        for (int i = 0; i < b.length; i++) b[i] = r.nextFloat() * 2 - 1;
+        for (int i = 0; i < c0.length; i++) c0[i] = r.nextFloat() * 2 - 1;
+        for (boolean bT : new boolean[]{false, true}) {
+            int bRs = bT ? 1 : n, bCs = bT ? k : 1;
+            for (boolean acc : new boolean[]{false, true}) {
+                float[] four = c0.clone(), three = c0.clone();
+                FloatGemm.plain(m, n, k, a, 0, k, 1, b, 0, bRs, bCs, four, 0, n, acc, scratch());
+                FloatGemm.plain(15, n, k, a, 0, k, 1, b, 0, bRs, bCs, three, 0, n, acc, scratch());
+                FloatGemm.plain(1, n, k, a, 15 * k, k, 1, b, 0, bRs, bCs, three, 15 * n, n, acc, scratch());
+                for (int e = 0; e < m * n; e++) {
+                    assertEquals(Float.floatToRawIntBits(four[e]), Float.floatToRawIntBits(three[e]),
+                            "element " + e + (bT ? ", B transposed" : "") + (acc ? ", accumulate" : ""));
+                }
+            }
+        }
+    }
+
+    @Test
     void narrowAndWideBlocksTreatNegativeZeroAlike() {
         // C = -0 accumulated with products 0·(-1) = -0: each real term keeps -0 (-0 + -0 = -0), and K = 5 is
         // padded to 8 with zero terms, fma(0, 0, -0) = +0 + -0 = +0 in round to nearest. So the kernel (20
@@ -146,8 +187,9 @@ class ScalarGemmTest {
         int m = 37, n = 3 * FloatGemm.NC + 5, k = 5 * FloatGemm.KC + 3;
         float[] a = new float[m * k], b = new float[k * n], c = new float[m * n];
         FloatGemm.plain(m, n, k, a, 0, k, 1, b, 0, n, 1, c, 0, n, false, s);
-        // Packed B (KC × NC), the four C rows (MR × NC) and the four coefficient rows (MR × KC), in floats.
-        long bound = 4L * ((long) FloatGemm.KC * FloatGemm.NC + (long) FloatGemm.MR * FloatGemm.NC + (long) FloatGemm.MR * FloatGemm.KC);
+        // Packed B (KC rows), the four C rows (MR), each NC wide plus one 64-byte line, and the four coefficient
+        // rows (MR × KC), in floats.
+        long bound = 4L * ((long) FloatGemm.KC * (FloatGemm.NC + 16) + (long) FloatGemm.MR * (FloatGemm.NC + 16) + (long) FloatGemm.MR * FloatGemm.KC);
         assertTrue(peak.get() <= bound, "peak scratch " + peak.get() + " B > " + bound + " B");
         assertTrue(peak.get() > 0, "the scratch is counted");
     }
