@@ -52,7 +52,7 @@ public final class BenchCommand implements Callable<Integer> {
     String passes;
 
     @Option(names = "--warmup", paramLabel = "N", description = "Fewest warm-up calls before timing forward (forward+backward gets one fewer); warm-up then goes on in batches "
-            + "until the median of the last 3 batch times is within 5 %% of the 3 before, at most 60 batches or 10 s (default: ${DEFAULT-VALUE}).",
+            + "until the median of the last 3 batch times is within 5 %% of the 3 before and the JIT compiled nothing during them, at most 400 batches or 10 s (default: ${DEFAULT-VALUE}).",
             defaultValue = "3")
     int warmup;
 

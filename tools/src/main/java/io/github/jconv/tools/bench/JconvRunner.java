@@ -59,7 +59,7 @@ final class JconvRunner {
     }
 
     private static final int BATCHES = 3;
-    private static final int MAX_WARMUP_BATCHES = 60;
+    private static final int MAX_WARMUP_BATCHES = 400;
     private static final double MAX_WARMUP_SECONDS = 10;
 
     private final ConvEngine engine;
@@ -167,6 +167,12 @@ final class JconvRunner {
      * timed. Batched timing divides each batch's time by the calls it actually made; it synchronises after
      * 1, 2, 4, ... calls to read the budget, which an asynchronous backend would otherwise outrun.
      */
+    /** The JIT's total compilation time so far (ms), or 0 where the JVM does not report it (warm-up then ignores the JIT). */
+    private static long compileMs() {
+        java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
+    }
+
     private RoundTiming time(Runnable call, int warm, int n) {
         ConvBackend backend = engine.backend();
         long start = System.nanoTime();
@@ -175,10 +181,11 @@ final class JconvRunner {
         backend.synchronize();
         while (w.more((System.nanoTime() - start) / 1e9) && System.nanoTime() < deadline) {
             int calls = w.nextBatchCalls();
+            long jit0 = compileMs();
             long t0 = System.nanoTime();
             for (int i = 0; i < calls; i++) call.run();
             backend.synchronize();
-            w.add(calls, (System.nanoTime() - t0) / 1e6 / calls);
+            w.add(calls, (System.nanoTime() - t0) / 1e6 / calls, compileMs() - jit0);
         }
         double budgetMs = Math.max(0, (deadline - System.nanoTime()) / 1e6);
         int calls = Warmup.timedCalls(w.perCallMs(), n, minWindowMs, budgetMs);

@@ -9,7 +9,9 @@ import java.util.List;
  * algorithm search, caches, clocks ramping up) stay out of the reported numbers.
  * <p>
  * Warm-up is steady when the median of the last {@link #WINDOW} batch means is within
- * {@link #TOLERANCE} of the median of the {@link #WINDOW} batches before them; it also ends when
+ * {@link #TOLERANCE} of the median of the {@link #WINDOW} batches before them, and the JIT compiled
+ * nothing during those last batches (where the JVM reports compilation time: a kernel still being compiled
+ * runs slowly but evenly, and the compiler threads take cores from the timed ones); it also ends when
  * {@code maxBatches} batches ran or {@code capSeconds} of warm-up passed (then it is reported as
  * not steady). The user's {@code --warmup N} is a minimum number of calls, counted first.
  */
@@ -25,6 +27,8 @@ final class Warmup {
     private final int maxBatches;
     private final double capSeconds;
     private final List<Double> means = new ArrayList<>();
+    /** Milliseconds the JIT compiled during each batch (0 where not measured). */
+    private final List<Double> compiling = new ArrayList<>();
     private int calls;
 
     Warmup(int minCalls, int maxBatches, double capSeconds) {
@@ -38,11 +42,26 @@ final class Warmup {
 
     /** Records one warm-up batch: its call count and mean milliseconds per call. */
     void add(int batchCalls, double meanMs) {
-        if (batchCalls < 1 || !(meanMs >= 0)) {
-            throw new IllegalArgumentException("batch = " + batchCalls + " calls, " + meanMs + " ms: needs >= 1 call and a time >= 0");
+        add(batchCalls, meanMs, 0);
+    }
+
+    /** Records one warm-up batch, with the milliseconds the JIT spent compiling while it ran. */
+    void add(int batchCalls, double meanMs, double compileMs) {
+        if (batchCalls < 1 || !(meanMs >= 0) || !(compileMs >= 0)) {
+            throw new IllegalArgumentException("batch = " + batchCalls + " calls, " + meanMs + " ms, " + compileMs
+                    + " ms compiling: needs >= 1 call and times >= 0");
         }
         calls += batchCalls;
         means.add(meanMs);
+        compiling.add(compileMs);
+    }
+
+    /** Whether the JIT compiled nothing during the last {@link #WINDOW} batches. */
+    private boolean jitQuiet() {
+        int n = compiling.size();
+        if (n < WINDOW) return false;
+        for (double c : compiling.subList(n - WINDOW, n)) if (c > 0) return false;
+        return true;
     }
 
     /** True when the last batches agree with the ones before them (see the class comment). */
@@ -55,13 +74,13 @@ final class Warmup {
     }
 
     boolean steady() {
-        return calls >= minCalls && steady(means);
+        return calls >= minCalls && steady(means) && jitQuiet();
     }
 
     /** Whether to run another warm-up batch, after {@code elapsedSeconds} of warm-up. */
     boolean more(double elapsedSeconds) {
         if (calls < minCalls) return elapsedSeconds < capSeconds;
-        if (steady(means)) return false;
+        if (steady(means) && jitQuiet()) return false;
         return means.size() < maxBatches && elapsedSeconds < capSeconds;
     }
 

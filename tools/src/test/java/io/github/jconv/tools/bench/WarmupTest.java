@@ -103,4 +103,27 @@ class WarmupTest {
         assertEquals(10, Warmup.timedCalls(Double.NaN, 10, 200, 1000), "no warm-up ran: --reps");
         assertThrows(IllegalArgumentException.class, () -> new Warmup(-1, 60, 10));
     }
+
+    @Test
+    void evenTimesWhileTheJitCompilesAreNotSteady() {
+        // a kernel still being compiled runs slowly but evenly: six batches of 3.0 ms agree (steady by the times
+        // alone), but the JIT compiled during batches 4-6, so warm-up goes on; then 2.2 ms with the JIT quiet.
+        // After batch 9 the last three [2.2, 2.2, 2.2] have median 2.2 against [3.0, 3.0, 3.0]: 27 % apart; after
+        // batch 10, 2.2 against the median 3.0 of [3.0, 3.0, 2.2]; after batch 11, 2.2 against the median 2.2 of
+        // [3.0, 2.2, 2.2], and batches 9-11 compiled nothing: steady, and the per-call time is the fast one.
+        Warmup w = new Warmup(0, 60, 10);
+        double[][] batches = {{3.0, 0}, {3.0, 0}, {3.0, 0}, {3.0, 40}, {3.0, 12}, {3.0, 3}, {2.2, 0}, {2.2, 0}, {2.2, 0},
+                {2.2, 0}, {2.2, 0}, {2.2, 0}, {2.2, 0}};
+        int b = 0;
+        for (double[] batch : batches) {
+            if (!w.more(0.01 * b)) break;
+            w.add(1, batch[0], batch[1]);
+            b++;
+            if (b == 6) assertFalse(w.steady(), "equal times, but the JIT compiled in the last batches");
+        }
+        assertEquals(11, w.batches());
+        assertTrue(w.steady());
+        assertEquals(2.2, w.perCallMs(), 1e-12);
+        assertThrows(IllegalArgumentException.class, () -> new Warmup(0, 60, 10).add(1, 1.0, -1));
+    }
 }
