@@ -93,7 +93,7 @@ final class FloatImplicitWeights {
         for (int j0 = 0; j0 < g.kg; j0 += NR) {
             for (int i0 = 0; i0 < rb; i0 += MR) {
                 if (finite) {
-                    kernelT(len, st, off, i0, dt, j0, kgR, tile);
+                    kernelTRow(0, len, st, off, i0, dt, j0, kgR, tile, false);
                 } else {
                     for (int r = 0; r < rows; r++) kernelTRow(r * pw, g.ow, st, off, i0, dt, j0, kgR, tile, r > 0);
                 }
@@ -105,47 +105,11 @@ final class FloatImplicitWeights {
     }
 
     /**
-     * tile[i·NR + j] = sum over q < len of st[off[i0 + i] + q] · dt[q·ld + j0 + j], i < MR, j < NR; one sum per
-     * element, in q order. The raster positions past ow are multiplied too (dt is zero there): only for finite input.
-     */
-    private static void kernelT(int len, float[] st, int[] off, int i0, float[] dt, int j0, int ld, float[] tile) {
-        int o0 = off[i0], o1 = off[i0 + 1], o2 = off[i0 + 2], o3 = off[i0 + 3], o4 = off[i0 + 4], o5 = off[i0 + 5];
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c00 = z, c01 = z;
-        FloatVector c10 = z, c11 = z;
-        FloatVector c20 = z, c21 = z;
-        FloatVector c30 = z, c31 = z;
-        FloatVector c40 = z, c41 = z;
-        FloatVector c50 = z, c51 = z;
-        for (int q = 0; q < len; q++) {
-            int bq = q * ld + j0;
-            FloatVector b0 = FloatVector.fromArray(S, dt, bq);
-            FloatVector b1 = FloatVector.fromArray(S, dt, bq + VL);
-            FloatVector a0 = FloatVector.broadcast(S, st[o0 + q]);
-            c00 = a0.fma(b0, c00); c01 = a0.fma(b1, c01);
-            FloatVector a1 = FloatVector.broadcast(S, st[o1 + q]);
-            c10 = a1.fma(b0, c10); c11 = a1.fma(b1, c11);
-            FloatVector a2 = FloatVector.broadcast(S, st[o2 + q]);
-            c20 = a2.fma(b0, c20); c21 = a2.fma(b1, c21);
-            FloatVector a3 = FloatVector.broadcast(S, st[o3 + q]);
-            c30 = a3.fma(b0, c30); c31 = a3.fma(b1, c31);
-            FloatVector a4 = FloatVector.broadcast(S, st[o4 + q]);
-            c40 = a4.fma(b0, c40); c41 = a4.fma(b1, c41);
-            FloatVector a5 = FloatVector.broadcast(S, st[o5 + q]);
-            c50 = a5.fma(b0, c50); c51 = a5.fma(b1, c51);
-        }
-        c00.intoArray(tile, 0); c01.intoArray(tile, VL);
-        c10.intoArray(tile, NR); c11.intoArray(tile, NR + VL);
-        c20.intoArray(tile, 2 * NR); c21.intoArray(tile, 2 * NR + VL);
-        c30.intoArray(tile, 3 * NR); c31.intoArray(tile, 3 * NR + VL);
-        c40.intoArray(tile, 4 * NR); c41.intoArray(tile, 4 * NR + VL);
-        c50.intoArray(tile, 5 * NR); c51.intoArray(tile, 5 * NR + VL);
-    }
-
-    /**
-     * As {@link #kernelT} over the positions [q0, q0 + len) only, added onto the sums already in {@code tile} when
-     * {@code load}: the weight gradient of a step whose staged input has a non-finite value runs row by row, so a
-     * position past ow (which reads another row's input) never forms a product.
+     * tile[i·NR + j] = sum over q in [q0, q0 + len) of st[off[i0 + i] + q] · dt[q·ld + j0 + j], i < MR, j < NR, added
+     * onto the sums already in {@code tile} when {@code load}; one sum per element, in q order. A finite step runs it
+     * once over the whole raster (the positions past ow are multiplied too: dt is zero there); a step whose staged
+     * input has a non-finite value runs it row by row, so a position past ow (which reads another row's input) never
+     * forms a product.
      */
     private static void kernelTRow(int q0, int len, float[] st, int[] off, int i0, float[] dt, int j0, int ld, float[] tile, boolean load) {
         int o0 = off[i0], o1 = off[i0 + 1], o2 = off[i0 + 2], o3 = off[i0 + 3], o4 = off[i0 + 4], o5 = off[i0 + 5];
