@@ -255,17 +255,17 @@ public final class CpuBackend implements ConvBackend {
     @Override
     public void executeAll(java.util.Set<Pass> passes, ConvSpec spec, ConvArgs args) {
         checkSession();
-        java.util.EnumSet<Pass> set = java.util.EnumSet.copyOf(passes);
-        boolean fuse = set.contains(Pass.BACKWARD_DATA) && set.contains(Pass.BACKWARD_OFFSET_MASK)
-                && CpuAlgorithms.choose(spec, Pass.BACKWARD_DATA) == CpuAlgorithm.DEFORMABLE_IM2COL_GEMM
-                && CpuAlgorithms.choose(spec, Pass.BACKWARD_OFFSET_MASK) == CpuAlgorithm.DEFORMABLE_IM2COL_GEMM;
+        java.util.EnumMap<Pass, CpuAlgorithm> plan = new java.util.EnumMap<>(Pass.class);
+        for (Pass pass : passes) plan.put(pass, CpuAlgorithms.choose(spec, pass));
+        boolean fuse = plan.get(Pass.BACKWARD_DATA) == CpuAlgorithm.DEFORMABLE_IM2COL_GEMM
+                && plan.get(Pass.BACKWARD_OFFSET_MASK) == CpuAlgorithm.DEFORMABLE_IM2COL_GEMM;
         StringBuilder label = new StringBuilder();
         synchronized (lock) {
             checkSession();
             for (DeviceBuffer b : args.asMap().values()) if (b instanceof CpuBuffer c) c.pullIn();
-            for (Pass pass : set) {
+            for (Pass pass : plan.keySet()) {
                 if (fuse && pass == Pass.BACKWARD_OFFSET_MASK) continue;
-                CpuAlgorithm alg = CpuAlgorithms.choose(spec, pass);
+                CpuAlgorithm alg = plan.get(pass);
                 DType dtype = ((CpuBuffer) args.get(pass.outputs(spec).iterator().next())).dtype();
                 String name = alg.label();
                 if (fuse && pass == Pass.BACKWARD_DATA) {
@@ -276,7 +276,7 @@ public final class CpuBackend implements ConvBackend {
                 }
                 if (label.indexOf(name) < 0) label.append(label.length() == 0 ? "" : ", ").append(name);
             }
-            for (Pass pass : set) for (Role r : pass.outputs(spec)) if (args.get(r) instanceof CpuBuffer c) c.pushOut();
+            for (Pass pass : plan.keySet()) for (Role r : pass.outputs(spec)) if (args.get(r) instanceof CpuBuffer c) c.pushOut();
         }
         last.set(label.toString());
     }

@@ -14,7 +14,7 @@ final class FloatChannelsLast {
     }
 
     /** dst[i · ch + c] = src[base + c · plane + i] for c &lt; ch, i &lt; plane. */
-    static void toChannelsLast(float[] src, int base, int ch, int plane, float[] dst) {
+    private static void toChannelsLast(float[] src, int base, int ch, int plane, float[] dst) {
         for (int c = 0; c < ch; c++) {
             int from = base + c * plane;
             for (int i = 0; i < plane; i++) dst[i * ch + c] = src[from + i];

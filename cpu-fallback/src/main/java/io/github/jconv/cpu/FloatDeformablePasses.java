@@ -226,9 +226,8 @@ final class FloatDeformablePasses {
     private static void dataOffsetMaskChannelsLast(Geometry g, float[] x, float[] off, float[] mask, float[] wp, float[] dy,
                                                    float[] dx, float[] dOff, float[] dMask, int n, int og, int t, Scratch s) {
         int ch = g.c / g.offsetGroups, c0 = og * ch, grp = c0 / g.cg, cols = ch * g.kv, plane = ch * g.is;
-        float[] xT = s.floats(Scratch.CHANNELS_LAST_X, plane);
+        float[] xT = FloatChannelsLast.paddedInput(x, (n * g.c + c0) * g.is, ch, g.is, s);
         float[] dxT = s.floats(Scratch.CHANNELS_LAST_DX, plane);
-        FloatChannelsLast.toChannelsLast(x, (n * g.c + c0) * g.is, ch, g.is, xT);
         java.util.Arrays.fill(dxT, 0, plane, 0);
         for (int p0 = 0; p0 < g.os; p0 += t) {
             int p1 = Math.min(g.os, p0 + t), len = p1 - p0;

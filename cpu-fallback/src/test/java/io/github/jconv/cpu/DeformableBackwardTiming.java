@@ -59,13 +59,13 @@ public final class DeformableBackwardTiming {
         }
         {
             int ch = g.c, cols = ch * g.kv, plane = ch * g.is;
-            float[] wp = new float[w.length], xT = new float[plane], dxT = new float[plane], colJ = new float[len * cols];
+            float[] wp = new float[w.length], dxT = new float[plane], colJ = new float[len * cols];
             long[] bt = {Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE};
             for (int it = 0; it < 100; it++) {
                 long a = mx.getCurrentThreadCpuTime();
                 FloatChannelsLast.permuteWeights(g, w, wp);
                 long b = mx.getCurrentThreadCpuTime();
-                FloatChannelsLast.toChannelsLast(x, 0, ch, g.is, xT);
+                float[] xT = FloatChannelsLast.paddedInput(x, 0, ch, g.is, s);
                 FloatChannelsLast.fromChannelsLast(dxT, ch, g.is, dx, 0);
                 long c = mx.getCurrentThreadCpuTime();
                 FloatGemm.gemm(len, cols, g.kg, dy, 0, 1, g.os, wp, 0, cols, 1, colJ, 0, cols, false, s);
